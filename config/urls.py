@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from engage.views import landing
+
+admin.site.site_header = "Cadence support"
+admin.site.site_title = "Cadence support"
+admin.site.index_title = "Organisations, users and sync"
+
+urlpatterns = [
+    path("", landing, name="landing"),
+    path("support/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("", include("copilot.urls")),
+    path("", include("engage.urls")),
+]

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from copilot.tenancy import current_org
+
+
+def cadence(request: HttpRequest) -> dict:
+    """Values every shell needs: the organisation and whether the user administers it."""
+    user = getattr(request, "user", None)
+    return {
+        "organization": current_org(request),
+        "is_org_admin": bool(user and user.is_authenticated and user.is_org_admin),
+    }

@@ -1,0 +1,36 @@
+"""The Engage workspace shell: home and the sections later issues fill."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from copilot.services.onboarding import onboarding_progress
+from copilot.tenancy import member_required
+
+
+def landing(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("engage:home")
+    return redirect("account_login")
+
+
+@member_required
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "engage/home.html", {"progress": onboarding_progress(request.user)})
+
+
+def _section(template: str):
+    @member_required
+    def view(request: HttpRequest) -> HttpResponse:
+        return render(request, template)
+
+    view.__name__ = template.rsplit("/", 1)[-1].removesuffix(".html")
+    return view
+
+
+contacts = _section("engage/contacts.html")
+salesflows = _section("engage/salesflows.html")
+analytics = _section("engage/analytics.html")
+feed = _section("engage/feed.html")
+settings_page = _section("engage/settings.html")

@@ -1,0 +1,41 @@
+"""Typed failures every provider client raises, so callers decide by kind, not by provider.
+
+Sync tasks and services branch on these: ``ProviderAuthError`` marks the connection "needs
+reconnect" (retrying cannot help), ``ProviderThrottled`` and ``ProviderUnavailable`` back off
+(honouring ``retry_after`` when the provider sent one), anything else is a ``ProviderError``.
+Messages carry the provider's own explanation (e.g. an AADSTS code) but never a secret or token.
+"""
+
+from __future__ import annotations
+
+
+class ProviderError(Exception):
+    """The provider refused or failed a request in a way the caller cannot fix by waiting."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code  # the provider's machine-readable error, e.g. "invalid_client"
+
+
+class ProviderAuthError(ProviderError):
+    """Credentials were refused (revoked, expired, wrong secret, tenant gone): reconnect needed."""
+
+
+class ProviderThrottled(ProviderError):
+    """The provider asked us to slow down (HTTP 429)."""
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, code: str | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after  # seconds, from Retry-After; None when not given
+
+
+class ProviderUnavailable(ProviderError):
+    """The provider could not be reached or failed on its side (5xx, timeout, TLS): try later."""
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, code: str | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after  # a 503 may carry Retry-After too
