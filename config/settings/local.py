@@ -10,3 +10,7 @@ if SANDBOX_ENABLED:
     PROVIDER_CA_BUNDLE = env("PROVIDER_CA_BUNDLE", default=str(SANDBOX_DIR / "ca.pem"))
     MICROSOFT_LOGIN_URL = env("MICROSOFT_LOGIN_URL", default=_sandbox_url)
     MICROSOFT_GRAPH_URL = env("MICROSOFT_GRAPH_URL", default=f"{_sandbox_url}/graph")
+
+# Serve static files from the app folders without collectstatic.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

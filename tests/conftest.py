@@ -1,0 +1,41 @@
+"""Fixed personas (STYLE.md): ``owner`` administers Acme, ``teammate`` is a Contributor in Acme,
+``outsider`` administers Globex. Tests sign in with ``client.force_login(persona)``."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import AdminFactory, OrganizationFactory, UserFactory
+
+pytest_plugins = ["tests.fixtures.sandbox"]
+
+
+@pytest.fixture
+def acme(db):
+    return OrganizationFactory(name="Acme")
+
+
+@pytest.fixture
+def globex(db):
+    return OrganizationFactory(name="Globex")
+
+
+@pytest.fixture
+def owner(acme):
+    return AdminFactory(organization=acme, email="owner@acme.example", first_name="Olive", last_name="Owner")
+
+
+@pytest.fixture
+def teammate(acme):
+    return UserFactory(organization=acme, email="teammate@acme.example", first_name="Tom", last_name="Mate")
+
+
+@pytest.fixture
+def outsider(globex):
+    return AdminFactory(organization=globex, email="outsider@globex.example", first_name="Otto", last_name="Side")
+
+
+@pytest.fixture
+def owner_client(client, owner):
+    client.force_login(owner)
+    return client
