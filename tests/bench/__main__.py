@@ -1,0 +1,116 @@
+"""``make bench``: run every benchmark module and merge its figures into var/bench/results.json.
+
+A benchmark is a module ``tests/bench/bench_<name>.py`` with ``run() -> dict[str, float]``.
+Each runs in a fresh interpreter, because each sets up Django against its own database before
+``django.setup()``. The results file is one flat JSON object of named numbers; a run replaces the
+figures it measured and keeps every other key. Exits non-zero when any benchmark fails.
+
+    .venv/bin/python -m tests.bench               # all of them
+    .venv/bin/python -m tests.bench foundation    # only bench_foundation.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import os
+import pkgutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+BASE_DIR = BENCH_DIR.parent.parent
+RESULTS_PATH = BASE_DIR / "var" / "bench" / "results.json"
+
+
+def discover() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules([str(BENCH_DIR)]) if m.name.startswith("bench_"))
+
+
+def validate(module: str, figures: object) -> dict[str, float]:
+    if not isinstance(figures, dict):
+        raise TypeError(f"{module}.run() returned {type(figures).__name__}, not a dict")
+    for key, value in figures.items():
+        if not isinstance(key, str) or isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(f"{module}.run(): {key!r} = {value!r} is not a named number")
+        if not math.isfinite(value):
+            raise ValueError(f"{module}.run(): {key!r} = {value!r} is not finite")
+    return figures
+
+
+def merge_results(figures: dict[str, float]) -> None:
+    results: dict[str, float] = {}
+    if RESULTS_PATH.exists():
+        results = json.loads(RESULTS_PATH.read_text())
+    results.update(figures)
+    RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
+    tmp = RESULTS_PATH.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(dict(sorted(results.items())), indent=2) + "\n")
+    os.replace(tmp, RESULTS_PATH)
+
+
+def run_child(module: str, out: Path) -> None:
+    """Inside the fresh interpreter: run one benchmark and hand its figures to the parent."""
+    figures = validate(module, importlib.import_module(f"tests.bench.{module}").run())
+    out.write_text(json.dumps(figures))
+
+
+def run_module(module: str, timeout: float) -> dict[str, float] | None:
+    print(f"=== {module}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "figures.json"
+        started = time.monotonic()
+        cmd = [sys.executable, "-m", "tests.bench", "--child", module, "--out", str(out)]
+        try:
+            code = subprocess.run(cmd, cwd=BASE_DIR, timeout=timeout, check=False).returncode
+        except subprocess.TimeoutExpired:
+            print(f"!!! {module} did not finish within {timeout:.0f}s", flush=True)
+            return None
+        if code != 0 or not out.exists():
+            print(f"!!! {module} failed (exit {code})", flush=True)
+            return None
+        figures = json.loads(out.read_text())
+    print(f"--- {module}: {len(figures)} figures in {time.monotonic() - started:.1f}s")
+    width = max((len(k) for k in figures), default=0)
+    for key, value in figures.items():
+        print(f"  {key.ljust(width)}  {value}")
+    return figures
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="benchmarks to run (default: all), e.g. foundation")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds allowed per benchmark")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        run_child(args.child, args.out)
+        return 0
+
+    available = discover()
+    modules = [n if n.startswith("bench_") else f"bench_{n}" for n in args.names] or available
+    unknown = sorted(set(modules) - set(available))
+    if unknown:
+        parser.error(f"no such benchmark: {', '.join(unknown)} (have: {', '.join(available)})")
+    failed = []
+    for module in modules:
+        figures = run_module(module, args.timeout)
+        if figures is None:
+            failed.append(module)
+        else:
+            merge_results(figures)
+    print(f"\nResults in {RESULTS_PATH.relative_to(BASE_DIR)}")
+    if failed:
+        print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

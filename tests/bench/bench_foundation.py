@@ -1,0 +1,268 @@
+"""The foundation pages under load: the workspace home and User Management with 1,000 users in
+one organisation.
+
+- SQL queries per page, in-process (test client), with 10 and then 1,000 users: a page whose
+  count grows with the number of rows fails the benchmark, naming the query that multiplies.
+- Requests per second and p95 latency over real HTTP: gunicorn (2 workers) on loopback, one
+  real sign-in, then a fixed number of requests from 4 client threads; every response must be
+  the page itself (HTTP 200 and its title), never a redirect or an error page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+
+from tests.bench import support
+
+SMALL, LARGE = 10, 1_000
+REQUESTS_PER_PAGE = 400
+CLIENT_THREADS = 4
+ADMIN_EMAIL = "admin@bench.example"
+ADMIN_PASSWORD = "bench-admin-password"
+SEARCH = "son"  # in 5 of the 25 last names below, so a search matching many users, several pages
+
+FIRST_NAMES = [
+    "Ada",
+    "Ben",
+    "Chloé",
+    "Dmitri",
+    "Elif",
+    "Femi",
+    "Greta",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Kalani",
+    "Lars",
+    "Mei",
+    "Nadia",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tariq",
+]
+LAST_NAMES = [
+    "Anderson",
+    "Brown",
+    "Carlson",
+    "Dubois",
+    "Evans",
+    "Fischer",
+    "García",
+    "Hansen",
+    "Ivanova",
+    "Johnson",
+    "Kowalski",
+    "Lopez",
+    "Müller",
+    "Nakamura",
+    "Okafor",
+    "Petrov",
+    "Quispe",
+    "Rossi",
+    "Svensson",
+    "Tanaka",
+    "Urban",
+    "Valdez",
+    "Wilson",
+    "Xu",
+    "Young",
+]
+GROUP_NAMES = ["Account Executives", "Customer Success", "Sales Americas", "Sales EMEA", "SDRs"]
+
+
+@dataclass(frozen=True)
+class Page:
+    key: str
+    path: str
+    title: str
+
+
+HOME = Page("workspace_home", "/app/", "Home")
+USERS = Page("user_management", "/admin/users/", "User Management")
+USERS_SEARCH = Page("user_management_search", f"/admin/users/?q={SEARCH}", "User Management")
+
+
+def run() -> dict[str, float]:
+    db = support.use_bench_database()
+    try:
+        support.django_setup()
+        return _measure(db.vendor)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        db.drop()
+
+
+def _measure(vendor: str) -> dict[str, float]:
+    from django.db import connections
+
+    org, admin = _seed_org()
+    _add_users(org, 0, SMALL)
+    small = {page.key: _page_queries(admin, page) for page in (HOME, USERS, USERS_SEARCH)}
+    _add_users(org, SMALL, LARGE)
+    large = {page.key: _page_queries(admin, page) for page in (HOME, USERS, USERS_SEARCH)}
+    _fail_if_queries_grow(small, large)
+    users_total = _user_count(org)
+
+    connections.close_all()  # gunicorn's workers open their own
+    with support.gunicorn_server(workers=2) as base_url:
+        cookies = support.login(base_url, email=ADMIN_EMAIL, password=ADMIN_PASSWORD).cookies
+        load = {
+            page.key: support.run_load(
+                base_url + page.path,
+                cookies=cookies,
+                total=REQUESTS_PER_PAGE,
+                threads=CLIENT_THREADS,
+                check=support.expect_page(page.title, *extra),
+            )
+            for page, extra in ((HOME, ["Welcome, Ada"]), (USERS, [f"of {users_total}</span>"]))
+        }
+
+    figures: dict[str, float] = {
+        "workspace_home_queries": len(large[HOME.key]),
+        "user_management_queries": len(large[USERS.key]),
+        "user_management_search_queries": len(large[USERS_SEARCH.key]),
+    }
+    for key, result in load.items():
+        figures[f"{key}_rps"] = round(result.rps, 1)
+        figures[f"{key}_p95_ms"] = round(result.percentile(95), 1)
+    rows = []
+    for page in (HOME, USERS, USERS_SEARCH):
+        result = load.get(page.key)
+        timing = [result.rps, result.percentile(50), result.percentile(95)] if result else ["", "", ""]
+        rows.append([page.path, len(small[page.key]), len(large[page.key]), *timing])
+    support.print_table(
+        f"Foundation: one org with {LARGE:,} users ({vendor}; {REQUESTS_PER_PAGE} requests per page, "
+        f"{CLIENT_THREADS} client threads, gunicorn 2 workers)",
+        ["page", f"queries@{SMALL}", f"queries@{LARGE:,}", "req/s", "p50 ms", "p95 ms"],
+        rows,
+    )
+    return figures
+
+
+# --- Data ---------------------------------------------------------------------------------------
+def _seed_org():
+    from django.utils import timezone
+
+    from copilot.models import Invitation, Organization, OrgGroup, Role, User, hash_token
+
+    org = Organization.objects.create(name="Bench Co")
+    admin = User.objects.create_user(
+        ADMIN_EMAIL,
+        ADMIN_PASSWORD,
+        organization=org,
+        role=Role.ADMINISTRATOR,
+        first_name="Ada",
+        last_name="Admin",
+        onboarding_finished_at=timezone.now(),
+    )
+    OrgGroup.objects.bulk_create([OrgGroup(organization=org, name=name) for name in GROUP_NAMES])
+    now = timezone.now()
+    Invitation.objects.bulk_create(
+        [
+            Invitation(
+                organization=org,
+                email=f"invitee{i}@bench.example",
+                first_name=FIRST_NAMES[i],
+                last_name=LAST_NAMES[i],
+                invited_by=admin,
+                token_hash=hash_token(f"bench-invitation-{i}"),
+                created_at=now - timedelta(days=i),
+                last_sent_at=now - timedelta(days=i),
+                send_count=1 + i % 2,
+                # one has expired but is still pending: User Management shows it with a badge
+                expires_at=now + timedelta(days=7 - 2 * i),
+            )
+            for i in range(5)
+        ]
+    )
+    return org, admin
+
+
+def _add_users(org, start: int, stop: int) -> None:
+    """Users ``start``..``stop - 1``: bulk-created with one pre-hashed password (only the admin
+    signs in), each in one or two groups; a few with a mailbox user name that earns a warning."""
+    from django.contrib.auth.hashers import make_password
+    from django.utils import timezone
+
+    from copilot.models import OrgGroup, Role, User
+
+    password = make_password("bench-user-password")
+    now = timezone.now()
+    users = User.objects.bulk_create(
+        [
+            User(
+                organization=org,
+                email=f"user{i:04d}@bench.example",
+                password=password,
+                mailbox_username=f"user{i:04d}" if i % 40 == 7 else f"user{i:04d}@bench.example",
+                first_name=FIRST_NAMES[i % len(FIRST_NAMES)],
+                last_name=LAST_NAMES[i % len(LAST_NAMES)],
+                role=Role.ADMINISTRATOR if i % 50 == 3 else Role.CONTRIBUTOR,
+                can_start_salesflow_on_behalf=i % 7 == 0,
+                onboarding_finished_at=now,
+            )
+            for i in range(start, stop)
+        ]
+    )
+    groups = list(OrgGroup.objects.for_org(org).order_by("pk"))
+    membership = User.org_groups.through
+    rows = []
+    for i, user in enumerate(users, start=start):
+        rows.append(membership(user_id=user.pk, orggroup_id=groups[i % len(groups)].pk))
+        if i % 3 == 0:
+            rows.append(membership(user_id=user.pk, orggroup_id=groups[(i + 2) % len(groups)].pk))
+    membership.objects.bulk_create(rows)
+
+
+def _user_count(org) -> int:
+    from copilot.models import User
+
+    return User.objects.for_org(org).count()
+
+
+# --- Queries ------------------------------------------------------------------------------------
+def _page_queries(admin, page: Page) -> list[str]:
+    """The SQL of one request for ``page`` after a warm-up request, signed in as ``admin``."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(SERVER_NAME="127.0.0.1")  # an ALLOWED_HOSTS name; no test environment here
+    client.force_login(admin)
+    client.get(page.path)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(page.path)
+    title = f"<title>{page.title} · Cadence</title>"
+    if response.status_code != 200 or title not in response.content.decode():
+        raise RuntimeError(f"{page.path}: HTTP {response.status_code}, not the {page.title} page")
+    return [q["sql"] for q in ctx.captured_queries]
+
+
+def _shape(sql: str) -> str:
+    """The query with its literals blanked, so one query per row counts as one shape."""
+    sql = re.sub(r"'(?:[^']|'')*'", "?", sql)
+    sql = re.sub(r"\b\d+\b", "?", sql)
+    return re.sub(r"\((?:\?, )+\?\)", "(?...)", sql)
+
+
+def _fail_if_queries_grow(small: dict[str, list[str]], large: dict[str, list[str]]) -> None:
+    problems = []
+    for key, queries in large.items():
+        if len(queries) <= len(small[key]):
+            continue
+        grown = Counter(map(_shape, queries)) - Counter(map(_shape, small[key]))
+        worst = "\n    ".join(f"+{n}x {sql[:400]}" for sql, n in grown.most_common(3))
+        problems.append(
+            f"{key}: {len(small[key])} queries at {SMALL} users, {len(queries)} at "
+            f"{LARGE:,}; more of:\n    {worst}"
+        )
+    if problems:
+        raise AssertionError("SQL queries per page grow with the number of rows:\n" + "\n".join(problems))
