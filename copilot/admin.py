@@ -40,8 +40,16 @@ class UserInline(admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "user_count", "package_copilot", "package_engage", "email_provider", "crm",
-                    "is_active", "created_at"]
+    list_display = [
+        "name",
+        "user_count",
+        "package_copilot",
+        "package_engage",
+        "email_provider",
+        "crm",
+        "is_active",
+        "created_at",
+    ]
     list_filter = ["is_active", "package_copilot", "package_engage", "email_provider", "crm"]
     search_fields = ["name", "users__email"]
     fields = ["name", "is_active", "package_copilot", "package_engage", "email_provider", "crm", "created_at"]
@@ -70,13 +78,29 @@ class UserAdmin(admin.ModelAdmin):
     actions = ["send_password_reset"]
     fieldsets = [
         (None, {"fields": ["email", "mailbox_username", "first_name", "last_name"]}),
-        ("Organisation", {"fields": ["organization", "role", "groups_display", "can_start_salesflow_on_behalf"]}),
+        (
+            "Organisation",
+            {"fields": ["organization", "role", "groups_display", "can_start_salesflow_on_behalf"]},
+        ),
         ("Access", {"fields": ["is_active", "is_staff", "is_superuser", "last_login", "date_joined"]}),
         ("Setup", {"fields": ["time_zone", "language", "onboarding", "onboarding_finished_at"]}),
     ]
-    customer_owned = ["email", "mailbox_username", "first_name", "last_name", "organization", "role",
-                      "groups_display", "can_start_salesflow_on_behalf", "last_login", "date_joined",
-                      "time_zone", "language", "onboarding", "onboarding_finished_at"]
+    customer_owned = [
+        "email",
+        "mailbox_username",
+        "first_name",
+        "last_name",
+        "organization",
+        "role",
+        "groups_display",
+        "can_start_salesflow_on_behalf",
+        "last_login",
+        "date_joined",
+        "time_zone",
+        "language",
+        "onboarding",
+        "onboarding_finished_at",
+    ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # people join by sign-up or invitation, never created behind the customer's back

@@ -27,7 +27,9 @@ class SignupExtraForm(forms.Form):
     first_name = forms.CharField(max_length=150, label="First name")
     last_name = forms.CharField(max_length=150, label="Last name")
     organization_name = forms.CharField(
-        max_length=200, label="Company", help_text="Your organisation in Cadence. You will be its Administrator."
+        max_length=200,
+        label="Company",
+        help_text="Your organisation in Cadence. You will be its Administrator.",
     )
 
     field_order = ["first_name", "last_name", "organization_name", "email", "password1", "password2"]
@@ -44,8 +46,9 @@ class ContactStepForm(forms.Form):
     last_name = forms.CharField(max_length=150)
     phone = forms.CharField(max_length=40, required=False)
     job_title = forms.CharField(max_length=150, required=False)
-    company = forms.CharField(max_length=200, required=False,
-                              help_text="Only an Administrator can change the company name.")
+    company = forms.CharField(
+        max_length=200, required=False, help_text="Only an Administrator can change the company name."
+    )
 
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -90,7 +93,9 @@ class SignatureStepForm(forms.Form):
         label="Signature", choices=User.Signature.choices, widget=forms.RadioSelect
     )
     signature_custom = forms.CharField(
-        label="Custom signature", widget=forms.Textarea(attrs={"rows": 4}), required=False,
+        label="Custom signature",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
         max_length=4000,
     )
 
@@ -99,14 +104,18 @@ class SignatureStepForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
-        if data.get("signature_choice") == User.Signature.CUSTOM and not data.get("signature_custom", "").strip():
+        if (
+            data.get("signature_choice") == User.Signature.CUSTOM
+            and not data.get("signature_custom", "").strip()
+        ):
             self.add_error("signature_custom", "Write your signature, or pick a template.")
         return data
 
 
 class DialerStepForm(forms.Form):
     dialer_phone = forms.CharField(
-        label="Phone number for the dialer", max_length=40,
+        label="Phone number for the dialer",
+        max_length=40,
         help_text="You will verify it with a code from Settings before your first call.",
     )
 
@@ -138,8 +147,13 @@ STEP_FORMS: dict[str, type[forms.Form]] = {
 def step_initial(step_key: str, user: User) -> dict:
     org = user.organization
     return {
-        "contact": {"first_name": user.first_name, "last_name": user.last_name, "phone": user.phone,
-                    "job_title": user.job_title, "company": org.name if org else ""},
+        "contact": {
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "phone": user.phone,
+            "job_title": user.job_title,
+            "company": org.name if org else "",
+        },
         "email": {"email_provider": org.email_provider if org else ""},
         "crm": {"crm": org.crm if org else ""},
         "signature": {"signature_choice": user.signature_choice, "signature_custom": user.signature_custom},
@@ -162,7 +176,9 @@ class InviteForm(OrgGroupChoiceMixin, forms.Form):
     email = forms.EmailField()
     role = forms.ChoiceField(choices=Role.choices, initial=Role.CONTRIBUTOR, widget=forms.RadioSelect)
     org_groups = forms.ModelMultipleChoiceField(
-        queryset=OrgGroup.objects.none(), required=False, label="Groups",
+        queryset=OrgGroup.objects.none(),
+        required=False,
+        label="Groups",
         widget=forms.CheckboxSelectMultiple,
     )
     can_start_salesflow_on_behalf = forms.BooleanField(
@@ -178,11 +194,14 @@ class UserEditForm(OrgGroupChoiceMixin, forms.Form):
     first_name = forms.CharField(max_length=150, required=False)
     last_name = forms.CharField(max_length=150, required=False)
     mailbox_username = forms.CharField(
-        max_length=254, label="User name",
+        max_length=254,
+        label="User name",
         help_text="The mailbox user name. Mail and calendar sync need it to equal the email address.",
     )
     org_groups = forms.ModelMultipleChoiceField(
-        queryset=OrgGroup.objects.none(), required=False, label="Groups",
+        queryset=OrgGroup.objects.none(),
+        required=False,
+        label="Groups",
         widget=forms.CheckboxSelectMultiple,
     )
 
@@ -211,7 +230,8 @@ class GroupForm(forms.Form):
 
 class SetPasswordForm(forms.Form):
     password1 = forms.CharField(
-        label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        label="Password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validators_help_text_html(),
     )
     password2 = forms.CharField(

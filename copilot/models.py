@@ -125,16 +125,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     org_groups = models.ManyToManyField(
         "copilot.OrgGroup", blank=True, related_name="members", verbose_name="groups"
     )
-    can_start_salesflow_on_behalf = models.BooleanField(
-        "start Salesflow on behalf of others", default=False
-    )
+    can_start_salesflow_on_behalf = models.BooleanField("start Salesflow on behalf of others", default=False)
     # Contact details and preferences collected by onboarding (editable later in Account).
     phone = models.CharField(max_length=40, blank=True)
     job_title = models.CharField(max_length=150, blank=True)
     dialer_phone = models.CharField("dialer phone", max_length=40, blank=True)
-    signature_choice = models.CharField(
-        max_length=20, choices=Signature.choices, default=Signature.NONE
-    )
+    signature_choice = models.CharField(max_length=20, choices=Signature.choices, default=Signature.NONE)
     signature_custom = models.TextField("custom signature", blank=True)
     time_zone = models.CharField(max_length=64, default="UTC")
     language = models.CharField(max_length=10, choices=settings.LANGUAGES, default="en")
@@ -196,9 +192,7 @@ class OrgGroup(TenantModel):
         ordering = ["name"]
         verbose_name = "group"
         constraints = [
-            models.UniqueConstraint(
-                "organization", Lower("name"), name="orggroup_unique_name_per_org"
-            )
+            models.UniqueConstraint("organization", Lower("name"), name="orggroup_unique_name_per_org")
         ]
 
     def __str__(self) -> str:

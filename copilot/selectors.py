@@ -7,15 +7,17 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from copilot.models import AuditEvent, Invitation, Organization, OrgGroup, User
 
 
-def user_list(*, organization: Organization, search: str = "", role: str = "",
-              group_id: int | None = None) -> QuerySet[User]:
+def user_list(
+    *, organization: Organization, search: str = "", role: str = "", group_id: int | None = None
+) -> QuerySet[User]:
     qs = User.objects.for_org(organization).prefetch_related(
         Prefetch("org_groups", queryset=OrgGroup.objects.order_by("name"))
     )
     if search:
         for term in search.split():
-            qs = qs.filter(Q(first_name__icontains=term) | Q(last_name__icontains=term)
-                           | Q(email__icontains=term))
+            qs = qs.filter(
+                Q(first_name__icontains=term) | Q(last_name__icontains=term) | Q(email__icontains=term)
+            )
     if role:
         qs = qs.filter(role=role)
     if group_id:
@@ -24,8 +26,12 @@ def user_list(*, organization: Organization, search: str = "", role: str = "",
 
 
 def pending_invitations(*, organization: Organization) -> QuerySet[Invitation]:
-    return (Invitation.objects.for_org(organization).pending()
-            .select_related("invited_by").order_by("-created_at"))
+    return (
+        Invitation.objects.for_org(organization)
+        .pending()
+        .select_related("invited_by")
+        .order_by("-created_at")
+    )
 
 
 def group_list(*, organization: Organization) -> QuerySet[OrgGroup]:

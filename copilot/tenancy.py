@@ -81,9 +81,7 @@ def scoped(request: HttpRequest, model_or_qs: type[M] | models.QuerySet[M]) -> m
     return qs.for_org(current_org(request))
 
 
-def org_object_or_404(
-    request: HttpRequest, model_or_qs: type[M] | models.QuerySet[M], **lookup: Any
-) -> M:
+def org_object_or_404(request: HttpRequest, model_or_qs: type[M] | models.QuerySet[M], **lookup: Any) -> M:
     try:
         return scoped(request, model_or_qs).get(**lookup)
     except (models.ObjectDoesNotExist, ValueError) as exc:

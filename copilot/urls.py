@@ -13,8 +13,16 @@ urlpatterns = [
     path("admin/users/<int:user_id>/role/", portal_users.user_role, name="user_role"),
     path("admin/users/<int:user_id>/on-behalf/", portal_users.user_on_behalf, name="user_on_behalf"),
     path("admin/users/<int:user_id>/delete/", portal_users.user_delete, name="user_delete"),
-    path("admin/invitations/<int:invitation_id>/resend/", portal_users.invitation_resend, name="invitation_resend"),
-    path("admin/invitations/<int:invitation_id>/revoke/", portal_users.invitation_revoke, name="invitation_revoke"),
+    path(
+        "admin/invitations/<int:invitation_id>/resend/",
+        portal_users.invitation_resend,
+        name="invitation_resend",
+    ),
+    path(
+        "admin/invitations/<int:invitation_id>/revoke/",
+        portal_users.invitation_revoke,
+        name="invitation_revoke",
+    ),
     path("admin/groups/", portal_groups.group_list, name="groups"),
     path("admin/groups/new/", portal_groups.group_create, name="group_create"),
     path("admin/groups/<int:group_id>/", portal_groups.group_edit, name="group_edit"),

@@ -43,4 +43,3 @@ def install_periodic_tasks(sender: Any = None, using: str = DEFAULT_DB_ALIAS, **
         created += 1
         logger.info("schedule.periodic_task_installed", extra={"task_name": name})
     return created
-

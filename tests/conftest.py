@@ -32,7 +32,9 @@ def teammate(acme):
 
 @pytest.fixture
 def outsider(globex):
-    return AdminFactory(organization=globex, email="outsider@globex.example", first_name="Otto", last_name="Side")
+    return AdminFactory(
+        organization=globex, email="outsider@globex.example", first_name="Otto", last_name="Side"
+    )
 
 
 @pytest.fixture

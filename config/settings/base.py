@@ -129,9 +129,7 @@ INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=7)
 # --- Secrets at rest ----------------------------------------------------------------------------
 # Fernet keys (urlsafe base64, 32 bytes). The first encrypts; all decrypt, so a key is rotated by
 # putting a new one first and running `manage.py rotate_encryption_keys`.
-ENCRYPTION_KEYS = env.list(
-    "ENCRYPTION_KEYS", default=["Y2FkZW5jZS1sb2NhbC1vbmx5LWtleS0wMDAwMDAwMDA="]
-)
+ENCRYPTION_KEYS = env.list("ENCRYPTION_KEYS", default=["Y2FkZW5jZS1sb2NhbC1vbmx5LWtleS0wMDAwMDAwMDA="])
 
 # --- I18N ---------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -162,6 +160,8 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport: a broker that needs no server (make run, fresh machines).
     _broker_dir = VAR_DIR / "broker"
+    for _folder in ("queue", "processed"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),

@@ -25,16 +25,25 @@ def demo_seed() -> Organization:
     org, _ = Organization.objects.get_or_create(
         name=DEMO_ORG, defaults={"email_provider": "google", "crm": "salesforce"}
     )
-    sellers, _ = OrgGroup.objects.get_or_create(organization=org, name="Sellers",
-                                                defaults={"description": "Quota-carrying reps"})
+    sellers, _ = OrgGroup.objects.get_or_create(
+        organization=org, name="Sellers", defaults={"description": "Quota-carrying reps"}
+    )
     for email, first, last, role, title in DEMO_USERS:
         user = User.objects.filter(email=email).first()
         if user is None:
-            user = User(email=email, mailbox_username=email, first_name=first, last_name=last,
-                        organization=org, role=role, job_title=title, time_zone="America/New_York",
-                        can_start_salesflow_on_behalf=role == Role.ADMINISTRATOR,
-                        onboarding=dict.fromkeys(STEP_KEYS, "done"),
-                        onboarding_finished_at=timezone.now())
+            user = User(
+                email=email,
+                mailbox_username=email,
+                first_name=first,
+                last_name=last,
+                organization=org,
+                role=role,
+                job_title=title,
+                time_zone="America/New_York",
+                can_start_salesflow_on_behalf=role == Role.ADMINISTRATOR,
+                onboarding=dict.fromkeys(STEP_KEYS, "done"),
+                onboarding_finished_at=timezone.now(),
+            )
             user.set_password(DEMO_PASSWORD)
             user.save()
             EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)

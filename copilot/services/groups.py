@@ -30,7 +30,11 @@ def _check_members(organization: Organization, members: Iterable[User]) -> list[
 
 @transaction.atomic
 def group_create(
-    *, organization: Organization, actor: User, name: str, description: str = "",
+    *,
+    organization: Organization,
+    actor: User,
+    name: str,
+    description: str = "",
     members: Iterable[User] = (),
 ) -> OrgGroup:
     name = _check_name(organization=organization, name=name)

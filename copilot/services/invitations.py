@@ -44,8 +44,13 @@ def _new_token(invitation: Invitation) -> str:
 
 def _send(invitation: Invitation, token: str, base_url: str) -> None:
     link = base_url.rstrip("/") + reverse("copilot:invitation_accept", args=[token])
-    context = {"invitation": invitation, "link": link, "organization": invitation.organization,
-               "inviter": invitation.invited_by, "ttl_days": settings.INVITATION_TTL_DAYS}
+    context = {
+        "invitation": invitation,
+        "link": link,
+        "organization": invitation.organization,
+        "inviter": invitation.invited_by,
+        "ttl_days": settings.INVITATION_TTL_DAYS,
+    }
     subject = render_to_string("copilot/email/invitation_subject.txt", context).strip()
     body = render_to_string("copilot/email/invitation_body.txt", context)
     html = render_to_string("copilot/email/invitation_body.html", context)
@@ -82,10 +87,15 @@ def invitation_create(
     if any(g.organization_id != organization.pk for g in groups):
         raise ValidationError({"org_groups": "Groups must belong to your organisation."})
     invitation = Invitation(
-        organization=organization, email=email, first_name=first_name.strip(),
-        last_name=last_name.strip(), role=role, invited_by=actor,
+        organization=organization,
+        email=email,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        role=role,
+        invited_by=actor,
         can_start_salesflow_on_behalf=can_start_salesflow_on_behalf,
-        last_sent_at=timezone.now(), send_count=1,
+        last_sent_at=timezone.now(),
+        send_count=1,
     )
     token = _new_token(invitation)
     invitation.save()
@@ -103,8 +113,9 @@ def invitation_resend(*, invitation: Invitation, actor: User, base_url: str) -> 
     invitation.last_sent_at = timezone.now()
     invitation.send_count += 1
     invitation.save(update_fields=["token_hash", "expires_at", "last_sent_at", "send_count"])
-    audit_record(organization=invitation.organization, actor=actor, action="invitation.resent",
-                 target=invitation.email)
+    audit_record(
+        organization=invitation.organization, actor=actor, action="invitation.resent", target=invitation.email
+    )
     transaction.on_commit(lambda: _send(invitation, token, base_url))
     return invitation
 
@@ -116,8 +127,12 @@ def invitation_revoke(*, invitation: Invitation, actor: User) -> Invitation:
     if not invitation.revoked_at:
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
-        audit_record(organization=invitation.organization, actor=actor, action="invitation.revoked",
-                     target=invitation.email)
+        audit_record(
+            organization=invitation.organization,
+            actor=actor,
+            action="invitation.revoked",
+            target=invitation.email,
+        )
     return invitation
 
 
@@ -125,12 +140,17 @@ def invitation_from_token(token: str) -> Invitation:
     """The usable invitation behind a link, or ``InvitationUnusable`` saying why not."""
     invitation = (
         Invitation.objects.select_related("organization", "invited_by")
-        .filter(token_hash=hash_token(token)).first()
+        .filter(token_hash=hash_token(token))
+        .first()
     )
     if invitation is None:
-        raise InvitationUnusable("This invitation link is not valid. It may have been replaced by a newer one.")
+        raise InvitationUnusable(
+            "This invitation link is not valid. It may have been replaced by a newer one."
+        )
     if invitation.status == "accepted":
-        raise InvitationUnusable("This invitation has already been used. Sign in with your email and password.")
+        raise InvitationUnusable(
+            "This invitation has already been used. Sign in with your email and password."
+        )
     if invitation.status == "revoked":
         raise InvitationUnusable("This invitation was withdrawn by an administrator.")
     if invitation.status == "expired":
@@ -147,9 +167,12 @@ def invitation_accept(*, token: str, password: str) -> User:
     if User.objects.filter(email__iexact=invitation.email).exists():
         raise InvitationUnusable(f"{invitation.email} already has an account. Sign in instead.")
     user = User(
-        email=invitation.email, mailbox_username=invitation.email,
-        first_name=invitation.first_name, last_name=invitation.last_name,
-        organization=invitation.organization, role=invitation.role,
+        email=invitation.email,
+        mailbox_username=invitation.email,
+        first_name=invitation.first_name,
+        last_name=invitation.last_name,
+        organization=invitation.organization,
+        role=invitation.role,
         can_start_salesflow_on_behalf=invitation.can_start_salesflow_on_behalf,
     )
     validate_password(password, user)
@@ -160,6 +183,7 @@ def invitation_accept(*, token: str, password: str) -> User:
     EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
-    audit_record(organization=invitation.organization, actor=user, action="invitation.accepted",
-                 target=user.email)
+    audit_record(
+        organization=invitation.organization, actor=user, action="invitation.accepted", target=user.email
+    )
     return user

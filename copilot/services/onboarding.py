@@ -39,8 +39,11 @@ USER_FIELDS = {
     "dialer": ["dialer_phone"],
     "locale": ["time_zone", "language"],
 }
-ORG_FIELDS = {"contact": {"company": "name"}, "email": {"email_provider": "email_provider"},
-              "crm": {"crm": "crm"}}
+ORG_FIELDS = {
+    "contact": {"company": "name"},
+    "email": {"email_provider": "email_provider"},
+    "crm": {"crm": "crm"},
+}
 
 
 def step_by_key(key: str) -> Step:
@@ -61,8 +64,13 @@ def onboarding_next_step(user: User) -> Step | None:
 def onboarding_progress(user: User) -> dict[str, Any]:
     done = sum(1 for s in STEPS if user.onboarding.get(s.key) == "done")
     skipped = [s for s in STEPS if user.onboarding.get(s.key) == "skipped"]
-    return {"done": done, "total": len(STEPS), "skipped": skipped,
-            "percent": round(100 * done / len(STEPS)), "finished": user.onboarding_finished_at is not None}
+    return {
+        "done": done,
+        "total": len(STEPS),
+        "skipped": skipped,
+        "percent": round(100 * done / len(STEPS)),
+        "finished": user.onboarding_finished_at is not None,
+    }
 
 
 def _mark(user: User, step: Step, state: str, extra_fields: list[str]) -> None:

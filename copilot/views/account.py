@@ -28,9 +28,16 @@ def account(request: HttpRequest) -> HttpResponse:
         translation.activate(user.language)
         messages.success(request, "Saved your account details.")
         return redirect("copilot:account")
-    return render(request, "copilot/account.html", {
-        "form": form, "progress": onboarding_progress(user), "steps": STEPS, "state": user.onboarding,
-    })
+    return render(
+        request,
+        "copilot/account.html",
+        {
+            "form": form,
+            "progress": onboarding_progress(user),
+            "steps": STEPS,
+            "state": user.onboarding,
+        },
+    )
 
 
 @login_required

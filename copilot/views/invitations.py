@@ -29,6 +29,8 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "copilot/invitation_unusable.html", {"reason": exc.reason}, status=410)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, f"Welcome to {invitation.organization.name}! Let's set up your account.")
+            messages.success(
+                request, f"Welcome to {invitation.organization.name}! Let's set up your account."
+            )
             return redirect("copilot:onboarding")
     return render(request, "copilot/invitation_accept.html", {"invitation": invitation, "form": form})

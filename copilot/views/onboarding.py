@@ -50,14 +50,28 @@ def onboarding_step(request: HttpRequest, step: str) -> HttpResponse:
             translation.activate(user.language)
         return _after(request)
     index = [s.key for s in STEPS].index(current.key)
-    return render(request, "copilot/onboarding/step.html", {
-        "form": form, "step": current, "steps": STEPS, "index": index + 1,
-        "progress": onboarding_progress(user), "state": user.onboarding,
-    })
+    return render(
+        request,
+        "copilot/onboarding/step.html",
+        {
+            "form": form,
+            "step": current,
+            "steps": STEPS,
+            "index": index + 1,
+            "progress": onboarding_progress(user),
+            "state": user.onboarding,
+        },
+    )
 
 
 @member_required
 def onboarding_done(request: HttpRequest) -> HttpResponse:
-    return render(request, "copilot/onboarding/done.html", {
-        "progress": onboarding_progress(request.user), "steps": STEPS, "state": request.user.onboarding,
-    })
+    return render(
+        request,
+        "copilot/onboarding/done.html",
+        {
+            "progress": onboarding_progress(request.user),
+            "steps": STEPS,
+            "state": request.user.onboarding,
+        },
+    )

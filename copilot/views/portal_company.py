@@ -22,10 +22,15 @@ def company(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Saved the company settings.")
         return redirect("copilot:company")
     packages = [{"package": p, "active": org.has_package(p.code)} for p in PACKAGES.values()]
-    return render(request, "copilot/portal/company.html", {
-        "form": form, "packages": packages,
-        "events": selectors.recent_audit_events(organization=org),
-    })
+    return render(
+        request,
+        "copilot/portal/company.html",
+        {
+            "form": form,
+            "packages": packages,
+            "events": selectors.recent_audit_events(organization=org),
+        },
+    )
 
 
 @admin_required

@@ -17,8 +17,11 @@ from copilot.views.portal_users import _apply_errors
 
 @admin_required
 def group_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "copilot/portal/groups.html",
-                  {"groups": selectors.group_list(organization=request.organization)})
+    return render(
+        request,
+        "copilot/portal/groups.html",
+        {"groups": selectors.group_list(organization=request.organization)},
+    )
 
 
 @admin_required
@@ -60,5 +63,6 @@ def group_delete(request: HttpRequest, group_id: int) -> HttpResponse:
         group_services.group_delete(group=group, actor=request.user)
         messages.success(request, f"Deleted the group {group.name}. Its members were not deleted.")
         return redirect("copilot:groups")
-    return render(request, "copilot/portal/group_delete.html",
-                  {"group": group, "member_count": group.members.count()})
+    return render(
+        request, "copilot/portal/group_delete.html", {"group": group, "member_count": group.members.count()}
+    )

@@ -39,17 +39,27 @@ def user_list(request: HttpRequest) -> HttpResponse:
     role = request.GET.get("role", "")
     group_id = request.GET.get("group", "")
     users = selectors.user_list(
-        organization=org, search=search, role=role if role in Role.values else "",
+        organization=org,
+        search=search,
+        role=role if role in Role.values else "",
         group_id=int(group_id) if group_id.isdigit() else None,
     )
     page = Paginator(users, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
-        "page": page, "search": search, "role": role, "group_id": group_id,
-        "roles": Role.choices, "groups": scoped(request, OrgGroup).order_by("name"),
+        "page": page,
+        "search": search,
+        "role": role,
+        "group_id": group_id,
+        "roles": Role.choices,
+        "groups": scoped(request, OrgGroup).order_by("name"),
         "invitations": selectors.pending_invitations(organization=org),
         "filtered": bool(search or role or group_id),
     }
-    template = "copilot/portal/_user_table.html" if request.htmx and request.htmx.target == "user-table" else "copilot/portal/users.html"
+    template = (
+        "copilot/portal/_user_table.html"
+        if request.htmx and request.htmx.target == "user-table"
+        else "copilot/portal/users.html"
+    )
     return render(request, template, context)
 
 
@@ -60,8 +70,12 @@ def user_invite(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             invitation = invitation_services.invitation_create(
-                organization=request.organization, actor=request.user, email=data["email"],
-                first_name=data["first_name"], last_name=data["last_name"], role=data["role"],
+                organization=request.organization,
+                actor=request.user,
+                email=data["email"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                role=data["role"],
                 groups=data["org_groups"],
                 can_start_salesflow_on_behalf=data["can_start_salesflow_on_behalf"],
                 base_url=_base_url(request),
@@ -71,22 +85,30 @@ def user_invite(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("copilot:users")
-    return render(request, "copilot/portal/user_invite.html",
-                  {"form": form, "ttl_days": settings.INVITATION_TTL_DAYS})
+    return render(
+        request, "copilot/portal/user_invite.html", {"form": form, "ttl_days": settings.INVITATION_TTL_DAYS}
+    )
 
 
 @admin_required
 def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     user = org_object_or_404(request, User, pk=user_id)
-    initial = {"first_name": user.first_name, "last_name": user.last_name,
-               "mailbox_username": user.mailbox_username, "org_groups": user.org_groups.all()}
+    initial = {
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "mailbox_username": user.mailbox_username,
+        "org_groups": user.org_groups.all(),
+    }
     form = UserEditForm(request.POST or None, initial=initial, organization=request.organization)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             user_services.user_update_membership(
-                user=user, actor=request.user, first_name=data["first_name"],
-                last_name=data["last_name"], mailbox_username=data["mailbox_username"],
+                user=user,
+                actor=request.user,
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                mailbox_username=data["mailbox_username"],
                 groups=data["org_groups"],
             )
         except ValidationError as exc:
@@ -98,8 +120,9 @@ def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
 
 
 def _row(request: HttpRequest, user: User, error: str = "") -> HttpResponse:
-    return render(request, "copilot/portal/_user_row.html",
-                  {"u": user, "roles": Role.choices, "row_error": error})
+    return render(
+        request, "copilot/portal/_user_row.html", {"u": user, "roles": Role.choices, "row_error": error}
+    )
 
 
 @admin_required
@@ -156,12 +179,15 @@ def user_delete(request: HttpRequest, user_id: int) -> HttpResponse:
 def invitation_resend(request: HttpRequest, invitation_id: int) -> HttpResponse:
     invitation = org_object_or_404(request, Invitation, pk=invitation_id)
     try:
-        invitation_services.invitation_resend(invitation=invitation, actor=request.user,
-                                              base_url=_base_url(request))
+        invitation_services.invitation_resend(
+            invitation=invitation, actor=request.user, base_url=_base_url(request)
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"Sent a new invitation to {invitation.email}; the previous link no longer works.")
+        messages.success(
+            request, f"Sent a new invitation to {invitation.email}; the previous link no longer works."
+        )
     return redirect("copilot:users")
 
 

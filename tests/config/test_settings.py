@@ -26,8 +26,14 @@ PRODUCTION_ENV = {
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_"))}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env},
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_check_deploy_is_clean_under_the_production_profile():
@@ -67,9 +73,13 @@ def test_a_deleted_schedule_entry_comes_back(db):
 
 
 def test_the_embedded_broker_needs_no_server(monkeypatch):
-    result = _manage("shell", "-c", "from django.conf import settings; print(settings.CELERY_BROKER_URL, "
-                     "settings.CELERY_BROKER_TRANSPORT_OPTIONS['data_folder_in'])",
-                     env={"DJANGO_SETTINGS_MODULE": "config.settings.local"})
+    result = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.CELERY_BROKER_URL, "
+        "settings.CELERY_BROKER_TRANSPORT_OPTIONS['data_folder_in'])",
+        env={"DJANGO_SETTINGS_MODULE": "config.settings.local"},
+    )
     assert result.returncode == 0, result.stderr
     assert "filesystem:// " in result.stdout
     assert "var/broker" in result.stdout

@@ -7,8 +7,9 @@ from tests.factories import OrgGroupFactory, UserFactory
 
 
 def test_an_admin_creates_a_group_with_members(owner_client, acme, teammate):
-    response = owner_client.post(reverse("copilot:group_create"),
-                                 {"name": "EMEA", "description": "Europe", "members": [teammate.pk]})
+    response = owner_client.post(
+        reverse("copilot:group_create"), {"name": "EMEA", "description": "Europe", "members": [teammate.pk]}
+    )
     assert response.status_code == 302
     group = OrgGroup.objects.get(organization=acme, name="EMEA")
     assert list(group.members.all()) == [teammate]

@@ -28,8 +28,9 @@ def _link_from_last_email() -> str:
 @pytest.mark.django_db(transaction=True)  # the email goes out on commit
 def test_an_admin_invites_a_user_who_sets_a_password_and_joins(owner_client, acme):
     group = OrgGroupFactory(organization=acme, name="EMEA")
-    response = _invite(owner_client, role=Role.ADMINISTRATOR, org_groups=[group.pk],
-                       can_start_salesflow_on_behalf="on")
+    response = _invite(
+        owner_client, role=Role.ADMINISTRATOR, org_groups=[group.pk], can_start_salesflow_on_behalf="on"
+    )
     assert response.status_code == 302
 
     assert len(mail.outbox) == 1
@@ -42,7 +43,9 @@ def test_an_admin_invites_a_user_who_sets_a_password_and_joins(owner_client, acm
     page = owner_client.get(link)
     assert page.status_code == 200
     assert b"Join Acme" in page.content
-    response = owner_client.post(link, {"password1": "a-long-passphrase-9", "password2": "a-long-passphrase-9"})
+    response = owner_client.post(
+        link, {"password1": "a-long-passphrase-9", "password2": "a-long-passphrase-9"}
+    )
     assert response.status_code == 302 and response.url == reverse("copilot:onboarding")
 
     nina = User.objects.get(email="nina@acme.example")
@@ -96,7 +99,9 @@ def test_an_expired_invitation_link_says_so(owner_client):
     owner_client.logout()
     response = owner_client.get(link)
     assert response.status_code == 410 and b"expired" in response.content
-    response = owner_client.post(link, {"password1": "a-long-passphrase-9", "password2": "a-long-passphrase-9"})
+    response = owner_client.post(
+        link, {"password1": "a-long-passphrase-9", "password2": "a-long-passphrase-9"}
+    )
     assert response.status_code == 410
     assert not User.objects.filter(email="nina@acme.example").exists()
 

@@ -15,8 +15,17 @@ def test_every_step_can_be_saved_or_skipped_and_progress_is_kept(client, acme):
     founder = AdminFactory(organization=acme, onboarding_finished_at=None)
     client.force_login(founder)
 
-    response = client.post(_step("contact"), {"first_name": "Fay", "last_name": "Lee", "phone": "+1 415 555 0100 x12",
-                                              "job_title": "CRO", "company": "Acme Corp", "save": "1"})
+    response = client.post(
+        _step("contact"),
+        {
+            "first_name": "Fay",
+            "last_name": "Lee",
+            "phone": "+1 415 555 0100 x12",
+            "job_title": "CRO",
+            "company": "Acme Corp",
+            "save": "1",
+        },
+    )
     assert response.url == _step("email")
     client.post(_step("email"), {"email_provider": "microsoft", "save": "1"})
     client.post(_step("crm"), {"skip": "1"})
@@ -56,7 +65,9 @@ def test_bad_input_is_explained_and_kept(client, acme):
     assert response.status_code == 200
     assert "Enter a phone number like" in response.content.decode()
     assert "call me maybe" in response.content.decode()
-    response = client.post(_step("signature"), {"signature_choice": "custom", "signature_custom": " ", "save": "1"})
+    response = client.post(
+        _step("signature"), {"signature_choice": "custom", "signature_custom": " ", "save": "1"}
+    )
     assert "Write your signature" in response.content.decode()
     user.refresh_from_db()
     assert user.onboarding == {}

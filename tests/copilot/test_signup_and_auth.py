@@ -14,8 +14,12 @@ from copilot.models import Organization, Role, User
 from tests.factories import PASSWORD
 
 SIGNUP = {
-    "first_name": "Frida", "last_name": "Founder", "organization_name": "Initech",
-    "email": "frida@initech.example", "password1": "a-long-passphrase-9", "password2": "a-long-passphrase-9",
+    "first_name": "Frida",
+    "last_name": "Founder",
+    "organization_name": "Initech",
+    "email": "frida@initech.example",
+    "password1": "a-long-passphrase-9",
+    "password2": "a-long-passphrase-9",
 }
 
 
@@ -66,8 +70,10 @@ def test_password_reset_sends_a_working_link(client, teammate):
     link = re.search(r"http://testserver(/accounts/password/reset/key/\S+)", mail.outbox[0].body).group(1)
     form_page = client.get(link, follow=True)
     assert form_page.status_code == 200
-    client.post(form_page.redirect_chain[-1][0] if form_page.redirect_chain else link,
-                {"password1": "a-new-passphrase-77", "password2": "a-new-passphrase-77"})
+    client.post(
+        form_page.redirect_chain[-1][0] if form_page.redirect_chain else link,
+        {"password1": "a-new-passphrase-77", "password2": "a-new-passphrase-77"},
+    )
     teammate.refresh_from_db()
     assert teammate.check_password("a-new-passphrase-77")
 

@@ -20,11 +20,17 @@ def support_client(client, support):
     return client
 
 
-@pytest.mark.parametrize("name", [
-    "admin:copilot_organization_changelist", "admin:copilot_user_changelist",
-    "admin:copilot_invitation_changelist", "admin:copilot_orggroup_changelist",
-    "admin:copilot_auditevent_changelist", "admin:django_celery_beat_periodictask_changelist",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "admin:copilot_organization_changelist",
+        "admin:copilot_user_changelist",
+        "admin:copilot_invitation_changelist",
+        "admin:copilot_orggroup_changelist",
+        "admin:copilot_auditevent_changelist",
+        "admin:django_celery_beat_periodictask_changelist",
+    ],
+)
 def test_support_staff_browse_and_search(support_client, owner, teammate, name):
     InvitationFactory(organization=owner.organization)
     OrgGroupFactory(organization=owner.organization)
@@ -39,7 +45,9 @@ def test_searching_users_finds_them_by_organisation(support_client, teammate, ou
 
 def test_customer_owned_user_fields_are_read_only(support_client, teammate):
     url = reverse("admin:copilot_user_change", args=[teammate.pk])
-    support_client.post(url, {"email": "hacked@evil.example", "role": "admin", "first_name": "X", "is_active": ""})
+    support_client.post(
+        url, {"email": "hacked@evil.example", "role": "admin", "first_name": "X", "is_active": ""}
+    )
     teammate.refresh_from_db()
     assert teammate.email == "teammate@acme.example" and teammate.role == "contributor"
     assert not teammate.is_active  # access is support's to change
@@ -47,9 +55,9 @@ def test_customer_owned_user_fields_are_read_only(support_client, teammate):
 
 def test_packages_are_editable_by_support(support_client, acme):
     url = reverse("admin:copilot_organization_change", args=[acme.pk])
-    response = support_client.post(url, {"is_active": "on", "package_engage": "on",
-                                          "users-TOTAL_FORMS": "0",
-                                          "users-INITIAL_FORMS": "0"})
+    response = support_client.post(
+        url, {"is_active": "on", "package_engage": "on", "users-TOTAL_FORMS": "0", "users-INITIAL_FORMS": "0"}
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     acme.refresh_from_db()
     assert not acme.package_copilot and acme.package_engage
@@ -59,7 +67,9 @@ def test_packages_are_editable_by_support(support_client, acme):
 def test_invitations_and_audit_cannot_be_edited_and_hide_the_token(support_client, owner):
     invitation = InvitationFactory(organization=owner.organization)
     AuditEvent.objects.create(organization=owner.organization, action="x")
-    page = support_client.get(reverse("admin:copilot_invitation_change", args=[invitation.pk])).content.decode()
+    page = support_client.get(
+        reverse("admin:copilot_invitation_change", args=[invitation.pk])
+    ).content.decode()
     assert invitation.token_hash not in page
     assert 'name="_save"' not in page
     assert support_client.get(reverse("admin:copilot_invitation_add")).status_code == 403

@@ -90,8 +90,12 @@ def test_every_url_kwarg_is_classified():
 def test_the_walk_finds_the_object_urls():
     # Guards the walk itself: if it silently found nothing, the 404 test below would prove nothing.
     names = {r.name for r in OBJECT_ROUTES}
-    assert {"copilot:user_edit", "copilot:user_delete", "copilot:group_edit",
-            "copilot:invitation_revoke"} <= names
+    assert {
+        "copilot:user_edit",
+        "copilot:user_delete",
+        "copilot:group_edit",
+        "copilot:invitation_revoke",
+    } <= names
 
 
 def _url(route: Route, objects: dict[str, models.Model]) -> str:
@@ -105,7 +109,12 @@ def test_another_organisations_object_is_404(route, client, owner, outsider, glo
 
     url = _url(route, theirs)
     assert client.get(url).status_code in (404, 405)  # 405: POST-only, refused before any lookup
-    assert client.post(url, {"role": "admin", "allowed": "on", "name": "x", "mailbox_username": "x@x.io"}).status_code == 404
+    assert (
+        client.post(
+            url, {"role": "admin", "allowed": "on", "name": "x", "mailbox_username": "x@x.io"}
+        ).status_code
+        == 404
+    )
     for obj in theirs.values():  # and nothing happened to it
         assert type(obj).objects.filter(pk=obj.pk).exists()
 

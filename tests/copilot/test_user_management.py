@@ -60,7 +60,9 @@ def test_the_list_costs_the_same_queries_for_5_or_60_users(owner_client, acme):
 
 
 def test_an_admin_changes_a_role_inline(owner_client, teammate):
-    response = owner_client.post(reverse("copilot:user_role", args=[teammate.pk]), {"role": Role.ADMINISTRATOR}, **HTMX)
+    response = owner_client.post(
+        reverse("copilot:user_role", args=[teammate.pk]), {"role": Role.ADMINISTRATOR}, **HTMX
+    )
     assert response.status_code == 200
     assert f'id="user-{teammate.pk}"' in response.content.decode()  # the row, for htmx to swap
     teammate.refresh_from_db()
@@ -69,7 +71,9 @@ def test_an_admin_changes_a_role_inline(owner_client, teammate):
 
 
 def test_the_last_administrator_cannot_be_demoted(owner_client, owner):
-    response = owner_client.post(reverse("copilot:user_role", args=[owner.pk]), {"role": Role.CONTRIBUTOR}, **HTMX)
+    response = owner_client.post(
+        reverse("copilot:user_role", args=[owner.pk]), {"role": Role.CONTRIBUTOR}, **HTMX
+    )
     assert "at least one Administrator" in response.content.decode()
     owner.refresh_from_db()
     assert owner.role == Role.ADMINISTRATOR
@@ -86,9 +90,15 @@ def test_an_admin_allows_starting_salesflows_on_behalf(owner_client, teammate):
 
 def test_an_admin_edits_names_user_name_and_groups(owner_client, acme, teammate):
     group = OrgGroupFactory(organization=acme)
-    owner_client.post(reverse("copilot:user_edit", args=[teammate.pk]), {
-        "first_name": "Tim", "last_name": "Mate", "mailbox_username": "tim@acme.example", "org_groups": [group.pk],
-    })
+    owner_client.post(
+        reverse("copilot:user_edit", args=[teammate.pk]),
+        {
+            "first_name": "Tim",
+            "last_name": "Mate",
+            "mailbox_username": "tim@acme.example",
+            "org_groups": [group.pk],
+        },
+    )
     teammate.refresh_from_db()
     assert (teammate.first_name, teammate.mailbox_username) == ("Tim", "tim@acme.example")
     assert list(teammate.org_groups.all()) == [group]
