@@ -24,9 +24,7 @@ class ProviderAuthError(ProviderError):
 class ProviderThrottled(ProviderError):
     """The provider asked us to slow down (HTTP 429)."""
 
-    def __init__(
-        self, message: str, *, retry_after: float | None = None, code: str | None = None
-    ) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, code: str | None = None) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after  # seconds, from Retry-After; None when not given
 
@@ -34,8 +32,6 @@ class ProviderThrottled(ProviderError):
 class ProviderUnavailable(ProviderError):
     """The provider could not be reached or failed on its side (5xx, timeout, TLS): try later."""
 
-    def __init__(
-        self, message: str, *, retry_after: float | None = None, code: str | None = None
-    ) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, code: str | None = None) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after  # a 503 may carry Retry-After too

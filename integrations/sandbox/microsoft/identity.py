@@ -1,0 +1,284 @@
+"""Microsoft identity platform v2 subset: tenant discovery and the token endpoint.
+
+msal, given ``authority="https://localhost:PORT/<tenant>"`` and ``instance_discovery=False``,
+first GETs ``<authority>/v2.0/.well-known/openid-configuration`` (every endpoint in it must be
+https) and then POSTs the token endpoint it names (provider-facts B1, B2).
+"""
+
+# Reference: https://learn.microsoft.com/en-us/entra/identity-platform/v2-protocols-oidc#find-your-apps-openid-configuration-document-uri
+# Reference: https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import logging
+from collections.abc import Callable
+from urllib.parse import unquote_plus
+
+from integrations.sandbox.microsoft.directory import (
+    ACCESS_TOKEN_LIFETIME,
+    KNOWN_RESOURCES,
+    AppRegistration,
+    Tenant,
+    directory,
+)
+from integrations.sandbox.microsoft.errors import aadsts_error, tenant_not_found
+from integrations.sandbox.routing import Request, Response, Router, json_response
+from integrations.sandbox.state import SandboxState
+
+logger = logging.getLogger(__name__)
+
+TENANT = r"(?P<tenant>[^/]+)"
+
+
+def register_routes(router: Router, *, provider: str) -> None:
+    router.add(
+        "GET",
+        rf"/{TENANT}/v2\.0/\.well-known/openid-configuration",
+        openid_configuration,
+        provider=provider,
+    )
+    router.add("GET", rf"/{TENANT}/discovery/v2\.0/keys", signing_keys, provider=provider)
+    router.add("POST", rf"/{TENANT}/oauth2/v2\.0/token", token, provider=provider)
+
+
+def openid_configuration(request: Request, state: SandboxState) -> Response:
+    tenant = directory(state).find_tenant(request.params["tenant"])
+    if tenant is None:
+        return tenant_not_found(request, request.params["tenant"])
+    # Same keys as the real document; like Entra, endpoints name the tenant GUID even when the
+    # authority used a domain.
+    base = f"{request.base_url}/{tenant.id}"
+    return json_response(
+        200,
+        {
+            "token_endpoint": f"{base}/oauth2/v2.0/token",
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_post",
+                "private_key_jwt",
+                "client_secret_basic",
+            ],
+            "jwks_uri": f"{base}/discovery/v2.0/keys",
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "response_types_supported": [
+                "code",
+                "id_token",
+                "code id_token",
+                "id_token token",
+            ],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "issuer": f"{base}/v2.0",
+            "request_uri_parameter_supported": False,
+            "userinfo_endpoint": f"{request.base_url}/oidc/userinfo",
+            "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+            "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+            "http_logout_supported": True,
+            "frontchannel_logout_supported": True,
+            "end_session_endpoint": f"{base}/oauth2/v2.0/logout",
+            "claims_supported": [
+                "sub",
+                "iss",
+                "cloud_instance_name",
+                "cloud_instance_host_name",
+                "cloud_graph_host_name",
+                "msgraph_host",
+                "aud",
+                "exp",
+                "iat",
+                "auth_time",
+                "acr",
+                "nonce",
+                "preferred_username",
+                "name",
+                "tid",
+                "ver",
+                "at_hash",
+                "c_hash",
+                "email",
+            ],
+            "kerberos_endpoint": f"{base}/kerberos",
+            "tenant_region_scope": "EU",
+            "cloud_instance_name": "microsoftonline.com",
+            "cloud_graph_host_name": "graph.windows.net",
+            "msgraph_host": "graph.microsoft.com",
+            "rbac_url": "https://pas.windows.net",
+        },
+    )
+
+
+def signing_keys(request: Request, state: SandboxState) -> Response:
+    if directory(state).find_tenant(request.params["tenant"]) is None:
+        return tenant_not_found(request, request.params["tenant"])
+    return json_response(200, {"keys": []})
+
+
+def token(request: Request, state: SandboxState) -> Response:
+    tenant = directory(state).find_tenant(request.params["tenant"])
+    if tenant is None:
+        return tenant_not_found(request, request.params["tenant"])
+    form = request.form()
+    grant_type = form.get("grant_type")
+    if not grant_type:
+        return _missing_parameter(request, "grant_type")
+    grant = GRANTS.get(grant_type)
+    if grant is None:
+        return aadsts_error(
+            request,
+            status=400,
+            error="unsupported_grant_type",
+            code=70003,
+            message=f"The app requested an unsupported grant type '{grant_type}'.",
+        )
+    return grant(request, state, tenant, form)
+
+
+def _client_credentials(
+    request: Request, state: SandboxState, tenant: Tenant, form: dict[str, str]
+) -> Response:
+    client_id, client_secret = _client_authentication(request, form)
+    if not client_id:
+        return _missing_parameter(request, "client_id")
+    app = directory(state).find_app(tenant, client_id)
+    if app is None:
+        return aadsts_error(
+            request,
+            status=400,
+            error="unauthorized_client",
+            code=700016,
+            message=(
+                f"Application with identifier '{client_id}' was not found in the directory "
+                f"'{tenant.display_name}'. This can happen if the application has not been "
+                "installed by the administrator of the tenant or consented to by any user in the "
+                "tenant. You may have sent your authentication request to the wrong tenant."
+            ),
+        )
+    scope = form.get("scope", "").strip()
+    if not scope:
+        return aadsts_error(
+            request,
+            status=400,
+            error="invalid_request",
+            code=90014,
+            message=(
+                "The required field 'scope' is missing from the credential. Ensure that you have "
+                "all the necessary parameters for the login request."
+            ),
+        )
+    scopes = scope.split()
+    for value in scopes:
+        if not value.endswith("/.default"):
+            return aadsts_error(
+                request,
+                status=400,
+                error="invalid_scope",
+                code=1002012,
+                message=(
+                    f"The provided value for scope {value} is not valid. Client credential flows "
+                    "must have a scope value with /.default suffixed to the resource identifier "
+                    "(application ID URI)."
+                ),
+            )
+    if not client_secret:
+        return aadsts_error(
+            request,
+            status=401,
+            error="invalid_client",
+            code=7000216,
+            message=(
+                "'client_assertion', 'client_secret' or 'request' is required for the "
+                "'client_credentials' grant type."
+            ),
+        )
+    if not _secret_matches(app, client_secret):
+        logger.info(
+            "sandbox.microsoft.token_refused",
+            extra={
+                "tenant_id": tenant.id,
+                "client_id": client_id,
+                "reason": "invalid_secret",
+            },
+        )
+        return aadsts_error(
+            request,
+            status=401,
+            error="invalid_client",
+            code=7000215,
+            message=(
+                "Invalid client secret provided. Ensure the secret being sent in the request is "
+                "the client secret value, not the client secret ID, for a secret added to app "
+                f"'{client_id}'."
+            ),
+        )
+    resource = scopes[0].removesuffix("/.default")
+    if resource.rstrip("/") not in KNOWN_RESOURCES:
+        return aadsts_error(
+            request,
+            status=400,
+            error="invalid_resource",
+            code=500011,
+            message=(
+                f"The resource principal named {resource} was not found in the tenant named "
+                f"{tenant.display_name}. This can happen if the application has not been "
+                "installed by the administrator of the tenant or consented to by any user in the "
+                "tenant. You might have sent your authentication request to the wrong tenant."
+            ),
+        )
+    access_token, _ = directory(state).issue_access_token(app=app, resource=resource.rstrip("/"))
+    logger.info(
+        "sandbox.microsoft.token_issued",
+        extra={
+            "tenant_id": tenant.id,
+            "client_id": client_id,
+            "grant_type": "client_credentials",
+        },
+    )
+    lifetime = int(ACCESS_TOKEN_LIFETIME.total_seconds())
+    return json_response(
+        200,
+        {
+            "token_type": "Bearer",
+            "expires_in": lifetime,
+            "ext_expires_in": lifetime,
+            "access_token": access_token,
+        },
+        # Token responses must not be cached (RFC 6749 §5.1); Entra sends the same.
+        headers={"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"},
+    )
+
+
+TokenGrant = Callable[[Request, SandboxState, Tenant, dict[str, str]], Response]
+
+# Later issues add "authorization_code" and "refresh_token" here.
+GRANTS: dict[str, TokenGrant] = {"client_credentials": _client_credentials}
+
+
+def _client_authentication(request: Request, form: dict[str, str]) -> tuple[str, str]:
+    """client_secret_post or client_secret_basic (msal sends Basic as well as the form fields)."""
+    client_id, client_secret = form.get("client_id", ""), form.get("client_secret", "")
+    scheme, _, encoded = (request.header("Authorization") or "").partition(" ")
+    if scheme.lower() == "basic" and encoded:
+        try:
+            basic_id, _, basic_secret = base64.b64decode(encoded).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            basic_id = basic_secret = ""
+        client_id = client_id or unquote_plus(basic_id)
+        client_secret = client_secret or unquote_plus(basic_secret)
+    return client_id, client_secret
+
+
+def _secret_matches(app: AppRegistration, candidate: str) -> bool:
+    return any(hmac.compare_digest(secret.encode(), candidate.encode()) for secret in app.secrets)
+
+
+def _missing_parameter(request: Request, name: str) -> Response:
+    return aadsts_error(
+        request,
+        status=400,
+        error="invalid_request",
+        code=900144,
+        message=f"The request body must contain the following parameter: '{name}'.",
+    )

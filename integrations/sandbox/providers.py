@@ -1,0 +1,10 @@
+"""The provider emulators the sandbox serves. A new provider package adds itself here."""
+
+from __future__ import annotations
+
+from integrations.sandbox.microsoft import MicrosoftSandbox
+from integrations.sandbox.provider import SandboxProvider
+
+
+def default_providers() -> list[SandboxProvider]:
+    return [MicrosoftSandbox()]
