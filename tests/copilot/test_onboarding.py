@@ -95,3 +95,19 @@ def test_account_page_links_back_to_every_step(client, teammate):
 def test_an_unknown_step_is_404(client, teammate):
     client.force_login(teammate)
     assert client.get(_step("nope")).status_code == 404
+
+
+def test_pages_follow_the_users_time_zone_and_language(client, owner):
+    from datetime import UTC, datetime
+
+    from copilot.models import AuditEvent
+
+    owner.time_zone, owner.language = "Asia/Tokyo", "de"
+    owner.save(update_fields=["time_zone", "language"])
+    AuditEvent.objects.create(
+        organization=owner.organization, action="x.y", created_at=datetime(2026, 1, 5, 23, 30, tzinfo=UTC)
+    )
+    client.force_login(owner)
+    page = client.get(reverse("copilot:company")).content.decode()
+    assert '<html lang="de">' in page
+    assert "08:30" in page  # 23:30 UTC is 08:30 the next morning in Tokyo
