@@ -24,55 +24,13 @@ ADMIN_EMAIL = "admin@bench.example"
 ADMIN_PASSWORD = "bench-admin-password"
 SEARCH = "son"  # in 5 of the 25 last names below, so a search matching many users, several pages
 
-FIRST_NAMES = [
-    "Ada",
-    "Ben",
-    "Chloé",
-    "Dmitri",
-    "Elif",
-    "Femi",
-    "Greta",
-    "Hiro",
-    "Ines",
-    "Jonas",
-    "Kalani",
-    "Lars",
-    "Mei",
-    "Nadia",
-    "Omar",
-    "Priya",
-    "Quinn",
-    "Rosa",
-    "Sven",
-    "Tariq",
-]
-LAST_NAMES = [
-    "Anderson",
-    "Brown",
-    "Carlson",
-    "Dubois",
-    "Evans",
-    "Fischer",
-    "García",
-    "Hansen",
-    "Ivanova",
-    "Johnson",
-    "Kowalski",
-    "Lopez",
-    "Müller",
-    "Nakamura",
-    "Okafor",
-    "Petrov",
-    "Quispe",
-    "Rossi",
-    "Svensson",
-    "Tanaka",
-    "Urban",
-    "Valdez",
-    "Wilson",
-    "Xu",
-    "Young",
-]
+# fmt: off
+FIRST_NAMES = ["Ada", "Ben", "Chloé", "Dmitri", "Elif", "Femi", "Greta", "Hiro", "Ines", "Jonas",
+    "Kalani", "Lars", "Mei", "Nadia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq"]
+LAST_NAMES = ["Anderson", "Brown", "Carlson", "Dubois", "Evans", "Fischer", "García", "Hansen",
+    "Ivanova", "Johnson", "Kowalski", "Lopez", "Müller", "Nakamura", "Okafor", "Petrov", "Quispe",
+    "Rossi", "Svensson", "Tanaka", "Urban", "Valdez", "Wilson", "Xu", "Young"]
+# fmt: on
 GROUP_NAMES = ["Account Executives", "Customer Success", "Sales Americas", "Sales EMEA", "SDRs"]
 
 
