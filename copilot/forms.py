@@ -46,14 +46,13 @@ class ContactStepForm(forms.Form):
     last_name = forms.CharField(max_length=150)
     phone = forms.CharField(max_length=40, required=False)
     job_title = forms.CharField(max_length=150, required=False)
-    company = forms.CharField(
-        max_length=200, required=False, help_text="Only an Administrator can change the company name."
-    )
+    company = forms.CharField(max_length=200, required=False)
 
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if not user.is_org_admin:
             self.fields["company"].disabled = True
+            self.fields["company"].help_text = "Only an Administrator can change the company name."
 
     def clean_phone(self) -> str:
         return clean_phone(self.cleaned_data["phone"])

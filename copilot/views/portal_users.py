@@ -8,7 +8,9 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from copilot import selectors
 from copilot.forms import InviteForm, RoleForm, UserEditForm
@@ -140,6 +142,10 @@ def user_role(request: HttpRequest, user_id: int) -> HttpResponse:
     else:
         error = "Choose Administrator or Contributor."
     if request.htmx:
+        if not error and user.pk == request.user.pk and not user.is_org_admin:
+            # You demoted yourself: the portal is no longer yours, so leave it.
+            messages.success(request, "You are now a Contributor.")
+            return HttpResponseClientRedirect(reverse("engage:home"))
         return _row(request, user, error)
     if error:
         messages.error(request, error)

@@ -21,6 +21,8 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
+from copilot.models import User
+
 # Playwright's sync API keeps an asyncio event loop running in the main thread, so Django's
 # async-safety guard would refuse every ORM call a test makes (factories, assertions) there.
 # The app itself runs in the live server's own thread and is unaffected.
@@ -114,10 +116,10 @@ def page(new_page: Callable[[], Page]) -> Page:
 
 
 @pytest.fixture
-def sign_in(live_server) -> Callable[[Page, object], Page]:
+def sign_in(live_server) -> Callable[[Page, User], Page]:
     """Signs ``user`` in to ``page``'s context without the login form (the flow test covers that)."""
 
-    def sign_in_as(page: Page, user: object) -> Page:
+    def sign_in_as(page: Page, user: User) -> Page:
         client = Client()
         client.force_login(user)
         session = client.cookies[settings.SESSION_COOKIE_NAME].value

@@ -32,7 +32,7 @@ def save_and_continue(page: Page) -> None:
 
 
 def open_user_menu_item(page: Page, item: str) -> None:
-    page.locator("details.user-menu > summary").click()
+    page.get_by_label(re.compile(r"^Account menu for ")).click()
     page.get_by_role("menuitem", name=item).click()
 
 
@@ -109,16 +109,18 @@ def test_a_founder_signs_up_onboards_and_invites_a_colleague_who_joins(
     assert founder.organization.name == "Northwind"
     assert founder.organization.crm == "salesforce"
     assert (founder.phone, founder.job_title, founder.time_zone) == (
-        "+1 415 555 0100", "Head of Sales", "Europe/Berlin",
+        "+1 415 555 0100",
+        "Head of Sales",
+        "Europe/Berlin",
     )
 
     # Admin Portal › User Management › Add user.
     admin.get_by_role("link", name="Go to your workspace").click()
     open_user_menu_item(admin, "Admin")
     expect(admin.get_by_role("heading", name="User Management")).to_be_visible()
-    expect(admin.get_by_role("navigation", name="Admin Portal").get_by_role("link", name="User Management")).to_have_attribute(
-        "aria-current", "page"
-    )
+    expect(
+        admin.get_by_role("navigation", name="Admin Portal").get_by_role("link", name="User Management")
+    ).to_have_attribute("aria-current", "page")
     admin.get_by_role("link", name="Add user").click()
     expect(admin.get_by_role("heading", name="Add user")).to_be_visible()
     admin.get_by_label("First name").fill("Ivan")
@@ -164,12 +166,16 @@ def test_a_founder_signs_up_onboards_and_invites_a_colleague_who_joins(
     invitee.get_by_role("button", name="Sign In").click()
     expect(invitee).to_have_url(re.compile(r"/app/$"))
     expect(invitee.get_by_role("heading", name="Welcome, Ivan")).to_be_visible()
-    expect(invitee.get_by_role("navigation", name="Workspace").get_by_role("link", name="Contacts")).to_be_visible()
+    expect(
+        invitee.get_by_role("navigation", name="Workspace").get_by_role("link", name="Contacts")
+    ).to_be_visible()
 
     # The admin now sees Ivan as a user, and no longer as a pending invitation.
     admin.reload()
     ivan_row = admin.get_by_role("row").filter(has_text=INVITEE_EMAIL)
     expect(ivan_row).to_have_count(1)
     expect(ivan_row.get_by_role("combobox", name="Role of Ivan Invitee")).to_have_value(Role.CONTRIBUTOR)
-    expect(ivan_row.get_by_role("checkbox", name="Ivan Invitee may start Salesflows on behalf of others")).to_be_checked()
+    expect(
+        ivan_row.get_by_role("checkbox", name="Ivan Invitee may start Salesflows on behalf of others")
+    ).to_be_checked()
     expect(admin.get_by_role("region", name=re.compile(r"^Pending invitations"))).to_have_count(0)

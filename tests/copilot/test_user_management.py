@@ -158,3 +158,14 @@ def test_contributors_cannot_open_the_admin_portal(client, teammate):
 def test_signed_out_visitors_are_sent_to_sign_in(client, db):
     response = client.get(reverse("copilot:users"))
     assert response.status_code == 302 and reverse("account_login") in response.url
+
+
+def test_an_admin_who_demotes_themself_leaves_the_portal(owner_client, owner, acme):
+    AdminFactory(organization=acme)
+    response = owner_client.post(
+        reverse("copilot:user_role", args=[owner.pk]), {"role": Role.CONTRIBUTOR}, **HTMX
+    )
+    assert response.headers["HX-Redirect"] == reverse("engage:home")
+    owner.refresh_from_db()
+    assert owner.role == Role.CONTRIBUTOR
+    assert owner_client.get(reverse("copilot:users")).status_code == 403
