@@ -10,6 +10,15 @@ from tests.factories import AdminFactory, OrganizationFactory, UserFactory
 pytest_plugins = ["tests.fixtures.sandbox"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters live in the cache (Redis in CI): no test inherits another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def acme(db):
     return OrganizationFactory(name="Acme")
@@ -41,3 +50,12 @@ def outsider(globex):
 def owner_client(client, owner):
     client.force_login(owner)
     return client
+
+
+def pytest_report_header(config) -> list[str]:
+    from django.conf import settings
+
+    return [
+        f"cadence: database {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
+        f"broker {settings.CELERY_BROKER_URL.split('://', 1)[0]}, cache {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}"
+    ]
