@@ -12,7 +12,7 @@ from copilot.forms import GroupForm
 from copilot.models import OrgGroup
 from copilot.services import groups as group_services
 from copilot.tenancy import admin_required, org_object_or_404
-from copilot.views.portal_users import _apply_errors
+from copilot.views.helpers import apply_validation_error
 
 
 @admin_required
@@ -33,7 +33,7 @@ def group_create(request: HttpRequest) -> HttpResponse:
                 organization=request.organization, actor=request.user, **form.cleaned_data
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, f"Created the group {group.name}.")
             return redirect("copilot:groups")
@@ -49,7 +49,7 @@ def group_edit(request: HttpRequest, group_id: int) -> HttpResponse:
         try:
             group_services.group_update(group=group, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, f"Saved the group {group.name}.")
             return redirect("copilot:groups")

@@ -18,16 +18,9 @@ from copilot.models import Invitation, OrgGroup, Role, User
 from copilot.services import invitations as invitation_services
 from copilot.services import users as user_services
 from copilot.tenancy import admin_required, org_object_or_404, scoped
+from copilot.views.helpers import apply_validation_error
 
 PAGE_SIZE = 50
-
-
-def _apply_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _base_url(request: HttpRequest) -> str:
@@ -83,7 +76,7 @@ def user_invite(request: HttpRequest) -> HttpResponse:
                 base_url=_base_url(request),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("copilot:users")
@@ -114,7 +107,7 @@ def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
                 groups=data["org_groups"],
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, f"Saved {user}.")
             return redirect("copilot:users")
