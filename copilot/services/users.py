@@ -90,3 +90,18 @@ def user_delete(*, user: User, actor: User) -> None:
     user_deleting.send(sender=User, user=user, actor=actor)
     user.delete()
     audit_record(organization=organization, actor=actor, action="user.deleted", target=email)
+
+
+PROFILE_FIELDS = ("first_name", "last_name", "phone", "job_title", "time_zone", "language")
+
+
+@transaction.atomic
+def user_update_profile(*, user: User, **changes: str) -> User:
+    """The signed-in user's own edit of their profile (Account page)."""
+    unknown = set(changes) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not profile fields: {sorted(unknown)}")
+    for field, value in changes.items():
+        setattr(user, field, value.strip() if field in ("first_name", "last_name", "job_title") else value)
+    user.save(update_fields=list(changes))
+    return user

@@ -4,27 +4,22 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 
 from copilot.forms import AccountForm
 from copilot.services.onboarding import STEPS, onboarding_progress
+from copilot.services.users import PROFILE_FIELDS, user_update_profile
 from copilot.tenancy import member_required
-
-ACCOUNT_FIELDS = ["first_name", "last_name", "phone", "job_title", "time_zone", "language"]
 
 
 @member_required
 def account(request: HttpRequest) -> HttpResponse:
     user = request.user
-    form = AccountForm(request.POST or None, initial={f: getattr(user, f) for f in ACCOUNT_FIELDS})
+    form = AccountForm(request.POST or None, initial={f: getattr(user, f) for f in PROFILE_FIELDS})
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            for field in ACCOUNT_FIELDS:
-                setattr(user, field, form.cleaned_data[field])
-            user.save(update_fields=ACCOUNT_FIELDS)
+        user_update_profile(user=user, **{f: form.cleaned_data[f] for f in PROFILE_FIELDS})
         translation.activate(user.language)
         messages.success(request, "Saved your account details.")
         return redirect("copilot:account")

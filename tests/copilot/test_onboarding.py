@@ -111,3 +111,34 @@ def test_pages_follow_the_users_time_zone_and_language(client, owner):
     page = client.get(reverse("copilot:company")).content.decode()
     assert '<html lang="de">' in page
     assert "08:30" in page  # 23:30 UTC is 08:30 the next morning in Tokyo
+
+
+def test_people_edit_their_own_profile_in_account(client, teammate):
+    client.force_login(teammate)
+    response = client.post(
+        reverse("copilot:account"),
+        {
+            "first_name": " Tam ",
+            "last_name": "Mate",
+            "phone": "+44 20 7946 0958",
+            "job_title": "AE",
+            "time_zone": "Europe/London",
+            "language": "fr",
+        },
+    )
+    assert response.status_code == 302
+    teammate.refresh_from_db()
+    assert (teammate.first_name, teammate.phone, teammate.time_zone, teammate.language) == (
+        "Tam",
+        "+44 20 7946 0958",
+        "Europe/London",
+        "fr",
+    )
+    response = client.post(
+        reverse("copilot:account"),
+        {"first_name": "", "last_name": "Mate", "time_zone": "Mars/Olympus", "language": "fr"},
+    )
+    assert (
+        response.status_code == 200
+        and "Mars/Olympus is not one of the available choices" in response.content.decode()
+    )
