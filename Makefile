@@ -19,7 +19,6 @@ install: $(VENV)/.installed
 
 ## Start web, worker, beat and the provider sandbox with a seeded demo org (SQLite, no servers needed).
 run: install
-	@mkdir -p var/broker/queue var/broker/processed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo ""

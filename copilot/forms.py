@@ -41,18 +41,28 @@ class SignupExtraForm(forms.Form):
 # --- Onboarding steps ---------------------------------------------------------------------------
 
 
-class ContactStepForm(forms.Form):
+class StepForm(forms.Form):
+    """A wizard step. ``org_fields`` are the organisation's answers: only an Administrator may
+    give them, so they are shown read-only to everyone else (the service ignores them too)."""
+
+    org_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not user.is_org_admin:
+            for name in self.org_fields:
+                self.fields[name].disabled = True
+                self.fields[name].required = False
+                self.fields[name].help_text = "Only an Administrator can change this."
+
+
+class ContactStepForm(StepForm):
+    org_fields = ("company",)
     first_name = forms.CharField(max_length=150)
     last_name = forms.CharField(max_length=150)
     phone = forms.CharField(max_length=40, required=False)
     job_title = forms.CharField(max_length=150, required=False)
     company = forms.CharField(max_length=200, required=False)
-
-    def __init__(self, *args, user: User, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if not user.is_org_admin:
-            self.fields["company"].disabled = True
-            self.fields["company"].help_text = "Only an Administrator can change the company name."
 
     def clean_phone(self) -> str:
         return clean_phone(self.cleaned_data["phone"])
@@ -61,33 +71,23 @@ class ContactStepForm(forms.Form):
         return self.cleaned_data["company"].strip() or None
 
 
-class EmailStepForm(forms.Form):
+class EmailStepForm(StepForm):
+    org_fields = ("email_provider",)
     email_provider = forms.ChoiceField(
         label="Email and calendar provider",
         choices=[c for c in Organization.EmailProvider.choices if c[0]],
         widget=forms.RadioSelect,
     )
 
-    def __init__(self, *args, user: User, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if not user.is_org_admin:
-            self.fields["email_provider"].disabled = True
-            self.fields["email_provider"].required = False
 
-
-class CrmStepForm(forms.Form):
+class CrmStepForm(StepForm):
+    org_fields = ("crm",)
     crm = forms.ChoiceField(
         label="CRM", choices=[c for c in Organization.Crm.choices if c[0]], widget=forms.RadioSelect
     )
 
-    def __init__(self, *args, user: User, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if not user.is_org_admin:
-            self.fields["crm"].disabled = True
-            self.fields["crm"].required = False
 
-
-class SignatureStepForm(forms.Form):
+class SignatureStepForm(StepForm):
     signature_choice = forms.ChoiceField(
         label="Signature", choices=User.Signature.choices, widget=forms.RadioSelect
     )
@@ -97,9 +97,6 @@ class SignatureStepForm(forms.Form):
         required=False,
         max_length=4000,
     )
-
-    def __init__(self, *args, user: User, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
 
     def clean(self) -> dict:
         data = super().clean()
@@ -111,26 +108,20 @@ class SignatureStepForm(forms.Form):
         return data
 
 
-class DialerStepForm(forms.Form):
+class DialerStepForm(StepForm):
     dialer_phone = forms.CharField(
         label="Phone number for the dialer",
         max_length=40,
         help_text="You will verify it with a code from Settings before your first call.",
     )
 
-    def __init__(self, *args, user: User, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-
     def clean_dialer_phone(self) -> str:
         return clean_phone(self.cleaned_data["dialer_phone"])
 
 
-class LocaleStepForm(forms.Form):
+class LocaleStepForm(StepForm):
     time_zone = forms.ChoiceField(choices=[(tz, tz.replace("_", " ")) for tz in TIME_ZONES])
     language = forms.ChoiceField(choices=settings.LANGUAGES)
-
-    def __init__(self, *args, user: User, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
 
 
 STEP_FORMS: dict[str, type[forms.Form]] = {

@@ -17,10 +17,6 @@ def install_periodic_tasks(sender: Any = None, using: str = DEFAULT_DB_ALIAS, **
     Rows that exist are not touched, so an interval or enabled flag changed in the Django admin
     survives the next deploy's ``migrate``.
     """
-    from django.apps import apps
-
-    if not apps.is_installed("django_celery_beat"):
-        return 0
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
     from config.celery import PERIODIC_TASKS

@@ -89,15 +89,13 @@ def onboarding_save_step(*, user: User, step_key: str, data: dict[str, Any]) -> 
     for field in user_fields:
         if field in data:
             setattr(user, field, data[field])
-    org_fields = ORG_FIELDS.get(step.key, {})
-    if user.is_org_admin and org_fields:
-        organization = user.organization
-        changed = [attr for key, attr in org_fields.items() if key in data and data[key] is not None]
-        for key, attr in org_fields.items():
-            if key in data and data[key] is not None:
-                setattr(organization, attr, data[key])
-        if changed:
-            organization.save(update_fields=changed)
+    org_answers = {
+        attr: data[key] for key, attr in ORG_FIELDS.get(step.key, {}).items() if data.get(key) is not None
+    }
+    if user.is_org_admin and org_answers:
+        for attr, value in org_answers.items():
+            setattr(user.organization, attr, value)
+        user.organization.save(update_fields=list(org_answers))
     _mark(user, step, "done", [f for f in user_fields if f in data])
     return user
 

@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import translation
 
 from copilot.forms import AccountForm
 from copilot.services.onboarding import STEPS, onboarding_progress
@@ -20,7 +19,6 @@ def account(request: HttpRequest) -> HttpResponse:
     form = AccountForm(request.POST or None, initial={f: getattr(user, f) for f in PROFILE_FIELDS})
     if request.method == "POST" and form.is_valid():
         user_update_profile(user=user, **{f: form.cleaned_data[f] for f in PROFILE_FIELDS})
-        translation.activate(user.language)
         messages.success(request, "Saved your account details.")
         return redirect("copilot:account")
     return render(

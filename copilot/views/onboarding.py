@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import translation
 
 from copilot.forms import STEP_FORMS, step_initial
 from copilot.services.onboarding import (
@@ -46,8 +45,6 @@ def onboarding_step(request: HttpRequest, step: str) -> HttpResponse:
     form = form_class(request.POST or None, initial=step_initial(current.key, user), user=user)
     if request.method == "POST" and form.is_valid():
         onboarding_save_step(user=user, step_key=current.key, data=form.cleaned_data)
-        if current.key == "locale":
-            translation.activate(user.language)
         return _after(request)
     index = [s.key for s in STEPS].index(current.key)
     return render(
