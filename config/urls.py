@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from engage.views import landing
+from engage.views.workspace import landing
 
 admin.site.site_header = "Cadence support"
 admin.site.site_title = "Cadence support"

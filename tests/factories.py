@@ -60,3 +60,64 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     last_name = "Vitee"
     token_hash = factory.Sequence(lambda n: hash_token(f"token-{n}"))
     expires_at = factory.LazyFunction(lambda: timezone.now() + timezone.timedelta(days=7))
+
+
+# --- Engage -------------------------------------------------------------------------------------
+class ContactStatusFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "engage.ContactStatus"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Status {n}")
+    position = factory.Sequence(lambda n: 100 + n)
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "engage.Account"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Faker("company")
+    domain = factory.Sequence(lambda n: f"company{n}.example")
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    """A contact with the organisation's default status unless one is given."""
+
+    class Meta:
+        model = "engage.Contact"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    owner = None
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.Sequence(lambda n: f"contact{n}@prospect.example")
+    status = factory.LazyAttribute(lambda o: _default_status(o.organization))
+
+
+def _default_status(organization):
+    from engage.services.statuses import status_default
+
+    return status_default(organization=organization)
+
+
+class ContactImportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "engage.ContactImport"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    file = factory.django.FileField(filename="contacts.csv", data=b"Email\nann@example.com\n")
+    original_name = "contacts.csv"
+    headers = factory.LazyFunction(lambda: ["Email"])
+    row_count = 1
+
+
+class VoicemailFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "engage.Voicemail"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    owner = factory.SubFactory(UserFactory, organization=factory.SelfAttribute("..organization"))
+    title = factory.Sequence(lambda n: f"Voicemail {n}")
+    audio = factory.django.FileField(filename="vm.mp3", data=b"ID3fake")
+    content_type = "audio/mpeg"

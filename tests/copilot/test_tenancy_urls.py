@@ -14,13 +14,27 @@ import pytest
 from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.factories import InvitationFactory, OrgGroupFactory, UserFactory
+from tests.factories import (
+    AccountFactory,
+    ContactFactory,
+    ContactImportFactory,
+    ContactStatusFactory,
+    InvitationFactory,
+    OrgGroupFactory,
+    UserFactory,
+    VoicemailFactory,
+)
 
 # URL kwarg -> a factory making a tenant-owned object in the given organisation.
 OBJECT_FACTORIES: dict[str, Callable[..., models.Model]] = {
     "user_id": lambda org: UserFactory(organization=org),
     "group_id": lambda org: OrgGroupFactory(organization=org),
     "invitation_id": lambda org: InvitationFactory(organization=org),
+    "contact_id": lambda org: ContactFactory(organization=org),
+    "account_id": lambda org: AccountFactory(organization=org),
+    "status_id": lambda org: ContactStatusFactory(organization=org),
+    "import_id": lambda org: ContactImportFactory(organization=org),
+    "voicemail_id": lambda org: VoicemailFactory(organization=org),
 }
 
 # URL kwargs that are not object ids, and why.

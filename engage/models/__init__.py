@@ -1,0 +1,20 @@
+"""Engage's data: contacts and accounts, their statuses, CSV imports, and each seller's profile
+and settings. One module per concern; import models from ``engage.models``."""
+
+from engage.models.contacts import Account, Contact
+from engage.models.imports import ContactImport
+from engage.models.profile import NotificationChoice, PhoneVerification, SellerProfile, Voicemail
+from engage.models.statuses import DEFAULT_STATUSES, ContactStatus, EngageSettings
+
+__all__ = [
+    "DEFAULT_STATUSES",
+    "Account",
+    "Contact",
+    "ContactImport",
+    "ContactStatus",
+    "EngageSettings",
+    "NotificationChoice",
+    "PhoneVerification",
+    "SellerProfile",
+    "Voicemail",
+]

@@ -1,0 +1,61 @@
+"""CSV imports of contacts (F1). The uploaded file and the per-row report live in file storage;
+this row holds what the wizard chose and the progress the page polls."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from copilot.tenancy import TenantModel
+
+
+class ContactImport(TenantModel):
+    class Status(models.TextChoices):
+        MAPPING = "mapping", "Choosing columns"
+        VALIDATING = "validating", "Checking rows"
+        VALIDATED = "validated", "Checked, ready to import"
+        IMPORTING = "importing", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Failed"
+
+    class OnDuplicate(models.TextChoices):
+        UPDATE = "update", "Update the existing contact"
+        SKIP = "skip", "Skip the row"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    encoding = models.CharField(max_length=20, default="utf-8")
+    delimiter = models.CharField(max_length=1, default=",")
+    headers = models.JSONField(default=list, blank=True)
+    row_count = models.PositiveIntegerField(default=0, help_text="Data rows in the file")
+    mapping = models.JSONField(default=dict, blank=True, help_text="column index -> contact field")
+    on_duplicate = models.CharField(max_length=10, choices=OnDuplicate.choices, default=OnDuplicate.UPDATE)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.MAPPING)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    validation = models.JSONField(default=dict, blank=True, help_text="Counts from the validation pass")
+    report = models.FileField(upload_to="imports/reports/%Y/%m/", blank=True)
+    failure_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Import of {self.original_name}"
+
+    @property
+    def percent(self) -> int:
+        if not self.row_count:
+            return 100 if self.status == self.Status.DONE else 0
+        return min(100, round(100 * self.processed_rows / self.row_count))

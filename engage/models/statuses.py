@@ -1,0 +1,66 @@
+"""Contact statuses (F3): where a contact stands in the sales process, per organisation."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models.functions import Lower
+
+from copilot.tenancy import TenantModel
+
+# The list every new organisation starts with; the first is the default for new contacts.
+DEFAULT_STATUSES: list[tuple[str, str]] = [
+    ("New", "#2563eb"),
+    ("Closed", "#475569"),
+    ("Contacted", "#0891b2"),
+    ("Disqualified", "#b91c1c"),
+    ("Open", "#7c3aed"),
+    ("Prospecting", "#ca8a04"),
+    ("Qualified", "#15803d"),
+    ("Unqualified", "#c2410c"),
+]
+
+
+class ContactStatus(TenantModel):
+    """One value of the organisation's status list. ``crm_value`` is the CRM picklist value it
+    mirrors when statuses come from the CRM (then the list is read-only in Cadence)."""
+
+    name = models.CharField(max_length=80)
+    color = models.CharField(max_length=7, default="#64748b", help_text="#rrggbb")
+    position = models.PositiveIntegerField(default=0)
+    is_default = models.BooleanField(default=False, help_text="New contacts get this status")
+    crm_value = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name_plural = "contact statuses"
+        constraints = [
+            models.UniqueConstraint("organization", Lower("name"), name="contactstatus_unique_name_per_org"),
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=models.Q(is_default=True),
+                name="contactstatus_one_default_per_org",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EngageSettings(models.Model):
+    """Organisation-wide workspace switches. One row per organisation, made on first use."""
+
+    organization = models.OneToOneField(
+        "copilot.Organization", on_delete=models.CASCADE, related_name="engage_settings"
+    )
+    statuses_from_crm = models.BooleanField(
+        "statuses come from the CRM",
+        default=False,
+        help_text="Set by the CRM integration; the status list is then read-only here.",
+    )
+
+    class Meta:
+        verbose_name = "Engage settings"
+        verbose_name_plural = "Engage settings"
+
+    def __str__(self) -> str:
+        return f"Engage settings of {self.organization}"
