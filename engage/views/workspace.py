@@ -29,8 +29,6 @@ def _section(template: str):
     return view
 
 
-contacts = _section("engage/contacts.html")
 salesflows = _section("engage/salesflows.html")
 analytics = _section("engage/analytics.html")
 feed = _section("engage/feed.html")
-settings_page = _section("engage/settings.html")

@@ -1,0 +1,200 @@
+"""Writes to contacts and accounts from the workspace: the New Contact form, edits, status and
+owner changes (one or in bulk). The CSV import has its own batch writer (``engage/imports``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from copilot.models import Organization, User
+from copilot.services.audit import audit_record
+from engage.models import Account, Contact, ContactStatus
+
+# Fields a person may edit on the contact form (status and owner have their own services).
+EDITABLE_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "title",
+    "company",
+    "business_phone",
+    "direct_phone",
+    "mobile_phone",
+    "street",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "email_opt_out",
+)
+
+
+class DuplicateContact(ValidationError):
+    """The email belongs to a contact the organisation already has (offered instead)."""
+
+    def __init__(self, existing: Contact) -> None:
+        self.existing = existing
+        super().__init__({"email": f"{existing} already has this email address."}, code="duplicate")
+
+
+def _clean(data: dict[str, Any]) -> dict[str, Any]:
+    cleaned = {}
+    for name in EDITABLE_FIELDS:
+        if name not in data:
+            continue
+        value = data[name]
+        cleaned[name] = value.strip() if isinstance(value, str) else value
+    if "email" in cleaned:
+        cleaned["email"] = cleaned["email"].lower()
+    return cleaned
+
+
+def account_for_company(*, organization: Organization, company: str) -> Account | None:
+    """The organisation's account called ``company`` (case-insensitive), made when missing."""
+    company = company.strip()
+    if not company:
+        return None
+    account = Account.objects.for_org(organization).filter(name__iexact=company).order_by("id").first()
+    if account is None:
+        account = Account.objects.create(organization=organization, name=company)
+    return account
+
+
+def _check_owner_and_status(
+    organization: Organization, owner: User | None, status: ContactStatus | None
+) -> None:
+    if owner is not None and owner.organization_id != organization.pk:
+        raise ValidationError({"owner": "Choose a member of your organisation."})
+    if status is not None and status.organization_id != organization.pk:
+        raise ValidationError({"status": "Choose one of your organisation's statuses."})
+
+
+@transaction.atomic
+def contact_create(
+    *,
+    organization: Organization,
+    actor: User,
+    data: dict[str, Any],
+    owner: User | None,
+    status: ContactStatus | None = None,
+    source: str = Contact.Source.MANUAL,
+) -> Contact:
+    """A new contact. Raises ``DuplicateContact`` when the email is taken in the organisation."""
+    from engage.services.statuses import status_default
+
+    fields = _clean(data)
+    if not fields.get("email"):
+        raise ValidationError({"email": "An email address is required."})
+    _check_owner_and_status(organization, owner, status)
+    existing = Contact.objects.for_org(organization).filter(email=fields["email"]).first()
+    if existing is not None:
+        raise DuplicateContact(existing)
+    now = timezone.now()
+    contact = Contact(
+        organization=organization,
+        owner=owner,
+        status=status or status_default(organization=organization),
+        source=source,
+        account=account_for_company(organization=organization, company=fields.get("company", "")),
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
+    contact.full_clean(exclude=["organization", "owner", "status", "account"], validate_unique=False)
+    try:
+        with transaction.atomic():
+            contact.save()
+    except IntegrityError:  # the same email saved by someone else a moment ago
+        existing = Contact.objects.for_org(organization).filter(email=fields["email"]).first()
+        if existing is None:
+            raise
+        raise DuplicateContact(existing) from None
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, contact: Contact, actor: User, data: dict[str, Any]) -> Contact:
+    fields = _clean(data)
+    if "email" in fields and not fields["email"]:
+        raise ValidationError({"email": "An email address is required."})
+    if "email" in fields and fields["email"] != contact.email:
+        clash = (
+            Contact.objects.for_org(contact.organization)
+            .filter(email=fields["email"])
+            .exclude(pk=contact.pk)
+            .first()
+        )
+        if clash is not None:
+            raise DuplicateContact(clash)
+    if "company" in fields and fields["company"] != contact.company:
+        contact.account = account_for_company(organization=contact.organization, company=fields["company"])
+        fields["account"] = contact.account
+    for name, value in fields.items():
+        setattr(contact, name, value)
+    contact.updated_at = timezone.now()
+    contact.full_clean(exclude=["organization", "owner", "status", "account"], validate_unique=False)
+    contact.save(update_fields=[*fields, "updated_at"])
+    return contact
+
+
+@transaction.atomic
+def contact_set_status(*, contact: Contact, status: ContactStatus, actor: User) -> Contact:
+    _check_owner_and_status(contact.organization, None, status)
+    contact.status = status
+    contact.updated_at = timezone.now()
+    contact.save(update_fields=["status", "updated_at"])
+    return contact
+
+
+@transaction.atomic
+def contact_set_owner(*, contact: Contact, owner: User | None, actor: User) -> Contact:
+    _check_owner_and_status(contact.organization, owner, None)
+    contact.owner = owner
+    contact.updated_at = timezone.now()
+    contact.save(update_fields=["owner", "updated_at"])
+    return contact
+
+
+@transaction.atomic
+def contacts_bulk_update(
+    *,
+    organization: Organization,
+    actor: User,
+    contacts: QuerySet[Contact],
+    status: ContactStatus | None = None,
+    owner: User | None = None,
+    unassign: bool = False,
+) -> int:
+    """Change the status and/or owner of every contact in ``contacts`` (already scoped by the
+    caller; scoped again here) in one UPDATE. Returns how many changed."""
+    _check_owner_and_status(organization, owner, status)
+    changes: dict[str, Any] = {}
+    if status is not None:
+        changes["status"] = status
+    if owner is not None or unassign:
+        changes["owner"] = owner
+    if not changes:
+        raise ValidationError("Choose a new status or owner.")
+    count = contacts.filter(organization=organization).update(updated_at=timezone.now(), **changes)
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="contacts.bulk_updated",
+        target=f"{count} contacts",
+        data={
+            "status": status.name if status else None,
+            "owner": (owner.email if owner else "unassigned") if "owner" in changes else None,
+        },
+    )
+    return count
+
+
+@transaction.atomic
+def contact_delete(*, contact: Contact, actor: User) -> None:
+    organization, label = contact.organization, contact.email or str(contact)
+    contact.delete()
+    audit_record(organization=organization, actor=actor, action="contact.deleted", target=label)
