@@ -30,12 +30,68 @@ urlpatterns += [
 ]
 
 # --- CSV import ---------------------------------------------------------------------------------
-urlpatterns += []
+from engage.views import imports as import_views  # noqa: E402
+
+urlpatterns += [
+    path("app/contacts/import/", import_views.import_start, name="import_start"),
+    path("app/contacts/imports/", import_views.import_list, name="import_list"),
+    path("app/contacts/imports/<int:import_id>/", import_views.import_detail, name="import_detail"),
+    path("app/contacts/imports/<int:import_id>/columns/", import_views.import_map, name="import_map"),
+    path("app/contacts/imports/<int:import_id>/preview/", import_views.import_preview, name="import_preview"),
+    path("app/contacts/imports/<int:import_id>/progress/", import_views.import_progress, name="import_progress"),
+    path("app/contacts/imports/<int:import_id>/start/", import_views.import_run, name="import_run"),
+    path("app/contacts/imports/<int:import_id>/report/", import_views.import_report, name="import_report"),
+]
 
 # --- Profile and settings -----------------------------------------------------------------------
+from engage.views import profile as profile_views  # noqa: E402
+from engage.views import settings as settings_views  # noqa: E402
+
 urlpatterns += [
-    path("app/settings/", workspace.settings_page, name="settings"),
+    path("app/profile/", profile_views.profile_page, name="profile"),
+    path("app/profile/primary/", profile_views.profile_primary, name="profile_primary"),
+    path("app/profile/signature/", profile_views.profile_signature, name="profile_signature"),
+    path("app/profile/address/", profile_views.profile_address, name="profile_address"),
+    path("app/profile/schedule/", profile_views.profile_schedule, name="profile_schedule"),
+    path("app/profile/holidays/keep/", profile_views.profile_holiday_keep, name="profile_holiday_keep"),
+    path("app/profile/holidays/exclude/", profile_views.profile_holiday_exclude, name="profile_holiday_exclude"),
+    path("app/settings/", settings_views.settings_page, name="settings"),
+    path("app/settings/notifications/", settings_views.settings_notifications, name="settings_notifications"),
+    path("app/settings/phone/", settings_views.phone_section, name="settings_phone"),
+    path("app/settings/phone/send/", settings_views.phone_start, name="settings_phone_start"),
+    path("app/settings/phone/confirm/", settings_views.phone_confirm, name="settings_phone_confirm"),
+    path("app/settings/phone/resend/", settings_views.phone_resend, name="settings_phone_resend"),
+    path("app/settings/phone/cancel/", settings_views.phone_cancel, name="settings_phone_cancel"),
+    path("app/settings/voicemails/", settings_views.voicemail_upload, name="settings_voicemail_upload"),
+    path(
+        "app/settings/voicemails/<int:voicemail_id>/audio/",
+        settings_views.voicemail_audio,
+        name="settings_voicemail_audio",
+    ),
+    path(
+        "app/settings/voicemails/<int:voicemail_id>/rename/",
+        settings_views.voicemail_rename,
+        name="settings_voicemail_rename",
+    ),
+    path(
+        "app/settings/voicemails/<int:voicemail_id>/delete/",
+        settings_views.voicemail_delete,
+        name="settings_voicemail_delete",
+    ),
 ]
 
 # --- Admin Portal: contact statuses -------------------------------------------------------------
-urlpatterns += []
+from engage.views import statuses as status_views  # noqa: E402
+
+urlpatterns += [
+    path("admin/contact-status/", status_views.status_list, name="statuses"),
+    path("admin/contact-status/add/", status_views.status_create, name="status_create"),
+    path("admin/contact-status/<int:status_id>/", status_views.status_update, name="status_update"),
+    path("admin/contact-status/<int:status_id>/move/", status_views.status_move, name="status_move"),
+    path(
+        "admin/contact-status/<int:status_id>/default/",
+        status_views.status_set_default,
+        name="status_default",
+    ),
+    path("admin/contact-status/<int:status_id>/delete/", status_views.status_delete, name="status_delete"),
+]

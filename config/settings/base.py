@@ -192,6 +192,16 @@ PROVIDER_CA_BUNDLE = env("PROVIDER_CA_BUNDLE", default=None)
 MICROSOFT_LOGIN_URL = env("MICROSOFT_LOGIN_URL", default="https://login.microsoftonline.com")
 MICROSOFT_GRAPH_URL = env("MICROSOFT_GRAPH_URL", default="https://graph.microsoft.com")
 
+# --- Engage: telephony and voicemails ----------------------------------------------------------
+# Where phone verification codes go: ConsoleTelephonyBackend logs them (logger cadence.telephony).
+TELEPHONY_BACKEND = env("TELEPHONY_BACKEND", default="engage.telephony.ConsoleTelephonyBackend")
+VOICEMAIL_MAX_BYTES = env.int("VOICEMAIL_MAX_BYTES", default=10 * 1024 * 1024)
+
+# --- Engage: CSV import of contacts ------------------------------------------------------------
+# Largest accepted upload. Django streams files above FILE_UPLOAD_MAX_MEMORY_SIZE to a temporary
+# file, and DATA_UPLOAD_MAX_MEMORY_SIZE counts only non-file fields, so neither refuses it first.
+CONTACT_IMPORT_MAX_BYTES = env.int("CONTACT_IMPORT_MAX_BYTES", default=100 * 1024 * 1024)
+
 # --- Logging ------------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,

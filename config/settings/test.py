@@ -14,6 +14,7 @@ STORAGES = {
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 ACCOUNT_EMAIL_VERIFICATION = "optional"
+TELEPHONY_BACKEND = "engage.telephony.LocmemTelephonyBackend"
 
 # Serve static files from the app folders without collectstatic.
 WHITENOISE_USE_FINDERS = True

@@ -92,7 +92,16 @@ def user_delete(*, user: User, actor: User) -> None:
     audit_record(organization=organization, actor=actor, action="user.deleted", target=email)
 
 
-PROFILE_FIELDS = ("first_name", "last_name", "phone", "job_title", "time_zone", "language")
+PROFILE_FIELDS = (
+    "first_name",
+    "last_name",
+    "phone",
+    "job_title",
+    "time_zone",
+    "language",
+    "signature_choice",
+    "signature_custom",
+)
 
 
 @transaction.atomic

@@ -1,31 +1,25 @@
-"""Account: the signed-in user's own profile, security and setup progress."""
+"""Account: the signed-in user's security links and setup progress. The profile itself (name,
+signature, time zone, …) is edited on the Engage Profile page this one links to."""
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
-from copilot.forms import AccountForm
 from copilot.services.onboarding import STEPS, onboarding_progress
-from copilot.services.users import PROFILE_FIELDS, user_update_profile
 from copilot.tenancy import member_required
 
 
 @member_required
+@require_GET
 def account(request: HttpRequest) -> HttpResponse:
     user = request.user
-    form = AccountForm(request.POST or None, initial={f: getattr(user, f) for f in PROFILE_FIELDS})
-    if request.method == "POST" and form.is_valid():
-        user_update_profile(user=user, **{f: form.cleaned_data[f] for f in PROFILE_FIELDS})
-        messages.success(request, "Saved your account details.")
-        return redirect("copilot:account")
     return render(
         request,
         "copilot/account.html",
         {
-            "form": form,
             "progress": onboarding_progress(user),
             "steps": STEPS,
             "state": user.onboarding,

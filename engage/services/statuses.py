@@ -1,18 +1,56 @@
 """The organisation's contact-status list (F3). Every organisation starts with
 ``DEFAULT_STATUSES``; ``statuses_ensure_defaults`` makes them on first use, so organisations
-created before Engage existed get them too."""
+created before Engage existed get them too.
+
+Admins edit the list in the Admin Portal unless it comes from the CRM
+(``EngageSettings.statuses_from_crm``): then ``statuses_sync_from_crm`` mirrors the CRM's Lead
+Status picklist and every other write here refuses with ``StatusesManagedByCrm``."""
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+import re
+from dataclasses import dataclass
 
-from copilot.models import Organization
-from engage.models import DEFAULT_STATUSES, ContactStatus, EngageSettings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, QuerySet
+from django.utils import timezone
+
+from copilot.models import Organization, User
+from copilot.services.audit import audit_record
+from engage.models import DEFAULT_STATUSES, Contact, ContactStatus, EngageSettings
+
+NAME_MAX_LENGTH = 80
+COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+CRM_READ_ONLY_MESSAGE = "Statuses come from your CRM's Lead Status picklist; change them there."
+
+
+class StatusesManagedByCrm(PermissionDenied):
+    """The list mirrors the CRM's picklist, so Cadence does not edit it."""
+
+    def __init__(self) -> None:
+        super().__init__(CRM_READ_ONLY_MESSAGE)
+
+
+# --- Reads ----------------------------------------------------------------------------------------
 
 
 def engage_settings_for(organization: Organization) -> EngageSettings:
     settings_row, _ = EngageSettings.objects.get_or_create(organization=organization)
     return settings_row
+
+
+def statuses_from_crm(*, organization: Organization) -> bool:
+    return EngageSettings.objects.filter(organization=organization, statuses_from_crm=True).exists()
+
+
+def status_list(*, organization: Organization) -> QuerySet[ContactStatus]:
+    """The ordered list, each with ``contact_count`` (one query however long the list is)."""
+    return (
+        ContactStatus.objects.for_org(organization)
+        .annotate(contact_count=Count("contacts"))
+        .order_by("position", "id")
+    )
 
 
 def statuses_ensure_defaults(*, organization: Organization) -> None:
@@ -41,3 +79,333 @@ def status_default(*, organization: Organization) -> ContactStatus:
     statuses_ensure_defaults(organization=organization)
     qs = ContactStatus.objects.for_org(organization)
     return qs.filter(is_default=True).first() or qs.order_by("position", "id").first()
+
+
+# --- Checks ---------------------------------------------------------------------------------------
+
+
+def _check_editable(organization: Organization) -> None:
+    if statuses_from_crm(organization=organization):
+        raise StatusesManagedByCrm()
+
+
+def _check_name(*, organization: Organization, name: str, exclude_pk: int | None = None) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"name": "Give the status a name."})
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationError({"name": f"Keep the name to {NAME_MAX_LENGTH} characters or fewer."})
+    clash = ContactStatus.objects.for_org(organization).filter(name__iexact=name)
+    if exclude_pk:
+        clash = clash.exclude(pk=exclude_pk)
+    if clash.exists():
+        raise ValidationError({"name": f"There is already a status called “{name}”."})
+    return name
+
+
+def _check_color(color: str) -> str:
+    color = (color or "").strip()
+    if not COLOR_RE.match(color):
+        raise ValidationError({"color": "Pick a colour written as #rrggbb, for example #2563eb."})
+    return color.lower()
+
+
+def _locked(organization: Organization) -> list[ContactStatus]:
+    """The organisation's statuses in order, locked until the transaction ends."""
+    return list(ContactStatus.objects.for_org(organization).select_for_update().order_by("position", "id"))
+
+
+def _renumber(statuses: list[ContactStatus]) -> None:
+    """Dense positions 0..n-1 in the given order (writes only the rows that change)."""
+    changed = []
+    for position, status in enumerate(statuses):
+        if status.position != position:
+            status.position = position
+            changed.append(status)
+    if changed:
+        ContactStatus.objects.bulk_update(changed, ["position"])
+
+
+# --- Writes by admins -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def status_create(*, organization: Organization, actor: User | None, name: str, color: str) -> ContactStatus:
+    """Add a status at the end of the list."""
+    _check_editable(organization)
+    name = _check_name(organization=organization, name=name)
+    color = _check_color(color)
+    last = ContactStatus.objects.for_org(organization).aggregate(last=Max("position"))["last"]
+    try:
+        with transaction.atomic():
+            status = ContactStatus.objects.create(
+                organization=organization, name=name, color=color, position=0 if last is None else last + 1
+            )
+    except IntegrityError as exc:  # a concurrent create with the same name
+        raise ValidationError({"name": f"There is already a status called “{name}”."}) from exc
+    audit_record(
+        organization=organization, actor=actor, action="status.created", target=name, data={"color": color}
+    )
+    return status
+
+
+@transaction.atomic
+def status_update(*, status: ContactStatus, actor: User | None, name: str, color: str) -> ContactStatus:
+    """Rename and/or recolour."""
+    organization = status.organization
+    _check_editable(organization)
+    new_name = _check_name(organization=organization, name=name, exclude_pk=status.pk)
+    new_color = _check_color(color)
+    changes = {}
+    if new_name != status.name:
+        changes["name"] = [status.name, new_name]
+    if new_color != status.color:
+        changes["color"] = [status.color, new_color]
+    if not changes:
+        return status
+    status.name, status.color = new_name, new_color
+    try:
+        with transaction.atomic():
+            status.save(update_fields=["name", "color"])
+    except IntegrityError as exc:
+        raise ValidationError({"name": f"There is already a status called “{new_name}”."}) from exc
+    audit_record(
+        organization=organization, actor=actor, action="status.updated", target=new_name, data=changes
+    )
+    return status
+
+
+@transaction.atomic
+def status_move(*, status: ContactStatus, actor: User | None, direction: str) -> ContactStatus:
+    """Swap the status with its neighbour ("up" or "down"); positions are renumbered densely.
+    Moving the first up or the last down changes nothing."""
+    if direction not in ("up", "down"):
+        raise ValidationError("Move a status up or down.")
+    organization = status.organization
+    _check_editable(organization)
+    ordered = _locked(organization)
+    index = next((i for i, s in enumerate(ordered) if s.pk == status.pk), None)
+    if index is None:
+        raise ValidationError("That status no longer exists.")
+    other = index - 1 if direction == "up" else index + 1
+    if 0 <= other < len(ordered):
+        ordered[index], ordered[other] = ordered[other], ordered[index]
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action="status.moved",
+            target=status.name,
+            data={"direction": direction, "position": other},
+        )
+    _renumber(ordered)
+    status.position = next(s.position for s in ordered if s.pk == status.pk)
+    return status
+
+
+@transaction.atomic
+def status_set_default(*, status: ContactStatus, actor: User | None) -> ContactStatus:
+    """New contacts get this status from now on; existing contacts keep theirs."""
+    organization = status.organization
+    _check_editable(organization)
+    _locked(organization)
+    if status.is_default:
+        return status
+    previous = ContactStatus.objects.for_org(organization).filter(is_default=True).first()
+    # Clear first: the database allows one default per organisation at any moment.
+    ContactStatus.objects.for_org(organization).filter(is_default=True).update(is_default=False)
+    status.is_default = True
+    status.save(update_fields=["is_default"])
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="status.default_set",
+        target=status.name,
+        data={"previous": previous.name if previous else ""},
+    )
+    return status
+
+
+@transaction.atomic
+def status_delete(*, status: ContactStatus, move_to: ContactStatus | None, actor: User | None) -> int:
+    """Delete ``status``, first moving its contacts to ``move_to`` (one UPDATE, which also sets
+    their ``updated_at``). Returns how many contacts moved. The default status and the last
+    status cannot be deleted."""
+    organization = status.organization
+    _check_editable(organization)
+    ordered = _locked(organization)
+    current = next((s for s in ordered if s.pk == status.pk), None)
+    if current is None:
+        raise ValidationError("That status no longer exists.")
+    if len(ordered) == 1:
+        raise ValidationError("This is the only status left; an organisation needs at least one.")
+    if current.is_default:
+        raise ValidationError(
+            f"“{current.name}” is the default status for new contacts. "
+            "Make another status the default first, then delete this one."
+        )
+    moved = 0
+    contacts = Contact.objects.for_org(organization).filter(status=current)
+    if contacts.exists():
+        if move_to is None:
+            raise ValidationError({"move_to": "Choose the status its contacts move to."})
+        if move_to.organization_id != organization.pk or move_to.pk == current.pk:
+            raise ValidationError({"move_to": "Choose another status of your organisation."})
+        moved = contacts.update(status=move_to, updated_at=timezone.now())
+    current.delete()
+    _renumber([s for s in ordered if s.pk != current.pk])
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="status.deleted",
+        target=current.name,
+        data={"contacts_moved": moved, "moved_to": move_to.name if moved and move_to else ""},
+    )
+    return moved
+
+
+# --- The CRM as the source of the list ------------------------------------------------------------
+
+
+@transaction.atomic
+def statuses_set_crm_source(
+    *, organization: Organization, enabled: bool, actor: User | None
+) -> EngageSettings:
+    """Whether the list comes from the CRM (read-only here) or is edited in Cadence."""
+    settings_row = EngageSettings.objects.select_for_update().get_or_create(organization=organization)[0]
+    if settings_row.statuses_from_crm != enabled:
+        settings_row.statuses_from_crm = enabled
+        settings_row.save(update_fields=["statuses_from_crm"])
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action="statuses.crm_source_on" if enabled else "statuses.crm_source_off",
+            target="Contact statuses",
+        )
+    return settings_row
+
+
+@dataclass(frozen=True)
+class CrmSyncResult:
+    created: int
+    updated: int
+    removed: int
+    kept_unlisted: list[str]  # no longer in the picklist, kept because contacts still use them
+
+
+@transaction.atomic
+def statuses_sync_from_crm(
+    *,
+    organization: Organization,
+    values: list[tuple[str, str, bool]],
+    actor: User | None = None,
+) -> CrmSyncResult:
+    """Mirror the CRM's Lead Status picklist: ``values`` are ``(api_value, label, is_default)``
+    in picklist order. A status is matched by its ``crm_value``, else by its name (so the first
+    sync adopts the matching default statuses and their contacts). Matched statuses take the
+    label as name and the picklist's order; unmatched values are created. Statuses the picklist
+    no longer has are deleted when no contact uses them, otherwise kept at the end of the list.
+    Turns ``statuses_from_crm`` on."""
+    picklist: list[tuple[str, str, bool]] = []
+    seen_values: set[str] = set()
+    seen_names: set[str] = set()
+    for api_value, label, is_default in values:
+        api_value = (api_value or "").strip()
+        if not api_value or api_value in seen_values:
+            continue
+        name = " ".join((label or api_value).split())[:NAME_MAX_LENGTH]
+        if name.lower() in seen_names:  # two values with the same label: keep them apart
+            name = f"{name} ({api_value})"[:NAME_MAX_LENGTH]
+        seen_values.add(api_value)
+        seen_names.add(name.lower())
+        picklist.append((api_value, name, bool(is_default)))
+    if not picklist:
+        raise ValidationError(
+            "The CRM's Lead Status picklist has no values; the status list was left as it is."
+        )
+
+    existing = list(
+        ContactStatus.objects.for_org(organization)
+        .select_for_update()
+        .annotate(contact_count=Count("contacts"))
+        .order_by("position", "id")
+    )
+    by_value = {s.crm_value: s for s in existing if s.crm_value}
+    matched: dict[str, ContactStatus] = {}
+    for api_value, _name, _default in picklist:
+        if api_value in by_value:
+            matched[api_value] = by_value[api_value]
+    claimed = {s.pk for s in matched.values()}
+    by_name = {s.name.lower(): s for s in existing if s.pk not in claimed}
+    for api_value, name, _default in picklist:
+        if api_value not in matched and name.lower() in by_name and by_name[name.lower()].pk not in claimed:
+            matched[api_value] = by_name[name.lower()]
+            claimed.add(matched[api_value].pk)
+    leftovers = [s for s in existing if s.pk not in claimed]
+    unused = [s for s in leftovers if s.contact_count == 0]
+    kept = [s for s in leftovers if s.contact_count > 0]
+
+    ContactStatus.objects.for_org(organization).filter(is_default=True).update(is_default=False)
+    ContactStatus.objects.filter(pk__in=[s.pk for s in unused]).delete()
+    # Renames may swap names between rows; park the matched rows on unique placeholder names so
+    # the case-insensitive unique constraint never sees two rows with the same name mid-way.
+    parked = list(matched.values())
+    for status in parked:
+        status.name = f"~sync~{status.pk}"
+    ContactStatus.objects.bulk_update(parked, ["name"])
+
+    has_default = any(is_default for _v, _n, is_default in picklist)
+    final: list[ContactStatus] = []
+    created = []
+    for position, (api_value, name, is_default) in enumerate(picklist):
+        status = matched.get(api_value)
+        if status is None:
+            status = ContactStatus(organization=organization, color="#64748b")
+            created.append(status)
+        status.name, status.crm_value, status.position = name, api_value, position
+        status.is_default = is_default if has_default else position == 0
+        final.append(status)
+    # At most one default: the first the picklist flags.
+    defaults = [s for s in final if s.is_default]
+    for status in defaults[1:]:
+        status.is_default = False
+    final_names = {s.name.lower() for s in final}
+    for offset, status in enumerate(kept, start=len(final)):
+        status.position = offset
+        status.is_default = False
+        if status.name.lower() in final_names:  # its name now belongs to a picklist value
+            status.name = f"{status.name[: NAME_MAX_LENGTH - 20]} (not in CRM {status.pk})"
+
+    default_row = defaults[0]
+    default_row.is_default = False  # set last, after every other row has let go of it
+    # Kept rows first: one may be giving up its name to a picklist value.
+    ContactStatus.objects.bulk_update(kept, ["name", "position", "is_default"])
+    ContactStatus.objects.bulk_update(
+        [s for s in final if s.pk], ["name", "crm_value", "position", "is_default"]
+    )
+    ContactStatus.objects.bulk_create(created)
+    default_row.is_default = True
+    ContactStatus.objects.filter(pk=default_row.pk).update(is_default=True)
+
+    settings_row = engage_settings_for(organization)
+    if not settings_row.statuses_from_crm:
+        settings_row.statuses_from_crm = True
+        settings_row.save(update_fields=["statuses_from_crm"])
+    result = CrmSyncResult(
+        created=len(created),
+        updated=len(matched),
+        removed=len(unused),
+        kept_unlisted=[s.name for s in kept],
+    )
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="statuses.synced_from_crm",
+        target="Lead Status picklist",
+        data={
+            "created": result.created,
+            "updated": result.updated,
+            "removed": result.removed,
+            "kept_unlisted": result.kept_unlisted,
+        },
+    )
+    return result

@@ -30,7 +30,6 @@ def account_list(request: HttpRequest) -> HttpResponse:
 
 
 @member_required
-@require_GET
 def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
     account = org_object_or_404(request, Account, pk=account_id)
     contacts = Paginator(selectors.account_contacts(account=account), PAGE_SIZE).get_page(

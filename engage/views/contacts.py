@@ -79,6 +79,9 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         "sources": Contact.Source.choices,
         "sorts": [(key, order.label) for key, order in selectors.SORTS.items()],
         "filter_account": account,
+        # Row links are built from these prefixes: 100 reverse() calls a page add up.
+        "contacts_url": reverse("engage:contacts"),
+        "accounts_url": reverse("engage:accounts"),
     }
     template = (
         "engage/contacts/_results.html"

@@ -34,3 +34,26 @@ document.addEventListener("htmx:responseError", (event) => {
   }
   box.textContent = text;
 });
+// Contacts list: "select all on this page", the live selected count, and the bulk bar showing
+// the select that belongs to the chosen action; a change to every matching contact is confirmed.
+document.addEventListener("change", (event) => {
+  const target = event.target;
+  const form = target.form;
+  if (!form || !form.classList.contains("bulk-form")) return;
+  if (target.dataset.selectAll) {
+    form.querySelectorAll(`input[name="${target.dataset.selectAll}"]`).forEach((box) => { box.checked = target.checked; });
+  }
+  if (target.dataset.bulkAction !== undefined) {
+    form.querySelectorAll("[data-bulk-for]").forEach((el) => { el.hidden = el.dataset.bulkFor !== target.value; });
+  }
+  const count = form.querySelectorAll('input[name="ids"]:checked').length;
+  const counter = form.querySelector("[data-selected-count]");
+  if (counter) counter.textContent = count;
+});
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!form.classList.contains("bulk-form") || event.defaultPrevented) return;
+  const scope = form.querySelector('input[name="scope"]:checked');
+  const button = form.querySelector("[data-confirm-all]");
+  if (scope && scope.value === "all" && button && !window.confirm(button.dataset.confirmAll)) event.preventDefault();
+});

@@ -34,7 +34,8 @@ OBJECT_FACTORIES: dict[str, Callable[..., models.Model]] = {
     "account_id": lambda org: AccountFactory(organization=org),
     "status_id": lambda org: ContactStatusFactory(organization=org),
     "import_id": lambda org: ContactImportFactory(organization=org),
-    "voicemail_id": lambda org: VoicemailFactory(organization=org),
+    # Voicemails are private to their owner: the org's first user (the signed-in ``owner`` in Acme).
+    "voicemail_id": lambda org: VoicemailFactory(organization=org, owner=org.users.order_by("pk").first()),
 }
 
 # URL kwargs that are not object ids, and why.

@@ -1,0 +1,92 @@
+"""The wizard's forms: the upload, and one select per file column."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+
+from engage.imports.fields import CHOICES, mapping_problems
+from engage.models import ContactImport
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        allow_empty_file=True,  # the service says "The file is empty." like for every other refusal
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,text/csv,text/plain"}),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        limit_mb = settings.CONTACT_IMPORT_MAX_BYTES // (1024 * 1024)
+        self.fields["file"].help_text = (
+            f"A .csv or .txt file, up to {limit_mb} MB, with a header row naming the columns. Comma, "
+            "semicolon or tab separated; UTF-8 or Windows encoding. From Excel: File › Save As › CSV."
+        )
+
+
+def column_field_name(index: int) -> str:
+    return f"col_{index}"
+
+
+class MappingForm(forms.Form):
+    """``col_<index>`` per file column (its contact field, "" for not imported) and what to do
+    with rows whose email is already a contact."""
+
+    on_duplicate = forms.ChoiceField(
+        label="When a contact with the same email already exists",
+        choices=ContactImport.OnDuplicate.choices,
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args, contact_import: ContactImport, **kwargs) -> None:
+        kwargs.setdefault(
+            "initial",
+            {
+                "on_duplicate": contact_import.on_duplicate,
+                **{column_field_name(int(i)): key for i, key in contact_import.mapping.items()},
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.headers = contact_import.headers
+        for index, header in enumerate(self.headers):
+            self.fields[column_field_name(index)] = forms.ChoiceField(
+                label=f"Contact field for column “{header}”", choices=CHOICES, required=False
+            )
+        # The radio buttons come after the column table.
+        self.order_fields([column_field_name(i) for i in range(len(self.headers))] + ["on_duplicate"])
+
+    def column_fields(self) -> list[forms.BoundField]:
+        return [self[column_field_name(i)] for i in range(len(self.headers))]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        mapping = self.mapping()
+        for indexes, message in mapping_problems(mapping, self.headers):
+            for index in indexes:
+                self.add_error(column_field_name(index), message)
+            if not indexes or len(indexes) > 1:
+                self.add_error(None, message)
+        return cleaned
+
+    def mapping(self) -> dict[str, str]:
+        """{column index as string: field} from the submitted (or initial) choices."""
+        source = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        mapping = {}
+        for index in range(len(self.headers)):
+            key = source.get(column_field_name(index), "")
+            if key:
+                mapping[str(index)] = key
+        return mapping
+
+
+def submitted_mapping(data, headers: list[str]) -> dict[str, str]:
+    """The mapping in raw form data, unknown field keys dropped (for the live preview, which must
+    show something even while the choices are not yet valid)."""
+    choices = {key for key, _ in CHOICES if key}
+    mapping = {}
+    for index in range(len(headers)):
+        key = data.get(column_field_name(index), "")
+        if key in choices:
+            mapping[str(index)] = key
+    return mapping

@@ -1,0 +1,389 @@
+"""The batched pass over a whole file: decide every row's outcome (created, updated, skipped or
+error), and — unless it is the validation pass — write the contacts and the per-row report.
+
+Both passes share this code, so the validation's counts are what the import will do (give or
+take contacts others add in between). Per batch of ``BATCH_SIZE`` rows: one query for the
+existing contacts with those emails, one for CRM ids when a CRM id column is mapped, one for
+accounts not yet seen in this run plus one insert of the missing ones, and the bulk insert and
+update of the contacts — never a query per row. Per-run state is small: the emails and CRM ids
+seen so far (to catch duplicates inside the file) and the account names resolved so far.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import IO, Any, NamedTuple
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from copilot.models import User
+from engage.imports.accounts import AccountResolver
+from engage.imports.bulk import contact_defaults, insert_contacts, update_contacts
+from engage.imports.parsing import iter_rows
+from engage.imports.rows import CleanRow, clean_row, columns_for
+from engage.models import Contact, ContactImport, ContactStatus
+from engage.services.statuses import statuses_ensure_defaults
+
+BATCH_SIZE = 2_000
+CREATED, UPDATED, SKIPPED, ERROR = "created", "updated", "skipped", "error"
+REPORT_HEADER = [
+    "Import row (header = row 1, blank lines not counted)",
+    "Import outcome",
+    "Import column",
+    "Import message",
+    "Import email",
+    "Import name",
+]
+# Plain contact fields a row may set; status, owner, company, CRM id and opt-out are handled apart.
+_PLAIN = (
+    "first_name",
+    "last_name",
+    "title",
+    "business_phone",
+    "direct_phone",
+    "mobile_phone",
+    "street",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+)
+
+
+class Existing(NamedTuple):
+    pk: int
+    status_id: int
+
+
+@dataclass
+class Decision:
+    row: CleanRow
+    outcome: str
+    column: str = ""
+    message: str = ""
+    contact: Existing | None = None  # the existing contact a row updates
+
+
+@dataclass
+class Tally:
+    processed: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    errors: int = 0
+    noted: int = 0
+    problems: list[dict[str, Any]] = field(default_factory=list)  # the first few, for the page
+
+    def add(self, decision: Decision, *, keep: int, email: str = "") -> None:
+        self.processed += 1
+        if decision.outcome == CREATED:
+            self.created += 1
+        elif decision.outcome == UPDATED:
+            self.updated += 1
+        elif decision.outcome == SKIPPED:
+            self.skipped += 1
+        else:
+            self.errors += 1
+        if decision.message:
+            if decision.outcome in (CREATED, UPDATED):
+                self.noted += 1
+            if len(self.problems) < keep:
+                self.problems.append(
+                    {
+                        "row": decision.row.number,
+                        "outcome": decision.outcome,
+                        "column": decision.column,
+                        "message": decision.message,
+                        "email": email,
+                    }
+                )
+
+
+def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+class ImportPass:
+    """One pass over ``contact_import``'s file. ``dry_run`` is the validation pass: it decides
+    and counts but writes neither contacts, accounts nor report. ``on_batch`` is called with the
+    running tally after each batch (the services save the counters there)."""
+
+    def __init__(
+        self,
+        contact_import: ContactImport,
+        *,
+        dry_run: bool,
+        report: IO[str] | None = None,
+        on_batch: Callable[[Tally], None] | None = None,
+        keep_problems: int = 50,
+        batch_size: int | None = None,
+    ) -> None:
+        self.imp = contact_import
+        self.org = contact_import.organization
+        self.dry_run = dry_run
+        self.on_batch = on_batch
+        self.keep_problems = keep_problems
+        self.batch_size = batch_size or BATCH_SIZE
+        self.update_existing = contact_import.on_duplicate == ContactImport.OnDuplicate.UPDATE
+        self.columns = columns_for(contact_import.mapping, contact_import.headers)
+        self.mapped = {c.field.key for c in self.columns}
+        self.email_index = next((c.index for c in self.columns if c.field.key == "email"), None)
+        self.report = csv.writer(report) if report is not None else None
+        self.tally = Tally()
+        # Per-run state: what earlier batches decided.
+        self.seen_emails: dict[str, int] = {}
+        self.seen_crm: dict[tuple[str, str], tuple[int, str]] = {}
+        self.accounts = AccountResolver(self.org)
+        self.defaults = contact_defaults()
+        self._load_lookups()
+
+    # --- Lookups made once per run ------------------------------------------------------------
+    def _load_lookups(self) -> None:
+        statuses_ensure_defaults(organization=self.org)
+        statuses = list(
+            ContactStatus.objects.for_org(self.org)
+            .order_by("position", "pk")
+            .values_list("pk", "name", "is_default")
+        )
+        default = next((s for s in statuses if s[2]), statuses[0])
+        self.default_status = (default[0], default[1])
+        self.status_names = {pk: name for pk, name, _ in statuses}
+        self.statuses = {name.casefold(): pk for pk, name in self.status_names.items()}
+        self.users_by_email: dict[str, int] = {}
+        self.users_by_name: dict[str, int | None] = {}
+        if "owner" in self.mapped:
+            users = User.objects.filter(organization=self.org, is_active=True)
+            for pk, email, first, last in users.values_list("pk", "email", "first_name", "last_name"):
+                self.users_by_email[email.lower()] = pk
+                name = f"{first} {last}".strip().casefold()
+                if name:  # two users with one name: the name alone says nobody
+                    self.users_by_name[name] = None if name in self.users_by_name else pk
+        self.importer_id = self.imp.created_by_id
+
+    # --- The pass -------------------------------------------------------------------------------
+    def run(self) -> Tally:
+        if self.report is not None:
+            self.report.writerow(REPORT_HEADER + list(self.imp.headers))
+        header_count = len(self.imp.headers)
+        with self.imp.file.open("rb") as fileobj:
+            rows = iter_rows(fileobj, encoding=self.imp.encoding, delimiter=self.imp.delimiter)
+            for raw_batch in batched(rows, self.batch_size):
+                cleaned = [
+                    clean_row(number, cells, self.columns, header_count) for number, cells in raw_batch
+                ]
+                decisions = self._process(cleaned)
+                for decision in decisions:
+                    email = self._email_of(decision.row)
+                    self.tally.add(decision, keep=self.keep_problems, email=email)
+                    self._write_report_line(decision, email)
+                if self.on_batch:
+                    self.on_batch(self.tally)
+        return self.tally
+
+    def _process(self, rows: list[CleanRow]) -> list[Decision]:
+        """Decide and write one batch. A unique-constraint clash means someone added one of
+        these contacts meanwhile: the batch is rolled back and decided again once."""
+        for attempt in (1, 2):
+            try:
+                with transaction.atomic():
+                    decisions, emails, crm = self._decide(rows)
+                    if not self.dry_run:
+                        self._write(decisions)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+                continue
+            # Remembered only once the batch is committed: a rolled-back id must not stick.
+            self.seen_emails.update(emails)
+            self.seen_crm.update(crm)
+            self.accounts.commit()
+            return decisions
+        raise AssertionError("unreachable")
+
+    def _decide(self, rows: list[CleanRow]):
+        good = [row for row in rows if row.ok]
+        existing = self._existing([row.email for row in good])
+        crm_taken = self._crm_taken([key for row in good if (key := _crm_key(row))])
+        emails: dict[str, int] = {}
+        crm: dict[tuple[str, str], tuple[int, str]] = {}
+        decisions = []
+        for row in rows:
+            if not row.ok:
+                decisions.append(
+                    Decision(
+                        row,
+                        ERROR,
+                        "; ".join(dict.fromkeys(p.column for p in row.problems if p.column)),
+                        " ".join(p.message for p in row.problems),
+                    )
+                )
+                continue
+            first = self.seen_emails.get(row.email) or emails.get(row.email)
+            if first:
+                decisions.append(
+                    Decision(row, SKIPPED, row.headers["email"], f"Same email as row {first}: skipped.")
+                )
+                continue
+            key = _crm_key(row)
+            if key:
+                clash = self._crm_clash(row, key, crm, crm_taken)
+                if clash:
+                    decisions.append(clash)
+                    continue
+                crm[key] = (row.number, row.email)
+            emails[row.email] = row.number
+            contact = existing.get(row.email)
+            if contact is not None and not self.update_existing:
+                decisions.append(
+                    Decision(
+                        row,
+                        SKIPPED,
+                        row.headers["email"],
+                        "A contact with this email already exists: skipped, as you chose.",
+                    )
+                )
+            else:
+                decisions.append(
+                    self._with_notes(Decision(row, UPDATED if contact else CREATED, contact=contact))
+                )
+        return decisions, emails, crm
+
+    def _existing(self, emails: list[str]) -> dict[str, Existing]:
+        if not emails:
+            return {}
+        qs = Contact.objects.for_org(self.org).filter(email__in=emails)
+        return {
+            email: Existing(pk, status_id)
+            for email, pk, status_id in qs.values_list("email", "pk", "status_id")
+        }
+
+    def _crm_taken(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        if not keys:
+            return {}
+        qs = Contact.objects.for_org(self.org).filter(crm_id__in={crm_id for _, crm_id in keys})
+        return {(t, i): email for t, i, email in qs.values_list("crm_type", "crm_id", "email")}
+
+    def _crm_clash(self, row, key, batch_crm, crm_taken) -> Decision | None:
+        header = row.headers["crm_contact_id" if key[0] == Contact.CrmType.CONTACT else "crm_lead_id"]
+        earlier = self.seen_crm.get(key) or batch_crm.get(key)
+        if earlier and earlier[1] != row.email:
+            return Decision(
+                row, ERROR, header, f"{key[0]} ID {key[1]} is also on row {earlier[0]} (another email)."
+            )
+        holder = crm_taken.get(key)
+        if holder is not None and holder != row.email:
+            who = f"the contact {holder}" if holder else "a contact without email"
+            return Decision(row, ERROR, header, f"{key[0]} ID {key[1]} already belongs to {who}.")
+        return None
+
+    def _with_notes(self, decision: Decision) -> Decision:
+        """Notes on values that could not be used as given (the row is still imported)."""
+        row, contact = decision.row, decision.contact
+        notes: list[tuple[str, str]] = []
+        status = row.values.get("status")
+        if status and status.casefold() not in self.statuses:
+            if contact is None:
+                notes.append(
+                    (
+                        row.headers["status"],
+                        f"Status “{status}” is not in your list: set to {self.default_status[1]}.",
+                    )
+                )
+            else:
+                kept = self.status_names.get(contact.status_id, "")
+                notes.append((row.headers["status"], f"Status “{status}” is not in your list: kept {kept}."))
+        owner = row.values.get("owner")
+        if owner and self._owner_id(owner) is None:
+            if contact is None:
+                notes.append(
+                    (row.headers["owner"], f"Owner “{owner}” is not a user here: you are the owner.")
+                )
+            else:
+                notes.append((row.headers["owner"], f"Owner “{owner}” is not a user here: owner unchanged."))
+        if row.values.get("website") and not row.values.get("company"):
+            notes.append((row.headers["website"], "Company website not used: the row has no company."))
+        if notes:
+            decision.column = "; ".join(dict.fromkeys(column for column, _ in notes))
+            decision.message = " ".join(message for _, message in notes)
+        return decision
+
+    def _owner_id(self, value: str) -> int | None:
+        return self.users_by_email.get(value.lower()) or self.users_by_name.get(
+            " ".join(value.split()).casefold()
+        )
+
+    # --- Writing --------------------------------------------------------------------------------
+    def _write(self, decisions: list[Decision]) -> None:
+        now = timezone.now()
+        to_write = [d for d in decisions if d.outcome in (CREATED, UPDATED)]
+        account_ids = self.accounts.resolve([d.row for d in to_write], now)
+        new: list[dict[str, Any]] = []
+        changes: list[tuple[int, dict[str, Any]]] = []
+        for decision in to_write:
+            values = self._values(decision.row, account_ids)
+            values["updated_at"] = now
+            if decision.outcome == CREATED:
+                new.append(
+                    {
+                        **self.defaults,
+                        "organization_id": self.org.pk,
+                        "email": decision.row.email,
+                        "owner_id": self.importer_id,
+                        "status_id": self.default_status[0],
+                        "source": Contact.Source.IMPORT.value,
+                        "created_at": now,
+                        **values,
+                    }
+                )
+            else:
+                changes.append((decision.contact.pk, values))
+        insert_contacts(new)
+        update_contacts(self.org.pk, changes)
+
+    def _values(self, row: CleanRow, account_ids: dict[str, int]) -> dict[str, Any]:
+        """The row's non-empty values as contact attnames: an update never blanks a field."""
+        given = row.values
+        values = {key: given[key] for key in _PLAIN if key in given}
+        if "email_opt_out" in given:
+            values["email_opt_out"] = given["email_opt_out"]
+        if (status := given.get("status")) and (status_id := self.statuses.get(status.casefold())):
+            values["status_id"] = status_id
+        if (owner := given.get("owner")) and (owner_id := self._owner_id(owner)):
+            values["owner_id"] = owner_id
+        if company := given.get("company"):
+            values["company"] = company
+            values["account_id"] = account_ids[company.lower()]
+        if key := _crm_key(row):
+            values["crm_type"], values["crm_id"] = key
+        return values
+
+    def _email_of(self, row: CleanRow) -> str:
+        """The clean email, else the email cell as given (for rows with errors)."""
+        if row.email:
+            return row.email
+        if self.email_index is not None and self.email_index < len(row.cells):
+            return row.cells[self.email_index].strip()
+        return ""
+
+    def _write_report_line(self, decision: Decision, email: str) -> None:
+        if self.report is None:
+            return
+        row = decision.row
+        self.report.writerow(
+            [row.number, decision.outcome, decision.column, decision.message, email, row.name, *row.cells]
+        )
+
+
+def _crm_key(row: CleanRow) -> tuple[str, str] | None:
+    """The row's CRM record: a Contact ID wins over a Lead ID (a converted lead has both)."""
+    if crm_id := row.values.get("crm_contact_id"):
+        return (Contact.CrmType.CONTACT.value, crm_id)
+    if crm_id := row.values.get("crm_lead_id"):
+        return (Contact.CrmType.LEAD.value, crm_id)
+    return None

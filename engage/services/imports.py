@@ -1,0 +1,374 @@
+"""CSV import of contacts (F1): the wizard's writes and the two background passes.
+
+Status machine of ``ContactImport``: mapping → validating → validated → importing → done, or
+failed from either pass. ``import_create`` checks the upload and guesses the columns;
+``import_set_mapping`` saves the columns and queues the validation pass (``import_validate``,
+which counts without writing contacts); ``import_start`` queues the import (``import_run``).
+A background pass claims its import by setting ``started_at``; one that finds it already
+claimed is a redelivery after a worker died, and marks the import failed rather than leave it
+running forever. Every pass ends in a final status, even when it crashes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from itertools import islice
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from copilot.models import Organization, User
+from copilot.services.audit import audit_record
+from engage.imports import parsing
+from engage.imports.fields import guess_mapping, mapping_problems
+from engage.imports.rows import CleanRow, clean_row, columns_for
+from engage.imports.writer import CREATED, UPDATED, ImportPass, Tally
+from engage.models import ContactImport
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_SUFFIXES = (".csv", ".txt", ".tsv")
+# A pass is killed at its time limit (engage/tasks.py); one "running" longer has lost its worker.
+STALE_AFTER = timedelta(minutes=75)
+_COUNTERS = ["processed_rows", "created_count", "updated_count", "skipped_count", "error_count"]
+Status = ContactImport.Status
+
+
+# --- Upload -------------------------------------------------------------------------------------
+def import_create(*, organization: Organization, actor: User, upload: UploadedFile) -> ContactImport:
+    """Check the upload and keep it, with its encoding, delimiter, header, row count and the
+    guessed columns. Raises ``ValidationError({"file": ...})`` and saves nothing when the file
+    cannot be imported."""
+    limit = settings.CONTACT_IMPORT_MAX_BYTES
+    name = PurePath(upload.name or "contacts.csv").name
+    if upload.size == 0:
+        raise ValidationError({"file": "The file is empty."})
+    if upload.size > limit:
+        raise ValidationError(
+            {
+                "file": f"The file is {_mb(upload.size)}; the limit is {_mb(limit)}. Split it into smaller files."
+            }
+        )
+    try:
+        info = parsing.inspect(upload)
+    except parsing.NotACsvFile as exc:
+        raise ValidationError({"file": str(exc)}) from exc
+    if PurePath(name).suffix.lower() not in ALLOWED_SUFFIXES:
+        raise ValidationError({"file": "Choose a .csv or .txt file (comma, semicolon or tab separated)."})
+    contact_import = ContactImport(
+        organization=organization,
+        created_by=actor,
+        original_name=name[:255],
+        size_bytes=upload.size,
+        encoding=info.encoding,
+        delimiter=info.delimiter,
+        headers=info.headers,
+        row_count=info.row_count,
+        mapping=guess_mapping(info.headers),
+    )
+    upload.seek(0)
+    contact_import.file.save(name, upload, save=False)
+    contact_import.save()
+    logger.info("engage.import.uploaded", extra={"import_id": contact_import.pk, "rows": info.row_count})
+    return contact_import
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):,.1f} MB".replace(".0 MB", " MB")
+
+
+# --- Mapping ------------------------------------------------------------------------------------
+def import_can_remap(contact_import: ContactImport) -> bool:
+    return contact_import.status in (Status.MAPPING, Status.VALIDATED, Status.FAILED)
+
+
+@transaction.atomic
+def import_set_mapping(
+    *, contact_import: ContactImport, actor: User, mapping: dict[str, str], on_duplicate: str
+) -> ContactImport:
+    """Save the chosen columns and queue the validation pass."""
+    contact_import = ContactImport.objects.select_for_update().get(pk=contact_import.pk)
+    if not import_can_remap(contact_import):
+        raise ValidationError(
+            f"The columns can no longer be changed: this import is {contact_import.get_status_display().lower()}."
+        )
+    mapping = {str(index): key for index, key in mapping.items() if key}
+    problems = mapping_problems(mapping, contact_import.headers)
+    if problems:
+        raise ValidationError([message for _, message in problems])
+    if on_duplicate not in ContactImport.OnDuplicate.values:
+        raise ValidationError({"on_duplicate": "Choose what to do with contacts that already exist."})
+    if contact_import.report:
+        contact_import.report.delete(save=False)  # from a failed run; a new one will be written
+    contact_import.mapping = mapping
+    contact_import.on_duplicate = on_duplicate
+    contact_import.status = Status.VALIDATING
+    contact_import.validation = {}
+    contact_import.failure_message = ""
+    contact_import.started_at = contact_import.finished_at = None
+    for counter in _COUNTERS:
+        setattr(contact_import, counter, 0)
+    contact_import.save(
+        update_fields=[
+            "mapping",
+            "on_duplicate",
+            "status",
+            "validation",
+            "failure_message",
+            "started_at",
+            "finished_at",
+            "report",
+            *_COUNTERS,
+        ]
+    )
+    from engage.tasks import contact_import_validate
+
+    pk = contact_import.pk
+    transaction.on_commit(lambda: contact_import_validate.delay(pk))
+    return contact_import
+
+
+# --- Validation pass ----------------------------------------------------------------------------
+def import_validate(*, import_id: int) -> None:
+    """The validation pass (a task's body): count what the import would do, write nothing."""
+    contact_import = _claim(import_id, Status.VALIDATING)
+    if contact_import is None:
+        return
+    runner = ImportPass(contact_import, dry_run=True, on_batch=_progress_saver(contact_import, counts=False))
+    try:
+        tally = runner.run()
+    except Exception as exc:
+        logger.exception("engage.import.validate_failed", extra={"import_id": import_id})
+        _fail(contact_import, f"The check stopped after {runner.tally.processed:,} rows: {_describe(exc)}")
+        return
+    contact_import.validation = {
+        "rows": tally.processed,
+        "create": tally.created,
+        "update": tally.updated,
+        "skip": tally.skipped,
+        "error": tally.errors,
+        "noted": tally.noted,
+        "problems": tally.problems,
+    }
+    contact_import.processed_rows = tally.processed
+    contact_import.status = Status.VALIDATED
+    contact_import.finished_at = timezone.now()
+    contact_import.save(update_fields=["validation", "processed_rows", "status", "finished_at"])
+
+
+# --- Import pass --------------------------------------------------------------------------------
+@transaction.atomic
+def import_start(*, contact_import: ContactImport, actor: User) -> ContactImport:
+    """Queue the import of a validated file."""
+    contact_import = ContactImport.objects.select_for_update().get(pk=contact_import.pk)
+    if contact_import.status != Status.VALIDATED:
+        raise ValidationError(
+            f"This import cannot start: it is {contact_import.get_status_display().lower()}, not checked and ready."
+        )
+    contact_import.status = Status.IMPORTING
+    contact_import.started_at = contact_import.finished_at = None
+    for counter in _COUNTERS:
+        setattr(contact_import, counter, 0)
+    contact_import.save(update_fields=["status", "started_at", "finished_at", *_COUNTERS])
+    audit_record(
+        organization=contact_import.organization,
+        actor=actor,
+        action="contact_import.started",
+        target=contact_import.original_name,
+        data={"import_id": contact_import.pk, "rows": contact_import.row_count},
+    )
+    from engage.tasks import contact_import_run
+
+    pk = contact_import.pk
+    transaction.on_commit(lambda: contact_import_run.delay(pk))
+    return contact_import
+
+
+def import_run(*, import_id: int) -> None:
+    """The import (a task's body): write the contacts batch by batch and the row report."""
+    contact_import = _claim(import_id, Status.IMPORTING)
+    if contact_import is None:
+        return
+    with tempfile.TemporaryFile() as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        runner = ImportPass(
+            contact_import, dry_run=False, report=text, on_batch=_progress_saver(contact_import, counts=True)
+        )
+        try:
+            tally = runner.run()
+        except Exception as exc:
+            logger.exception("engage.import.run_failed", extra={"import_id": import_id})
+            _save_report(contact_import, text, raw)
+            contact_import.save(update_fields=["report"])
+            _fail(
+                contact_import,
+                f"The import stopped after {runner.tally.processed:,} rows: {_describe(exc)} "
+                f"{runner.tally.created:,} contacts were created and {runner.tally.updated:,} updated before "
+                "that; the row report lists them.",
+            )
+            return
+        _save_report(contact_import, text, raw)
+    _save_counts(contact_import, tally)
+    contact_import.status = Status.DONE
+    contact_import.finished_at = timezone.now()
+    contact_import.save(update_fields=["report", "status", "finished_at", *_COUNTERS])
+    audit_record(
+        organization=contact_import.organization,
+        actor=contact_import.created_by,
+        action="contact_import.finished",
+        target=contact_import.original_name,
+        data={
+            "import_id": contact_import.pk,
+            "created": tally.created,
+            "updated": tally.updated,
+            "skipped": tally.skipped,
+            "errors": tally.errors,
+        },
+    )
+
+
+def _save_report(contact_import: ContactImport, text: io.TextIOWrapper, raw) -> None:
+    text.flush()
+    text.detach()  # the temporary file stays open for the storage to copy
+    raw.seek(0)
+    contact_import.report.save(f"import-{contact_import.pk}-rows.csv", File(raw), save=False)
+
+
+# --- Shared by both passes ----------------------------------------------------------------------
+def _claim(import_id: int, status: str) -> ContactImport | None:
+    """Mark the queued pass as started; None when there is nothing (left) to do."""
+    claimed = ContactImport.objects.filter(pk=import_id, status=status, started_at__isnull=True).update(
+        started_at=timezone.now()
+    )
+    contact_import = (
+        ContactImport.objects.select_related("organization", "created_by").filter(pk=import_id).first()
+    )
+    if contact_import is None:
+        return None
+    if not claimed:
+        if contact_import.status == status:  # started before, never finished: its worker died
+            _fail(contact_import, "The background worker stopped while this was running. Please try again.")
+        return None
+    return contact_import
+
+
+def _progress_saver(contact_import: ContactImport, *, counts: bool) -> Callable[[Tally], None]:
+    def save(tally: Tally) -> None:
+        if counts:
+            _save_counts(contact_import, tally)
+            contact_import.save(update_fields=_COUNTERS)
+        else:
+            contact_import.processed_rows = tally.processed
+            contact_import.save(update_fields=["processed_rows"])
+
+    return save
+
+
+def _save_counts(contact_import: ContactImport, tally: Tally) -> None:
+    contact_import.processed_rows = tally.processed
+    contact_import.created_count = tally.created
+    contact_import.updated_count = tally.updated
+    contact_import.skipped_count = tally.skipped
+    contact_import.error_count = tally.errors
+
+
+def _fail(contact_import: ContactImport, message: str) -> None:
+    contact_import.status = Status.FAILED
+    contact_import.failure_message = message
+    contact_import.finished_at = timezone.now()
+    contact_import.save(update_fields=["status", "failure_message", "finished_at"])
+
+
+def _describe(exc: Exception) -> str:
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return "it ran out of time."
+    if isinstance(exc, parsing.NotACsvFile):
+        return str(exc)
+    return f"an unexpected error ({type(exc).__name__}). It has been logged."
+
+
+def import_fail_if_stale(*, contact_import: ContactImport) -> ContactImport:
+    """A pass started long ago and still running has lost its worker: say so, so the page stops
+    waiting and the person can try again."""
+    running = contact_import.status in (Status.VALIDATING, Status.IMPORTING)
+    if running and contact_import.started_at and timezone.now() - contact_import.started_at > STALE_AFTER:
+        _fail(contact_import, "The background worker stopped while this was running. Please try again.")
+    return contact_import
+
+
+# --- Reads for the wizard's pages ---------------------------------------------------------------
+def import_list(*, organization: Organization, user: User, limit: int = 50) -> list[ContactImport]:
+    """The user's recent imports, newest first."""
+    return list(
+        ContactImport.objects.for_org(organization).filter(created_by=user).order_by("-created_at")[:limit]
+    )
+
+
+def import_samples(
+    *, contact_import: ContactImport, per_column: int = 3, scan_rows: int = 50
+) -> list[list[str]]:
+    """Up to ``per_column`` non-empty values per column, from the first rows."""
+    samples: list[list[str]] = [[] for _ in contact_import.headers]
+    with contact_import.file.open("rb") as fileobj:
+        rows = parsing.iter_rows(
+            fileobj, encoding=contact_import.encoding, delimiter=contact_import.delimiter
+        )
+        for _, cells in islice(rows, scan_rows):
+            for index, cell in enumerate(cells[: len(samples)]):
+                if cell.strip() and len(samples[index]) < per_column:
+                    samples[index].append(cell.strip())
+    return samples
+
+
+def import_preview(
+    *, contact_import: ContactImport, mapping: dict[str, str], limit: int = 5
+) -> list[CleanRow]:
+    """The first rows as ``mapping`` would import them, with their problems."""
+    columns = columns_for({i: k for i, k in mapping.items() if k}, contact_import.headers)
+    with contact_import.file.open("rb") as fileobj:
+        rows = parsing.iter_rows(
+            fileobj, encoding=contact_import.encoding, delimiter=contact_import.delimiter
+        )
+        return [clean_row(n, cells, columns, len(contact_import.headers)) for n, cells in islice(rows, limit)]
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    row: str
+    outcome: str
+    column: str
+    message: str
+    email: str
+    name: str
+
+
+def import_report_rows(*, contact_import: ContactImport, limit: int = 200) -> tuple[list[ReportRow], bool]:
+    """The report's rows that need a look (errors, skips, and imported rows with a note): the
+    first ``limit`` of them, and whether there are more."""
+    if not contact_import.report:
+        return [], False
+    found: list[ReportRow] = []
+    with contact_import.report.open("rb") as raw:
+        reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
+        next(reader, None)
+        for cells in reader:
+            number, outcome, column, message, email, name = (cells + [""] * 6)[:6]
+            if outcome in (CREATED, UPDATED) and not message:
+                continue
+            if len(found) == limit:
+                return found, True
+            found.append(ReportRow(number, outcome, column, message, email, name))
+    return found, False
