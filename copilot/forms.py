@@ -235,17 +235,5 @@ class SetPasswordForm(forms.Form):
         return data
 
 
-class AccountForm(forms.Form):
-    first_name = forms.CharField(max_length=150)
-    last_name = forms.CharField(max_length=150)
-    phone = forms.CharField(max_length=40, required=False)
-    job_title = forms.CharField(max_length=150, required=False)
-    time_zone = forms.ChoiceField(choices=[(tz, tz.replace("_", " ")) for tz in TIME_ZONES])
-    language = forms.ChoiceField(choices=settings.LANGUAGES)
-
-    def clean_phone(self) -> str:
-        return clean_phone(self.cleaned_data["phone"])
-
-
 class OrganizationForm(forms.Form):
     name = forms.CharField(max_length=200, label="Company name")

@@ -228,7 +228,7 @@ def contact_list_page(
         has_prev, has_next = more, True
     else:
         has_prev, has_next = started, more
-    count = base.values("id")[: COUNT_CAP + 1].count()
+    count = base.order_by().values("id")[: COUNT_CAP + 1].count()
     return ContactPage(
         rows=rows,
         next_cursor=_encode_cursor(rows[-1], order) if rows and has_next else None,

@@ -98,6 +98,7 @@ class ScheduleForm(forms.Form):
         choices=[(c.code, c.label) for c in CULTURES.values()],
         help_text="How dates and times are written for you.",
     )
+    language = forms.ChoiceField(choices=settings.LANGUAGES, help_text="The language Cadence speaks to you.")
     holiday_country = forms.ChoiceField(
         label="Holiday calendar",
         required=False,
@@ -123,6 +124,7 @@ class ScheduleForm(forms.Form):
         initial: dict[str, Any] = {
             "time_zone": user.time_zone,
             "culture": profile.culture,
+            "language": user.language,
             "holiday_country": profile.holiday_country,
         }
         for day in range(7):

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import holidays
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -87,14 +88,17 @@ def profile_update_schedule(
     culture: str,
     business_hours: Mapping[str, Sequence[str]],
     holiday_country: str,
+    language: str | None = None,
 ) -> SellerProfile:
-    """Time zone, culture, business hours and holiday calendar. Choosing another country starts
+    """Time zone, culture, language, business hours and holiday calendar. Choosing another country starts
     its calendar afresh: the holidays kept from the previous one no longer apply."""
     errors: dict[str, str] = {}
     if time_zone not in TIME_ZONES:
         errors["time_zone"] = "Choose a time zone from the list."
     if culture not in CULTURES:
         errors["culture"] = "Choose a culture from the list."
+    if language is not None and language not in dict(settings.LANGUAGES):
+        errors["language"] = "Choose a language from the list."
     if holiday_country and holiday_country not in holiday_countries():
         errors["holiday_country"] = "Choose a country from the list, or none."
     try:
@@ -104,8 +108,11 @@ def profile_update_schedule(
     if errors:
         raise ValidationError(errors)
     profile = seller_profile_for(user)
-    if user.time_zone != time_zone:
-        user_update_profile(user=user, time_zone=time_zone)
+    user_changes = {"time_zone": time_zone}
+    if language is not None:
+        user_changes["language"] = language
+    if any(getattr(user, field) != value for field, value in user_changes.items()):
+        user_update_profile(user=user, **user_changes)
     fields = ["culture", "business_hours", "holiday_country"]
     if holiday_country != profile.holiday_country:
         profile.holidays_kept = []

@@ -87,6 +87,7 @@ SECTIONS: dict[str, Section] = {
                 user=user,
                 time_zone=d["time_zone"],
                 culture=d["culture"],
+                language=d["language"],
                 business_hours=d["business_hours"],
                 holiday_country=d["holiday_country"],
             ),

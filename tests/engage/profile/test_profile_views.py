@@ -25,7 +25,7 @@ def seller_client(client, teammate):
 
 def schedule_post(**overrides) -> dict[str, str]:
     """A valid schedule form: New York, weekdays 09:00-17:00, US holidays."""
-    data = {"time_zone": "America/New_York", "culture": "en-US", "holiday_country": "US"}
+    data = {"time_zone": "America/New_York", "culture": "en-US", "language": "en", "holiday_country": "US"}
     for day in range(7):
         data[f"day_{day}_start"], data[f"day_{day}_end"] = "09:00", "17:00"
         if day < 5:
@@ -217,6 +217,19 @@ def test_saving_business_hours_changes_the_preview(seller_client, teammate):
     assert "Wednesday" in after and "1:00 PM" in after and "America/New_York" in after
     teammate.refresh_from_db()
     assert teammate.time_zone == "America/New_York"
+
+
+def test_the_app_language_is_chosen_with_the_time_zone(seller_client, teammate):
+    from django.conf import settings
+
+    other = next(code for code, _ in settings.LANGUAGES if code != "en")
+    seller_client.post(reverse("engage:profile_schedule"), schedule_post(language=other))
+    teammate.refresh_from_db()
+    assert teammate.language == other
+    response = seller_client.post(reverse("engage:profile_schedule"), schedule_post(language="xx"))
+    assert "language" in response.context["forms"]["schedule"].errors
+    teammate.refresh_from_db()
+    assert teammate.language == other
 
 
 def test_the_preview_is_written_in_the_users_culture(seller_client):
