@@ -38,7 +38,9 @@ urlpatterns += [
     path("app/contacts/imports/<int:import_id>/", import_views.import_detail, name="import_detail"),
     path("app/contacts/imports/<int:import_id>/columns/", import_views.import_map, name="import_map"),
     path("app/contacts/imports/<int:import_id>/preview/", import_views.import_preview, name="import_preview"),
-    path("app/contacts/imports/<int:import_id>/progress/", import_views.import_progress, name="import_progress"),
+    path(
+        "app/contacts/imports/<int:import_id>/progress/", import_views.import_progress, name="import_progress"
+    ),
     path("app/contacts/imports/<int:import_id>/start/", import_views.import_run, name="import_run"),
     path("app/contacts/imports/<int:import_id>/report/", import_views.import_report, name="import_report"),
 ]
@@ -54,7 +56,9 @@ urlpatterns += [
     path("app/profile/address/", profile_views.profile_address, name="profile_address"),
     path("app/profile/schedule/", profile_views.profile_schedule, name="profile_schedule"),
     path("app/profile/holidays/keep/", profile_views.profile_holiday_keep, name="profile_holiday_keep"),
-    path("app/profile/holidays/exclude/", profile_views.profile_holiday_exclude, name="profile_holiday_exclude"),
+    path(
+        "app/profile/holidays/exclude/", profile_views.profile_holiday_exclude, name="profile_holiday_exclude"
+    ),
     path("app/settings/", settings_views.settings_page, name="settings"),
     path("app/settings/notifications/", settings_views.settings_notifications, name="settings_notifications"),
     path("app/settings/phone/", settings_views.phone_section, name="settings_phone"),

@@ -84,7 +84,7 @@ def clean_row(number: int, cells: list[str], columns: list[Column], header_count
         )
     raw: dict[str, str] = {}
     for column in columns:
-        value = cells[column.index].strip() if column.index < len(cells) else ""
+        value = unguard_cell(cells[column.index].strip()) if column.index < len(cells) else ""
         if column.field.key in _SPACE_SQUEEZED:
             value = " ".join(value.split())
         raw[column.field.key] = value
@@ -166,6 +166,19 @@ def _split_full_name(row: CleanRow, value: str, header: str) -> None:
             )
         else:
             row.values[key] = part
+
+
+# Spreadsheets run a cell that starts with one of these as a formula. The row report guards such
+# cells with a leading apostrophe (OWASP "CSV injection"); re-importing the report takes it off.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def guard_cell(value: str) -> str:
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
+def unguard_cell(value: str) -> str:
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value
 
 
 def _short(value: str, limit: int = 60) -> str:

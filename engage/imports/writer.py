@@ -22,9 +22,9 @@ from django.utils import timezone
 
 from copilot.models import User
 from engage.imports.accounts import AccountResolver
-from engage.imports.bulk import contact_defaults, insert_contacts, update_contacts
+from engage.imports.bulk import contact_defaults, existing_contacts, insert_contacts, update_contacts
 from engage.imports.parsing import iter_rows
-from engage.imports.rows import CleanRow, clean_row, columns_for
+from engage.imports.rows import CleanRow, clean_row, columns_for, guard_cell
 from engage.models import Contact, ContactImport, ContactStatus
 from engage.services.statuses import statuses_ensure_defaults
 
@@ -169,7 +169,7 @@ class ImportPass:
     # --- The pass -------------------------------------------------------------------------------
     def run(self) -> Tally:
         if self.report is not None:
-            self.report.writerow(REPORT_HEADER + list(self.imp.headers))
+            self.report.writerow(REPORT_HEADER + [guard_cell(h) for h in self.imp.headers])
         header_count = len(self.imp.headers)
         with self.imp.file.open("rb") as fileobj:
             rows = iter_rows(fileobj, encoding=self.imp.encoding, delimiter=self.imp.delimiter)
@@ -257,10 +257,8 @@ class ImportPass:
     def _existing(self, emails: list[str]) -> dict[str, Existing]:
         if not emails:
             return {}
-        qs = Contact.objects.for_org(self.org).filter(email__in=emails)
         return {
-            email: Existing(pk, status_id)
-            for email, pk, status_id in qs.values_list("email", "pk", "status_id")
+            email: Existing(pk, status_id) for email, pk, status_id in existing_contacts(self.org.pk, emails)
         }
 
     def _crm_taken(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -376,7 +374,15 @@ class ImportPass:
             return
         row = decision.row
         self.report.writerow(
-            [row.number, decision.outcome, decision.column, decision.message, email, row.name, *row.cells]
+            [
+                row.number,
+                decision.outcome,
+                guard_cell(decision.column),
+                guard_cell(decision.message),
+                guard_cell(email),
+                guard_cell(row.name),
+                *map(guard_cell, row.cells),
+            ]
         )
 
 

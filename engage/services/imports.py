@@ -57,7 +57,8 @@ def import_create(*, organization: Organization, actor: User, upload: UploadedFi
     if upload.size > limit:
         raise ValidationError(
             {
-                "file": f"The file is {_mb(upload.size)}; the limit is {_mb(limit)}. Split it into smaller files."
+                "file": f"The file is {upload.size / (1024 * 1024):,.1f} MB; the limit is {_mb(limit)}. "
+                "Split it into smaller files."
             }
         )
     try:

@@ -20,11 +20,11 @@ from engage.models import Contact, ContactImport
 from tests.factories import ContactFactory
 
 CSV = (
-    "First Name,Last Name,E-mail,Company / Account,Lead Status\r\n"
-    "Ada,Lovelace,ada@engines.example,Analytical Engines,Open\r\n"
-    "Bob,Broken,not-an-email,Analytical Engines,Open\r\n"
-    "Cy,Known,cy@known.example,Known Co,Qualified\r\n"
-).encode()
+    b"First Name,Last Name,E-mail,Company / Account,Lead Status\r\n"
+    b"Ada,Lovelace,ada@engines.example,Analytical Engines,Open\r\n"
+    b"Bob,Broken,not-an-email,Analytical Engines,Open\r\n"
+    b"Cy,Known,cy@known.example,Known Co,Qualified\r\n"
+)
 
 
 @pytest.mark.browser
@@ -75,7 +75,10 @@ def test_a_seller_imports_a_csv_and_downloads_the_row_report(
         page.get_by_role("link", name="Download the row report (CSV)").click()
     assert download.value.suggested_filename == "leads - import report.csv"
     report = Path(download.value.path()).read_text(encoding="utf-8-sig")
-    assert '3,error,E-mail,“not-an-email” is not a valid email address.,not-an-email,Bob Broken,Bob,Broken,not-an-email' in report
+    assert (
+        "3,error,E-mail,“not-an-email” is not a valid email address.,not-an-email,Bob Broken,Bob,Broken,not-an-email"
+        in report
+    )
     assert "2,created,,,ada@engines.example,Ada Lovelace" in report
 
     ada = Contact.objects.get(organization=acme, email="ada@engines.example")

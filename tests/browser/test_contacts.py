@@ -65,7 +65,11 @@ def test_a_seller_changes_the_status_of_several_contacts_at_once(
     for first in ["Ann", "Bob", "Cy", "Di"]:
         ContactFactory(organization=acme, first_name=first, last_name="Prospect", owner=teammate)
     ContactFactory(
-        organization=acme, first_name="Eve", last_name="Elsewhere", email="eve@elsewhere.example", owner=teammate
+        organization=acme,
+        first_name="Eve",
+        last_name="Elsewhere",
+        email="eve@elsewhere.example",
+        owner=teammate,
     )
     sign_in(page, teammate)
     page.goto(f"{live_server.url}/app/contacts/?sort=name")

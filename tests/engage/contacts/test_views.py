@@ -26,7 +26,9 @@ def test_an_empty_organisation_sees_how_to_add_contacts(seller_client):
     response = seller_client.get(reverse("engage:contacts"))
     assert response.status_code == 200
     assert "No contacts yet" in response.text
-    assert reverse("engage:import_start") in response.text and reverse("engage:contact_create") in response.text
+    assert (
+        reverse("engage:import_start") in response.text and reverse("engage:contact_create") in response.text
+    )
 
 
 def test_the_list_filters_by_status_owner_and_opt_out(seller_client, acme, teammate, owner):
@@ -236,7 +238,14 @@ def test_the_contact_page_shows_fields_status_owner_and_timeline(seller_client, 
         crm_id="00Q000000000001AAA",
     )
     text = seller_client.get(reverse("engage:contact_detail", args=[contact.pk])).text
-    for expected in ["Peter Gibbons", "Engineer", "Initech", "+1 555 0100", "Austin", "Lead 00Q000000000001AAA"]:
+    for expected in [
+        "Peter Gibbons",
+        "Engineer",
+        "Initech",
+        "+1 555 0100",
+        "Austin",
+        "Lead 00Q000000000001AAA",
+    ]:
         assert expected in text
     assert 'id="timeline"' in text and owner.get_full_name() in text
 
@@ -257,7 +266,8 @@ def test_editing_a_contact_to_a_taken_email_is_refused(seller_client, acme):
     ContactFactory(organization=acme, email="taken@prospect.example")
     contact = ContactFactory(organization=acme, email="mine@prospect.example")
     response = seller_client.post(
-        reverse("engage:contact_edit", args=[contact.pk]), {"email": "taken@prospect.example", "first_name": "M"}
+        reverse("engage:contact_edit", args=[contact.pk]),
+        {"email": "taken@prospect.example", "first_name": "M"},
     )
     assert "already has the email address" in response.text
     contact.refresh_from_db()
@@ -288,7 +298,9 @@ def test_deleting_a_contact_asks_first(seller_client, acme):
 def test_the_account_page_lists_its_contacts(seller_client, acme, django_assert_max_num_queries):
     account = AccountFactory(organization=acme, name="Globo Gym", domain="globogym.example")
     for name in ["White", "Cotton", "LaFleur"]:
-        ContactFactory(organization=acme, account=account, last_name=name, owner=UserFactory(organization=acme))
+        ContactFactory(
+            organization=acme, account=account, last_name=name, owner=UserFactory(organization=acme)
+        )
     ContactFactory(organization=acme, last_name="Elsewhere")
     with django_assert_max_num_queries(10):
         text = seller_client.get(reverse("engage:account_detail", args=[account.pk])).text

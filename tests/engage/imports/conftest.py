@@ -42,7 +42,9 @@ def import_file(acme, teammate, django_capture_on_commit_callbacks) -> Callable[
         name: str = "contacts.csv",
     ) -> ContactImport:
         user = user or teammate
-        contact_import = import_create(organization=user.organization, actor=user, upload=upload(content, name))
+        contact_import = import_create(
+            organization=user.organization, actor=user, upload=upload(content, name)
+        )
         with django_capture_on_commit_callbacks(execute=True):
             import_set_mapping(
                 contact_import=contact_import,

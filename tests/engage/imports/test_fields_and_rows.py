@@ -82,7 +82,10 @@ def test_mapping_problems_name_both_columns_and_require_the_email():
     headers = ["Email", "Phone", "Work Phone"]
     problems = mapping_problems({"1": "business_phone", "2": "business_phone"}, headers)
     messages = [m for _, m in problems]
-    assert ([1, 2], "“Phone” and “Work Phone” are both mapped to Business phone. Choose one of them.") in problems
+    assert (
+        [1, 2],
+        "“Phone” and “Work Phone” are both mapped to Business phone. Choose one of them.",
+    ) in problems
     assert any("email" in m for m in messages)
     assert mapping_problems({"0": "email"}, headers) == []
 
@@ -124,7 +127,11 @@ def test_a_good_row_is_cleaned():
         (["not-an-email", "Ann"], "Email", "“not-an-email” is not a valid email address."),
         (["a@example.com", "", "", "x" * 201], "Title", "Too long: 201 characters, the limit is 200."),
         (["a@example.com", "", "", "", "maybe"], "Opt out", "“maybe” is not yes or no"),
-        (["a@example.com", "", "", "", "", "12345"], "Lead", "is not a Salesforce id (15 or 18 letters and digits)."),
+        (
+            ["a@example.com", "", "", "", "", "12345"],
+            "Lead",
+            "is not a Salesforce id (15 or 18 letters and digits).",
+        ),
         (["a@example.com", "", "", "", "", "00Q5g00000AbCdE!!!"], "Lead", "is not a Salesforce id"),
     ],
 )
@@ -157,7 +164,9 @@ def test_an_eighteen_character_crm_id_is_fine():
 
 
 def test_a_row_with_more_values_than_columns_is_an_error():
-    row = clean_row(2, ["a@example.com", "Ann", "Lee", "extra"], columns_for({"0": "email"}, ["Email", "A", "B"]), 3)
+    row = clean_row(
+        2, ["a@example.com", "Ann", "Lee", "extra"], columns_for({"0": "email"}, ["Email", "A", "B"]), 3
+    )
     assert "has 4 values but the header names 3 columns" in row.problems[0].message
     # Empty trailing cells (a spreadsheet's stray separators) are fine.
     assert clean_row(2, ["a@example.com", "", "", ""], columns_for({"0": "email"}, ["Email", "A", "B"]), 3).ok

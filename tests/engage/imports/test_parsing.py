@@ -47,7 +47,11 @@ def test_latin1_when_windows_1252_cannot_decode_it():
 
 
 def test_an_accent_far_down_the_file_decides_the_encoding():
-    lines = [b"Email,Name"] + [b"p%d@example.com,Plain" % i for i in range(5000)] + ["z@example.com,Zoé".encode("cp1252")]
+    lines = (
+        [b"Email,Name"]
+        + [b"p%d@example.com,Plain" % i for i in range(5000)]
+        + ["z@example.com,Zoé".encode("cp1252")]
+    )
     info, rows = rows_of(b"\n".join(lines) + b"\n")
     assert info.encoding == "cp1252"
     assert rows[-1][1] == ["z@example.com", "Zoé"]
@@ -94,6 +98,7 @@ def test_data_loader_export():
     info, rows = rows_of((FILES / "data_loader_leads.csv").read_bytes())
     assert info.headers[:3] == ["ID", "FIRSTNAME", "LASTNAME"]
     assert info.row_count == 2
+    assert rows[1][1][:3] == ["00Q5g00000XyZaBCDF", "Niels", "Bohr"]
 
 
 def test_utf16_unicode_text_from_excel_is_read():

@@ -50,7 +50,10 @@ def test_a_salesforce_report_export_is_imported_with_accounts_statuses_and_owner
     notes = {r["email"]: r for r in report_rows(imp)}
     assert notes["grace@navy.example"]["outcome"] == "created"
     assert notes["grace@navy.example"]["column"] == "Lead Status"
-    assert "Status “Working - Contacted” is not in your list: set to New." in notes["grace@navy.example"]["message"]
+    assert (
+        "Status “Working - Contacted” is not in your list: set to New."
+        in notes["grace@navy.example"]["message"]
+    )
     assert AuditEvent.objects.filter(organization=acme, action="contact_import.finished").exists()
 
 
@@ -61,7 +64,12 @@ def test_a_data_loader_export_is_imported(import_file, acme):
     assert_counts_add_up(imp)
     marie = Contact.objects.get(organization=acme, email="marie@radium.example")
     assert (marie.crm_type, marie.crm_id) == ("Lead", "00Q5g00000XyZaBCDE")
-    assert (marie.street, marie.city, marie.postal_code, marie.country) == ("1 Rue Pierre", "Paris", "75005", "France")
+    assert (marie.street, marie.city, marie.postal_code, marie.country) == (
+        "1 Rue Pierre",
+        "Paris",
+        "75005",
+        "France",
+    )
     assert marie.account.website == "https://www.radium.example/about"
     assert marie.account.domain == "radium.example"
     niels = Contact.objects.get(organization=acme, email="niels@copenhagen.example")
@@ -135,7 +143,11 @@ def test_a_repeated_email_in_the_file_is_skipped_naming_the_first_row(import_fil
     assert (imp.created_count, imp.skipped_count) == (2, 1)
     assert Contact.objects.get(organization=acme, email="ann@example.com").title == "First"
     rows = report_rows(imp)
-    assert (rows[2]["row"], rows[2]["outcome"], rows[2]["message"]) == ("4", "skipped", "Same email as row 2: skipped.")
+    assert (rows[2]["row"], rows[2]["outcome"], rows[2]["message"]) == (
+        "4",
+        "skipped",
+        "Same email as row 2: skipped.",
+    )
 
 
 def test_an_unknown_owner_means_the_importer_and_the_report_says_so(import_file, acme, teammate):
@@ -188,7 +200,9 @@ def test_companies_become_accounts_once_and_existing_ones_are_reused(import_file
 
 
 def test_accounts_are_cached_across_batches(import_file, acme, teammate, django_assert_max_num_queries):
-    imp = import_file("Email,Company\n" + "".join(f"p{i}@example.com,Same Co\n" for i in range(9)), start=False)
+    imp = import_file(
+        "Email,Company\n" + "".join(f"p{i}@example.com,Same Co\n" for i in range(9)), start=False
+    )
     ContactImport.objects.filter(pk=imp.pk).update(status=Status.IMPORTING)
     imp.refresh_from_db()
     runner = ImportPass(imp, dry_run=False, batch_size=2)
@@ -291,7 +305,9 @@ def test_an_import_starts_only_once_checked(import_file, teammate):
     with pytest.raises(ValidationError, match="cannot start"):
         import_services.import_start(contact_import=imp, actor=teammate)
     with pytest.raises(ValidationError, match="can no longer be changed"):
-        import_services.import_set_mapping(contact_import=imp, actor=teammate, mapping={"0": "email"}, on_duplicate="update")
+        import_services.import_set_mapping(
+            contact_import=imp, actor=teammate, mapping={"0": "email"}, on_duplicate="update"
+        )
 
 
 def acme_status(acme, name):
@@ -300,3 +316,73 @@ def acme_status(acme, name):
     return ContactStatus.objects.filter(organization=acme, name=name).first() or ContactStatusFactory(
         organization=acme, name=name
     )
+
+
+def test_a_contact_added_meanwhile_is_updated_not_duplicated(import_file, acme, monkeypatch):
+    """Someone adds the contact between the batch's lookup and its insert: the unique email
+    refuses the insert, and the batch is decided again and updates that contact."""
+    imp = import_file("Email,Title\nann@example.com,Imported\nbob@example.com,CTO\n", start=False)
+    from engage.imports import writer
+
+    real = writer.existing_contacts
+    calls = {"n": 0}
+
+    def stale_then_real(organization_id, emails):
+        calls["n"] += 1
+        return [] if calls["n"] == 1 else real(organization_id, emails)  # the first lookup missed Ann
+
+    monkeypatch.setattr(writer, "existing_contacts", stale_then_real)
+    ContactFactory(organization=acme, email="ann@example.com", title="Added meanwhile")
+    ContactImport.objects.filter(pk=imp.pk).update(status=Status.IMPORTING, started_at=None)
+
+    import_services.import_run(import_id=imp.pk)
+
+    imp.refresh_from_db()
+    assert (imp.status, imp.created_count, imp.updated_count) == (Status.DONE, 1, 1)
+    assert Contact.objects.filter(organization=acme, email="ann@example.com").count() == 1
+    assert Contact.objects.get(organization=acme, email="ann@example.com").title == "Imported"
+    assert calls["n"] == 2
+    assert_counts_add_up(imp)
+
+
+def test_a_crash_in_the_validation_pass_marks_the_import_failed(
+    acme, teammate, monkeypatch, django_capture_on_commit_callbacks
+):
+    from tests.engage.imports.conftest import upload
+
+    imp = import_services.import_create(
+        organization=acme, actor=teammate, upload=upload("Email\na@example.com\n")
+    )
+    monkeypatch.setattr(ImportPass, "_decide", lambda self, rows: 1 / 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        import_services.import_set_mapping(
+            contact_import=imp, actor=teammate, mapping=imp.mapping, on_duplicate="update"
+        )
+
+    imp.refresh_from_db()
+    assert imp.status == Status.FAILED
+    assert (
+        imp.failure_message
+        == "The check stopped after 0 rows: an unexpected error (ZeroDivisionError). It has been logged."
+    )
+    assert import_services.import_can_remap(imp)  # the person can try again
+
+
+def test_the_report_guards_formula_cells_and_reimporting_it_restores_them(import_file, acme):
+    """A cell such as ``=HYPERLINK(...)`` must not run when the report is opened in a spreadsheet."""
+    contact_import = import_file(
+        "Email,First Name,Phone\n"
+        '=HYPERLINK("http://evil.example"),Mallory,+1 555 0100\n'
+        "ok@prospect.example,@Olivia,+1 555 0101\n"
+    )
+    rows = report_rows(contact_import)
+    assert rows[0]["outcome"] == "error" and rows[0]["email"].startswith("'=HYPERLINK")
+    assert rows[0]["Phone"] == "'+1 555 0100" and rows[1]["First Name"] == "'@Olivia"
+    assert not any(cell.startswith(("=", "+", "@")) for row in rows for cell in row.values())
+
+    # The report re-imported (say, after fixing the error rows) gives back the original values.
+    with contact_import.report.open("rb") as raw:
+        again = import_file(raw.read().decode("utf-8-sig"))
+    contact = Contact.objects.for_org(acme).get(email="ok@prospect.example")
+    assert contact.first_name == "@Olivia" and contact.business_phone == "+1 555 0101"
+    assert again.error_count == 1

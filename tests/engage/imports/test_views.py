@@ -49,7 +49,13 @@ def test_the_whole_wizard(seller, acme, teammate, django_capture_on_commit_callb
     assert re.search(r'<select name="col_3"[^>]*>.*?<option value="company" selected>', page, re.S)
     assert "ada@engines.example" in page  # a sample value and the preview
     assert "“not-an-email” is not a valid email address." in page  # the preview's problem column
-    data = {"col_0": "first_name", "col_1": "last_name", "col_2": "email", "col_3": "company", "col_4": "status"}
+    data = {
+        "col_0": "first_name",
+        "col_1": "last_name",
+        "col_2": "email",
+        "col_3": "company",
+        "col_4": "status",
+    }
     with django_capture_on_commit_callbacks(execute=True):
         response = seller.post(response.url, {**data, "on_duplicate": "update"})
     detail_url = reverse("engage:import_detail", kwargs={"import_id": imp.pk})
@@ -80,7 +86,7 @@ def test_the_whole_wizard(seller, acme, teammate, django_capture_on_commit_callb
     response = seller.get(reverse("engage:import_report", kwargs={"import_id": imp.pk}))
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment;")
-    assert 'leads - import report.csv' in response["Content-Disposition"]
+    assert "leads - import report.csv" in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[0][:2] == ["Import row (header = row 1, blank lines not counted)", "Import outcome"]
     assert rows[0][6:] == ["First Name", "Last Name", "E-mail", "Company", "Lead Status"]
@@ -131,14 +137,20 @@ def test_a_file_larger_than_djangos_in_memory_limits_is_accepted(seller, setting
 
 def test_mapping_two_columns_to_one_field_names_both(seller, acme, teammate):
     imp = ContactImportFactory(
-        organization=acme, created_by=teammate, headers=["Email", "Phone", "Work Phone"], mapping={"0": "email"}
+        organization=acme,
+        created_by=teammate,
+        headers=["Email", "Phone", "Work Phone"],
+        mapping={"0": "email"},
     )
     response = seller.post(
         reverse("engage:import_map", kwargs={"import_id": imp.pk}),
         {"col_0": "email", "col_1": "business_phone", "col_2": "business_phone", "on_duplicate": "update"},
     )
     assert response.status_code == 200
-    assert "“Phone” and “Work Phone” are both mapped to Business phone. Choose one of them." in response.content.decode()
+    assert (
+        "“Phone” and “Work Phone” are both mapped to Business phone. Choose one of them."
+        in response.content.decode()
+    )
     imp.refresh_from_db()
     assert imp.status == Status.MAPPING
 
@@ -155,7 +167,7 @@ def test_the_preview_follows_the_choices(seller, acme, teammate):
     imp = ContactImportFactory(organization=acme, created_by=teammate)
     url = reverse("engage:import_preview", kwargs={"import_id": imp.pk})
     page = seller.post(url, {"col_0": "email"}, headers={"HX-Request": "true"}).content.decode()
-    assert "ann@example.com" in page and "<th scope=\"col\">Email</th>" in page
+    assert "ann@example.com" in page and '<th scope="col">Email</th>' in page
     page = seller.post(url, {"col_0": ""}).content.decode()
     assert "Choose a field for at least one column" in page
     assert seller.get(url).status_code == 405
@@ -225,3 +237,9 @@ def test_signed_out_people_are_sent_to_sign_in(client):
     response = client.get(reverse("engage:import_start"))
     assert response.status_code == 302
     assert "/accounts/login/" in response.url
+
+
+def test_the_upload_page_offers_the_sample_file(client, teammate):
+    client.force_login(teammate)
+    text = client.get(reverse("engage:import_start")).text
+    assert "/static/demo/sample-contacts.csv" in text
