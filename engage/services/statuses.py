@@ -323,11 +323,13 @@ def statuses_sync_from_crm(
             "The CRM's Lead Status picklist has no values; the status list was left as it is."
         )
 
-    existing = list(
-        ContactStatus.objects.for_org(organization)
-        .select_for_update()
-        .annotate(contact_count=Count("contacts"))
-        .order_by("position", "id")
+    # Lock first, count after: PostgreSQL refuses FOR UPDATE together with GROUP BY.
+    existing = _locked(organization)
+    used = set(
+        Contact.objects.for_org(organization)
+        .filter(status__in=existing)
+        .values_list("status_id", flat=True)
+        .distinct()
     )
     by_value = {s.crm_value: s for s in existing if s.crm_value}
     matched: dict[str, ContactStatus] = {}
@@ -341,8 +343,8 @@ def statuses_sync_from_crm(
             matched[api_value] = by_name[name.lower()]
             claimed.add(matched[api_value].pk)
     leftovers = [s for s in existing if s.pk not in claimed]
-    unused = [s for s in leftovers if s.contact_count == 0]
-    kept = [s for s in leftovers if s.contact_count > 0]
+    unused = [s for s in leftovers if s.pk not in used]
+    kept = [s for s in leftovers if s.pk in used]
 
     ContactStatus.objects.for_org(organization).filter(is_default=True).update(is_default=False)
     ContactStatus.objects.filter(pk__in=[s.pk for s in unused]).delete()
