@@ -33,8 +33,8 @@ def test_an_empty_organisation_sees_how_to_add_contacts(seller_client):
 
 def test_the_list_filters_by_status_owner_and_opt_out(seller_client, acme, teammate, owner):
     qualified = _status(acme, "Qualified")
-    ContactFactory(organization=acme, first_name="Quinn", status=qualified, owner=teammate)
-    ContactFactory(organization=acme, first_name="Nora", owner=owner, email_opt_out=True)
+    ContactFactory(organization=acme, first_name="Quinn", last_name="Q", status=qualified, owner=teammate)
+    ContactFactory(organization=acme, first_name="Nora", last_name="N", owner=owner, email_opt_out=True)
     url = reverse("engage:contacts")
 
     text = seller_client.get(url, {"status": qualified.pk}).text
@@ -298,14 +298,13 @@ def test_deleting_a_contact_asks_first(seller_client, acme):
 def test_the_account_page_lists_its_contacts(seller_client, acme, django_assert_max_num_queries):
     account = AccountFactory(organization=acme, name="Globo Gym", domain="globogym.example")
     for name in ["White", "Cotton", "LaFleur"]:
-        ContactFactory(
-            organization=acme, account=account, last_name=name, owner=UserFactory(organization=acme)
-        )
+        owner = UserFactory(organization=acme, first_name="Olga", last_name=f"Owner{name}")
+        ContactFactory(organization=acme, account=account, first_name="Pat", last_name=name, owner=owner)
     ContactFactory(organization=acme, last_name="Elsewhere")
     with django_assert_max_num_queries(10):
         text = seller_client.get(reverse("engage:account_detail", args=[account.pk])).text
     assert "Globo Gym" in text and "Contacts (3)" in text
-    assert text.index("Cotton") < text.index("LaFleur") < text.index("White")
+    assert text.index("Pat Cotton") < text.index("Pat LaFleur") < text.index("Pat White")
     assert "Elsewhere" not in text
 
 
