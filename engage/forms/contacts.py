@@ -29,6 +29,7 @@ class ContactForm(forms.Form):
         self.fields.update(forms.fields_for_model(Contact, fields=names))
         self.fields["email"].required = True
         self.fields["email"].widget.attrs["autocomplete"] = "off"
+        self.fields["company"].help_text = "The contact joins your account of this name, made if new."
         if with_status_owner:
             self.fields["status"].queryset = contact_status_choices(organization=organization)
             self.fields["status"].empty_label = None
