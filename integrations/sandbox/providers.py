@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from integrations.sandbox.microsoft import MicrosoftSandbox
 from integrations.sandbox.provider import SandboxProvider
+from integrations.sandbox.salesforce import SalesforceSandbox
 
 
 def default_providers() -> list[SandboxProvider]:
-    return [MicrosoftSandbox()]
+    return [MicrosoftSandbox(), SalesforceSandbox()]
