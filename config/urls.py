@@ -13,4 +13,5 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("copilot.urls")),
     path("", include("engage.urls")),
+    path("", include("integrations.urls")),
 ]

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
@@ -10,7 +12,12 @@ class IntegrationsConfig(AppConfig):
     def ready(self) -> None:
         from django.apps import apps
 
+        from copilot.signals import user_deleting
+        from integrations.base import register_provider
+        from integrations.salesforce.provider import SALESFORCE
         from integrations.schedule import install_periodic_tasks
+
+        register_provider(SALESFORCE)
 
         # After every migrate (and test-database flush), make sure the code-declared periodic
         # tasks exist in django-celery-beat's tables; existing rows are left as admins set them.
@@ -20,3 +27,14 @@ class IntegrationsConfig(AppConfig):
             sender=apps.get_app_config("django_celery_beat"),
             dispatch_uid="integrations.install_periodic_tasks",
         )
+        # A6: a deleted user's own connections are revoked and removed with them.
+        user_deleting.connect(
+            _disconnect_deleted_users_connections, dispatch_uid="integrations.user_deleting"
+        )
+
+
+def _disconnect_deleted_users_connections(sender: Any, user: Any, actor: Any = None, **kwargs: Any) -> None:
+    from integrations.services import connections_disconnect_for_user
+
+    # Revocation failures are logged inside; only a database failure raises (and aborts the delete).
+    connections_disconnect_for_user(user=user, actor=actor)

@@ -191,6 +191,11 @@ SANDBOX_DIR = Path(env("SANDBOX_DIR", default=str(VAR_DIR / "sandbox")))
 PROVIDER_CA_BUNDLE = env("PROVIDER_CA_BUNDLE", default=None)
 MICROSOFT_LOGIN_URL = env("MICROSOFT_LOGIN_URL", default="https://login.microsoftonline.com")
 MICROSOFT_GRAPH_URL = env("MICROSOFT_GRAPH_URL", default="https://graph.microsoft.com")
+# Salesforce connected app. Empty id/secret: the Integrations page says Salesforce is not set up.
+SALESFORCE_LOGIN_URL = env("SALESFORCE_LOGIN_URL", default="https://login.salesforce.com")
+SALESFORCE_CLIENT_ID = env("SALESFORCE_CLIENT_ID", default="")
+SALESFORCE_CLIENT_SECRET = env("SALESFORCE_CLIENT_SECRET", default="")
+SALESFORCE_API_VERSION = "59.0"
 
 # --- Engage: telephony and voicemails ----------------------------------------------------------
 # Where phone verification codes go: ConsoleTelephonyBackend logs them (logger cadence.telephony).

@@ -15,6 +15,10 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 ACCOUNT_EMAIL_VERIFICATION = "optional"
 TELEPHONY_BACKEND = "engage.telephony.LocmemTelephonyBackend"
+# The provider sandbox's seeded Salesforce connected app; the ``sandbox`` fixture sets the URL.
+SALESFORCE_LOGIN_URL = "https://127.0.0.1:8443"
+SALESFORCE_CLIENT_ID = "cadence-sandbox-client"
+SALESFORCE_CLIENT_SECRET = "cadence-sandbox-secret"
 
 # Serve static files from the app folders without collectstatic.
 WHITENOISE_USE_FINDERS = True

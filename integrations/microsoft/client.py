@@ -14,8 +14,6 @@ from typing import Any
 import msal
 import requests
 from django.conf import settings
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from integrations.exceptions import (
     ProviderAuthError,
@@ -23,6 +21,7 @@ from integrations.exceptions import (
     ProviderThrottled,
     ProviderUnavailable,
 )
+from integrations.http import ProviderSession
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +44,7 @@ def acquire_app_token(*, tenant_id: str, client_id: str, client_secret: str) -> 
     or tenant), ``ProviderThrottled``/``ProviderUnavailable`` when it asks us to come back later.
     """
     log_extra = {"tenant_id": tenant_id, "client_id": client_id}
-    http = _ProviderSession()
+    http = ProviderSession(timeout=TIMEOUT_SECONDS)
     try:
         app = msal.ConfidentialClientApplication(
             client_id,
@@ -127,31 +126,3 @@ def _retry_after(response: requests.Response | None) -> float | None:
 def _first_line(text: str) -> str:
     # AADSTS descriptions append "\r\nTrace ID: …\r\nCorrelation ID: …"; the first line is the reason.
     return text.splitlines()[0] if text else text
-
-
-class _ProviderSession(requests.Session):
-    """The HTTP client handed to msal.
-
-    ``verify`` is passed per request because a ``REQUESTS_CA_BUNDLE`` environment variable
-    overrides ``Session.verify`` (psf/requests#3829). Like msal's own default client it retries a
-    failed connection once, but it never sleeps through a Retry-After (urllib3 would, for GETs):
-    throttling reaches the caller as ``ProviderThrottled`` so a task can reschedule instead of
-    blocking a worker. The response to the latest request stays readable for error mapping.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        ca_bundle = settings.PROVIDER_CA_BUNDLE
-        self.verify_with: str | bool = str(ca_bundle) if ca_bundle else True
-        self.last_response: requests.Response | None = None
-        adapter = HTTPAdapter(max_retries=Retry(total=1, read=False, respect_retry_after_header=False))
-        self.mount("https://", adapter)
-        self.mount("http://", adapter)
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        kwargs.setdefault("verify", self.verify_with)
-        kwargs.setdefault("timeout", TIMEOUT_SECONDS)
-        self.last_response = None
-        response = super().request(method, url, *args, **kwargs)
-        self.last_response = response
-        return response

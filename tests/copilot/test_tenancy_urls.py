@@ -24,6 +24,7 @@ from tests.factories import (
     UserFactory,
     VoicemailFactory,
 )
+from tests.integrations.salesforce.factories import ConnectionFactory
 
 # URL kwarg -> a factory making a tenant-owned object in the given organisation.
 OBJECT_FACTORIES: dict[str, Callable[..., models.Model]] = {
@@ -36,6 +37,7 @@ OBJECT_FACTORIES: dict[str, Callable[..., models.Model]] = {
     "import_id": lambda org: ContactImportFactory(organization=org),
     # Voicemails are private to their owner: the org's first user (the signed-in ``owner`` in Acme).
     "voicemail_id": lambda org: VoicemailFactory(organization=org, owner=org.users.order_by("pk").first()),
+    "connection_id": lambda org: ConnectionFactory(organization=org),
 }
 
 # URL kwargs that are not object ids, and why.
@@ -46,6 +48,7 @@ NOT_OBJECT_KWARGS: dict[str, str] = {
     "uidb36": "allauth password-reset links pair this with a secret key",
     "path": "static/media serving",
     "document_root": "static/media serving",
+    "sobject": "a Salesforce object name (Lead, Contact, Account), the same for every organisation",
 }
 
 # Namespaces outside tenancy by design, and why.

@@ -1,0 +1,121 @@
+"""Django admin for support staff: connections and sync state, read-only (A7).
+
+Credentials never appear: ``Connection.credentials`` is left out of every field list (it is
+also ``editable=False``), and only its presence is shown.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from copilot.admin import ReadOnlyAdmin
+from integrations.models import Connection, SyncState
+
+
+class SyncStateInline(admin.TabularInline):
+    model = SyncState
+    fields = ["object_name", "status", "cursor", "last_success_at", "attempts", "next_run_at", "last_error"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+
+
+@admin.register(Connection)
+class ConnectionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "organization",
+        "provider",
+        "scope",
+        "user",
+        "status",
+        "external_username",
+        "api_usage",
+        "last_error_at",
+        "updated_at",
+    ]
+    list_filter = ["provider", "scope", "status"]
+    list_select_related = ["organization", "user"]
+    search_fields = [
+        "organization__name",
+        "user__email",
+        "external_username",
+        "external_org_id",
+        "instance_url",
+    ]
+    fields = [
+        "organization",
+        "provider",
+        "scope",
+        "user",
+        "connected_by",
+        "status",
+        "status_reason",
+        "has_credentials",
+        "external_org_id",
+        "external_user_id",
+        "external_username",
+        "instance_url",
+        "identity_url",
+        "details",
+        "api_used",
+        "api_max",
+        "api_checked_at",
+        "last_error",
+        "last_error_at",
+        "connected_at",
+        "updated_at",
+    ]
+    readonly_fields = fields
+    inlines = [SyncStateInline]
+
+    @admin.display(boolean=True, description="holds credentials")
+    def has_credentials(self, obj: Connection) -> bool:
+        return bool(obj.credentials)
+
+    @admin.display(description="API used")
+    def api_usage(self, obj: Connection) -> str:
+        return f"{obj.api_used} / {obj.api_max}" if obj.api_max else "—"
+
+    def get_queryset(self, request: HttpRequest):
+        # Never load the encrypted column for lists and pages that do not show it.
+        return super().get_queryset(request).defer("credentials")
+
+
+@admin.register(SyncState)
+class SyncStateAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "organization",
+        "connection",
+        "object_name",
+        "status",
+        "last_success_at",
+        "attempts",
+        "next_run_at",
+        "lease_owner",
+    ]
+    list_filter = ["status", "object_name", "connection__provider"]
+    list_select_related = ["organization", "connection"]
+    search_fields = ["organization__name", "object_name", "last_error"]
+    fields = [
+        "organization",
+        "connection",
+        "object_name",
+        "status",
+        "cursor",
+        "deleted_cursor",
+        "lease_owner",
+        "lease_expires_at",
+        "last_success_at",
+        "last_error",
+        "attempts",
+        "next_run_at",
+        "stats",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = fields

@@ -1,0 +1,76 @@
+"""The one OAuth ``state`` recipe every provider's connect flow uses (STYLE rule 3).
+
+Starting a flow stores a random ``state`` in the person's session together with what it is for
+(provider, organisation-wide or own connection, connect or reconnect) and when it expires. The
+callback pops it — a state is good for one return only — and compares in constant time, so a
+forged, replayed, expired or other-provider callback is refused before any code is exchanged.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from dataclasses import asdict, dataclass
+
+from django.http import HttpRequest
+
+SESSION_KEY = "integrations.oauth_states"
+STATE_TTL_SECONDS = 15 * 60
+MAX_PENDING = 5  # a few tabs at once; older pending flows are dropped first
+
+
+@dataclass(frozen=True)
+class PendingAuthorization:
+    provider: str
+    scope: str  # Connection.Scope value
+    purpose: str  # "connect" or "reconnect"
+    return_to: str  # a path inside Cadence to go back to afterwards
+    expires_at: float
+
+
+def state_begin(request: HttpRequest, *, provider: str, scope: str, purpose: str, return_to: str) -> str:
+    """A fresh state for an authorization redirect, remembered in the session."""
+    state = secrets.token_urlsafe(32)
+    pending = _pending(request)
+    now = time.time()
+    pending = {k: v for k, v in pending.items() if v.get("expires_at", 0) > now}
+    while len(pending) >= MAX_PENDING:
+        pending.pop(min(pending, key=lambda k: pending[k]["expires_at"]))
+    pending[state] = asdict(
+        PendingAuthorization(
+            provider=provider,
+            scope=scope,
+            purpose=purpose,
+            return_to=return_to,
+            expires_at=now + STATE_TTL_SECONDS,
+        )
+    )
+    request.session[SESSION_KEY] = pending
+    return state
+
+
+def state_pop(request: HttpRequest, *, provider: str, state: str | None) -> PendingAuthorization | None:
+    """The flow ``state`` belongs to, removed from the session; None when it is not one of ours
+    (missing, unknown, expired, or started for another provider)."""
+    pending = _pending(request)
+    if not state or not pending:
+        return None
+    match = None
+    for candidate in list(pending):
+        # Compare against every pending state so timing does not reveal how many matched.
+        if hmac.compare_digest(candidate.encode(), state.encode()):
+            match = candidate
+    if match is None:
+        return None
+    data = pending.pop(match)
+    request.session[SESSION_KEY] = pending
+    found = PendingAuthorization(**data)
+    if found.provider != provider or found.expires_at < time.time():
+        return None
+    return found
+
+
+def _pending(request: HttpRequest) -> dict[str, dict]:
+    value = request.session.get(SESSION_KEY)
+    return dict(value) if isinstance(value, dict) else {}

@@ -1,0 +1,1 @@
+"""Salesforce: OAuth connect with the G1 checks, the REST client, the Admin Portal pages."""

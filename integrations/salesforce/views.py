@@ -1,0 +1,217 @@
+"""Connecting Salesforce (G1): start the OAuth flow, take the callback, run the checks, store the
+connection; its read-only details (G8); a seller's own connection from Settings."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from copilot.tenancy import admin_required, member_required, org_object_or_404
+from integrations import services
+from integrations.exceptions import ProviderAuthError, ProviderError
+from integrations.models import Connection
+from integrations.oauth import state_begin, state_pop
+from integrations.salesforce import oauth
+from integrations.salesforce.checks import check_connection, privilege_names, privilege_rows
+from integrations.salesforce.client import SalesforceClient
+from integrations.salesforce.provider import SALESFORCE
+from integrations.selectors import instance_warning, org_connection, user_connection
+
+logger = logging.getLogger(__name__)
+
+PROVIDER = SALESFORCE.key
+CANCELLED = "You cancelled the connection; nothing changed."
+STALE_STATE = (
+    "That Salesforce sign-in could not be matched to one you started here (it expired or was "
+    "already used), so nothing changed. Please connect again."
+)
+
+
+@require_POST
+@member_required
+def connect(request: HttpRequest) -> HttpResponse:
+    """Send the person to Salesforce to sign in and allow Cadence. ``scope=organization`` (admins:
+    the org-wide connection) or ``scope=user`` (anyone: their own)."""
+    scope = request.POST.get("scope", Connection.Scope.USER)
+    if scope == Connection.Scope.ORGANIZATION:
+        if not request.user.is_org_admin:
+            raise PermissionDenied("Only administrators connect Salesforce for the organisation.")
+        existing = org_connection(request.organization, PROVIDER)
+        return_to = reverse("integrations:catalog")
+    elif scope == Connection.Scope.USER:
+        existing = user_connection(request.user, PROVIDER)
+        return_to = reverse("engage:settings") + "#connections"
+    else:
+        raise PermissionDenied("Unknown connection scope.")
+    lock = request.organization.package_lock_reason(SALESFORCE.package)
+    if lock or not SALESFORCE.is_configured():
+        messages.error(request, lock or SALESFORCE.not_configured_reason())
+        return redirect(return_to)
+    purpose = "reconnect" if existing and existing.status != Connection.Status.DISCONNECTED else "connect"
+    state = state_begin(request, provider=PROVIDER, scope=scope, purpose=purpose, return_to=return_to)
+    return HttpResponseRedirect(oauth.authorization_url(state=state, redirect_uri=_redirect_uri(request)))
+
+
+@require_GET
+@member_required
+def callback(request: HttpRequest) -> HttpResponse:
+    """Salesforce sends the person back here with ``code`` (or ``error``) and our ``state``."""
+    pending = state_pop(request, provider=PROVIDER, state=request.GET.get("state"))
+    fallback = reverse("integrations:catalog") if request.user.is_org_admin else reverse("engage:settings")
+    if pending is None:
+        logger.warning("salesforce.connect.state_refused", extra={"user_id": request.user.pk})
+        messages.error(request, STALE_STATE)
+        return redirect(fallback)
+    return_to = pending.return_to if _is_local(request, pending.return_to) else fallback
+    if pending.scope == Connection.Scope.ORGANIZATION and not request.user.is_org_admin:
+        raise PermissionDenied("Only administrators connect Salesforce for the organisation.")
+
+    error = request.GET.get("error")
+    if error:
+        if error == "access_denied":
+            messages.info(request, CANCELLED)
+        else:
+            description = request.GET.get("error_description") or error
+            messages.error(request, f"Salesforce did not connect: {description}. Nothing changed.")
+        return redirect(return_to)
+    code = request.GET.get("code")
+    if not code:
+        messages.error(
+            request, "Salesforce sent no authorisation code back. Nothing changed; please try again."
+        )
+        return redirect(return_to)
+
+    try:
+        tokens = oauth.exchange_code(code=code, redirect_uri=_redirect_uri(request))
+        candidate = Connection(
+            organization=request.organization,
+            provider=PROVIDER,
+            scope=pending.scope,
+            instance_url=tokens.instance_url,
+            identity_url=tokens.identity_url,
+        )
+        candidate.credentials = json.dumps(tokens.credentials())
+        with SalesforceClient(candidate) as client:
+            result = check_connection(client)
+    except ProviderError as exc:
+        logger.warning("salesforce.connect.failed", extra={"user_id": request.user.pk, "code": exc.code})
+        messages.error(request, f"Salesforce did not connect: {exc} Nothing changed; please try again.")
+        return redirect(return_to)
+
+    if not result.passed:
+        _revoke_unkept(tokens.credentials())  # Cadence will not keep them
+        for problem in result.problems:
+            messages.error(request, problem)
+        messages.info(request, "Nothing changed: Cadence did not store this connection.")
+        return redirect(return_to)
+
+    user = result.details["user"]
+    connection = services.connection_save_from_oauth(
+        organization=request.organization,
+        actor=request.user,
+        provider=PROVIDER,
+        scope=pending.scope,
+        credentials=tokens.credentials(),
+        external_org_id=tokens.org_id,
+        external_user_id=tokens.user_id,
+        external_username=user.get("username", ""),
+        instance_url=tokens.instance_url,
+        identity_url=tokens.identity_url,
+        details=result.details,
+    )
+    if client.usage is not None:
+        services.connection_record_api_usage(
+            connection=connection, used=client.usage.used, maximum=client.usage.maximum
+        )
+    messages.success(request, f"Salesforce is connected as {user.get('username')}.")
+    warning = instance_warning(connection)
+    if warning:
+        messages.warning(request, warning)
+    if connection.is_org_wide:
+        return redirect("integrations:salesforce_details", connection_id=connection.pk)
+    return redirect(return_to)
+
+
+@admin_required
+def details(request: HttpRequest, connection_id: int) -> HttpResponse:
+    """Read-only details of a Salesforce connection (G8): who it signs in as, where, and what that
+    user may do, as the connect checks found."""
+    connection = org_object_or_404(request, Connection.objects.filter(provider=PROVIDER), pk=connection_id)
+    return render(
+        request,
+        "integrations/salesforce/details.html",
+        {
+            "connection": connection,
+            "details": connection.details,
+            "privilege_names": privilege_names(),
+            "privilege_rows": privilege_rows(connection.details),
+        },
+    )
+
+
+@require_POST
+@admin_required
+def refresh_details(request: HttpRequest, connection_id: int) -> HttpResponse:
+    """Ask Salesforce again (the user's profile may have changed since connecting)."""
+    connection = org_object_or_404(request, Connection.objects.filter(provider=PROVIDER), pk=connection_id)
+    if not connection.is_active:
+        messages.error(request, "Reconnect Salesforce first; Cadence holds no working credentials for it.")
+        return redirect("integrations:salesforce_details", connection_id=connection.pk)
+    try:
+        with SalesforceClient(connection) as client:
+            result = check_connection(client)
+    except ProviderAuthError as exc:
+        messages.error(request, str(exc))
+    except ProviderError as exc:
+        messages.error(request, f"Salesforce did not answer: {exc}")
+    else:
+        services.connection_update_details(connection=connection, details=result.details, actor=request.user)
+        if result.passed:
+            messages.success(request, "Details refreshed from Salesforce.")
+        for problem in result.problems:
+            messages.warning(request, problem)
+    return redirect("integrations:salesforce_details", connection_id=connection.pk)
+
+
+@member_required
+def user_disconnect(request: HttpRequest) -> HttpResponse:
+    """A seller disconnects their own Salesforce connection (confirmation page, then POST)."""
+    connection = user_connection(request.user, PROVIDER)
+    if connection is None or connection.status == Connection.Status.DISCONNECTED:
+        messages.info(request, "You have no Salesforce connection of your own.")
+        return redirect(reverse("engage:settings") + "#connections")
+    if request.method == "POST":
+        services.connection_disconnect(connection=connection, actor=request.user)
+        messages.success(request, "Your Salesforce connection is disconnected and its access revoked.")
+        return redirect(reverse("engage:settings") + "#connections")
+    org_wide = org_connection(request.organization, PROVIDER)
+    return render(
+        request,
+        "integrations/salesforce/user_disconnect.html",
+        {"connection": connection, "organization_connected": bool(org_wide and org_wide.is_active)},
+    )
+
+
+def _redirect_uri(request: HttpRequest) -> str:
+    return request.build_absolute_uri(reverse("integrations:salesforce_callback"))
+
+
+def _is_local(request: HttpRequest, url: str) -> bool:
+    return url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+
+
+def _revoke_unkept(credentials: dict[str, str]) -> None:
+    try:
+        SALESFORCE.revoke(credentials)
+    except ProviderError as exc:
+        logger.warning("salesforce.connect.revoke_failed", extra={"code": exc.code})

@@ -1,0 +1,334 @@
+"""Every write to connections and sync state. Views, the admin, tasks and provider clients call
+these; nothing else saves a ``Connection`` or ``SyncState``.
+
+Writes are atomic and the ones a person would want to know about leave an ``AuditEvent``.
+Credentials are only ever passed in and stored encrypted; they never reach a log line or an
+audit row. Revoking at the provider is best-effort: a provider that cannot be reached must not
+stop a person from disconnecting, or an admin from deleting a user (A6).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from copilot.models import Organization, User
+from copilot.services.audit import audit_record
+from integrations.base import get_provider
+from integrations.exceptions import ProviderError
+from integrations.models import Connection, SyncState
+
+logger = logging.getLogger(__name__)
+
+Status = Connection.Status
+
+
+def _log_extra(connection: Connection, **more: Any) -> dict[str, Any]:
+    return {
+        "connection_id": connection.pk,
+        "organization_id": connection.organization_id,
+        "provider": connection.provider,
+        **more,
+    }
+
+
+# --- Connect, reconnect, tokens ------------------------------------------------------------------
+@transaction.atomic
+def connection_save_from_oauth(
+    *,
+    organization: Organization,
+    actor: User,
+    provider: str,
+    scope: str,
+    credentials: dict[str, Any],
+    external_org_id: str,
+    external_user_id: str,
+    external_username: str,
+    instance_url: str,
+    identity_url: str = "",
+    details: dict[str, Any] | None = None,
+) -> Connection:
+    """Store the result of a completed (and checked) OAuth flow: a new connection, or the
+    existing one of that scope reconnected. Old credentials that are replaced are revoked after
+    commit (best-effort)."""
+    if scope == Connection.Scope.ORGANIZATION:
+        owner = None
+        existing = Connection.objects.for_org(organization).filter(provider=provider, scope=scope)
+    else:
+        if actor.organization_id != organization.pk:
+            raise ValueError("A user connection belongs to a member of the organisation.")
+        owner = actor
+        existing = Connection.objects.for_org(organization).filter(provider=provider, scope=scope, user=actor)
+    connection = existing.select_for_update().first()
+    now = timezone.now()
+    replaced: dict[str, Any] = {}
+    if connection is None:
+        connection = Connection(organization=organization, provider=provider, scope=scope, user=owner)
+        action = "integration.connected"
+    else:
+        replaced = connection.get_credentials()
+        action = (
+            "integration.reconnected" if connection.status != Status.DISCONNECTED else "integration.connected"
+        )
+    previous_user = connection.external_username
+    connection.connected_by = actor
+    connection.status = Status.CONNECTED
+    connection.status_reason = ""
+    connection.external_org_id = external_org_id
+    connection.external_user_id = external_user_id
+    connection.external_username = external_username
+    connection.instance_url = instance_url
+    connection.identity_url = identity_url
+    connection.credentials = json.dumps(credentials)
+    connection.details = details or {}
+    connection.last_error = ""
+    connection.last_error_at = None
+    connection.connected_at = now
+    connection.save()
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action=action,
+        target=f"{connection.get_provider_display()} ({connection.get_scope_display()})",
+        data={
+            "connection_id": connection.pk,
+            "external_username": external_username,
+            "previous_external_username": previous_user,
+            "instance_url": instance_url,
+        },
+    )
+    old_token = replaced.get("refresh_token")
+    if old_token and old_token != credentials.get("refresh_token"):
+        transaction.on_commit(lambda: _revoke_quietly(connection, replaced))
+    logger.info("integration.connected", extra=_log_extra(connection, scope=scope))
+    return connection
+
+
+def connection_store_tokens(
+    *, connection: Connection, access_token: str, issued_at: str = "", refresh_token: str | None = None
+) -> Connection:
+    """Write refreshed tokens back (the one refresh helper of each provider calls this).
+
+    An unsaved connection (the connect checks run on one) is only updated in memory.
+    """
+    credentials = connection.get_credentials()
+    credentials["access_token"] = access_token
+    credentials["issued_at"] = issued_at
+    if refresh_token:
+        credentials["refresh_token"] = refresh_token
+    connection.credentials = json.dumps(credentials)
+    if connection.pk is not None:
+        connection.save(update_fields=["credentials", "updated_at"])
+        logger.info("integration.tokens_refreshed", extra=_log_extra(connection))
+    return connection
+
+
+@transaction.atomic
+def connection_update_details(
+    *, connection: Connection, details: dict[str, Any], actor: User | None
+) -> Connection:
+    """Store what the connect checks found again (the Details page's Refresh)."""
+    connection.details = details
+    connection.save(update_fields=["details", "updated_at"])
+    return connection
+
+
+# --- Health --------------------------------------------------------------------------------------
+@transaction.atomic
+def connection_mark_needs_reconnect(*, connection: Connection, reason: str, error: str = "") -> Connection:
+    """The provider refused our credentials for good: stop using them and tell the admins (the
+    status and reason show on the Integrations page; an audit event records when)."""
+    if connection.pk is None:
+        return connection
+    was = connection.status
+    connection.status = Status.NEEDS_RECONNECT
+    connection.status_reason = reason[:500]
+    connection.last_error = error or reason
+    connection.last_error_at = timezone.now()
+    connection.save(update_fields=["status", "status_reason", "last_error", "last_error_at", "updated_at"])
+    if was != Status.NEEDS_RECONNECT:
+        audit_record(
+            organization=connection.organization,
+            actor=None,
+            action="integration.needs_reconnect",
+            target=f"{connection.get_provider_display()} ({connection.get_scope_display()})",
+            data={"connection_id": connection.pk, "reason": reason},
+        )
+    logger.warning("integration.needs_reconnect", extra=_log_extra(connection, reason=reason))
+    return connection
+
+
+@transaction.atomic
+def connection_mark_paused(*, connection: Connection, reason: str, error: str = "") -> Connection:
+    """The provider asked us to stop for a while (e.g. Salesforce's daily API limit is used up)."""
+    if connection.pk is None:
+        return connection
+    was = connection.status
+    if was in (Status.NEEDS_RECONNECT, Status.DISCONNECTED):
+        return connection
+    connection.status = Status.PAUSED
+    connection.status_reason = reason[:500]
+    connection.last_error = error or reason
+    connection.last_error_at = timezone.now()
+    connection.save(update_fields=["status", "status_reason", "last_error", "last_error_at", "updated_at"])
+    if was != Status.PAUSED:
+        audit_record(
+            organization=connection.organization,
+            actor=None,
+            action="integration.paused",
+            target=f"{connection.get_provider_display()} ({connection.get_scope_display()})",
+            data={"connection_id": connection.pk, "reason": reason},
+        )
+    logger.warning("integration.paused", extra=_log_extra(connection, reason=reason))
+    return connection
+
+
+@transaction.atomic
+def connection_resume(*, connection: Connection) -> Connection:
+    """A paused connection worked again: back to connected."""
+    if connection.pk is None or connection.status != Status.PAUSED:
+        return connection
+    connection.status = Status.CONNECTED
+    connection.status_reason = ""
+    connection.save(update_fields=["status", "status_reason", "updated_at"])
+    audit_record(
+        organization=connection.organization,
+        actor=None,
+        action="integration.resumed",
+        target=f"{connection.get_provider_display()} ({connection.get_scope_display()})",
+        data={"connection_id": connection.pk},
+    )
+    return connection
+
+
+def connection_record_error(*, connection: Connection, error: str) -> None:
+    """Remember the latest failure that did not change the connection's status."""
+    connection.last_error = error
+    connection.last_error_at = timezone.now()
+    if connection.pk is not None:
+        Connection.objects.filter(pk=connection.pk).update(
+            last_error=connection.last_error, last_error_at=connection.last_error_at
+        )
+
+
+def connection_record_api_usage(*, connection: Connection, used: int, maximum: int) -> None:
+    """The provider's API allocation as last seen (Salesforce: Sforce-Limit-Info / limits).
+
+    A plain UPDATE of three columns: it runs often and must not overwrite a status another
+    process changed meanwhile."""
+    connection.api_used, connection.api_max = used, maximum
+    connection.api_checked_at = timezone.now()
+    if connection.pk is not None:
+        Connection.objects.filter(pk=connection.pk).update(
+            api_used=used, api_max=maximum, api_checked_at=connection.api_checked_at
+        )
+
+
+# --- Disconnect ----------------------------------------------------------------------------------
+def connection_disconnect(*, connection: Connection, actor: User | None, reason: str = "") -> Connection:
+    """Revoke the credentials at the provider (best-effort), wipe them, mark the connection
+    disconnected and drop its sync state. Safe to call on an already disconnected connection.
+
+    The revocation is a network call and runs before the database transaction so a slow provider
+    never holds database locks (except when the caller already holds a transaction, as a user's
+    deletion does).
+    """
+    credentials = connection.get_credentials()
+    if credentials:
+        _revoke_quietly(connection, credentials)
+    with transaction.atomic():
+        was = connection.status
+        connection.credentials = ""
+        connection.status = Status.DISCONNECTED
+        connection.status_reason = reason[:500]
+        connection.save(update_fields=["credentials", "status", "status_reason", "updated_at"])
+        deleted, _ = SyncState.objects.filter(connection=connection).delete()
+        if was != Status.DISCONNECTED:
+            audit_record(
+                organization=connection.organization,
+                actor=actor,
+                action="integration.disconnected",
+                target=f"{connection.get_provider_display()} ({connection.get_scope_display()})",
+                data={
+                    "connection_id": connection.pk,
+                    "external_username": connection.external_username,
+                    "sync_states_removed": deleted,
+                },
+            )
+    logger.info("integration.disconnected", extra=_log_extra(connection))
+    return connection
+
+
+def connections_disconnect_for_user(*, user: User, actor: User | None) -> int:
+    """Disconnect (revoking tokens) every connection that is the user's own (A6). Organisation-
+    wide connections the user set up stay: they belong to the organisation."""
+    count = 0
+    for connection in Connection.objects.filter(user=user).select_related("organization"):
+        connection_disconnect(connection=connection, actor=actor, reason="The user was deleted.")
+        count += 1
+    return count
+
+
+def _revoke_quietly(connection: Connection, credentials: dict[str, Any]) -> bool:
+    provider = get_provider(connection.provider)
+    if provider is None:
+        return False
+    try:
+        provider.revoke(credentials)
+    except ProviderError as exc:
+        logger.warning(
+            "integration.revoke_failed", extra=_log_extra(connection, error=type(exc).__name__, code=exc.code)
+        )
+        return False
+    except Exception:  # revocation is best-effort: never let it abort a disconnect or a deletion
+        logger.exception("integration.revoke_crashed", extra=_log_extra(connection))
+        return False
+    logger.info("integration.revoked", extra=_log_extra(connection))
+    return True
+
+
+# --- Sync state and its lease --------------------------------------------------------------------
+def sync_state_get_or_create(*, connection: Connection, object_name: str) -> SyncState:
+    state, _ = SyncState.objects.get_or_create(
+        connection=connection,
+        object_name=object_name,
+        defaults={"organization_id": connection.organization_id},
+    )
+    return state
+
+
+def sync_state_lease_acquire(*, sync_state: SyncState, owner: str, ttl_seconds: float = 600) -> bool:
+    """Take the row's lease for ``owner`` (a task id) unless someone else holds an unexpired one.
+
+    One conditional UPDATE, so of two workers racing for the row exactly one wins, on SQLite and
+    PostgreSQL alike. The holder may call it again to extend its lease.
+    """
+    now = timezone.now()
+    expires = now + dt.timedelta(seconds=ttl_seconds)
+    won = (
+        SyncState.objects.filter(pk=sync_state.pk)
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now) | Q(lease_owner=owner))
+        .update(lease_owner=owner, lease_expires_at=expires, status=SyncState.Status.RUNNING, updated_at=now)
+    )
+    if won:
+        sync_state.lease_owner, sync_state.lease_expires_at = owner, expires
+        sync_state.status = SyncState.Status.RUNNING
+    return bool(won)
+
+
+def sync_state_lease_release(
+    *, sync_state: SyncState, owner: str, status: str = SyncState.Status.IDLE
+) -> bool:
+    """Give the lease back (only its holder can) and leave the row in ``status``."""
+    released = SyncState.objects.filter(pk=sync_state.pk, lease_owner=owner).update(
+        lease_owner="", lease_expires_at=None, status=status, updated_at=timezone.now()
+    )
+    if released:
+        sync_state.lease_owner, sync_state.lease_expires_at, sync_state.status = "", None, status
+    return bool(released)
