@@ -15,8 +15,11 @@ from engage.models import (
     Contact,
     ContactImport,
     ContactStatus,
+    CrmSettings,
     EngageSettings,
+    FieldMapping,
     SellerProfile,
+    SyncRule,
     Voicemail,
 )
 
@@ -125,3 +128,25 @@ class VoicemailAdmin(ReadOnlyAdmin):
     list_select_related = ["owner", "organization"]
     search_fields = ["title", "owner__email"]
     exclude = ["audio"]  # recordings of the customer's voice stay in the product
+
+
+@admin.register(CrmSettings)
+class CrmSettingsAdmin(ReadOnlyAdmin):
+    list_display = ["organization", "new_prospects_as", "create_activities", "sync_enabled", "updated_at"]
+    list_filter = ["sync_enabled", "new_prospects_as"]
+    list_select_related = ["organization"]
+
+
+@admin.register(FieldMapping)
+class FieldMappingAdmin(ReadOnlyAdmin):
+    list_display = ["organization", "sobject", "engage_field", "crm_field", "direction", "default_value"]
+    list_filter = ["organization", "sobject", "direction"]
+    list_select_related = ["organization"]
+    ordering = ["organization", "sobject", "position"]
+
+
+@admin.register(SyncRule)
+class SyncRuleAdmin(ReadOnlyAdmin):
+    list_display = ["organization", "sobject", "combinator", "updated_at"]
+    list_filter = ["organization", "sobject"]
+    list_select_related = ["organization"]

@@ -99,3 +99,14 @@ urlpatterns += [
     ),
     path("admin/contact-status/<int:status_id>/delete/", status_views.status_delete, name="status_delete"),
 ]
+
+# --- Admin Portal: CRM --------------------------------------------------------------------------
+from engage.views import crm as crm_views  # noqa: E402
+
+urlpatterns += [
+    path("admin/crm/", crm_views.crm_settings, name="crm_settings"),
+    path("admin/crm/objects/<str:sobject>/", crm_views.crm_mapping, name="crm_mapping"),
+    path("admin/crm/rules/<str:sobject>/", crm_views.crm_rules, name="crm_rules"),
+    path("admin/crm/rules/<str:sobject>/condition/", crm_views.crm_rule_condition, name="crm_rule_condition"),
+    path("admin/crm/rules/<str:sobject>/preview/", crm_views.crm_rule_preview, name="crm_rule_preview"),
+]

@@ -2,6 +2,7 @@
 and settings. One module per concern; import models from ``engage.models``."""
 
 from engage.models.contacts import Account, Contact
+from engage.models.crm import CrmObject, CrmSettings, FieldMapping, SyncRule
 from engage.models.imports import ContactImport
 from engage.models.profile import NotificationChoice, PhoneVerification, SellerProfile, Voicemail
 from engage.models.statuses import DEFAULT_STATUSES, ContactStatus, EngageSettings
@@ -12,9 +13,13 @@ __all__ = [
     "Contact",
     "ContactImport",
     "ContactStatus",
+    "CrmObject",
+    "CrmSettings",
     "EngageSettings",
+    "FieldMapping",
     "NotificationChoice",
     "PhoneVerification",
     "SellerProfile",
+    "SyncRule",
     "Voicemail",
 ]

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from engage.models import ContactStatus, SellerProfile
+from engage.models import ContactStatus, FieldMapping, SellerProfile, SyncRule
+from engage.services.crm import crm_settings_for
 from engage.services.statuses import engage_settings_for
 from tests.factories import (
     AccountFactory,
@@ -24,6 +25,9 @@ MODELS = [
     "contactimport",
     "sellerprofile",
     "voicemail",
+    "crmsettings",
+    "fieldmapping",
+    "syncrule",
 ]
 
 
@@ -60,6 +64,15 @@ def data(acme, globex, owner):
                 organization=org, user=seller, verified_phone="+14155550100"
             ),
             "voicemail": VoicemailFactory(organization=org, owner=seller, title="Out of office"),
+            "crmsettings": crm_settings_for(org),
+            "fieldmapping": FieldMapping.objects.create(
+                organization=org, sobject="Lead", engage_field="email", crm_field="Email"
+            ),
+            "syncrule": SyncRule.objects.create(
+                organization=org,
+                sobject="Lead",
+                conditions=[{"field": "Title", "operator": "contains", "value": "Sales"}],
+            ),
         }
     return objects
 

@@ -1,0 +1,117 @@
+"""The organisation's Salesforce configuration (G2, G3, G4, G7): CRM settings, field mapping per
+CRM object, and the sync rules that pick which Leads and Contacts come into Engage. The sync
+engine reads these; the Admin Portal › CRM pages write them through ``engage.services.crm``."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from copilot.tenancy import TenantModel
+
+
+class CrmObject(models.TextChoices):
+    LEAD = "Lead", "Leads"
+    CONTACT = "Contact", "Contacts"
+    ACCOUNT = "Account", "Accounts"
+
+
+class CrmSettings(models.Model):
+    """Organisation-wide CRM switches. One row per organisation, made on first use."""
+
+    class NewProspects(models.TextChoices):
+        LEAD = "lead", "Leads"
+        CONTACT = "contact", "Contacts"
+        NONE = "none", "Do not create leads/contacts"
+
+    class EngageCreated(models.TextChoices):
+        PUSH = "push", "Create them in Salesforce"
+        KEEP_LOCAL = "keep_local", "Keep them in Engage only"
+
+    organization = models.OneToOneField(
+        "copilot.Organization", on_delete=models.CASCADE, related_name="crm_settings"
+    )
+    new_prospects_as = models.CharField(
+        "new prospects in CRM are created as",
+        max_length=10,
+        choices=NewProspects.choices,
+        default=NewProspects.LEAD,
+    )
+    create_activities = models.BooleanField("create activities and phone calls in CRM", default=True)
+    sync_enabled = models.BooleanField(
+        "sync on", default=False, help_text="When on, Leads and Contacts sync every 5 minutes."
+    )
+    engage_created_handling = models.CharField(
+        "contacts and accounts created in Engage",
+        max_length=12,
+        choices=EngageCreated.choices,
+        default=EngageCreated.PUSH,
+    )
+    auto_associate_accounts = models.BooleanField("associate contacts with accounts", default=True)
+    log_calls = models.BooleanField("write call history to Salesforce", default=True)
+    log_emails = models.BooleanField("write email history to Salesforce", default=True)
+    lookback_seconds = models.PositiveIntegerField(
+        default=600, help_text="How far each incremental sync looks back before its watermark."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "CRM settings"
+        verbose_name_plural = "CRM settings"
+
+    def __str__(self) -> str:
+        return f"CRM settings of {self.organization}"
+
+
+class FieldMapping(TenantModel):
+    """One row of an object's field mapping: which Salesforce field fills an Engage field.
+    ``crm_field`` empty means "do not read/write"; a dotted path (``Account.Name``) reads through
+    a relationship and is never written."""
+
+    class Direction(models.TextChoices):
+        TO_ENGAGE = "to_engage", "Salesforce → Engage"
+        BOTH = "both", "Bi-directional (most recent wins)"
+
+    sobject = models.CharField("CRM object", max_length=10, choices=CrmObject.choices)
+    engage_field = models.CharField(max_length=40)
+    crm_field = models.CharField("CRM field", max_length=120, blank=True)
+    default_value = models.CharField(max_length=255, blank=True)
+    direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.TO_ENGAGE)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sobject", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "sobject", "engage_field"], name="fieldmapping_unique_per_object"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sobject}.{self.crm_field or '—'} → {self.engage_field}"
+
+
+class SyncRule(TenantModel):
+    """Which records of a CRM object sync into Engage (G4): ``conditions`` is a list of
+    ``{"field", "operator", "value"}`` combined with AND or OR. No conditions: every record."""
+
+    class Combinator(models.TextChoices):
+        AND = "AND", "All conditions (AND)"
+        OR = "OR", "Any condition (OR)"
+
+    sobject = models.CharField(
+        "CRM object",
+        max_length=10,
+        choices=[(CrmObject.LEAD, "Leads"), (CrmObject.CONTACT, "Contacts")],
+    )
+    combinator = models.CharField(max_length=3, choices=Combinator.choices, default=Combinator.AND)
+    conditions = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sobject"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "sobject"], name="syncrule_unique_per_object")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sobject} sync rule ({len(self.conditions)} conditions)"
