@@ -15,7 +15,10 @@ from engage.models import (
     Contact,
     ContactImport,
     ContactStatus,
+    CrmActivity,
+    CrmPoll,
     CrmSettings,
+    CrmWriteLog,
     EngageSettings,
     FieldMapping,
     SellerProfile,
@@ -150,3 +153,46 @@ class SyncRuleAdmin(ReadOnlyAdmin):
     list_display = ["organization", "sobject", "combinator", "updated_at"]
     list_filter = ["organization", "sobject"]
     list_select_related = ["organization"]
+
+
+@admin.register(CrmPoll)
+class CrmPollAdmin(ReadOnlyAdmin):
+    list_display = [
+        "organization",
+        "sobject",
+        "status",
+        "processed",
+        "total",
+        "created_count",
+        "updated_count",
+        "error_count",
+        "api_calls",
+        "created_at",
+    ]
+    list_filter = ["status", "sobject"]
+    list_select_related = ["organization"]
+    ordering = ["-created_at", "-id"]
+
+
+@admin.register(CrmWriteLog)
+class CrmWriteLogAdmin(ReadOnlyAdmin):
+    """Every write to Salesforce (G9): what was sent, what Salesforce answered."""
+
+    list_display = ["created_at", "organization", "action", "sobject", "record_id", "result", "error_code"]
+    list_filter = ["result", "action", "sobject"]
+    list_select_related = ["organization"]
+    search_fields = ["record_id", "error_code", "message"]
+    ordering = ["-created_at", "-id"]
+    show_full_result_count = False
+
+
+@admin.register(CrmActivity)
+class CrmActivityAdmin(ReadOnlyAdmin):
+    """Call and email Tasks for Salesforce (G11, G12): pending, sent, failed or skipped."""
+
+    list_display = ["created_at", "organization", "kind", "subject", "state", "salesforce_task_id", "sent_at"]
+    list_filter = ["state", "kind"]
+    list_select_related = ["organization"]
+    search_fields = ["idempotency_key", "subject", "salesforce_task_id"]
+    ordering = ["-created_at", "-id"]
+    show_full_result_count = False

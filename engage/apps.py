@@ -12,6 +12,12 @@ class EngageConfig(AppConfig):
 
         post_save.connect(_organization_created, sender=Organization, dispatch_uid="engage-org-defaults")
 
+        # Engage decides what Salesforce Leads and Contacts become (G5, G6); integrations fetches.
+        from engage.crm.sync import handler
+        from integrations.salesforce.sync import register_handler
+
+        register_handler(handler)
+
 
 def _organization_created(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:
     """A new organisation gets the default status list (copilot does not know Engage exists)."""

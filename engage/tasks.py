@@ -30,3 +30,68 @@ def contact_import_validate(import_id: int) -> None:
 )
 def contact_import_run(import_id: int) -> None:
     imports.import_run(import_id=import_id)
+
+
+# --- Salesforce: poll historical data -----------------------------------------------------------
+# 100,000 records take about a minute; a poll of a million, twenty. Two hours means it is stuck.
+POLL_SOFT_LIMIT = 2 * 60 * 60
+POLL_HARD_LIMIT = POLL_SOFT_LIMIT + 120
+
+
+@shared_task(
+    name="engage.crm_poll_run",
+    ignore_result=True,
+    soft_time_limit=POLL_SOFT_LIMIT,
+    time_limit=POLL_HARD_LIMIT,
+)
+def crm_poll_run(poll_id: int) -> None:
+    from engage.services import crm_poll
+
+    crm_poll.poll_run(poll_id=poll_id)
+
+
+# --- Salesforce writes (G9, G11, G12) -------------------------------------------------------------
+# Salesforce down or out of API requests: try again every five minutes for an hour; after that the
+# next write for the organisation (or the next activity flush) picks the rest up.
+CRM_WRITE_RETRY_SECONDS = 5 * 60
+CRM_WRITE_MAX_RETRIES = 12
+
+
+def _retry_later(task, **options) -> None:
+    if task.request.is_eager:  # run inline (tests, no worker): nothing would come back later
+        return
+    raise task.retry(countdown=CRM_WRITE_RETRY_SECONDS, **options)
+
+
+@shared_task(name="engage.crm_push_status", bind=True, ignore_result=True, max_retries=CRM_WRITE_MAX_RETRIES)
+def crm_push_status(self, contact_ids: list[int], actor_id: int | None = None) -> None:
+    from engage.services import crm_writes
+
+    report = crm_writes.crm_push_statuses(contact_ids=contact_ids, actor_id=actor_id)
+    if report.retry_ids:
+        _retry_later(self, args=[report.retry_ids], kwargs={"actor_id": actor_id})
+
+
+@shared_task(name="engage.crm_push_opt_out", bind=True, ignore_result=True, max_retries=CRM_WRITE_MAX_RETRIES)
+def crm_push_opt_out(self, contact_id: int, actor_id: int | None = None) -> None:
+    from engage.services import crm_writes
+
+    if crm_writes.crm_push_opt_out(contact_id=contact_id, actor_id=actor_id) is None:
+        _retry_later(self)
+
+
+@shared_task(
+    name="engage.crm_flush_activities", bind=True, ignore_result=True, max_retries=CRM_WRITE_MAX_RETRIES
+)
+def crm_flush_activities(self, organization_id: int) -> None:
+    from engage.crm import activities
+
+    if activities.activities_flush(organization_id=organization_id).retry:
+        _retry_later(self)
+
+
+@shared_task(name="engage.crm_link_imported", ignore_result=True)
+def crm_link_imported(import_id: int) -> None:
+    from engage.services import crm_writes
+
+    crm_writes.crm_link_imported(import_id=import_id)

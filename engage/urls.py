@@ -110,3 +110,23 @@ urlpatterns += [
     path("admin/crm/rules/<str:sobject>/condition/", crm_views.crm_rule_condition, name="crm_rule_condition"),
     path("admin/crm/rules/<str:sobject>/preview/", crm_views.crm_rule_preview, name="crm_rule_preview"),
 ]
+
+# --- Admin Portal: CRM poll ---------------------------------------------------------------------
+from engage.views import crm_poll as crm_poll_views  # noqa: E402
+
+urlpatterns += [
+    path("admin/crm/poll/<str:sobject>/", crm_poll_views.crm_poll, name="crm_poll"),
+    path(
+        "admin/crm/polls/<int:poll_id>/progress/", crm_poll_views.crm_poll_progress, name="crm_poll_progress"
+    ),
+    path("admin/crm/polls/<int:poll_id>/cancel/", crm_poll_views.crm_poll_cancel, name="crm_poll_cancel"),
+]
+
+# --- Salesforce writes and list views ---------------------------------------------------------------
+from engage.views import crm_writes as crm_write_views  # noqa: E402
+from engage.views import list_view_import  # noqa: E402
+
+urlpatterns += [
+    path("admin/crm/writes/", crm_write_views.crm_write_log, name="crm_write_log"),
+    path("app/contacts/import/salesforce/", list_view_import.import_list_view, name="import_list_view"),
+]

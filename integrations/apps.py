@@ -14,10 +14,14 @@ class IntegrationsConfig(AppConfig):
 
         from copilot.signals import user_deleting
         from integrations.base import register_provider
+        from integrations.dispatcher import register_sync
+        from integrations.salesforce import tasks as salesforce_tasks
         from integrations.salesforce.provider import SALESFORCE
         from integrations.schedule import install_periodic_tasks
 
         register_provider(SALESFORCE)
+        # G5: every 5 minutes, one incremental run per synced Salesforce object (imports the task).
+        register_sync("salesforce", salesforce_tasks.fan_out)
 
         # After every migrate (and test-database flush), make sure the code-declared periodic
         # tasks exist in django-celery-beat's tables; existing rows are left as admins set them.

@@ -4,6 +4,7 @@ engine reads these; the Admin Portal › CRM pages write them through ``engage.s
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from copilot.tenancy import TenantModel
@@ -115,3 +116,70 @@ class SyncRule(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.sobject} sync rule ({len(self.conditions)} conditions)"
+
+
+class CrmPoll(TenantModel):
+    """One "Poll historical data" run (G6): every record of one object that matches the sync
+    rule, read page by page and applied through the sync handler. Counters move as pages land
+    (the page polls them); ``errors`` keeps the first ``ERRORS_KEPT`` records that could not be
+    applied, with Salesforce's id and the reason. At most one queued or running poll per
+    organisation and object (the constraint is the guarantee; the service says it kindly)."""
+
+    ERRORS_KEPT = 200
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+        FAILED = "failed", "Failed"
+
+    sobject = models.CharField(
+        "CRM object",
+        max_length=10,
+        choices=[(CrmObject.LEAD, "Leads"), (CrmObject.CONTACT, "Contacts")],
+    )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Records matching the rule, counted by Salesforce at the start."
+    )
+    processed = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text='The first few: [{"id", "reason"}].')
+    cancel_requested = models.BooleanField(default=False)
+    api_calls = models.PositiveIntegerField(default=0)
+    stop_reason = models.CharField(max_length=20, blank=True, help_text="Why the sync engine stopped.")
+    failure_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "CRM poll"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "sobject"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="crmpoll_one_active_per_object",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sobject} poll {self.pk} ({self.status})"
+
+    @property
+    def active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        if not self.total:
+            return 100 if self.status == self.Status.DONE else 0
+        return min(100, round(100 * self.processed / self.total))

@@ -147,6 +147,12 @@ def contact_set_status(*, contact: Contact, status: ContactStatus, actor: User) 
     contact.status = status
     contact.updated_at = timezone.now()
     contact.save(update_fields=["status", "updated_at"])
+    if contact.crm_type == Contact.CrmType.LEAD and contact.crm_id:
+        from engage.services.crm_writes import crm_status_push_on_commit, status_push_wanted
+
+        # G9: the linked Lead's Status follows, once this commits.
+        if status_push_wanted(organization=contact.organization, status=status):
+            crm_status_push_on_commit(contact_ids=[contact.pk], actor=actor)
     return contact
 
 
@@ -179,7 +185,17 @@ def contacts_bulk_update(
         changes["owner"] = owner
     if not changes:
         raise ValidationError("Choose a new status or owner.")
+    lead_ids: list[int] = []
+    if status is not None:
+        from engage.services.crm_writes import crm_status_push_on_commit, lead_linked_ids, status_push_wanted
+
+        # G9: linked Leads follow. Read before the UPDATE: a filter on the old status would no
+        # longer match after it.
+        if status_push_wanted(organization=organization, status=status):
+            lead_ids = lead_linked_ids(contacts.filter(organization=organization))
     count = contacts.filter(organization=organization).update(updated_at=timezone.now(), **changes)
+    if lead_ids:
+        crm_status_push_on_commit(contact_ids=lead_ids, actor=actor)
     audit_record(
         organization=organization,
         actor=actor,

@@ -107,6 +107,10 @@ def crm_settings_update(*, organization: Organization, actor: User | None, **val
             setattr(settings_row, name, value)
     if changes:
         settings_row.save(update_fields=[*changes, "updated_at"])
+        if changes.get("sync_enabled", [None, False])[1]:
+            # F3: with sync on, statuses follow the Lead Status picklist when the Lead mapping
+            # maps status. After commit: the describe is an API call, kept out of this transaction.
+            transaction.on_commit(lambda: crm_statuses_follow_mapping(organization=organization, actor=actor))
         audit_record(
             organization=organization,
             actor=actor,

@@ -19,8 +19,15 @@ from engage import selectors
 from engage.forms.contacts import BulkForm, ContactForm
 from engage.models import Account, Contact
 from engage.services import contacts as contact_services
+from engage.services import crm_writes
 
 FILTER_PARAMS = ("q", "owner", "status", "account", "source", "opted_out", "sort")
+CRM_LEVELS = {
+    "success": messages.SUCCESS,
+    "info": messages.INFO,
+    "warning": messages.WARNING,
+    "error": messages.ERROR,
+}
 
 
 def _int(value: str | None) -> int | None:
@@ -147,6 +154,10 @@ def contact_create(request: HttpRequest) -> HttpResponse:
             apply_validation_error(form, exc)
         else:
             messages.success(request, f"Added {contact}.")
+            # F2, after the contact's transaction: find, link or create it in Salesforce.
+            outcome = crm_writes.crm_contact_added(contact=contact, actor=request.user)
+            if outcome is not None:
+                messages.add_message(request, CRM_LEVELS[outcome.level], outcome.message)
             return redirect("engage:contact_detail", contact_id=contact.pk)
     return render(
         request, "engage/contacts/form.html", {"form": form, "existing": existing, "creating": True}
@@ -176,6 +187,7 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
             "contact": contact,
             "statuses": selectors.contact_status_choices(organization=org),
             "owners": selectors.contact_owner_choices(organization=org),
+            "crm_error": crm_writes.crm_latest_error(contact=contact),
         },
     )
 

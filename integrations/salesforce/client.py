@@ -253,10 +253,14 @@ class SalesforceClient:
         return list((result or {}).get("listviews") or [])
 
     # Reference: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_listviewresults.htm
-    def list_view_results(self, sobject: str, list_view_id: str) -> dict[str, Any]:
-        """``{columns, id, label, records: [{columns: [{fieldNameOrPath, value}]}], size, done}``."""
+    def list_view_results(
+        self, sobject: str, list_view_id: str, *, limit: int | None = None, offset: int | None = None
+    ) -> dict[str, Any]:
+        """``{columns, id, label, records: [{columns: [{fieldNameOrPath, value}]}], size, done}``;
+        ``limit`` rows (Salesforce: 25 by default, 2,000 at most) from ``offset`` (≤ 2,000)."""
         path = f"sobjects/{sobject}/listviews/{list_view_id}/results"
-        return self._call("list_view_results", lambda sf: sf.restful(path)) or {}
+        params = {k: v for k, v in (("limit", limit), ("offset", offset)) if v is not None} or None
+        return self._call("list_view_results", lambda sf: sf.restful(path, params=params)) or {}
 
     # --- Plumbing -------------------------------------------------------------------------------
     def _build(self) -> Salesforce:

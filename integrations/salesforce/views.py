@@ -153,6 +153,8 @@ def details(request: HttpRequest, connection_id: int) -> HttpResponse:
             "details": connection.details,
             "privilege_names": privilege_names(),
             "privilege_rows": privilege_rows(connection.details),
+            # Where each synced object stands: a paused sync shows why and when it resumes.
+            "sync_states": connection.sync_states.order_by("object_name"),
         },
     )
 

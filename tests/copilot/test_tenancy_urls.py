@@ -14,6 +14,7 @@ import pytest
 from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from engage.models import CrmPoll
 from tests.factories import (
     AccountFactory,
     ContactFactory,
@@ -38,6 +39,7 @@ OBJECT_FACTORIES: dict[str, Callable[..., models.Model]] = {
     # Voicemails are private to their owner: the org's first user (the signed-in ``owner`` in Acme).
     "voicemail_id": lambda org: VoicemailFactory(organization=org, owner=org.users.order_by("pk").first()),
     "connection_id": lambda org: ConnectionFactory(organization=org),
+    "poll_id": lambda org: CrmPoll.objects.create(organization=org, sobject="Lead"),
 }
 
 # URL kwargs that are not object ids, and why.

@@ -234,6 +234,24 @@ def test_the_details_page_shows_the_salesforce_user_and_privileges(sf, owner_cli
     assert page.count('<span class="badge badge-ok">Yes</span>') == 12
 
 
+def test_a_paused_sync_shows_why_on_the_details_page(sf, owner_client, connection):
+    from django.utils import timezone
+
+    from integrations.models import SyncState
+
+    SyncState.objects.create(
+        organization=connection.organization,
+        connection=connection,
+        object_name="Lead",
+        status=SyncState.Status.PAUSED,
+        last_error="Salesforce has used 81% of its daily API requests; sync waits until it is below 80%.",
+        next_run_at=timezone.now() + timezone.timedelta(minutes=30),
+    )
+    page = owner_client.get(reverse("integrations:salesforce_details", args=[connection.pk])).content.decode()
+    assert "used 81% of its daily API requests" in page
+    assert '<span class="badge badge-warn">Paused</span>' in page
+
+
 def test_refreshing_the_details_asks_salesforce_again(sf, owner_client, connection):
     connection.details = {}
     connection.save(update_fields=["details"])

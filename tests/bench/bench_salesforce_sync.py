@@ -1,0 +1,345 @@
+"""The Salesforce sync, Engage side (G5, G6): a historical poll of 100,000 Leads, then an
+incremental cycle with 1,000 changed Leads, then an idle cycle — through the real product code:
+the provider sandbox's Salesforce emulator over loopback HTTPS (in this process), a connection
+made through its OAuth consent flow, the sync engine of ``integrations.salesforce.sync`` and
+Engage's handler writing contacts. Figures:
+
+- ``sf_poll_100k_seconds``: wall time of the poll task's body (``poll_run``: count, 50 query
+  pages, every record applied) — limit 60 s on PostgreSQL.
+- ``sf_poll_100k_api_calls``: REST calls the sandbox answered during the poll — at most 55
+  (50 pages + describe, count, limits).
+- ``sf_poll_100k_peak_mb``: the largest resident set size of this process during the poll
+  (sampled as bench_contact_import does) — limit 400 MB. The sandbox runs in this process too,
+  so its share is included: an upper bound of the worker's.
+- ``sf_poll_100k_db_queries``: SQL statements the poll ran (``connection.execute_wrapper``).
+- ``sf_ingest_rows_per_s``: records ÷ seconds spent inside the handler's ``apply`` (API waits
+  excluded) — at least 10,000.
+- ``sf_incremental_1k_changes_seconds`` / ``_api_calls``: one incremental cycle of Lead after
+  1,000 Leads changed in Salesforce — limit 10 s.
+- ``sf_incremental_no_changes_api_calls``: one cycle with nothing changed — at most 1.
+
+Before any figure is returned the run checks: 100,000 contacts linked to the 100,000 Leads (no
+duplicates, values as Salesforce has them), the 1,000 changes visible, nothing else written.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import time
+from typing import Any
+
+from tests.bench import support
+from tests.bench.bench_contact_import import PeakRss
+
+LEADS = 100_000
+CHANGES = 1_000
+LIMIT_POLL_SECONDS = 60
+LIMIT_POLL_API_CALLS = 55
+LIMIT_PEAK_MB = 400
+LIMIT_INGEST_ROWS_PER_S = 10_000
+LIMIT_INCREMENTAL_SECONDS = 10
+# Its own database and files, so it can run beside another benchmark.
+support.PG_DATABASE = "cadence_bench_sf"
+support.SQLITE_PATH = support.BENCH_DIR / "bench_sf.sqlite3"
+WORK_DIR = support.BENCH_DIR / "salesforce_sync"
+
+
+def run() -> dict[str, float]:
+    db = support.use_bench_database()
+    try:
+        support.django_setup()
+        return _measure(db.vendor)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        db.drop()
+        shutil.rmtree(WORK_DIR, ignore_errors=True)
+
+
+def _measure(vendor: str) -> dict[str, float]:
+    from django.test.utils import override_settings
+
+    from config.celery import app as celery_app
+    from integrations.sandbox.control import SandboxControl
+    from integrations.sandbox.server import start_sandbox
+    from tests.fixtures.sandbox import RunningSandbox
+
+    shutil.rmtree(WORK_DIR, ignore_errors=True)
+    WORK_DIR.mkdir(parents=True)
+    celery_app.conf.task_always_eager = True  # nothing is queued for a worker that is not there
+    server = start_sandbox("127.0.0.1", 0, WORK_DIR / "certs")
+    sandbox = RunningSandbox(
+        url=server.url,
+        ca_path=str(server.ca_path),
+        control=SandboxControl(server.url, server.ca_path),
+        server=server,
+    )
+    try:
+        with override_settings(
+            PROVIDER_CA_BUNDLE=sandbox.ca_path,
+            SALESFORCE_LOGIN_URL=sandbox.url,
+            SALESFORCE_CLIENT_ID="cadence-sandbox-client",
+            SALESFORCE_CLIENT_SECRET="cadence-sandbox-secret",
+        ):
+            return _bench(vendor, sandbox)
+    finally:
+        server.stop()
+
+
+def _bench(vendor: str, sandbox: Any) -> dict[str, float]:
+    from django.db import connection
+
+    from engage.crm.sync import handler
+    from engage.models import Contact, CrmPoll
+    from engage.services import crm_poll
+
+    org, admin, sf_connection = _seed(sandbox)
+    lead_ids = _salesforce_leads(sandbox)
+
+    # --- The historical poll ------------------------------------------------------------------
+    poll = _queued_poll(org, admin)
+    apply_timer = _time_calls(handler, "apply")
+    calls_before = _api_calls(sandbox)
+    queries = _QueryCounter()
+    with PeakRss() as peak, connection.execute_wrapper(queries):
+        t0 = time.perf_counter()
+        crm_poll.poll_run(poll_id=poll.pk)
+        poll_seconds = time.perf_counter() - t0
+    poll_api_calls = _api_calls(sandbox) - calls_before
+    poll.refresh_from_db()
+    assert poll.status == CrmPoll.Status.DONE, (poll.status, poll.failure_message)
+    assert (poll.total, poll.processed, poll.created_count) == (LEADS, LEADS, LEADS), (
+        poll.total,
+        poll.processed,
+        poll.created_count,
+    )
+    assert poll.error_count == 0, poll.errors[:5]
+    linked = Contact.objects.filter(organization=org, crm_type="Lead")
+    assert linked.count() == LEADS == linked.values("crm_id").distinct().count()
+    assert Contact.objects.filter(organization=org).count() == LEADS  # nothing duplicated
+    assert set(linked.values_list("crm_id", flat=True)) == set(lead_ids)
+    _check_values(sandbox, org, random.Random(1).sample(lead_ids, 25))
+    apply_seconds = apply_timer.seconds
+    ingest_rows_per_s = LEADS / apply_seconds
+
+    # --- One incremental cycle with 1,000 changes, then an idle one ---------------------------
+    changed = _change_leads(sandbox, lead_ids)
+    apply_timer.reset()
+    calls_before = _api_calls(sandbox)
+    t0 = time.perf_counter()
+    first = _incremental(sf_connection)
+    incremental_seconds = time.perf_counter() - t0
+    incremental_api_calls = _api_calls(sandbox) - calls_before
+    titles = dict(Contact.objects.filter(organization=org, crm_id__in=changed).values_list("crm_id", "title"))
+    assert len(titles) == CHANGES and set(titles.values()) == {"Changed in Salesforce"}, first
+    assert Contact.objects.filter(organization=org).count() == LEADS
+    assert Contact.objects.filter(organization=org, title="Changed in Salesforce").count() == CHANGES
+
+    calls_before = _api_calls(sandbox)
+    idle = _incremental(sf_connection)
+    idle_api_calls = _api_calls(sandbox) - calls_before
+    assert Contact.objects.filter(organization=org).count() == LEADS
+
+    figures: dict[str, float] = {
+        "sf_poll_100k_seconds": round(poll_seconds, 2),
+        "sf_poll_100k_api_calls": poll_api_calls,
+        "sf_poll_100k_peak_mb": round(peak.peak_mb, 1),
+        "sf_poll_100k_db_queries": queries.count,
+        "sf_ingest_rows_per_s": round(ingest_rows_per_s),
+        "sf_incremental_1k_changes_seconds": round(incremental_seconds, 2),
+        "sf_incremental_1k_changes_api_calls": incremental_api_calls,
+        "sf_incremental_no_changes_api_calls": idle_api_calls,
+    }
+    support.print_table(
+        f"Salesforce sync, Engage side ({vendor}; {LEADS:,} Leads in the sandbox)",
+        ["step", "seconds", "API calls", ""],
+        [
+            [
+                "historical poll of every Lead",
+                poll_seconds,
+                poll_api_calls,
+                f"{queries.count:,} SQL; apply {apply_seconds:.1f}s = {ingest_rows_per_s:,.0f} rows/s; "
+                f"peak RSS {peak.peak_mb:,.0f} MB",
+            ],
+            ["incremental: 1,000 Leads changed", incremental_seconds, incremental_api_calls, _summary(first)],
+            ["incremental: nothing changed", "", idle_api_calls, _summary(idle)],
+        ],
+    )
+    failures = []
+    if poll_api_calls > LIMIT_POLL_API_CALLS:
+        failures.append(f"the poll made {poll_api_calls} API calls (limit {LIMIT_POLL_API_CALLS})")
+    if idle_api_calls > 1:
+        failures.append(f"an idle cycle made {idle_api_calls} API calls (limit 1 per object)")
+    if vendor == "postgresql":  # the time and memory limits are PostgreSQL's, the production database
+        if poll_seconds > LIMIT_POLL_SECONDS:
+            failures.append(f"the poll took {poll_seconds:.1f}s (limit {LIMIT_POLL_SECONDS}s)")
+        if peak.peak_mb > LIMIT_PEAK_MB:
+            failures.append(f"peak RSS was {peak.peak_mb:.0f} MB (limit {LIMIT_PEAK_MB} MB)")
+        if ingest_rows_per_s < LIMIT_INGEST_ROWS_PER_S:
+            failures.append(
+                f"ingest ran at {ingest_rows_per_s:,.0f} rows/s (limit {LIMIT_INGEST_ROWS_PER_S:,})"
+            )
+        if incremental_seconds > LIMIT_INCREMENTAL_SECONDS:
+            failures.append(
+                f"1,000 changes took {incremental_seconds:.1f}s to sync (limit {LIMIT_INCREMENTAL_SECONDS}s)"
+            )
+    if failures:
+        raise AssertionError("; ".join(failures))
+    return figures
+
+
+# --- Setting up ---------------------------------------------------------------------------------
+
+
+def _seed(sandbox: Any):
+    """An organisation whose admin connected Salesforce through the consent flow; sync on;
+    statuses following the Lead Status picklist."""
+    from django.utils import timezone
+
+    from copilot.models import Organization, Role, User
+    from engage.services.crm import crm_settings_update, crm_statuses_follow_mapping
+    from tests.integrations.salesforce.conftest import sandbox_connection
+
+    org = Organization.objects.create(name="Bench Salesforce Co")
+    admin = User.objects.create_user(
+        "admin@bench-sf.example",
+        "bench-admin-password",
+        organization=org,
+        role=Role.ADMINISTRATOR,
+        first_name="Ada",
+        last_name="Admin",
+        onboarding_finished_at=timezone.now(),
+    )
+    sf_connection = sandbox_connection(sandbox, org, admin)
+    crm_settings_update(organization=org, actor=admin, sync_enabled=True)
+    assert crm_statuses_follow_mapping(organization=org, actor=admin)
+    return org, admin, sf_connection
+
+
+def _salesforce_leads(sandbox: Any) -> list[str]:
+    """Exactly ``LEADS`` Leads, loaded into Salesforce well before the poll, as an org's data is:
+    the demo org's own Leads went to the recycle bin two hours ago and 100,000 were generated an
+    hour ago (so neither sits in the sync's 10-minute lookback when the idle cycle runs)."""
+    from integrations.sandbox.salesforce import control as sf
+
+    state = sandbox.state
+    sf.advance_clock(state, hours=-2)
+    demo = [i for i, r in sf.store(state).records["Lead"].items() if not r.get("IsDeleted")]
+    for record_id in demo:
+        sf.delete_record(state, "Lead", record_id)
+    sf.advance_clock(state, hours=1)
+    t0 = time.perf_counter()
+    ids = sf.generate(state, "Lead", LEADS)
+    seconds = time.perf_counter() - t0
+    sf.advance_clock(state, hours=1)  # back to real time
+    print(f"generated {LEADS:,} Leads in the sandbox in {seconds:.1f}s ({len(demo):,} demo Leads deleted)")
+    return ids
+
+
+def _queued_poll(org, admin):
+    """A poll started as the page starts it, without running its task (the run is measured)."""
+    from unittest import mock
+
+    from engage.services import crm_poll
+
+    with mock.patch("engage.tasks.crm_poll_run.delay"):
+        return crm_poll.poll_start(organization=org, sobject="Lead", actor=admin)
+
+
+def _change_leads(sandbox: Any, lead_ids: list[str]) -> list[str]:
+    """1,000 Leads edited as a Salesforce user would (converted ones cannot be), a second after
+    the poll so their SystemModstamp is later than Engage's copy."""
+    from integrations.sandbox.salesforce import control as sf
+
+    time.sleep(1.1)
+    state = sandbox.state
+    records = sf.store(state).records["Lead"]
+    open_leads = [i for i in lead_ids if not records[i].get("IsConverted")]
+    changed = random.Random(2).sample(open_leads, CHANGES)
+    for record_id in changed:
+        sf.update_record(state, "Lead", record_id, {"Title": "Changed in Salesforce"})
+    return changed
+
+
+def _incremental(sf_connection):
+    from integrations import services
+    from integrations.salesforce.sync import run_incremental
+
+    state = services.sync_state_get_or_create(connection=sf_connection, object_name="Lead")
+    return run_incremental(sync_state_id=state.pk)
+
+
+def _check_values(sandbox: Any, org, sample: list[str]) -> None:
+    """Contacts hold what Salesforce has (the default mapping)."""
+    from engage.models import Contact
+    from integrations.sandbox.salesforce import control as sf
+
+    for record_id in sample:
+        record = sf.get_record(sandbox.state, "Lead", record_id)
+        contact = Contact.objects.select_related("status").get(organization=org, crm_id=record_id)
+        assert contact.email == record["Email"].lower(), record_id
+        assert (contact.first_name, contact.last_name, contact.company) == (
+            record["FirstName"],
+            record["LastName"],
+            record["Company"],
+        ), record_id
+        assert (contact.title, contact.city) == (record["Title"], record["City"]), record_id
+        assert contact.status.crm_value == record["Status"], record_id
+        assert contact.email_opt_out == bool(record.get("HasOptedOutOfEmail")), record_id
+        assert contact.source == "crm"
+
+
+# --- Measuring ----------------------------------------------------------------------------------
+
+
+def _api_calls(sandbox: Any) -> int:
+    """REST calls the sandbox's Salesforce answered so far (the OAuth endpoints aside)."""
+    from integrations.sandbox.salesforce import control as sf
+
+    return sum(sf.api_calls(sandbox.state).values())
+
+
+class _QueryCounter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+class _CallTimer:
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.calls = 0
+
+    def reset(self) -> None:
+        self.seconds, self.calls = 0.0, 0
+
+
+def _time_calls(obj: Any, name: str) -> _CallTimer:
+    """Time every call of ``obj.name`` from now on (the instance the sync engine holds)."""
+    timer = _CallTimer()
+    original = getattr(obj, name)
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            timer.seconds += time.perf_counter() - t0
+            timer.calls += 1
+
+    setattr(obj, name, timed)
+    return timer
+
+
+def _summary(result: Any) -> str:
+    fields = ("created", "updated", "unchanged", "unlinked", "pages", "stopped")
+    parts = [f"{f} {getattr(result, f)}" for f in fields if hasattr(result, f)]
+    errors = getattr(result, "errors", None)
+    if errors:
+        parts.append(f"errors {len(errors)}")
+    return ", ".join(parts)
