@@ -24,6 +24,7 @@ from engage.forms.crm import (
     mapping_rows_from_post,
 )
 from engage.services import crm as crm_services
+from engage.services import crm_poll as poll_services
 
 OBJECT_LABELS = pages.OBJECT_LABELS
 
@@ -110,6 +111,10 @@ def crm_settings(request: HttpRequest) -> HttpResponse:
                 else:
                     messages.success(request, "Saved the CRM settings.")
                     return redirect("engage:crm_settings")
+    if _connection(request) is not None:
+        # F3: once Salesforce is connected the status list follows the Lead Status picklist (when
+        # the Lead mapping maps status). Not in a transaction: it asks Salesforce for the describe.
+        poll_services.poll_statuses_follow(organization=organization, actor=request.user)
     return _page(
         request,
         "engage/portal/crm/settings.html",

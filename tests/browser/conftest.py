@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -79,13 +80,15 @@ def _artifact_name(node_name: str) -> str:
 @pytest.fixture
 def new_page(
     browser: Browser, request: pytest.FixtureRequest, transactional_db: None
-) -> Iterator[Callable[[], Page]]:
-    """Opens a page in a fresh browser context (own cookies: a different person) per call."""
+) -> Iterator[Callable[..., Page]]:
+    """Opens a page in a fresh browser context (own cookies: a different person) per call.
+    Keyword arguments go to ``new_context``: ``ignore_https_errors=True`` for a page that visits
+    the provider sandbox (it serves HTTPS with its own CA; the live server is plain HTTP)."""
     contexts = []
     pages: list[Page] = []
 
-    def open_page() -> Page:
-        context = browser.new_context(viewport=VIEWPORT)
+    def open_page(**context_options: Any) -> Page:
+        context = browser.new_context(viewport=VIEWPORT, **context_options)
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         contexts.append(context)
         page = context.new_page()

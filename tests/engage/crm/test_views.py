@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from engage.crm.mapping import DEFAULT_MAPPINGS
-from engage.models import CrmSettings, FieldMapping, SyncRule
+from engage.models import ContactStatus, CrmSettings, FieldMapping, SyncRule
 from engage.services import crm as crm_services
 from engage.services.statuses import statuses_from_crm
 
@@ -186,6 +186,35 @@ def test_sync_toggles_on_and_off_with_a_connection(owner_client, acme, salesforc
     assert "Sync is on" in html and "Turn sync off" in html
     owner_client.post(SETTINGS, {"sync_enabled": "off"})
     assert not crm_services.crm_settings_for(acme).sync_enabled
+
+
+def test_opening_the_settings_page_makes_statuses_follow_the_lead_status_picklist(
+    owner_client, acme, salesforce_connection
+):
+    assert not statuses_from_crm(organization=acme)
+    assert owner_client.get(SETTINGS).status_code == 200
+    assert statuses_from_crm(organization=acme)
+    assert set(
+        ContactStatus.objects.for_org(acme).exclude(crm_value="").values_list("crm_value", flat=True)
+    ) == {
+        "Open - Not Contacted",
+        "Working - Contacted",
+        "Closed - Converted",
+        "Closed - Not Converted",
+    }
+
+
+def test_the_settings_page_leaves_statuses_alone_without_salesforce(owner_client, acme):
+    assert owner_client.get(SETTINGS).status_code == 200
+    assert not statuses_from_crm(organization=acme)
+
+
+def test_the_settings_page_opens_when_salesforce_cannot_say_its_lead_statuses(
+    owner_client, acme, salesforce_connection, sandbox
+):
+    sandbox.control.inject_fault(r"/describe", status=503, times=None)
+    assert owner_client.get(SETTINGS).status_code == 200
+    assert not statuses_from_crm(organization=acme)
 
 
 def test_the_details_link_goes_to_the_connection(owner_client, salesforce_connection):
