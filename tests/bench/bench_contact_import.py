@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import csv
 import random
-import shutil
-import threading
 import time
 import unicodedata
 from pathlib import Path
@@ -38,8 +36,7 @@ USERS = 5
 LIMIT_SECONDS = 30
 LIMIT_MB = 300
 # Its own database and files, so it can run beside another benchmark.
-support.PG_DATABASE = "cadence_bench_import"
-support.SQLITE_PATH = support.BENCH_DIR / "bench_import.sqlite3"
+DATABASE_NAME = "bench_import"
 WORK_DIR = support.BENCH_DIR / "contact_import"
 
 # fmt: off
@@ -75,16 +72,7 @@ HEADER = [
 
 
 def run() -> dict[str, float]:
-    db = support.use_bench_database()
-    try:
-        support.django_setup()
-        return _measure(db.vendor)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        db.drop()
-        shutil.rmtree(WORK_DIR, ignore_errors=True)
+    return support.run_in_bench_database(_measure, name=DATABASE_NAME, work_dir=WORK_DIR)
 
 
 def _measure(vendor: str) -> dict[str, float]:
@@ -93,8 +81,7 @@ def _measure(vendor: str) -> dict[str, float]:
 
     from config.celery import app as celery_app
 
-    shutil.rmtree(WORK_DIR, ignore_errors=True)
-    (WORK_DIR / "media").mkdir(parents=True)
+    (WORK_DIR / "media").mkdir()
     csv_path = WORK_DIR / "contacts-100k.csv"
     companies = _write_csv(csv_path)
     celery_app.conf.task_always_eager = True  # the passes run here, synchronously, whatever .env says
@@ -138,7 +125,7 @@ def _import(vendor: str, csv_path: Path, companies: int) -> dict[str, float]:
     assert imp.validation["create"] == ROWS, imp.validation
 
     ContactImport.objects.filter(pk=imp.pk).update(status=ContactImport.Status.IMPORTING, started_at=None)
-    with PeakRss() as peak:
+    with support.PeakRss() as peak:
         t0 = time.perf_counter()
         imports.import_run(import_id=imp.pk)
         import_seconds = time.perf_counter() - t0
@@ -299,57 +286,6 @@ def _write_csv(path: Path) -> int:
 
 
 # --- Measurements -------------------------------------------------------------------------------
-class PeakRss:
-    """The largest resident set size of this process while the block runs, in MB."""
-
-    def __init__(self, interval: float = 0.05) -> None:
-        self.interval = interval
-        self.sampled_kb = 0
-        self.hwm_kb = 0
-        self._stop = threading.Event()
-        self._hwm_reset = False
-
-    def __enter__(self) -> PeakRss:
-        try:  # "5" resets VmHWM to the current RSS (Linux >= 4.0), making it this block's peak
-            Path("/proc/self/clear_refs").write_text("5")
-            self._hwm_reset = True
-        except OSError:
-            pass
-        self.sampled_kb = _status_kb("VmRSS")
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.sampled_kb = max(self.sampled_kb, _status_kb("VmRSS"))
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.sampled_kb = max(self.sampled_kb, _status_kb("VmRSS"))
-        if self._hwm_reset:
-            self.hwm_kb = _status_kb("VmHWM")
-
-    @property
-    def peak_mb(self) -> float:
-        return max(self.sampled_kb, self.hwm_kb) / 1024
-
-    @property
-    def how(self) -> str:
-        sampled = f"VmRSS sampled every {self.interval * 1000:.0f} ms: {self.sampled_kb / 1024:,.0f} MB"
-        if self._hwm_reset:
-            return f"{sampled}; VmHWM since reset: {self.hwm_kb / 1024:,.0f} MB"
-        return sampled
-
-
-def _status_kb(key: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    return 0
-
-
 def _copy_seconds(connection, csv_path: Path) -> float:
     """PostgreSQL's own bulk load of the same file into a bare table with the same columns."""
     columns = ", ".join(f"c{i} text" for i in range(len(HEADER)))

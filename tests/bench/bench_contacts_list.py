@@ -21,6 +21,7 @@ REQUESTS = 300
 CLIENT_THREADS = 4
 ADMIN_EMAIL = "seller@bench.example"
 ADMIN_PASSWORD = "bench-seller-password"
+LIST_PAGE = support.expect_page("Contacts", 'name="ids"')  # the list itself, with contacts in it
 
 # fmt: off
 FIRST = ["Ada", "Ben", "Chloé", "Dmitri", "Elif", "Femi", "Greta", "Hiro", "Ines", "Jonas", "Kalani",
@@ -32,15 +33,7 @@ TITLES = ["VP Sales", "Head of Operations", "CFO", "IT Director", "Procurement L
 
 
 def run() -> dict[str, float]:
-    db = support.use_bench_database()
-    support.django_setup()
-    try:
-        return _measure(db.vendor)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        db.drop()
+    return support.run_in_bench_database(_measure)
 
 
 def _measure(vendor: str) -> dict[str, float]:
@@ -53,12 +46,12 @@ def _measure(vendor: str) -> dict[str, float]:
     filtered = f"/app/contacts/?{urlencode({'status': qualified.pk})}"
 
     _add_contacts(org, seller, 0, SMALL)
-    small = _page_queries(seller, filtered)
+    small = support.page_queries(seller, filtered, LIST_PAGE)
     _add_contacts(org, seller, SMALL, LARGE)
     if vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE engage_contact")
-    large = _page_queries(seller, filtered)
+    large = support.page_queries(seller, filtered, LIST_PAGE)
     if len(small) != len(large):
         raise AssertionError(
             f"the contacts list costs {len(small)} queries at {SMALL:,} contacts but {len(large)} at {LARGE:,}"
@@ -80,7 +73,7 @@ def _measure(vendor: str) -> dict[str, float]:
                 cookies=cookies,
                 total=REQUESTS,
                 threads=CLIENT_THREADS,
-                check=support.expect_page("Contacts", 'name="ids"'),
+                check=LIST_PAGE,
             )
             for key, _, path in pages
         }
@@ -111,19 +104,10 @@ def _measure(vendor: str) -> dict[str, float]:
 
 
 def _seed_org():
-    from django.utils import timezone
+    from copilot.models import Role, User
 
-    from copilot.models import Organization, Role, User
-
-    org = Organization.objects.create(name="Bench Co")
-    seller = User.objects.create_user(
-        ADMIN_EMAIL,
-        ADMIN_PASSWORD,
-        organization=org,
-        role=Role.CONTRIBUTOR,
-        first_name="Sam",
-        last_name="Seller",
-        onboarding_finished_at=timezone.now(),
+    org, seller = support.create_org_user(
+        "Bench Co", ADMIN_EMAIL, ADMIN_PASSWORD, role=Role.CONTRIBUTOR, first_name="Sam", last_name="Seller"
     )
     for i in range(4):
         User.objects.create_user(f"rep{i}@bench.example", None, organization=org, first_name=f"Rep{i}")
@@ -173,27 +157,6 @@ def _add_contacts(org, seller, start: int, stop: int) -> None:
             batch = []
     if batch:
         Contact.objects.bulk_create(batch)
-
-
-def _client(seller):
-    from django.test import Client
-
-    client = Client(SERVER_NAME="127.0.0.1")
-    client.force_login(seller)
-    return client
-
-
-def _page_queries(seller, path: str) -> list[str]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    client = _client(seller)
-    client.get(path)
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(path)
-    if response.status_code != 200 or 'name="ids"' not in response.text:
-        raise AssertionError(f"{path} answered {response.status_code} without contacts")
-    return [q["sql"] for q in ctx.captured_queries]
 
 
 def _deep_cursor_path(org, seller) -> str:

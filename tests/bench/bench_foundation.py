@@ -47,15 +47,7 @@ USERS_SEARCH = Page("user_management_search", f"/admin/users/?q={SEARCH}", "User
 
 
 def run() -> dict[str, float]:
-    db = support.use_bench_database()
-    try:
-        support.django_setup()
-        return _measure(db.vendor)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        db.drop()
+    return support.run_in_bench_database(_measure)
 
 
 def _measure(vendor: str) -> dict[str, float]:
@@ -63,9 +55,9 @@ def _measure(vendor: str) -> dict[str, float]:
 
     org, admin = _seed_org()
     _add_users(org, 0, SMALL)
-    small = {page.key: _page_queries(admin, page) for page in (HOME, USERS, USERS_SEARCH)}
+    small = _queries(admin)
     _add_users(org, SMALL, LARGE)
-    large = {page.key: _page_queries(admin, page) for page in (HOME, USERS, USERS_SEARCH)}
+    large = _queries(admin)
     _fail_if_queries_grow(small, large)
     users_total = _user_count(org)
 
@@ -109,17 +101,10 @@ def _measure(vendor: str) -> dict[str, float]:
 def _seed_org():
     from django.utils import timezone
 
-    from copilot.models import Invitation, Organization, OrgGroup, Role, User, hash_token
+    from copilot.models import Invitation, OrgGroup, Role, hash_token
 
-    org = Organization.objects.create(name="Bench Co")
-    admin = User.objects.create_user(
-        ADMIN_EMAIL,
-        ADMIN_PASSWORD,
-        organization=org,
-        role=Role.ADMINISTRATOR,
-        first_name="Ada",
-        last_name="Admin",
-        onboarding_finished_at=timezone.now(),
+    org, admin = support.create_org_user(
+        "Bench Co", ADMIN_EMAIL, ADMIN_PASSWORD, role=Role.ADMINISTRATOR, first_name="Ada", last_name="Admin"
     )
     OrgGroup.objects.bulk_create([OrgGroup(organization=org, name=name) for name in GROUP_NAMES])
     now = timezone.now()
@@ -187,21 +172,12 @@ def _user_count(org) -> int:
 
 
 # --- Queries ------------------------------------------------------------------------------------
-def _page_queries(admin, page: Page) -> list[str]:
-    """The SQL of one request for ``page`` after a warm-up request, signed in as ``admin``."""
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
-    client = Client(SERVER_NAME="127.0.0.1")  # an ALLOWED_HOSTS name; no test environment here
-    client.force_login(admin)
-    client.get(page.path)
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(page.path)
-    title = f"<title>{page.title} · Cadence</title>"
-    if response.status_code != 200 or title not in response.content.decode():
-        raise RuntimeError(f"{page.path}: HTTP {response.status_code}, not the {page.title} page")
-    return [q["sql"] for q in ctx.captured_queries]
+def _queries(admin) -> dict[str, list[str]]:
+    """The SQL of one request for each page, signed in as ``admin``."""
+    pages = (HOME, USERS, USERS_SEARCH)
+    return {
+        page.key: support.page_queries(admin, page.path, support.expect_page(page.title)) for page in pages
+    }
 
 
 def _shape(sql: str) -> str:

@@ -9,7 +9,7 @@ Engage's handler writing contacts. Figures:
 - ``sf_poll_100k_api_calls``: REST calls the sandbox answered during the poll — at most 55
   (50 pages + describe, count, limits).
 - ``sf_poll_100k_peak_mb``: the largest resident set size of this process during the poll
-  (sampled as bench_contact_import does) — limit 400 MB. The sandbox runs in this process too,
+  (``support.PeakRss``) — limit 400 MB. The sandbox runs in this process too,
   so its share is included: an upper bound of the worker's.
 - ``sf_poll_100k_db_queries``: SQL statements the poll ran (``connection.execute_wrapper``).
 - ``sf_ingest_rows_per_s``: records ÷ seconds spent inside the handler's ``apply`` (API waits
@@ -25,12 +25,10 @@ duplicates, values as Salesforce has them), the 1,000 changes visible, nothing e
 from __future__ import annotations
 
 import random
-import shutil
 import time
 from typing import Any
 
 from tests.bench import support
-from tests.bench.bench_contact_import import PeakRss
 
 LEADS = 100_000
 CHANGES = 1_000
@@ -40,22 +38,12 @@ LIMIT_PEAK_MB = 400
 LIMIT_INGEST_ROWS_PER_S = 10_000
 LIMIT_INCREMENTAL_SECONDS = 10
 # Its own database and files, so it can run beside another benchmark.
-support.PG_DATABASE = "cadence_bench_sf"
-support.SQLITE_PATH = support.BENCH_DIR / "bench_sf.sqlite3"
+DATABASE_NAME = "bench_sf"
 WORK_DIR = support.BENCH_DIR / "salesforce_sync"
 
 
 def run() -> dict[str, float]:
-    db = support.use_bench_database()
-    try:
-        support.django_setup()
-        return _measure(db.vendor)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        db.drop()
-        shutil.rmtree(WORK_DIR, ignore_errors=True)
+    return support.run_in_bench_database(_measure, name=DATABASE_NAME, work_dir=WORK_DIR)
 
 
 def _measure(vendor: str) -> dict[str, float]:
@@ -66,8 +54,6 @@ def _measure(vendor: str) -> dict[str, float]:
     from integrations.sandbox.server import start_sandbox
     from tests.fixtures.sandbox import RunningSandbox
 
-    shutil.rmtree(WORK_DIR, ignore_errors=True)
-    WORK_DIR.mkdir(parents=True)
     celery_app.conf.task_always_eager = True  # nothing is queued for a worker that is not there
     server = start_sandbox("127.0.0.1", 0, WORK_DIR / "certs")
     sandbox = RunningSandbox(
@@ -103,7 +89,7 @@ def _bench(vendor: str, sandbox: Any) -> dict[str, float]:
     apply_timer = _time_calls(handler, "apply")
     calls_before = _api_calls(sandbox)
     queries = _QueryCounter()
-    with PeakRss() as peak, connection.execute_wrapper(queries):
+    with support.PeakRss() as peak, connection.execute_wrapper(queries):
         t0 = time.perf_counter()
         crm_poll.poll_run(poll_id=poll.pk)
         poll_seconds = time.perf_counter() - t0
@@ -196,21 +182,17 @@ def _bench(vendor: str, sandbox: Any) -> dict[str, float]:
 def _seed(sandbox: Any):
     """An organisation whose admin connected Salesforce through the consent flow; sync on;
     statuses following the Lead Status picklist."""
-    from django.utils import timezone
-
-    from copilot.models import Organization, Role, User
+    from copilot.models import Role
     from engage.services.crm import crm_settings_update, crm_statuses_follow_mapping
     from tests.integrations.salesforce.conftest import sandbox_connection
 
-    org = Organization.objects.create(name="Bench Salesforce Co")
-    admin = User.objects.create_user(
+    org, admin = support.create_org_user(
+        "Bench Salesforce Co",
         "admin@bench-sf.example",
         "bench-admin-password",
-        organization=org,
         role=Role.ADMINISTRATOR,
         first_name="Ada",
         last_name="Admin",
-        onboarding_finished_at=timezone.now(),
     )
     sf_connection = sandbox_connection(sandbox, org, admin)
     crm_settings_update(organization=org, actor=admin, sync_enabled=True)

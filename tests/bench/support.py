@@ -2,15 +2,17 @@
 on loopback, a bounded HTTP load and the printed table.
 
 A benchmark module runs in a fresh interpreter (``python -m tests.bench`` starts one per module),
-so it calls ``use_bench_database()`` and ``django_setup()`` first, before importing models.
+so its ``run()`` hands its measurement to ``run_in_bench_database()``, which sets Django up
+against a fresh database first (models are imported inside the measurement).
 The developer's database is never touched: with ``DATABASE_URL`` pointing at PostgreSQL the
-benchmark uses ``cadence_bench`` on the same server, otherwise a fresh SQLite file.
+benchmark uses ``cadence_<name>`` on the same server, otherwise a fresh SQLite file.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -28,8 +30,6 @@ import requests
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 BENCH_DIR = BASE_DIR / "var" / "bench"
 SETTINGS_MODULE = "config.settings.test"
-PG_DATABASE = "cadence_bench"
-SQLITE_PATH = BENCH_DIR / "bench.sqlite3"
 
 
 # --- Database -----------------------------------------------------------------------------------
@@ -37,13 +37,14 @@ SQLITE_PATH = BENCH_DIR / "bench.sqlite3"
 class BenchDatabase:
     url: str
     vendor: str  # "postgresql" | "sqlite"
+    name: str  # the PostgreSQL database's name, or the SQLite file's path
 
     def drop(self) -> None:
         if self.vendor == "postgresql":
-            _pg_admin(self.url, f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
+            _pg_admin(self.url, f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
         else:
             for suffix in ("", "-wal", "-shm"):
-                Path(f"{SQLITE_PATH}{suffix}").unlink(missing_ok=True)
+                Path(f"{self.name}{suffix}").unlink(missing_ok=True)
 
 
 def _pg_admin(url: str, *statements: str) -> None:
@@ -63,22 +64,47 @@ def _pg_admin(url: str, *statements: str) -> None:
             conn.execute(statement)
 
 
-def use_bench_database() -> BenchDatabase:
-    """Create an empty benchmark database and point this process's environment at it, together
-    with the settings profile (DEBUG off). Call before ``django_setup()``."""
+def use_bench_database(name: str = "bench") -> BenchDatabase:
+    """Create an empty benchmark database — ``cadence_<name>`` on PostgreSQL, ``<name>.sqlite3``
+    otherwise, so benchmarks with different names can run side by side — and point this process's
+    environment at it, together with the settings profile (DEBUG off). Call before ``django_setup()``."""
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)  # what config/settings/base.py reads
     configured = os.environ.get("DATABASE_URL", "")
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     if configured and "postgresql" in environ.Env.db_url_config(configured)["ENGINE"]:
+        pg_name = f"cadence_{name}"
         parts = urlsplit(configured)
-        db = BenchDatabase(urlunsplit(parts._replace(path=f"/{PG_DATABASE}")), "postgresql")
+        db = BenchDatabase(urlunsplit(parts._replace(path=f"/{pg_name}")), "postgresql", pg_name)
         db.drop()
-        _pg_admin(configured, f'CREATE DATABASE "{PG_DATABASE}"')
+        _pg_admin(configured, f'CREATE DATABASE "{pg_name}"')
     else:
-        db = BenchDatabase(f"sqlite:///{SQLITE_PATH}", "sqlite")
+        sqlite_path = BENCH_DIR / f"{name}.sqlite3"
+        db = BenchDatabase(f"sqlite:///{sqlite_path}", "sqlite", str(sqlite_path))
         db.drop()
     os.environ.update(DATABASE_URL=db.url, DJANGO_SETTINGS_MODULE=SETTINGS_MODULE, DEBUG="False")
     return db
+
+
+def run_in_bench_database(
+    measure: Callable[[str], dict[str, float]], *, name: str = "bench", work_dir: Path | None = None
+) -> dict[str, float]:
+    """A benchmark's ``run()``: a fresh database (see ``use_bench_database``), Django set up and
+    migrated into it, then ``measure(vendor)``; the database is dropped afterwards. ``work_dir``,
+    when given, is created empty before and removed after."""
+    db = use_bench_database(name)
+    try:
+        django_setup()
+        if work_dir is not None:
+            shutil.rmtree(work_dir, ignore_errors=True)
+            work_dir.mkdir(parents=True)
+        return measure(db.vendor)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        db.drop()
+        if work_dir is not None:
+            shutil.rmtree(work_dir, ignore_errors=True)
 
 
 def django_setup() -> None:
@@ -128,7 +154,7 @@ def gunicorn_server(
             try:
                 if requests.get(base_url + ready_path, timeout=2).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening, or a worker still booting
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"gunicorn not ready after {startup_seconds}s; see {log_path}")
@@ -243,6 +269,93 @@ def expect_page(title: str, *contains: str) -> Check:
         return f"page lacks {missing[0]!r}" if missing else None
 
     return check
+
+
+# --- Data -------------------------------------------------------------------------------------
+def create_org_user(org_name: str, email: str, password: str | None, **fields):
+    """A new organisation (it gets the default statuses) and one user in it who has finished
+    onboarding; returns ``(org, user)``. ``fields`` go to ``create_user`` (role, names...)."""
+    from django.utils import timezone
+
+    from copilot.models import Organization, User
+
+    org = Organization.objects.create(name=org_name)
+    user = User.objects.create_user(
+        email, password, organization=org, onboarding_finished_at=timezone.now(), **fields
+    )
+    return org, user
+
+
+# --- Queries ------------------------------------------------------------------------------------
+def page_queries(user, path: str, check: Check) -> list[str]:
+    """The SQL of one in-process request (test client) for ``path`` after a warm-up request,
+    signed in as ``user``; the response must pass ``check`` (see ``expect_page``)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(SERVER_NAME="127.0.0.1")  # an ALLOWED_HOSTS name; no test environment here
+    client.force_login(user)
+    client.get(path)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(path)
+    error = check(response)
+    if error:
+        raise RuntimeError(f"{path}: {error}")
+    return [q["sql"] for q in ctx.captured_queries]
+
+
+class PeakRss:
+    """The largest resident set size of this process while the block runs, in MB: /proc/self/status
+    VmRSS sampled every ``interval`` seconds, and VmHWM after resetting it through
+    /proc/self/clear_refs when the kernel allows (the larger of the two counts)."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.interval = interval
+        self.sampled_kb = 0
+        self.hwm_kb = 0
+        self._stop = threading.Event()
+        self._hwm_reset = False
+
+    def __enter__(self) -> PeakRss:
+        try:  # "5" resets VmHWM to the current RSS (Linux >= 4.0), making it this block's peak
+            Path("/proc/self/clear_refs").write_text("5")
+            self._hwm_reset = True
+        except OSError:
+            pass
+        self.sampled_kb = _status_kb("VmRSS")
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sampled_kb = max(self.sampled_kb, _status_kb("VmRSS"))
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sampled_kb = max(self.sampled_kb, _status_kb("VmRSS"))
+        if self._hwm_reset:
+            self.hwm_kb = _status_kb("VmHWM")
+
+    @property
+    def peak_mb(self) -> float:
+        return max(self.sampled_kb, self.hwm_kb) / 1024
+
+    @property
+    def how(self) -> str:
+        sampled = f"VmRSS sampled every {self.interval * 1000:.0f} ms: {self.sampled_kb / 1024:,.0f} MB"
+        if self._hwm_reset:
+            return f"{sampled}; VmHWM since reset: {self.hwm_kb / 1024:,.0f} MB"
+        return sampled
+
+
+def _status_kb(key: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
 
 
 # --- Output -------------------------------------------------------------------------------------
