@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 from typing import Any
 
 import requests
@@ -40,3 +42,19 @@ class ProviderSession(requests.Session):
         response = super().request(method, url, *args, **kwargs)
         self.last_response = response
         return response
+
+
+def retry_after_seconds(response: requests.Response | None) -> float | None:
+    """Seconds to wait: Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    value = response.headers.get("Retry-After") if response is not None else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())

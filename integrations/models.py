@@ -108,12 +108,6 @@ class Connection(TenantModel):
     def get_credentials(self) -> dict[str, Any]:
         return json.loads(self.credentials) if self.credentials else {}
 
-    @property
-    def api_usage_fraction(self) -> float | None:
-        if self.api_used is None or not self.api_max:
-            return None
-        return self.api_used / self.api_max
-
 
 class SyncState(TenantModel):
     """One row per (connection, synced object): its cursor, health and a lease so two workers

@@ -58,19 +58,6 @@ def user_connections(organization: Organization, provider: str) -> QuerySet[Conn
     )
 
 
-def usable_connection(
-    *, organization: Organization, provider: str, user: User | None = None
-) -> Connection | None:
-    """The connection to act through: the user's own when they have a working one, else the
-    organisation's; None when neither is connected (paused ones count: they are retried)."""
-    if user is not None:
-        own = user_connection(user, provider)
-        if own is not None and own.is_active:
-            return own
-    org_wide = org_connection(organization, provider)
-    return org_wide if org_wide is not None and org_wide.is_active else None
-
-
 def instance_warning(connection: Connection, org_wide: Connection | None = None) -> str | None:
     """Why a user's own connection is to another provider org than the organisation's, or None
     (G1 recommends the same Salesforce instance). Pass ``org_wide`` when already loaded."""

@@ -38,6 +38,16 @@ def _log_extra(connection: Connection, **more: Any) -> dict[str, Any]:
     }
 
 
+def _audit(connection: Connection, action: str, *, actor: User | None = None, **data: Any) -> None:
+    audit_record(
+        organization=connection.organization,
+        actor=actor,
+        action=action,
+        target=f"{connection.get_provider_display()} ({connection.get_scope_display()})",
+        data={"connection_id": connection.pk, **data},
+    )
+
+
 # --- Connect, reconnect, tokens ------------------------------------------------------------------
 @transaction.atomic
 def connection_save_from_oauth(
@@ -91,17 +101,13 @@ def connection_save_from_oauth(
     connection.last_error_at = None
     connection.connected_at = now
     connection.save()
-    audit_record(
-        organization=organization,
+    _audit(
+        connection,
+        action,
         actor=actor,
-        action=action,
-        target=f"{connection.get_provider_display()} ({connection.get_scope_display()})",
-        data={
-            "connection_id": connection.pk,
-            "external_username": external_username,
-            "previous_external_username": previous_user,
-            "instance_url": instance_url,
-        },
+        external_username=external_username,
+        previous_external_username=previous_user,
+        instance_url=instance_url,
     )
     old_token = replaced.get("refresh_token")
     if old_token and old_token != credentials.get("refresh_token"):
@@ -129,10 +135,7 @@ def connection_store_tokens(
     return connection
 
 
-@transaction.atomic
-def connection_update_details(
-    *, connection: Connection, details: dict[str, Any], actor: User | None
-) -> Connection:
+def connection_update_details(*, connection: Connection, details: dict[str, Any]) -> Connection:
     """Store what the connect checks found again (the Details page's Refresh)."""
     connection.details = details
     connection.save(update_fields=["details", "updated_at"])
@@ -140,52 +143,34 @@ def connection_update_details(
 
 
 # --- Health --------------------------------------------------------------------------------------
-@transaction.atomic
 def connection_mark_needs_reconnect(*, connection: Connection, reason: str, error: str = "") -> Connection:
     """The provider refused our credentials for good: stop using them and tell the admins (the
     status and reason show on the Integrations page; an audit event records when)."""
-    if connection.pk is None:
+    return _mark_unhealthy(connection, Status.NEEDS_RECONNECT, "integration.needs_reconnect", reason, error)
+
+
+def connection_mark_paused(*, connection: Connection, reason: str, error: str = "") -> Connection:
+    """The provider asked us to stop for a while (e.g. Salesforce's daily API limit is used up)."""
+    if connection.status in (Status.NEEDS_RECONNECT, Status.DISCONNECTED):
         return connection
-    was = connection.status
-    connection.status = Status.NEEDS_RECONNECT
-    connection.status_reason = reason[:500]
-    connection.last_error = error or reason
-    connection.last_error_at = timezone.now()
-    connection.save(update_fields=["status", "status_reason", "last_error", "last_error_at", "updated_at"])
-    if was != Status.NEEDS_RECONNECT:
-        audit_record(
-            organization=connection.organization,
-            actor=None,
-            action="integration.needs_reconnect",
-            target=f"{connection.get_provider_display()} ({connection.get_scope_display()})",
-            data={"connection_id": connection.pk, "reason": reason},
-        )
-    logger.warning("integration.needs_reconnect", extra=_log_extra(connection, reason=reason))
-    return connection
+    return _mark_unhealthy(connection, Status.PAUSED, "integration.paused", reason, error)
 
 
 @transaction.atomic
-def connection_mark_paused(*, connection: Connection, reason: str, error: str = "") -> Connection:
-    """The provider asked us to stop for a while (e.g. Salesforce's daily API limit is used up)."""
+def _mark_unhealthy(connection: Connection, status: str, action: str, reason: str, error: str) -> Connection:
+    """Set ``status`` with its reason and error; audit only the change into it. An unsaved
+    connection (the connect checks run on one) is left alone."""
     if connection.pk is None:
         return connection
     was = connection.status
-    if was in (Status.NEEDS_RECONNECT, Status.DISCONNECTED):
-        return connection
-    connection.status = Status.PAUSED
+    connection.status = status
     connection.status_reason = reason[:500]
     connection.last_error = error or reason
     connection.last_error_at = timezone.now()
     connection.save(update_fields=["status", "status_reason", "last_error", "last_error_at", "updated_at"])
-    if was != Status.PAUSED:
-        audit_record(
-            organization=connection.organization,
-            actor=None,
-            action="integration.paused",
-            target=f"{connection.get_provider_display()} ({connection.get_scope_display()})",
-            data={"connection_id": connection.pk, "reason": reason},
-        )
-    logger.warning("integration.paused", extra=_log_extra(connection, reason=reason))
+    if was != status:
+        _audit(connection, action, reason=reason)
+    logger.warning(action, extra=_log_extra(connection, reason=reason))
     return connection
 
 
@@ -197,24 +182,8 @@ def connection_resume(*, connection: Connection) -> Connection:
     connection.status = Status.CONNECTED
     connection.status_reason = ""
     connection.save(update_fields=["status", "status_reason", "updated_at"])
-    audit_record(
-        organization=connection.organization,
-        actor=None,
-        action="integration.resumed",
-        target=f"{connection.get_provider_display()} ({connection.get_scope_display()})",
-        data={"connection_id": connection.pk},
-    )
+    _audit(connection, "integration.resumed")
     return connection
-
-
-def connection_record_error(*, connection: Connection, error: str) -> None:
-    """Remember the latest failure that did not change the connection's status."""
-    connection.last_error = error
-    connection.last_error_at = timezone.now()
-    if connection.pk is not None:
-        Connection.objects.filter(pk=connection.pk).update(
-            last_error=connection.last_error, last_error_at=connection.last_error_at
-        )
 
 
 def connection_record_api_usage(*, connection: Connection, used: int, maximum: int) -> None:
@@ -250,16 +219,12 @@ def connection_disconnect(*, connection: Connection, actor: User | None, reason:
         connection.save(update_fields=["credentials", "status", "status_reason", "updated_at"])
         deleted, _ = SyncState.objects.filter(connection=connection).delete()
         if was != Status.DISCONNECTED:
-            audit_record(
-                organization=connection.organization,
+            _audit(
+                connection,
+                "integration.disconnected",
                 actor=actor,
-                action="integration.disconnected",
-                target=f"{connection.get_provider_display()} ({connection.get_scope_display()})",
-                data={
-                    "connection_id": connection.pk,
-                    "external_username": connection.external_username,
-                    "sync_states_removed": deleted,
-                },
+                external_username=connection.external_username,
+                sync_states_removed=deleted,
             )
     logger.info("integration.disconnected", extra=_log_extra(connection))
     return connection

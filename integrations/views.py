@@ -16,6 +16,7 @@ from copilot.tenancy import admin_required, org_object_or_404
 from integrations import selectors, services
 from integrations.base import get_provider
 from integrations.models import Connection, Provider
+from integrations.salesforce.provider import SALESFORCE
 
 
 @dataclass(frozen=True)
@@ -28,14 +29,7 @@ class Tile:
 
 
 TILES = (
-    Tile(
-        Provider.SALESFORCE,
-        "Salesforce",
-        "Look people up in your CRM, sync Leads and Contacts by your rules, and log calls and emails "
-        "as completed Tasks.",
-        "engage",
-        True,
-    ),
+    Tile(SALESFORCE.key, SALESFORCE.name, SALESFORCE.description, SALESFORCE.package, True),
     Tile(
         Provider.GOOGLE,
         "Google Workspace",

@@ -6,8 +6,6 @@ Every failure leaves as a typed error from ``integrations.exceptions``; nothing 
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import logging
 from typing import Any
 
@@ -21,7 +19,7 @@ from integrations.exceptions import (
     ProviderThrottled,
     ProviderUnavailable,
 )
-from integrations.http import ProviderSession
+from integrations.http import ProviderSession, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +81,7 @@ def _error_from_result(result: dict[str, Any], response: requests.Response | Non
     code = str(result.get("error") or "unknown_error")
     message = _first_line(str(result.get("error_description") or code))
     status = response.status_code if response is not None else None
-    retry_after = _retry_after(response)
+    retry_after = retry_after_seconds(response)
     if status == 429:
         return ProviderThrottled(message, retry_after=retry_after, code=code)
     if (status is not None and status >= 500) or code == "temporarily_unavailable":
@@ -105,22 +103,6 @@ def _error_from_response(response: requests.Response | None, *, fallback: str) -
     if not isinstance(body, dict):
         body = {"error": f"http_{response.status_code}", "error_description": fallback}
     return _error_from_result(body, response)
-
-
-def _retry_after(response: requests.Response | None) -> float | None:
-    """Seconds to wait: Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
-    value = response.headers.get("Retry-After") if response is not None else None
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
 def _first_line(text: str) -> str:

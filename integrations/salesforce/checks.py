@@ -11,13 +11,17 @@ Object permissions come from describe: Salesforce answers ``queryable``/``create
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import timezone
 
-from integrations.salesforce.client import SalesforceClient
+from copilot.models import Organization
+from integrations.models import Connection
+from integrations.salesforce.client import SalesforceClient, Usage
 from integrations.salesforce.errors import SalesforceError
+from integrations.salesforce.oauth import TokenResult
 
 API_DISABLED_MESSAGE = (
     "Your Salesforce edition or profile has no API access. Cadence needs Enterprise, Unlimited, "
@@ -49,6 +53,23 @@ class CheckResult:
     @property
     def passed(self) -> bool:
         return not self.problems
+
+
+def check_tokens(
+    tokens: TokenResult, *, organization: Organization, scope: str
+) -> tuple[CheckResult, Usage | None]:
+    """Run the checks on freshly exchanged tokens before anything is stored (on an unsaved
+    connection), with the org's API usage the answers reported."""
+    candidate = Connection(
+        organization=organization,
+        provider="salesforce",
+        scope=scope,
+        instance_url=tokens.instance_url,
+        identity_url=tokens.identity_url,
+    )
+    candidate.credentials = json.dumps(tokens.credentials())
+    with SalesforceClient(candidate) as client:
+        return check_connection(client), client.usage
 
 
 def check_connection(client: SalesforceClient) -> CheckResult:

@@ -32,7 +32,7 @@ from simple_salesforce.exceptions import SalesforceError as LibraryError
 
 from integrations import services
 from integrations.exceptions import ProviderAuthError, ProviderThrottled, ProviderUnavailable
-from integrations.http import ProviderSession
+from integrations.http import ProviderSession, retry_after_seconds
 from integrations.models import Connection
 from integrations.salesforce import oauth
 from integrations.salesforce.errors import SalesforceError
@@ -329,7 +329,7 @@ class SalesforceClient:
             )
         if exc.status >= 500:
             logger.warning("salesforce.unavailable", extra=extra)
-            retry_after = _retry_after(self._http.last_response)
+            retry_after = retry_after_seconds(self._http.last_response)
             return ProviderUnavailable(str(error), retry_after=retry_after, code=error.code)
         logger.info("salesforce.refused", extra=extra)
         return error
@@ -375,11 +375,3 @@ def _require_aware(*moments: dt.datetime) -> None:
     # simple-salesforce formats naive datetimes into a malformed value (provider-facts C3).
     if any(timezone.is_naive(m) for m in moments):
         raise ValueError("Pass timezone-aware datetimes to updated()/deleted().")
-
-
-def _retry_after(response: requests.Response | None) -> float | None:
-    value = response.headers.get("Retry-After") if response is not None else None
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None

@@ -47,11 +47,15 @@ def fan_out() -> int:
     handler = sync.registered_handler()
     if handler is None:
         return 0
-    connections = Connection.objects.filter(
-        provider="salesforce",
-        scope=Connection.Scope.ORGANIZATION,
-        status__in=[Connection.Status.CONNECTED, Connection.Status.PAUSED],
-    ).select_related("organization")
+    connections = (
+        Connection.objects.filter(
+            provider="salesforce",
+            scope=Connection.Scope.ORGANIZATION,
+            status__in=[Connection.Status.CONNECTED, Connection.Status.PAUSED],
+        )
+        .select_related("organization")
+        .prefetch_related("sync_states")
+    )
     enqueued = 0
     for connection in connections:
         organization = connection.organization
@@ -62,8 +66,11 @@ def fan_out() -> int:
         except Exception:  # one organisation's broken settings must not stop the others
             logger.exception("salesforce.sync.fan_out_failed", extra={"connection_id": connection.pk})
             continue
+        states = {state.object_name: state for state in connection.sync_states.all()}
         for object_name in objects:
-            state = services.sync_state_get_or_create(connection=connection, object_name=object_name)
+            state = states.get(object_name) or services.sync_state_get_or_create(
+                connection=connection, object_name=object_name
+            )
             if not _due(state):
                 continue
             run_incremental_task.apply_async(kwargs={"sync_state_id": state.pk}, expires=RUN_EXPIRES_SECONDS)

@@ -3,7 +3,6 @@ connection; its read-only details (G8); a seller's own connection from Settings.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from django.contrib import messages
@@ -20,7 +19,7 @@ from integrations.exceptions import ProviderAuthError, ProviderError
 from integrations.models import Connection
 from integrations.oauth import state_begin, state_pop
 from integrations.salesforce import oauth
-from integrations.salesforce.checks import check_connection, privilege_names, privilege_rows
+from integrations.salesforce.checks import check_connection, check_tokens, privilege_names, privilege_rows
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.provider import SALESFORCE
 from integrations.selectors import instance_warning, org_connection, user_connection
@@ -91,16 +90,7 @@ def callback(request: HttpRequest) -> HttpResponse:
 
     try:
         tokens = oauth.exchange_code(code=code, redirect_uri=_redirect_uri(request))
-        candidate = Connection(
-            organization=request.organization,
-            provider=PROVIDER,
-            scope=pending.scope,
-            instance_url=tokens.instance_url,
-            identity_url=tokens.identity_url,
-        )
-        candidate.credentials = json.dumps(tokens.credentials())
-        with SalesforceClient(candidate) as client:
-            result = check_connection(client)
+        result, usage = check_tokens(tokens, organization=request.organization, scope=pending.scope)
     except ProviderError as exc:
         logger.warning("salesforce.connect.failed", extra={"user_id": request.user.pk, "code": exc.code})
         messages.error(request, f"Salesforce did not connect: {exc} Nothing changed; please try again.")
@@ -127,10 +117,8 @@ def callback(request: HttpRequest) -> HttpResponse:
         identity_url=tokens.identity_url,
         details=result.details,
     )
-    if client.usage is not None:
-        services.connection_record_api_usage(
-            connection=connection, used=client.usage.used, maximum=client.usage.maximum
-        )
+    if usage is not None:
+        services.connection_record_api_usage(connection=connection, used=usage.used, maximum=usage.maximum)
     messages.success(request, f"Salesforce is connected as {user.get('username')}.")
     warning = instance_warning(connection)
     if warning:
@@ -144,7 +132,11 @@ def callback(request: HttpRequest) -> HttpResponse:
 def details(request: HttpRequest, connection_id: int) -> HttpResponse:
     """Read-only details of a Salesforce connection (G8): who it signs in as, where, and what that
     user may do, as the connect checks found."""
-    connection = org_object_or_404(request, Connection.objects.filter(provider=PROVIDER), pk=connection_id)
+    connection = org_object_or_404(
+        request,
+        Connection.objects.filter(provider=PROVIDER).select_related("user", "connected_by"),
+        pk=connection_id,
+    )
     return render(
         request,
         "integrations/salesforce/details.html",
@@ -175,7 +167,7 @@ def refresh_details(request: HttpRequest, connection_id: int) -> HttpResponse:
     except ProviderError as exc:
         messages.error(request, f"Salesforce did not answer: {exc}")
     else:
-        services.connection_update_details(connection=connection, details=result.details, actor=request.user)
+        services.connection_update_details(connection=connection, details=result.details)
         if result.passed:
             messages.success(request, "Details refreshed from Salesforce.")
         for problem in result.problems:

@@ -6,7 +6,6 @@ Seeded Salesforce users (sandbox contract): the System Administrator ``admin@``,
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
@@ -21,8 +20,7 @@ from copilot.models import Organization, User
 from integrations import services
 from integrations.models import Connection
 from integrations.salesforce import oauth
-from integrations.salesforce.checks import check_connection
-from integrations.salesforce.client import SalesforceClient
+from integrations.salesforce.checks import check_tokens
 
 ADMIN = "admin@sandbox-corp.example"
 REP = "sam.rivera@sandbox-corp.example"  # Standard User: may read Users, not create or edit them
@@ -180,16 +178,7 @@ def sandbox_connection(
     )
     code = parse_qs(urlsplit(location).query)["code"][0]
     tokens = oauth.exchange_code(code=code, redirect_uri=CALLBACK)
-    candidate = Connection(
-        organization=organization,
-        provider="salesforce",
-        scope=scope,
-        instance_url=tokens.instance_url,
-        identity_url=tokens.identity_url,
-    )
-    candidate.credentials = json.dumps(tokens.credentials())
-    with SalesforceClient(candidate) as client:
-        details = check_connection(client).details
+    result, _usage = check_tokens(tokens, organization=organization, scope=scope)
     return services.connection_save_from_oauth(
         organization=organization,
         actor=actor,
@@ -201,7 +190,7 @@ def sandbox_connection(
         external_username=username,
         instance_url=tokens.instance_url,
         identity_url=tokens.identity_url,
-        details=details,
+        details=result.details,
     )
 
 
