@@ -29,7 +29,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from copilot.models import Organization, User
-from engage.crm import salesforce
 from engage.crm.rules import soql_string
 from engage.crm.writes import CrmWriter, refusal_message
 from engage.models import Contact, CrmActivity, CrmSettings
@@ -44,17 +43,8 @@ logger = logging.getLogger(__name__)
 State = CrmActivity.State
 Kind = CrmActivity.Kind
 
-# F7's call results; the first three are conversations, the only ones with a sentiment.
+# F7's call results that are conversations: the only ones with a sentiment.
 CONVERSATIONS = ("Connected via direct line", "Connected via switchboard", "Referred to colleague")
-CALL_RESULTS = (*CONVERSATIONS, "Left message", "No answer", "Wrong number", "Gatekeeper - blocked")
-SENTIMENTS = (
-    "Bad timing",
-    "No fit",
-    "Not interested",
-    "Request for callback",
-    "More information requested",
-    "Next step booked",
-)
 # G12's events and the words their Task subjects use.
 EVENT_LABELS = {
     "sent": "Sent Email",
@@ -209,13 +199,21 @@ def crm_log_email_event(
     )
 
 
-def _skip_reason(organization: Organization, kind: str, settings_row: CrmSettings) -> str:
+def _switched_off(kind: str, settings_row: CrmSettings) -> str:
+    """The CRM setting that keeps an activity of ``kind`` from Salesforce, if one does."""
     if not settings_row.create_activities:
-        return "Creating activities in the CRM is off (Admin Portal › CRM › Settings)."
+        return "Creating activities in the CRM"
     if kind == Kind.CALL and not settings_row.log_calls:
-        return "Writing call history to Salesforce is off (Admin Portal › CRM › Settings)."
+        return "Writing call history to Salesforce"
     if kind == Kind.EMAIL_EVENT and not settings_row.log_emails:
-        return "Writing email history to Salesforce is off (Admin Portal › CRM › Settings)."
+        return "Writing email history to Salesforce"
+    return ""
+
+
+def _skip_reason(organization: Organization, kind: str, settings_row: CrmSettings) -> str:
+    off = _switched_off(kind, settings_row)
+    if off:
+        return f"{off} is off (Admin Portal › CRM › Settings)."
     connection = connection_selectors.org_connection(organization, "salesforce")
     if connection is None or connection.status == Connection.Status.DISCONNECTED:
         return "Salesforce is not connected."
@@ -319,10 +317,9 @@ def _pending(organization: Organization) -> Iterator[list[CrmActivity]]:
 
 def _flush(organization: Organization, report: FlushReport, batch_size: int) -> None:
     settings_row = crm_settings_for(organization)
-    connection = salesforce.org_connection(organization)
-    if connection is None:
-        any_connection = connection_selectors.org_connection(organization, "salesforce")
-        report.retry = any_connection is not None and any_connection.status == Connection.Status.PAUSED
+    connection = connection_selectors.org_connection(organization, "salesforce")
+    if connection is None or connection.status != Connection.Status.CONNECTED:
+        report.retry = connection is not None and connection.status == Connection.Status.PAUSED
         return
     with CrmWriter(organization, connection=connection) as writer:
         for batch in _pending(organization):
@@ -343,12 +340,9 @@ def _weed(chunk: list[CrmActivity], settings_row: CrmSettings, report: FlushRepo
     ready = []
     for activity in chunk:
         reason = ""
-        if not settings_row.create_activities:
-            reason = "Creating activities in the CRM was turned off before this was sent."
-        elif activity.kind == Kind.CALL and not settings_row.log_calls:
-            reason = "Writing call history to Salesforce was turned off before this was sent."
-        elif activity.kind == Kind.EMAIL_EVENT and not settings_row.log_emails:
-            reason = "Writing email history to Salesforce was turned off before this was sent."
+        off = _switched_off(activity.kind, settings_row)
+        if off:
+            reason = f"{off} was turned off before this was sent."
         elif activity.contact is None:
             reason = "The contact was deleted from Engage."
         elif not activity.contact.crm_id or activity.contact.crm_type not in ("Lead", "Contact"):

@@ -9,7 +9,6 @@ Describe = dict[str, Any]
 FieldDescribe = dict[str, Any]
 
 TEXT_TYPES = frozenset({"string", "textarea", "email", "phone", "url", "combobox", "encryptedstring"})
-PICKLIST_TYPES = frozenset({"picklist"})
 NUMBER_TYPES = frozenset({"int", "double", "currency", "percent", "long"})
 BOOLEAN_TYPES = frozenset({"boolean"})
 DATE_TYPES = frozenset({"date"})
@@ -90,11 +89,3 @@ def relationship_field(describe: Describe, relationship: str) -> FieldDescribe |
         if f.get("type") == "reference" and (f.get("relationshipName") or "").lower() == lowered:
             return f
     return None
-
-
-def filterable_fields(describe: Describe) -> list[FieldDescribe]:
-    """Fields a SOQL WHERE may use, by label."""
-    return sorted(
-        (f for f in describe.get("fields", []) if f.get("filterable") and f.get("type") != "address"),
-        key=lambda f: (f.get("label") or f["name"]).lower(),
-    )

@@ -28,7 +28,6 @@ from engage.crm.sync import handler
 from engage.crm.writes import provider_message, refusal_message
 from engage.models import Contact
 from integrations.exceptions import ProviderError
-from integrations.models import Connection
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import SalesforceError
 from integrations.salesforce.sync import CrmRecord
@@ -69,13 +68,6 @@ class ImportResult:
     capped: bool = False
 
 
-def _require(organization: Organization) -> Connection:
-    connection = salesforce.org_connection(organization)
-    if connection is None:
-        raise salesforce.CrmNotConnected()
-    return connection
-
-
 def _check(sobject: str, view_id: str | None = None) -> None:
     if sobject not in OBJECTS:
         raise ValueError(f"List views are imported from Leads or Contacts, not {sobject}.")
@@ -93,7 +85,7 @@ def _unavailable(exc: Exception) -> salesforce.CrmUnavailable:
 def list_views(organization: Organization, sobject: str) -> list[ListView]:
     """The object's list views as the connected Salesforce user sees them."""
     _check(sobject)
-    connection = _require(organization)
+    connection = salesforce.require_connection(organization)
     try:
         with SalesforceClient(connection) as client:
             views = client.list_views(sobject)
@@ -109,7 +101,7 @@ def _cells(record: dict[str, Any]) -> dict[str, Any]:
 def preview(organization: Organization, sobject: str, view_id: str, *, rows: int = PREVIEW_ROWS) -> Preview:
     """The view's first ``rows`` people (its visible columns) and how many it holds."""
     _check(sobject, view_id)
-    connection = _require(organization)
+    connection = salesforce.require_connection(organization)
     try:
         with SalesforceClient(connection) as client:
             result = client.list_view_results(sobject, view_id, limit=rows)
@@ -147,7 +139,7 @@ def import_view(
     ``1 + ceil(n / 200)`` API calls, one database batch. New contacts without a Salesforce owner
     Engage knows belong to the seller who imported them."""
     _check(sobject, view_id)
-    connection = _require(organization)
+    connection = salesforce.require_connection(organization)
     started = timezone.now()
     try:
         with SalesforceClient(connection) as client:

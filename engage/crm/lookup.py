@@ -10,38 +10,24 @@ Engage contact straight away (``engage_values``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from engage.crm.describe import Describe, find_field
+from engage.crm.fields import CONTACT, LEAD
 from engage.crm.mapping import apply_mapping, as_row, mapped_crm_fields, outbound_values, resolve_crm_field
-from engage.crm.rules import soql_string
+from engage.crm.rules import RECORD_ID_RE, soql_string
+from engage.crm.salesforce import IDENTIFIER
 from engage.models import Contact
+from engage.services.contacts import EDITABLE_FIELDS
 from integrations.salesforce.client import SalesforceClient
 
-LEAD, CONTACT = "Lead", "Contact"
 SEARCH_ORDER = (CONTACT, LEAD)  # Contacts first: a converted Lead's person is a Contact now
-_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)?")
-_RECORD_ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
-# Engage fields a found record may fill on the contact being added (never its email: that is
-# how it was found, or the seller typed one the organisation holds uniquely).
-FILLABLE = (
-    "first_name",
-    "last_name",
-    "title",
-    "company",
-    "business_phone",
-    "direct_phone",
-    "mobile_phone",
-    "street",
-    "city",
-    "state",
-    "postal_code",
-    "country",
-    "email_opt_out",
-)
+# Engage fields a found record may fill on the contact being added: the contact form's editable
+# fields but the email (that is how it was found, or the seller typed one the organisation holds
+# uniquely).
+FILLABLE = tuple(name for name in EDITABLE_FIELDS if name != "email")
 
 
 @dataclass(frozen=True)
@@ -60,18 +46,17 @@ class Found:
 def select_fields(rows: Iterable[Any], describe: Describe | None) -> list[str]:
     """``Id`` and the mapped fields the object has (as the describe spells them): a field
     deleted in Salesforce or hidden from the connected user must not break the lookup."""
-    names = ["Id"]
+    names = {"id": "Id"}
     for name in mapped_crm_fields(rows):
-        if not _IDENTIFIER.fullmatch(name):
+        if not IDENTIFIER.fullmatch(name):
             continue
         if describe is not None:
             field, _problem = resolve_crm_field(describe, name)
             if field is None:
                 continue
             name = field["name"]
-        if name.lower() not in {n.lower() for n in names}:
-            names.append(name)
-    return names
+        names.setdefault(name.lower(), name)
+    return list(names.values())
 
 
 def _first(client: SalesforceClient, sobject: str, fields: list[str], where: str) -> dict[str, Any] | None:
@@ -124,7 +109,7 @@ def find_person(client: SalesforceClient, contact: Contact, fields: dict[str, li
 
 def find_by_id(client: SalesforceClient, sobject: str, record_id: str, fields: list[str]) -> Found | None:
     """The record ``record_id`` with ``fields`` (the one a duplicate rule pointed at)."""
-    if not _RECORD_ID.fullmatch(record_id):
+    if not RECORD_ID_RE.fullmatch(record_id):
         return None
     record = _first(client, sobject, fields, f"Id = {soql_string(record_id)}")
     return Found(sobject, record, "duplicate rule") if record is not None else None

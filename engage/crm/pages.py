@@ -7,7 +7,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engage.crm.describe import Describe, FieldDescribe, find_field, relationship_field, type_label
+from engage.crm.describe import (
+    Describe,
+    FieldDescribe,
+    active_picklist,
+    find_field,
+    picklist_values,
+    relationship_field,
+    type_label,
+)
 from engage.crm.fields import ENGAGE_FIELDS, engage_field, is_compatible, is_required
 from engage.crm.mapping import MappingRow, resolve_crm_field
 from engage.crm.rules import COMBINATORS, family, operator, operators_for, rule_fields
@@ -56,7 +64,7 @@ def example_for(crm: FieldDescribe | None, sample: Mapping[str, Any] | None, crm
             text = str(value).replace("\n", " ")
             return text[:40] + ("…" if len(text) > 40 else "")
     if crm is not None and crm.get("type") == "picklist":
-        values = [v["value"] for v in crm.get("picklistValues") or [] if v.get("active", True)]
+        values = picklist_values(crm)
         if values:
             return values[0]
     return ""
@@ -132,11 +140,7 @@ def condition_row(
         "widget": widget,
         "value": values[0] if values and widget != "multi" else "",
         "values": values,
-        "picklist": [
-            (v["value"], v.get("label") or v["value"])
-            for v in (field or {}).get("picklistValues") or []
-            if v.get("active", True)
-        ],
+        "picklist": [(v["value"], v.get("label") or v["value"]) for v in active_picklist(field or {})],
         "error": error,
     }
 
@@ -157,5 +161,4 @@ def rules_context(
         "rows": [condition_row(i, c, describe, errors.get(i, "")) for i, c in enumerate(conditions)]
         if describe
         else [],
-        "conditions": conditions,
     }

@@ -156,10 +156,6 @@ def soql_number(value: Any) -> str:
     return format(number, "f")
 
 
-def soql_date(value: Any) -> str:
-    return parse_date(value).isoformat()
-
-
 def soql_datetime(day: dt.date) -> str:
     return f"{day.isoformat()}T00:00:00Z"
 
@@ -246,12 +242,13 @@ def compile_condition(condition: Mapping[str, Any], describe: Describe) -> str:
 
     if fam == TEXT:
         text = _clean_text(value, label)
+        pattern = soql_string(text, like=True)[1:-1]  # escaped, unquoted: goes inside '...%'
         if key == "contains":
-            return f"{ident} LIKE '%{soql_string(text, like=True)[1:-1]}%'"
+            return f"{ident} LIKE '%{pattern}%'"
         if key == "not_contains":
-            return f"(NOT {ident} LIKE '%{soql_string(text, like=True)[1:-1]}%')"
+            return f"(NOT {ident} LIKE '%{pattern}%')"
         if key == "starts_with":
-            return f"{ident} LIKE '{soql_string(text, like=True)[1:-1]}%'"
+            return f"{ident} LIKE '{pattern}%'"
         return f"{ident} {_COMPARE[key]} {soql_string(text)}"
 
     if fam == RECORD_ID:

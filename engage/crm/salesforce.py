@@ -11,6 +11,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from integrations import selectors
 from integrations.exceptions import ProviderAuthError, ProviderError, ProviderThrottled, ProviderUnavailable
 from integrations.models import Connection
 from integrations.salesforce.client import SalesforceClient
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 DESCRIBE_TTL_SECONDS = 300.0
 # A field API name, or one relationship step (``Account.Name``).
-_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)?")
+IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)?")
 SAMPLE_TTL_SECONDS = 300.0
 
 
@@ -63,19 +64,8 @@ def cache_clear() -> None:
 
 def org_connection(organization: Organization) -> Connection | None:
     """The organisation's connected org-wide Salesforce connection, if any."""
-    return (
-        Connection.objects.for_org(organization)
-        .filter(
-            provider="salesforce",
-            scope=Connection.Scope.ORGANIZATION,
-            status=Connection.Status.CONNECTED,
-        )
-        .first()
-    )
-
-
-def _client(connection: Connection) -> SalesforceClient:
-    return SalesforceClient(connection)
+    connection = selectors.org_connection(organization, "salesforce")
+    return connection if connection is not None and connection.status == Connection.Status.CONNECTED else None
 
 
 def _plain(exc: ProviderError) -> str:
@@ -93,7 +83,7 @@ def _plain(exc: ProviderError) -> str:
 def _call(connection: Connection, what: str, fn: Any) -> Any:
     """``fn(client)`` with a client of ``connection`` (closed after, which records API usage)."""
     try:
-        with _client(connection) as client:
+        with SalesforceClient(connection) as client:
             return fn(client)
     except ProviderError as exc:
         logger.warning(
@@ -103,8 +93,9 @@ def _call(connection: Connection, what: str, fn: Any) -> Any:
         raise CrmUnavailable(_plain(exc)) from exc
 
 
-def _require(organization: Organization, connection: Connection | None = None) -> Connection:
-    """``connection`` when the caller already looked it up, else the organisation's."""
+def require_connection(organization: Organization, connection: Connection | None = None) -> Connection:
+    """``connection`` when the caller already looked it up, else the organisation's;
+    ``CrmNotConnected`` when it has none."""
     if connection is not None and connection.organization_id == organization.pk:
         return connection
     connection = org_connection(organization)
@@ -119,7 +110,7 @@ def describe_for(
     """The object's DescribeSObjectResult as Salesforce sent it; cached five minutes per
     connection (a reconnect starts afresh) and object. CrmNotConnected / CrmUnavailable
     otherwise."""
-    connection = _require(organization, connection)
+    connection = require_connection(organization, connection)
     return _cached(
         ("describe", connection.pk, connection.connected_at, sobject),
         DESCRIBE_TTL_SECONDS,
@@ -130,7 +121,7 @@ def describe_for(
 def count_matching(organization: Organization, sobject: str, where: str) -> int:
     """How many records of ``sobject`` match ``where`` (a compiled SOQL expression, ``""`` for
     all). Never cached: the preview should be live."""
-    connection = _require(organization)
+    connection = require_connection(organization)
     return int(_call(connection, f"count {sobject}", lambda client: client.count(sobject, where)))
 
 
@@ -140,10 +131,10 @@ def sample_record(
     """The most recently modified record with ``fields`` (names from the describe or the
     mapping's relationship paths), for the mapping page's examples; cached five minutes."""
     names = sorted(set(fields) | {"Id"})
-    bad = [n for n in [sobject, *names] if not _IDENTIFIER.fullmatch(n)]
+    bad = [n for n in [sobject, *names] if not IDENTIFIER.fullmatch(n)]
     if bad:  # callers pass describe names; anything else never reaches a query
         raise ValueError(f"Not Salesforce field names: {bad}")
-    connection = _require(organization, connection)
+    connection = require_connection(organization, connection)
     soql = f"SELECT {', '.join(names)} FROM {sobject} ORDER BY LastModifiedDate DESC LIMIT 1"  # noqa: S608 (identifiers checked above)
 
     def load() -> dict[str, Any] | None:

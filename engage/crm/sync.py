@@ -45,7 +45,7 @@ from django.utils import timezone
 
 from copilot.models import Organization, User
 from engage.crm.describe import Describe, find_field, relationship_field
-from engage.crm.fields import engage_field
+from engage.crm.fields import CONTACT, LEAD, engage_field
 from engage.crm.mapping import BOTH, MappingRow, apply_mapping, mapped_crm_fields
 from engage.crm.rules import check_conditions, compile_where
 from engage.imports.bulk import contact_defaults, insert_contacts, update_contacts
@@ -56,7 +56,6 @@ from integrations.salesforce.sync import BatchResult, CrmRecord
 
 logger = logging.getLogger(__name__)
 
-LEAD, CONTACT = "Lead", "Contact"
 SYNCED_OBJECTS = (LEAD, CONTACT)
 # Fields linking needs whatever the mapping says (the sync adds Id, SystemModstamp, IsDeleted).
 LINK_FIELDS: dict[str, tuple[str, ...]] = {
@@ -234,10 +233,8 @@ class _Batch:
             if r.crm_field and engage_field(r.engage_field, self.object_name) is not None
         ]
         self.directions = {r.engage_field: r.direction for r in self.rows}
-        # Engage field -> contact attname ("status" is the FK's column).
-        self.attnames = {
-            name: ("status_id" if name == "status" else name) for name in self.directions if name != "status"
-        }
+        # The contact columns the mapping fills directly (status goes through ``_status_id``).
+        self.columns = [name for name in self.directions if name != "status"]
         statuses = list(
             ContactStatus.objects.for_org(self.org).values_list("pk", "name", "crm_value", "is_default")
         )
@@ -266,7 +263,7 @@ class _Batch:
 
     def _existing(self, emails: Iterable[str]) -> tuple[dict[str, _Existing], dict[str, _Existing]]:
         """Contacts linked to these records, and contacts holding these emails: one query."""
-        columns = list(dict.fromkeys([*_ALWAYS_READ, *self.attnames.values()]))
+        columns = list(dict.fromkeys([*_ALWAYS_READ, *self.columns]))
         ids = [r.id for r in self.records]
         emails = sorted(set(emails))
         by_id: dict[str, _Existing] = {}
@@ -403,9 +400,8 @@ class _Batch:
                 if status_id is not None and status_id != current["status_id"]:
                     change["status_id"] = status_id
                 continue
-            attname = self.attnames[name]
-            if current.get(attname) != value:
-                change[attname] = value
+            if current.get(name) != value:
+                change[name] = value
         if current["crm_type"] != self.object_name or current["crm_id"] != record.id:
             change["crm_type"], change["crm_id"] = self.object_name, record.id
         if owner_id is not None and owner_id != current["owner_id"]:

@@ -199,7 +199,7 @@ class CrmWriter:
         if sobject == "Task":
             raise ForbiddenCrmWrite("Tasks go through create_tasks (batched, idempotent).")
         if self.connection is None:
-            return self._skipped(action, sobject, NOT_CONNECTED_MESSAGE, request=data, contact=contact)
+            return self.skip(action, sobject, NOT_CONNECTED_MESSAGE, request=data, contact=contact)
         try:
             record_id = self.client.create(sobject, data)
         except SalesforceError as exc:
@@ -238,7 +238,7 @@ class CrmWriter:
             return []
         if self.connection is None:
             return [
-                self._skipped(
+                self.skip(
                     action,
                     sobject,
                     NOT_CONNECTED_MESSAGE,
@@ -302,7 +302,7 @@ class CrmWriter:
         summary = {"count": len(records), "keys": [r.get("CallObject", "") for r in records]}
         if self.connection is None:
             return TaskBatch(
-                failure=self._skipped(Action.CREATE_TASKS, "Task", NOT_CONNECTED_MESSAGE, request=summary)
+                failure=self.skip(Action.CREATE_TASKS, "Task", NOT_CONNECTED_MESSAGE, request=summary)
             )
         body = [
             {"attributes": {"type": "Task"}, **{k: v for k, v in r.items() if k != "attributes"}}
@@ -340,26 +340,11 @@ class CrmWriter:
         code: str = "",
     ) -> WriteResult:
         """Record a write Engage decided not to make (and why), for the log and the person."""
-        return self._skipped(
-            action, sobject, message, request=request or {}, contact=contact, record_id=record_id, code=code
-        )
-
-    def _skipped(
-        self,
-        action: str,
-        sobject: str,
-        message: str,
-        *,
-        request: dict[str, Any],
-        contact: Contact | None = None,
-        record_id: str = "",
-        code: str = "",
-    ) -> WriteResult:
         log = self._log(
             action,
             sobject,
             Result.SKIPPED,
-            request=request,
+            request=request or {},
             contact=contact,
             record_id=record_id,
             message=message,

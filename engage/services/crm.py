@@ -18,6 +18,7 @@ from copilot.models import Organization, User
 from copilot.services.audit import audit_record
 from engage.crm import salesforce
 from engage.crm.describe import Describe, picklist_for_statuses
+from engage.crm.fields import MAPPED_OBJECTS
 from engage.crm.mapping import (
     ACCOUNT,
     DEFAULT_MAPPINGS,
@@ -31,7 +32,6 @@ from engage.crm.rules import check_conditions, compile_where
 from engage.models import CrmSettings, FieldMapping, SyncRule
 from engage.services.statuses import statuses_from_crm, statuses_set_crm_source, statuses_sync_from_crm
 
-MAPPED_OBJECTS = ("Lead", "Contact", "Account")
 RULE_OBJECTS = ("Lead", "Contact")
 SETTINGS_FIELDS = (
     "new_prospects_as",
@@ -153,8 +153,9 @@ def _follow_status_picklist(
 ) -> None:
     """F3: the Lead mapping decides where the status list comes from."""
     field = status_picklist_field(rows, describe)
-    if field is not None and picklist_for_statuses(field):
-        statuses_sync_from_crm(organization=organization, values=picklist_for_statuses(field), actor=actor)
+    values = picklist_for_statuses(field) if field is not None else []
+    if values:
+        statuses_sync_from_crm(organization=organization, values=values, actor=actor)
     else:
         statuses_set_crm_source(organization=organization, enabled=False, actor=actor)
 

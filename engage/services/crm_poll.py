@@ -21,6 +21,7 @@ from django.utils import timezone
 from copilot.models import Organization, User
 from copilot.services.audit import audit_record
 from engage.crm import salesforce
+from engage.crm.pages import OBJECT_LABELS
 from engage.models import CrmPoll
 from engage.services import crm as crm_services
 from engage.services.statuses import statuses_from_crm
@@ -41,6 +42,7 @@ _COUNTERS = [
     "error_count",
     "errors",
 ]
+WORKER_LOST = "The background worker stopped while this was running. Poll again."
 # Why the sync engine stopped -> what the admin reads.
 STOP_MESSAGES = {
     "budget": "Cadence stopped to spare your Salesforce org's daily API allocation (over 80% used). "
@@ -132,7 +134,7 @@ def poll_start(*, organization: Organization, sobject: str, actor: User) -> CrmP
 
 
 def _already_running(active: CrmPoll | None) -> str:
-    label = {"Lead": "Leads", "Contact": "Contacts"}.get(active.sobject if active else "", "this object")
+    label = OBJECT_LABELS.get(active.sobject if active else "", "this object")
     who = (
         f" (started by {active.started_by.get_full_name() or active.started_by.email})"
         if (active and active.started_by)
@@ -169,7 +171,7 @@ def poll_cancel(*, poll: CrmPoll, actor: User) -> CrmPoll:
 def poll_fail_if_stale(*, poll: CrmPoll) -> CrmPoll:
     """A poll running far longer than its task may has lost its worker: say so."""
     if poll.active and poll.started_at and timezone.now() - poll.started_at > STALE_AFTER:
-        _finish(poll, Status.FAILED, "The background worker stopped while this was running. Poll again.")
+        _finish(poll, Status.FAILED, WORKER_LOST)
     return poll
 
 
@@ -269,7 +271,7 @@ def _claim(poll_id: int) -> CrmPoll | None:
         return None
     if not claimed:
         if poll.status == Status.RUNNING:  # started before and never finished: its worker died
-            _finish(poll, Status.FAILED, "The background worker stopped while this was running. Poll again.")
+            _finish(poll, Status.FAILED, WORKER_LOST)
         return None
     return poll
 

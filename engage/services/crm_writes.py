@@ -34,7 +34,14 @@ from engage.crm.lookup import (
 )
 from engage.crm.mapping import BOTH, MappingRow
 from engage.crm.rules import soql_string
-from engage.crm.writes import CrmWriter, RecordUpdate, provider_message, refusal_message, type_of
+from engage.crm.writes import (
+    CrmWriter,
+    RecordUpdate,
+    check_create,
+    provider_message,
+    refusal_message,
+    type_of,
+)
 from engage.imports.bulk import update_contacts
 from engage.models import Contact, ContactImport, ContactStatus, CrmSettings, CrmWriteLog
 from engage.services.contacts import account_for_company
@@ -104,9 +111,8 @@ def crm_contact_added(*, contact: Contact, actor: User | None) -> CrmOutcome | N
             )
         sobject = LEAD if choice == CrmSettings.NewProspects.LEAD else CONTACT
         data, problem = prospect_data(contact, sobject, rows[sobject], describes[sobject])
-        action = Action.CREATE_LEAD if sobject == LEAD else Action.CREATE_CONTACT
         if problem:
-            writer.skip(action, sobject, problem, contact=contact, code="COMPANY_MISSING")
+            writer.skip(check_create(sobject), sobject, problem, contact=contact, code="COMPANY_MISSING")
             return CrmOutcome("warning", problem)
         result = writer.create(sobject, data, contact=contact)
         if result.ok:

@@ -35,7 +35,7 @@ def _object_or_404(sobject: str, allowed: tuple[str, ...]) -> str:
     return sobject
 
 
-def _connection(request: HttpRequest) -> Any:
+def crm_connection(request: HttpRequest) -> Any:
     """The org-wide Salesforce connection, looked up once per request."""
     if not hasattr(request, "_crm_connection"):
         request._crm_connection = salesforce.org_connection(request.organization)  # type: ignore[attr-defined]
@@ -45,18 +45,19 @@ def _connection(request: HttpRequest) -> Any:
 def _live(request: HttpRequest, sobject: str) -> tuple[bool, Describe | None, str]:
     """(connected, describe or None, why there is no describe)."""
     organization = request.organization
-    if _connection(request) is None:
+    if crm_connection(request) is None:
         return False, None, ""
     try:
-        return True, salesforce.describe_for(organization, sobject, connection=_connection(request)), ""
+        return True, salesforce.describe_for(organization, sobject, connection=crm_connection(request)), ""
     except salesforce.CrmNotConnected:
         return False, None, ""
     except salesforce.CrmUnavailable as exc:
         return True, None, str(exc)
 
 
-def _page(request: HttpRequest, template: str, current: str, **context: Any) -> HttpResponse:
-    connection = _connection(request)
+def crm_page(request: HttpRequest, template: str, current: str, **context: Any) -> HttpResponse:
+    """A page of Admin Portal › CRM: its menu (``current`` marks the entry) and the connection."""
+    connection = crm_connection(request)
     context.setdefault("connected", connection is not None)
     return render(
         request,
@@ -111,11 +112,11 @@ def crm_settings(request: HttpRequest) -> HttpResponse:
                 else:
                     messages.success(request, "Saved the CRM settings.")
                     return redirect("engage:crm_settings")
-    if _connection(request) is not None:
+    if crm_connection(request) is not None:
         # F3: once Salesforce is connected the status list follows the Lead Status picklist (when
         # the Lead mapping maps status). Not in a transaction: it asks Salesforce for the describe.
         poll_services.poll_statuses_follow(organization=organization, actor=request.user)
-    return _page(
+    return crm_page(
         request,
         "engage/portal/crm/settings.html",
         "settings",
@@ -148,7 +149,9 @@ def _sample(
     if not names:
         return None
     try:
-        return salesforce.sample_record(request.organization, sobject, names, connection=_connection(request))
+        return salesforce.sample_record(
+            request.organization, sobject, names, connection=crm_connection(request)
+        )
     except (salesforce.CrmNotConnected, salesforce.CrmUnavailable, ValueError):
         return None
 
@@ -188,12 +191,14 @@ def crm_mapping(request: HttpRequest, sobject: str) -> HttpResponse:
     if sobject == "Contact" and describe is not None:
         try:
             related = {
-                "Account": salesforce.describe_for(organization, "Account", connection=_connection(request))
+                "Account": salesforce.describe_for(
+                    organization, "Account", connection=crm_connection(request)
+                )
             }
         except (salesforce.CrmNotConnected, salesforce.CrmUnavailable):
             related = {}
     sample = _sample(request, sobject, rows, describe, related)
-    return _page(
+    return crm_page(
         request,
         "engage/portal/crm/mapping.html",
         f"mapping-{sobject}",
@@ -251,7 +256,7 @@ def crm_rules(request: HttpRequest, sobject: str) -> HttpResponse:
     else:
         rule = crm_services.rule_for(organization=organization, sobject=sobject)
         combinator, conditions = rule.combinator, list(rule.conditions)
-    return _page(
+    return crm_page(
         request,
         "engage/portal/crm/rules.html",
         f"rules-{sobject}",

@@ -11,10 +11,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from copilot.tenancy import admin_required, org_object_or_404
-from engage.crm import pages, salesforce
+from engage.crm import pages
 from engage.models import CrmPoll
 from engage.services import crm as crm_services
 from engage.services import crm_poll as poll_services
+from engage.views.crm import crm_connection, crm_page
 
 OBJECT_LABELS = pages.OBJECT_LABELS
 
@@ -42,7 +43,7 @@ def crm_poll(request: HttpRequest, sobject: str) -> HttpResponse:
             messages.success(request, f"Polling {OBJECT_LABELS[sobject]}: the progress shows below.")
         return redirect("engage:crm_poll", sobject=sobject)
 
-    connection = salesforce.org_connection(organization)
+    connection = crm_connection(request)
     latest = poll_services.poll_latest(organization=organization, sobject=sobject)
     if latest is not None:
         poll_services.poll_fail_if_stale(poll=latest)
@@ -51,23 +52,18 @@ def crm_poll(request: HttpRequest, sobject: str) -> HttpResponse:
         poll_services.poll_statuses_follow(organization=organization, actor=request.user)
         if latest is None or not latest.active:
             count, problem = poll_services.poll_matching_count(organization=organization, sobject=sobject)
-    return render(
+    return crm_page(
         request,
         "engage/portal/crm/poll.html",
-        {
-            "current": f"poll-{sobject}",
-            "object_labels": OBJECT_LABELS,
-            "connection": connection,
-            "connected": connection is not None,
-            "sobject": sobject,
-            "object_label": OBJECT_LABELS[sobject],
-            "singular": sobject.lower(),
-            "count": count,
-            "problem": problem,
-            "confirm": request.GET.get("confirm") == "1" and bool(count),
-            "has_rule": bool(crm_services.rule_for(organization=organization, sobject=sobject).conditions),
-            "poll": latest,
-        },
+        f"poll-{sobject}",
+        sobject=sobject,
+        object_label=OBJECT_LABELS[sobject],
+        singular=sobject.lower(),
+        count=count,
+        problem=problem,
+        confirm=request.GET.get("confirm") == "1" and bool(count),
+        has_rule=bool(crm_services.rule_for(organization=organization, sobject=sobject).conditions),
+        poll=latest,
     )
 
 

@@ -3,9 +3,12 @@ back as Salesforce stores them, and make Engage contacts linked to them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import asdict
 from typing import Any
 
-from engage.models import Contact
+from engage.crm.mapping import MappingRow
+from engage.models import Contact, FieldMapping
 from engage.services.crm import crm_statuses_follow_mapping
 from integrations.sandbox.salesforce import control as sfc
 from tests.factories import ContactFactory
@@ -56,3 +59,11 @@ def statuses_from_salesforce(organization: Any, actor: Any) -> dict[str, Any]:
     from engage.models import ContactStatus
 
     return {s.crm_value: s for s in ContactStatus.objects.for_org(organization) if s.crm_value}
+
+
+def save_mapping(organization: Any, sobject: str, rows: Iterable[MappingRow]) -> None:
+    """Store ``rows`` as the object's saved mapping, in order (without asking Salesforce)."""
+    FieldMapping.objects.bulk_create(
+        FieldMapping(organization=organization, sobject=sobject, position=i, **asdict(row))
+        for i, row in enumerate(rows)
+    )

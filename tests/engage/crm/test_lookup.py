@@ -4,9 +4,11 @@ Contact or nothing is created as the CRM settings say — never a duplicate (G13
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.urls import reverse
 
-from engage.models import Contact, CrmSettings, CrmWriteLog, FieldMapping
+from engage.models import Contact, CrmSettings, CrmWriteLog
 from engage.services import contacts as contact_services
 from engage.services import crm_writes
 from engage.services.crm import crm_settings_update, mapping_rows
@@ -181,17 +183,10 @@ def test_a_lead_needs_a_company(acme, owner, salesforce_connection, sandbox):
 
 def test_the_mappings_default_company_fills_in(acme, owner, salesforce_connection, sandbox):
     rows = mapping_rows(organization=acme, sobject="Lead")
-    FieldMapping.objects.bulk_create(
-        FieldMapping(
-            organization=acme,
-            sobject="Lead",
-            engage_field=r.engage_field,
-            crm_field=r.crm_field,
-            direction=r.direction,
-            position=i,
-            default_value="Unknown Co" if r.engage_field == "company" else "",
-        )
-        for i, r in enumerate(rows)
+    sf.save_mapping(
+        acme,
+        "Lead",
+        [replace(r, default_value="Unknown Co" if r.engage_field == "company" else "") for r in rows],
     )
     contact, _outcome = add(acme, owner, email="defaulted@prospect.example")
     contact.refresh_from_db()

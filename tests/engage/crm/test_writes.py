@@ -4,11 +4,13 @@ every write is logged, and the log page shows an organisation its own writes onl
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from django.urls import reverse
 
 from engage.crm.writes import CrmWriter, ForbiddenCrmWrite, RecordUpdate
-from engage.models import Contact, CrmWriteLog, FieldMapping
+from engage.models import Contact, CrmWriteLog
 from engage.services import contacts as contact_services
 from engage.services import crm_writes
 from engage.services.crm import mapping_rows
@@ -177,17 +179,7 @@ def test_no_status_push_when_the_mapping_reads_status_only(
 ):
     statuses = sf.statuses_from_salesforce(acme, owner)
     rows = mapping_rows(organization=acme, sobject="Lead")
-    FieldMapping.objects.bulk_create(
-        FieldMapping(
-            organization=acme,
-            sobject="Lead",
-            engage_field=r.engage_field,
-            crm_field=r.crm_field,
-            direction="to_engage",
-            position=i,
-        )
-        for i, r in enumerate(rows)
-    )
+    sf.save_mapping(acme, "Lead", [replace(r, direction="to_engage") for r in rows])
     lead = sf.open_leads(sandbox)[0]
     contact = sf.linked_contact(acme, "Lead", lead)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
