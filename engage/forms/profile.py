@@ -15,6 +15,7 @@ from copilot.models import TIME_ZONES, User
 from engage.cultures import CULTURES, holiday_countries
 from engage.models import NotificationChoice, SellerProfile
 from engage.scheduling import WEEKDAYS
+from engage.services.profile import ADDRESS_FIELDS
 from engage.services.voicemails import ACCEPT, TITLE_MAX
 from engage.signatures import CHOICE_LABELS
 
@@ -80,7 +81,7 @@ class AddressForm(forms.Form):
 
     @staticmethod
     def initial_for(profile: SellerProfile) -> dict[str, str]:
-        return {f: getattr(profile, f) for f in ("street", "city", "state", "postal_code", "country")}
+        return {f: getattr(profile, f) for f in ADDRESS_FIELDS}
 
 
 def _time_input() -> forms.TextInput:
@@ -176,11 +177,6 @@ class ScheduleForm(forms.Form):
             self.add_error(None, "Choose at least one working day.")
         data["business_hours"] = business_hours
         return data
-
-    def day_errors(self) -> list[str]:
-        return [
-            e for day in range(7) for w in ("start", "end") for e in self.errors.get(f"day_{day}_{w}", [])
-        ]
 
 
 class HolidayForm(forms.Form):

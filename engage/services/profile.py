@@ -22,7 +22,7 @@ from copilot.models import TIME_ZONES, User
 from copilot.services.users import user_update_profile
 from engage.cultures import CULTURES, format_date, format_moment, holiday_countries, holiday_language
 from engage.models import NotificationChoice, SellerProfile
-from engage.scheduling import kept_dates, next_send_moment, parse_business_hours
+from engage.scheduling import holiday_dates, next_send_moment_for, parse_business_hours
 from engage.signatures import sanitize_signature
 
 
@@ -127,7 +127,7 @@ def profile_update_schedule(
 def _holiday_or_error(profile: SellerProfile, day: date, *, today: date) -> None:
     if not profile.holiday_country:
         raise ValidationError("Choose a holiday country first.")
-    if day.year not in (today.year, today.year + 1) or day not in _calendar(
+    if day.year not in (today.year, today.year + 1) or day not in holiday_dates(
         profile.holiday_country, day.year
     ):
         raise ValidationError(f"{day.isoformat()} is not a holiday in your calendar.")
@@ -212,20 +212,14 @@ class SendWindowPreview:
     error: str
 
 
-def send_window_preview(user: User, profile: SellerProfile, *, now: datetime) -> SendWindowPreview:
+def send_window_preview(user: User, *, now: datetime) -> SendWindowPreview:
     """When a Salesflow step due ``now`` would go out, from the saved settings."""
     try:
-        moment = next_send_moment(
-            now,
-            business_hours=profile.business_hours,
-            time_zone=user.time_zone,
-            holiday_country=profile.holiday_country,
-            holidays_kept=kept_dates(profile.holidays_kept),
-        )
+        moment = next_send_moment_for(user, now)
     except ValueError as exc:
         return SendWindowPreview(moment=None, label="", error=str(exc))
     local = moment.astimezone(ZoneInfo(user.time_zone))
-    label = format_moment(local, profile.culture)
+    label = format_moment(local, seller_profile_for(user).culture)
     if local.tzname() != user.time_zone:
         label = f"{label} ({user.time_zone})"
     return SendWindowPreview(moment=local, label=label, error="")

@@ -47,13 +47,7 @@ SECTIONS: dict[str, Section] = {
             "Primary info",
             PrimaryInfoForm,
             PrimaryInfoForm.initial_for,
-            lambda user, d: services.profile_update_primary(
-                user=user,
-                first_name=d["first_name"],
-                last_name=d["last_name"],
-                job_title=d["job_title"],
-                phone=d["phone"],
-            ),
+            lambda user, d: services.profile_update_primary(user=user, **d),
         ),
         Section(
             "signature",
@@ -69,14 +63,7 @@ SECTIONS: dict[str, Section] = {
             "Address",
             AddressForm,
             lambda user: AddressForm.initial_for(services.seller_profile_for(user)),
-            lambda user, d: services.profile_update_address(
-                user=user,
-                street=d["street"],
-                city=d["city"],
-                state=d["state"],
-                postal_code=d["postal_code"],
-                country=d["country"],
-            ),
+            lambda user, d: services.profile_update_address(user=user, **d),
         ),
         Section(
             "schedule",
@@ -117,7 +104,7 @@ def _context(request: HttpRequest, *, editing: str = "", bound: forms.Form | Non
         "hours_rows": [(name, hours.get(str(day))) for day, name in enumerate(WEEKDAYS)],
         "holidays": holidays,
         "past_holidays": [h for h in holidays if h.past],
-        "preview": services.send_window_preview(user, profile, now=timezone.now()),
+        "preview": services.send_window_preview(user, now=timezone.now()),
         "country_names": holiday_countries().values(),
     }
 

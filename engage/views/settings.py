@@ -7,10 +7,8 @@ redirects back to the page and a form with errors is shown again with what was t
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -255,37 +253,28 @@ def voicemail_audio(request: HttpRequest, voicemail_id: int) -> HttpResponse:
     return response
 
 
-def _voicemail_page(template: str, form_class: type[forms.Form] | None, action: Callable[..., object]):
-    """A full page for one voicemail (rename form, delete confirmation) posting to itself."""
-
-    @member_required
-    def view(request: HttpRequest, voicemail_id: int) -> HttpResponse:
-        voicemail = _own_voicemail(request, voicemail_id)
-        form = None
-        if form_class is not None:
-            form = form_class(request.POST or None, initial={"title": voicemail.title})
-        if request.method == "POST" and (form is None or form.is_valid()):
-            title = voicemail.title
-            try:
-                action(voicemail, form)
-            except ValidationError as exc:
-                apply_validation_error(form, exc)
-            else:
-                done = "Renamed the voicemail." if form is not None else f"Deleted the voicemail “{title}”."
-                messages.success(request, done)
-                return redirect(f"{reverse('engage:settings')}#voicemails")
-        return render(request, template, {"voicemail": voicemail, "form": form})
-
-    return view
+@member_required
+def voicemail_rename(request: HttpRequest, voicemail_id: int) -> HttpResponse:
+    """A page with the rename form, posting to itself."""
+    voicemail = _own_voicemail(request, voicemail_id)
+    form = VoicemailRenameForm(request.POST or None, initial={"title": voicemail.title})
+    if request.method == "POST" and form.is_valid():
+        try:
+            voicemail_services.voicemail_rename(voicemail=voicemail, title=form.cleaned_data["title"])
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(request, "Renamed the voicemail.")
+            return redirect(f"{reverse('engage:settings')}#voicemails")
+    return render(request, "engage/settings/voicemail_rename.html", {"voicemail": voicemail, "form": form})
 
 
-voicemail_rename = _voicemail_page(
-    "engage/settings/voicemail_rename.html",
-    VoicemailRenameForm,
-    lambda vm, form: voicemail_services.voicemail_rename(voicemail=vm, title=form.cleaned_data["title"]),
-)
-voicemail_delete = _voicemail_page(
-    "engage/settings/voicemail_delete.html",
-    None,
-    lambda vm, form: voicemail_services.voicemail_delete(voicemail=vm),
-)
+@member_required
+def voicemail_delete(request: HttpRequest, voicemail_id: int) -> HttpResponse:
+    """A confirmation page; posting to it deletes."""
+    voicemail = _own_voicemail(request, voicemail_id)
+    if request.method == "POST":
+        voicemail_services.voicemail_delete(voicemail=voicemail)
+        messages.success(request, f"Deleted the voicemail “{voicemail.title}”.")
+        return redirect(f"{reverse('engage:settings')}#voicemails")
+    return render(request, "engage/settings/voicemail_delete.html", {"voicemail": voicemail})

@@ -15,3 +15,10 @@ def _empty_telephony_outbox():
 @pytest.fixture
 def outbox() -> list:
     return LocmemTelephonyBackend.outbox
+
+
+@pytest.fixture
+def seller_client(client, teammate):
+    """A client signed in as ``teammate``, the seller whose profile the tests edit."""
+    client.force_login(teammate)
+    return client

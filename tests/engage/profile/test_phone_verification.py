@@ -24,12 +24,6 @@ HX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture
-def seller_client(client, teammate):
-    client.force_login(teammate)
-    return client
-
-
-@pytest.fixture
 def send(seller_client, django_capture_on_commit_callbacks):
     """POST to a phone URL, running the on-commit send the way a real request would."""
 

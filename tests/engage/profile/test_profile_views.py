@@ -17,12 +17,6 @@ PROFILE = reverse("engage:profile")
 HX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture
-def seller_client(client, teammate):
-    client.force_login(teammate)
-    return client
-
-
 def schedule_post(**overrides) -> dict[str, str]:
     """A valid schedule form: New York, weekdays 09:00-17:00, US holidays."""
     data = {"time_zone": "America/New_York", "culture": "en-US", "language": "en", "holiday_country": "US"}

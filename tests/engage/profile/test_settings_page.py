@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from django.urls import reverse
 
 from engage.models import NotificationChoice
@@ -11,12 +10,6 @@ from tests.factories import VoicemailFactory
 
 SETTINGS = reverse("engage:settings")
 HX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def seller_client(client, teammate):
-    client.force_login(teammate)
-    return client
 
 
 def test_the_settings_page_has_every_section(seller_client):

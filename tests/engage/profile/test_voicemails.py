@@ -26,12 +26,6 @@ SAMPLES = {
 }
 
 
-@pytest.fixture
-def seller_client(client, teammate):
-    client.force_login(teammate)
-    return client
-
-
 def audio(name: str, content: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content, content_type="application/octet-stream")
 
