@@ -3,7 +3,14 @@ organisation-wide Engage pages of the Admin Portal under /admin/."""
 
 from django.urls import path
 
-from engage.views import accounts, contacts, workspace
+from engage.views import accounts, contacts, list_view_import, workspace
+from engage.views import crm as crm_views
+from engage.views import crm_poll as crm_poll_views
+from engage.views import crm_writes as crm_write_views
+from engage.views import imports as import_views
+from engage.views import profile as profile_views
+from engage.views import settings as settings_views
+from engage.views import statuses as status_views
 
 app_name = "engage"
 
@@ -30,8 +37,6 @@ urlpatterns += [
 ]
 
 # --- CSV import ---------------------------------------------------------------------------------
-from engage.views import imports as import_views  # noqa: E402
-
 urlpatterns += [
     path("app/contacts/import/", import_views.import_start, name="import_start"),
     path("app/contacts/imports/", import_views.import_list, name="import_list"),
@@ -46,9 +51,6 @@ urlpatterns += [
 ]
 
 # --- Profile and settings -----------------------------------------------------------------------
-from engage.views import profile as profile_views  # noqa: E402
-from engage.views import settings as settings_views  # noqa: E402
-
 urlpatterns += [
     path("app/profile/", profile_views.profile_page, name="profile"),
     path("app/profile/primary/", profile_views.profile_primary, name="profile_primary"),
@@ -85,8 +87,6 @@ urlpatterns += [
 ]
 
 # --- Admin Portal: contact statuses -------------------------------------------------------------
-from engage.views import statuses as status_views  # noqa: E402
-
 urlpatterns += [
     path("admin/contact-status/", status_views.status_list, name="statuses"),
     path("admin/contact-status/add/", status_views.status_create, name="status_create"),
@@ -101,8 +101,6 @@ urlpatterns += [
 ]
 
 # --- Admin Portal: CRM --------------------------------------------------------------------------
-from engage.views import crm as crm_views  # noqa: E402
-
 urlpatterns += [
     path("admin/crm/", crm_views.crm_settings, name="crm_settings"),
     path("admin/crm/objects/<str:sobject>/", crm_views.crm_mapping, name="crm_mapping"),
@@ -112,8 +110,6 @@ urlpatterns += [
 ]
 
 # --- Admin Portal: CRM poll ---------------------------------------------------------------------
-from engage.views import crm_poll as crm_poll_views  # noqa: E402
-
 urlpatterns += [
     path("admin/crm/poll/<str:sobject>/", crm_poll_views.crm_poll, name="crm_poll"),
     path(
@@ -123,9 +119,6 @@ urlpatterns += [
 ]
 
 # --- Salesforce writes and list views ---------------------------------------------------------------
-from engage.views import crm_writes as crm_write_views  # noqa: E402
-from engage.views import list_view_import  # noqa: E402
-
 urlpatterns += [
     path("admin/crm/writes/", crm_write_views.crm_write_log, name="crm_write_log"),
     path("app/contacts/import/salesforce/", list_view_import.import_list_view, name="import_list_view"),

@@ -105,13 +105,6 @@ def iter_rows(fileobj: IO[bytes], *, encoding: str, delimiter: str) -> Iterator[
         yield number, cells
 
 
-def read_header(fileobj: IO[bytes], *, encoding: str, delimiter: str) -> list[str]:
-    for cells in csv.reader(_text(fileobj, encoding), delimiter=delimiter, strict=True):
-        if not is_blank(cells):
-            return clean_headers(cells)
-    return []
-
-
 def clean_headers(cells: list[str]) -> list[str]:
     """Header cells trimmed; an unnamed column is called "Column N" so it can still be shown and
     mapped. Trailing unnamed columns (a spreadsheet's stray separators) are dropped."""

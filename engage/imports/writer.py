@@ -26,6 +26,7 @@ from engage.imports.bulk import contact_defaults, existing_contacts, insert_cont
 from engage.imports.parsing import iter_rows
 from engage.imports.rows import CleanRow, clean_row, columns_for, guard_cell
 from engage.models import Contact, ContactImport, ContactStatus
+from engage.services.contacts import EDITABLE_FIELDS
 from engage.services.statuses import statuses_ensure_defaults
 
 BATCH_SIZE = 2_000
@@ -38,20 +39,9 @@ REPORT_HEADER = [
     "Import email",
     "Import name",
 ]
-# Plain contact fields a row may set; status, owner, company, CRM id and opt-out are handled apart.
-_PLAIN = (
-    "first_name",
-    "last_name",
-    "title",
-    "business_phone",
-    "direct_phone",
-    "mobile_phone",
-    "street",
-    "city",
-    "state",
-    "postal_code",
-    "country",
-)
+# Plain contact fields a row may set: the form's editable fields but the email (the row's key)
+# and the company (it comes with its account); status, owner and CRM id are handled apart.
+_PLAIN = tuple(name for name in EDITABLE_FIELDS if name not in ("email", "company"))
 
 
 class Existing(NamedTuple):
@@ -348,8 +338,6 @@ class ImportPass:
         """The row's non-empty values as contact attnames: an update never blanks a field."""
         given = row.values
         values = {key: given[key] for key in _PLAIN if key in given}
-        if "email_opt_out" in given:
-            values["email_opt_out"] = given["email_opt_out"]
         if (status := given.get("status")) and (status_id := self.statuses.get(status.casefold())):
             values["status_id"] = status_id
         if (owner := given.get("owner")) and (owner_id := self._owner_id(owner)):
