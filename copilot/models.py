@@ -276,3 +276,18 @@ class AuditEvent(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target}"
+
+
+# Revenue intelligence (people, companies, activities, ignore/block rules) lives in its own module.
+from copilot.intelligence.models import (  # noqa: E402, F401
+    Activity,
+    ActivityCompany,
+    ActivityParticipant,
+    ActivityPerson,
+    ActivitySource,
+    Company,
+    IngestionSkip,
+    IntelligenceSettings,
+    MailRule,
+    Person,
+)

@@ -35,3 +35,13 @@ class ProviderUnavailable(ProviderError):
     def __init__(self, message: str, *, retry_after: float | None = None, code: str | None = None) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after  # a 503 may carry Retry-After too
+
+
+class CursorExpired(ProviderError):
+    """The stored sync cursor is no longer valid (Gmail history 404, Calendar 410, Graph 410
+    syncStateNotFound, People EXPIRED_SYNC_TOKEN): the caller must start a full resync."""
+
+
+class MailboxAccessDenied(ProviderError):
+    """This one mailbox may not be read or sent from (outside a Microsoft application access
+    policy, not a user of the Google domain, …). Other mailboxes of the connection still work."""

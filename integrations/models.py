@@ -120,7 +120,12 @@ class SyncState(TenantModel):
         FAILED = "failed", "Failed"
 
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="sync_states")
-    object_name = models.CharField(max_length=100, help_text='e.g. "Lead", a mailbox or a calendar id')
+    object_name = models.CharField(max_length=300, help_text='e.g. "Lead", or "email:seller@acme.example"')
+    # Mail, calendar and address-book rows name the mailbox owner and the kind; CRM rows leave both empty.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="sync_states"
+    )
+    kind = models.CharField(max_length=20, blank=True, help_text='"email", "calendar" or "contacts"')
     cursor = models.TextField(blank=True, help_text="Salesforce: the SystemModstamp watermark (ISO).")
     deleted_cursor = models.TextField(blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.IDLE)
@@ -143,3 +148,56 @@ class SyncState(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.object_name} of connection {self.connection_id} ({self.get_status_display()})"
+
+
+class ConnectionApp(TenantModel):
+    """One app of a mail/calendar connection (B1): Google's Gmail and Calendar apps, Microsoft's
+    Outlook and Calendar apps. Both ride on the same ``Connection`` (one consent, one set of
+    credentials) but are governed separately: toggled OFF/ON (B5) and disconnected (B6) one by one.
+    """
+
+    class App(models.TextChoices):
+        EMAIL = "email", "Email"
+        CALENDAR = "calendar", "Calendar"
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="apps")
+    app = models.CharField(max_length=20, choices=App.choices)
+    installed = models.BooleanField(default=True, help_text="False once disconnected (B6).")
+    enabled = models.BooleanField(default=True, help_text="The sync toggle (B5).")
+    changed_at = models.DateTimeField(default=timezone.now)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["connection", "app"]
+        constraints = [models.UniqueConstraint("connection", "app", name="connectionapp_one_per_app")]
+
+    def __str__(self) -> str:
+        return f"{self.get_app_display()} app of connection {self.connection_id}"
+
+    @property
+    def syncing(self) -> bool:
+        return self.installed and self.enabled
+
+
+class SyncOptOut(TenantModel):
+    """An admin opted ``user`` out of one app's sync ("Manage users' sync data", B4). Turning the
+    app back ON removes every opt-out of that app (B5)."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="opt_outs")
+    app = models.CharField(max_length=20, choices=ConnectionApp.App.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sync_opt_outs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["connection", "app", "user"]
+        constraints = [
+            models.UniqueConstraint("connection", "app", "user", name="syncoptout_one_per_user_and_app")
+        ]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} opted out of {self.app} on connection {self.connection_id}"

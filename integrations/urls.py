@@ -1,6 +1,8 @@
 from django.urls import path
 
 from integrations import views
+from integrations.google.urls import urlpatterns as google_urls
+from integrations.microsoft.urls import urlpatterns as microsoft_urls
 from integrations.salesforce.urls import urlpatterns as salesforce_urls
 
 app_name = "integrations"
@@ -14,4 +16,6 @@ urlpatterns = [
         name="disconnect",
     ),
     *salesforce_urls,
+    *google_urls,
+    *microsoft_urls,
 ]

@@ -197,6 +197,32 @@ SALESFORCE_CLIENT_ID = env("SALESFORCE_CLIENT_ID", default="")
 SALESFORCE_CLIENT_SECRET = env("SALESFORCE_CLIENT_SECRET", default="")
 SALESFORCE_API_VERSION = "59.0"
 
+# Google Workspace (B1-B3). The OAuth web client serves users' own connections and the admin's
+# sign-in; the service account (its key JSON file) does domain-wide delegation for admin-managed
+# connections. Empty API URLs use the client library's defaults (the real Google endpoints).
+GOOGLE_CLIENT_ID = env("GOOGLE_CLIENT_ID", default="")
+GOOGLE_CLIENT_SECRET = env("GOOGLE_CLIENT_SECRET", default="")
+GOOGLE_SERVICE_ACCOUNT_FILE = env("GOOGLE_SERVICE_ACCOUNT_FILE", default="")
+GOOGLE_AUTH_URL = env("GOOGLE_AUTH_URL", default="https://accounts.google.com/o/oauth2/v2/auth")
+GOOGLE_TOKEN_URL = env("GOOGLE_TOKEN_URL", default="https://oauth2.googleapis.com/token")
+GOOGLE_REVOKE_URL = env("GOOGLE_REVOKE_URL", default="https://oauth2.googleapis.com/revoke")
+GOOGLE_USERINFO_URL = env("GOOGLE_USERINFO_URL", default="https://openidconnect.googleapis.com/v1/userinfo")
+GOOGLE_GMAIL_URL = env("GOOGLE_GMAIL_URL", default="")
+GOOGLE_CALENDAR_URL = env("GOOGLE_CALENDAR_URL", default="")
+GOOGLE_PEOPLE_URL = env("GOOGLE_PEOPLE_URL", default="")
+GOOGLE_DIRECTORY_URL = env("GOOGLE_DIRECTORY_URL", default="")
+GOOGLE_BATCH_URL = env("GOOGLE_BATCH_URL", default="https://gmail.googleapis.com/batch/gmail/v1")
+# Gmail's per-user quota as "<units>/<seconds>": 15,000 units a minute for current projects,
+# "250/1" (250 units a second, moving average) for projects on the older quota.
+GMAIL_USER_QUOTA = env("GMAIL_USER_QUOTA", default="15000/60")
+# Microsoft 365: Cadence's multi-tenant Entra app registration.
+MICROSOFT_CLIENT_ID = env("MICROSOFT_CLIENT_ID", default="")
+MICROSOFT_CLIENT_SECRET = env("MICROSOFT_CLIENT_SECRET", default="")
+# Outlook resources allow 4 concurrent requests per app and mailbox (Graph throttling limits).
+GRAPH_MAILBOX_CONCURRENCY = env.int("GRAPH_MAILBOX_CONCURRENCY", default=4)
+# How far back the first sync of a mailbox or calendar reaches.
+MAIL_INITIAL_SYNC_DAYS = env.int("MAIL_INITIAL_SYNC_DAYS", default=90)
+
 # --- Engage: telephony and voicemails ----------------------------------------------------------
 # Where phone verification codes go: ConsoleTelephonyBackend logs them (logger cadence.telephony).
 TELEPHONY_BACKEND = env("TELEPHONY_BACKEND", default="engage.telephony.ConsoleTelephonyBackend")

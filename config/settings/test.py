@@ -19,6 +19,10 @@ TELEPHONY_BACKEND = "engage.telephony.LocmemTelephonyBackend"
 SALESFORCE_LOGIN_URL = "https://127.0.0.1:8443"
 SALESFORCE_CLIENT_ID = "cadence-sandbox-client"
 SALESFORCE_CLIENT_SECRET = "cadence-sandbox-secret"
+GOOGLE_CLIENT_ID = "cadence-sandbox-google-client"
+GOOGLE_CLIENT_SECRET = "cadence-sandbox-google-secret"
+MICROSOFT_CLIENT_ID = "3e0f7c2a-5b84-4c9e-a1d6-7f2b9e4c0d18"  # integrations/sandbox/microsoft/demo.py
+MICROSOFT_CLIENT_SECRET = "Sbx8Q~cadence-sandbox-demo-secret-not-for-production"
 
 # Serve static files from the app folders without collectstatic.
 WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,82 @@
+"""What a mail/calendar provider package implements for the mailbox sync engine and for sending.
+
+Google (``integrations/google``) and Microsoft (``integrations/microsoft``) each register one
+adapter from ``IntegrationsConfig.ready``. The engine (``integrations.mailsync.engine``) owns
+leases, retries, cursors and scheduling; an adapter only talks to its provider and turns answers
+into ``integrations.records``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from integrations.models import Connection
+from integrations.records import Address, Kind, MailMessageRecord, SyncPage
+
+
+@dataclass(frozen=True)
+class MailboxRef:
+    """One Cadence user's mailbox under a connection."""
+
+    user_id: int
+    address: str  # the user's address at the provider (== their Cadence email, A2)
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    to: tuple[Address, ...]
+    subject: str
+    text: str
+    html: str = ""
+    cc: tuple[Address, ...] = ()
+    bcc: tuple[Address, ...] = ()
+    sender_name: str = ""
+    message_id_header: str = ""  # without <>; the engine's send facade generates it
+    in_reply_to: str = ""  # Message-ID (without <>) of the message answered, if any
+
+
+class MailboxAdapter(Protocol):
+    provider: str  # integrations.models.Provider value
+
+    def fetch(
+        self, *, connection: Connection, mailbox: MailboxRef, kind: Kind, cursor: str, since: dt.datetime
+    ) -> Iterator[SyncPage]:
+        """Changes of ``kind`` in ``mailbox`` after ``cursor``, one page at a time.
+
+        ``cursor == ""`` means a full sync of everything since ``since`` (the first-sync window).
+        Every page carries the cursor to store once its records are ingested; the last page's
+        cursor is the one the next incremental round starts from. An incremental round with no
+        changes must cost exactly one provider request.
+
+        Raises ``CursorExpired`` (the engine clears the cursor and calls again with ""),
+        ``ProviderAuthError`` (credentials refused after one refresh: the connection needs a
+        reconnect), ``MailboxAccessDenied`` (this mailbox only), ``ProviderThrottled`` /
+        ``ProviderUnavailable`` (back off; ``retry_after`` when the provider said), ``ProviderError``.
+        """
+        ...
+
+    def send(
+        self, *, connection: Connection, mailbox: MailboxRef, message: OutgoingMessage
+    ) -> MailMessageRecord:
+        """Send ``message`` from ``mailbox``; the record describes the sent copy (for the timeline)."""
+        ...
+
+    def scope_members(self, *, connection: Connection) -> frozenset[str] | None:
+        """Lower-cased addresses inside the provider-side scope the admin chose at connect (Google
+        group or org unit, Microsoft security group), read from the directory; None when the
+        connection is not scoped (the whole organisation)."""
+        ...
+
+
+_adapters: dict[str, MailboxAdapter] = {}
+
+
+def register_adapter(adapter: MailboxAdapter) -> None:
+    _adapters[adapter.provider] = adapter
+
+
+def get_adapter(provider: str) -> MailboxAdapter | None:
+    return _adapters.get(provider)

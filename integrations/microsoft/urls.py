@@ -1,0 +1,3 @@
+"""URLs of the Microsoft 365 connect flows (admin consent and user-managed)."""
+
+urlpatterns: list = []
