@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import logging
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 logger = logging.getLogger(__name__)
@@ -29,6 +31,8 @@ logger = logging.getLogger(__name__)
 CA_FILENAME = "ca.pem"
 CERT_FILENAME = "server.pem"
 KEY_FILENAME = "server-key.pem"
+GOOGLE_SERVICE_ACCOUNT_FILENAME = "google-service-account.json"
+GOOGLE_SERVICE_ACCOUNT_EMAIL = "cadence-dwd@cadence-sandbox.iam.gserviceaccount.com"
 
 SERVER_DNS_NAMES = ("localhost",)
 SERVER_IP_ADDRESSES = (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
@@ -76,6 +80,57 @@ def ensure_certificates(cert_dir: Path | str) -> CertificatePaths:
     _write(paths.cert, server_cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
     logger.info("sandbox.certs.generated", extra={"cert_dir": str(cert_dir)})
     return paths
+
+
+def ensure_google_service_account(cert_dir: Path | str, *, base_url: str) -> Path:
+    """Cadence's service-account key file for Google domain-wide delegation, in the format the
+    Google Cloud console downloads. The key is made once (RSA 2048) and kept; the URL fields are
+    rewritten on every start, since the sandbox's port may change (token_uri is what google-auth
+    posts the JWT-bearer grant to)."""
+    path = Path(cert_dir) / GOOGLE_SERVICE_ACCOUNT_FILENAME
+    info = _existing_service_account(path)
+    if info is None:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        info = {
+            "type": "service_account",
+            "project_id": "cadence-sandbox",
+            "private_key_id": secrets.token_hex(20),
+            "private_key": key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ).decode("ascii"),
+            "client_email": GOOGLE_SERVICE_ACCOUNT_EMAIL,
+            # The numeric "unique id" a Workspace admin authorises for DWD.
+            "client_id": str(10**20 + secrets.randbelow(9 * 10**20)),
+        }
+        logger.info("sandbox.google_service_account.generated", extra={"cert_dir": str(cert_dir)})
+    google = f"{base_url}/google"
+    info.update(
+        auth_uri=f"{google}/o/oauth2/v2/auth",
+        token_uri=f"{google}/token",
+        auth_provider_x509_cert_url=f"{google}/oauth2/v3/certs",
+        client_x509_cert_url=f"{google}/robot/v1/metadata/x509/{info['client_email'].replace('@', '%40')}",
+        universe_domain="googleapis.com",
+    )
+    Path(cert_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
+    _write(path, (json.dumps(info, indent=2) + "\n").encode("utf-8"), mode=0o600)
+    return path
+
+
+def _existing_service_account(path: Path) -> dict | None:
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        key = serialization.load_pem_private_key(info["private_key"].encode("ascii"), password=None)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if info.get("type") != "service_account" or not isinstance(key, rsa.RSAPrivateKey):
+        return None
+    if not all(
+        isinstance(info.get(k), str) and info[k] for k in ("private_key_id", "client_email", "client_id")
+    ):
+        return None
+    return info
 
 
 def _existing_set_is_valid(paths: CertificatePaths) -> bool:

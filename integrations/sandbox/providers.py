@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from integrations.sandbox.google import GoogleSandbox
 from integrations.sandbox.microsoft import MicrosoftSandbox
 from integrations.sandbox.provider import SandboxProvider
 from integrations.sandbox.salesforce import SalesforceSandbox
 
 
 def default_providers() -> list[SandboxProvider]:
-    return [MicrosoftSandbox(), SalesforceSandbox()]
+    return [GoogleSandbox(), MicrosoftSandbox(), SalesforceSandbox()]

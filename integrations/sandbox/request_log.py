@@ -28,6 +28,7 @@ SECRET_FIELDS = frozenset(
         "id_token",
         "password",
         "refresh_token",
+        "token",  # Google's revoke endpoint
     }
 )
 MAX_LOGGED_BODY = 64 * 1024

@@ -8,6 +8,7 @@ so a client that connects and stalls (or speaks plain http) cannot block the acc
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import socket
 import ssl
@@ -19,7 +20,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from integrations.sandbox.app import SandboxApp
-from integrations.sandbox.certs import ensure_certificates
+from integrations.sandbox.certs import ensure_certificates, ensure_google_service_account
+from integrations.sandbox.google import GoogleSandbox
 from integrations.sandbox.provider import SandboxProvider
 from integrations.sandbox.providers import default_providers
 from integrations.sandbox.routing import Request, Response
@@ -43,6 +45,8 @@ class SandboxServer:
         self.port: int = httpd.server_address[1]
         # "localhost", not the IP: it is the name the certificate and the settings use.
         self.url = f"https://localhost:{self.port}"
+        # Cadence's Google service-account key (GOOGLE_SERVICE_ACCOUNT_FILE), written by create_sandbox.
+        self.google_service_account_path: Path | None = None
 
     @property
     def app(self) -> SandboxApp:
@@ -89,7 +93,13 @@ def create_sandbox(
     context.load_cert_chain(certfile=paths.cert, keyfile=paths.key)
     app = SandboxApp(default_providers() if providers is None else providers)
     httpd = _TLSServer((host, port), _Handler, ssl_context=context, app=app)
-    return SandboxServer(httpd, ca_path=paths.ca)
+    server = SandboxServer(httpd, ca_path=paths.ca)
+    server.google_service_account_path = ensure_google_service_account(cert_dir, base_url=server.url)
+    for provider in app.providers.values():
+        if isinstance(provider, GoogleSandbox):
+            info = json.loads(server.google_service_account_path.read_text(encoding="utf-8"))
+            provider.trust_service_account(app.state, info)
+    return server
 
 
 def start_sandbox(

@@ -1,47 +1,96 @@
-"""Entra ID data the sandbox keeps: tenants, app registrations and the access tokens it issued.
+"""Entra ID data the sandbox keeps: tenants, app registrations, users, groups, tenant-wide admin
+consents, application access policies, and the tokens and codes it issued.
 
-Later Graph routes call ``lookup_access_token`` to authenticate ``Authorization: Bearer`` headers
-against the tokens the identity routes handed out.
+Graph routes call ``lookup_access_token`` to authenticate ``Authorization: Bearer`` headers against
+the tokens the identity routes handed out.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
-import hmac
-import json
 import secrets
-import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from integrations.sandbox.microsoft import demo
-from integrations.sandbox.provider import SeedError
 from integrations.sandbox.state import SandboxState
 
 STORE_KEY = "microsoft.directory"
 ACCESS_TOKEN_LIFETIME = dt.timedelta(seconds=3599)
+AUTH_CODE_LIFETIME = dt.timedelta(minutes=10)
+# Entra's refresh tokens live 90 days (24 h for single-page apps); inactivity expires them too.
+REFRESH_TOKEN_LIFETIME = dt.timedelta(days=90)
 # Resources whose "<resource>/.default" scope the sandbox can issue tokens for.
-KNOWN_RESOURCES = frozenset({"https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000"})
+GRAPH_RESOURCE = "https://graph.microsoft.com"
+KNOWN_RESOURCES = frozenset({GRAPH_RESOURCE, "00000003-0000-0000-c000-000000000000"})
+# Authorities that name no single tenant (the user's tenant is known once they sign in).
+MULTI_TENANT_AUTHORITIES = frozenset({"common", "organizations"})
+ACCESS_RIGHTS = frozenset({"RestrictAccess", "DenyAccess"})
 
 
 @dataclass(frozen=True)
 class Tenant:
     id: str
-    domain: str
+    domain: str  # the initial <name>.onmicrosoft.com domain
     display_name: str
+    domains: tuple[str, ...] = ()  # further verified domains, e.g. "demo.example"
+
+    @property
+    def all_domains(self) -> tuple[str, ...]:
+        return (self.domain, *self.domains)
 
 
 @dataclass(frozen=True)
 class AppRegistration:
     client_id: str
-    tenant_id: str
+    tenant_id: str  # home tenant; the app is multi-tenant, so others may consent to it
     display_name: str
     secrets: tuple[str, ...]
-    roles: tuple[str, ...]
+    roles: tuple[str, ...]  # application permissions (admin consent grants them tenant-wide)
     service_principal_id: str
+    redirect_uris: tuple[str, ...] = ()
+    local_redirects: bool = False  # any http(s) URI on localhost/127.0.0.1/testserver (demo app)
+    multi_tenant: bool = True
+
+
+@dataclass
+class User:
+    id: str
+    tenant_id: str
+    user_principal_name: str
+    mail: str
+    display_name: str
+    given_name: str = ""
+    surname: str = ""
+    job_title: str | None = None
+    department: str | None = None
+    office_location: str | None = None
+    mobile_phone: str | None = None
+    business_phones: tuple[str, ...] = ()
+    account_enabled: bool = True
+    is_admin: bool = False  # holds the Global Administrator role
+    has_mailbox: bool = True
+    created: str = "2024-01-15T09:00:00Z"
+
+
+@dataclass
+class Group:
+    id: str
+    tenant_id: str
+    display_name: str
+    description: str | None = None
+    mail: str | None = None
+    mail_enabled: bool = False
+    security_enabled: bool = True
+    group_types: tuple[str, ...] = ()
+    members: list[str] = field(default_factory=list)  # user and group ids, direct only
+    created: str = "2024-01-15T09:00:00Z"
+
+
+@dataclass(frozen=True)
+class AccessPolicy:
+    tenant_id: str
+    client_id: str
+    group_id: str
+    access_right: str  # "RestrictAccess" | "DenyAccess"
 
 
 @dataclass(frozen=True)
@@ -49,157 +98,158 @@ class IssuedToken:
     tenant_id: str
     client_id: str
     resource: str
-    roles: tuple[str, ...]
+    roles: tuple[str, ...]  # application permissions (app-only tokens)
     expires_at: dt.datetime
+    user_id: str | None = None  # delegated tokens act as this user
+    scopes: tuple[str, ...] = ()  # delegated permissions, short names ("Mail.Read")
+
+    @property
+    def app_only(self) -> bool:
+        return self.user_id is None
+
+
+@dataclass
+class AuthCode:
+    client_id: str
+    tenant_id: str
+    user_id: str
+    redirect_uri: str
+    scopes: tuple[str, ...]  # as requested, in the requested form
+    nonce: str | None
+    code_challenge: str | None
+    code_challenge_method: str | None
+    expires_at: dt.datetime
+    used: bool = False
+
+
+@dataclass
+class RefreshGrant:
+    client_id: str
+    tenant_id: str
+    user_id: str
+    scopes: tuple[str, ...]
+    issued_at: dt.datetime
+    expires_at: dt.datetime
+    revoked: bool = False
 
 
 @dataclass
 class Directory:
     tenants: dict[str, Tenant] = field(default_factory=dict)
     apps: dict[str, AppRegistration] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+    groups: dict[str, Group] = field(default_factory=dict)
+    consents: set[tuple[str, str]] = field(default_factory=set)  # (tenant_id, client_id)
+    policies: list[AccessPolicy] = field(default_factory=list)
     access_tokens: dict[str, IssuedToken] = field(default_factory=dict)
+    refresh_tokens: dict[str, RefreshGrant] = field(default_factory=dict)
+    codes: dict[str, AuthCode] = field(default_factory=dict)
     signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    _upn_index: dict[str, str] = field(default_factory=dict)
 
+    # --- tenants and apps -------------------------------------------------------------------
     def find_tenant(self, id_or_domain: str) -> Tenant | None:
         """Entra accepts the tenant GUID or any of its verified domains in the authority."""
         wanted = id_or_domain.lower()
         for tenant in self.tenants.values():
-            if wanted in (tenant.id.lower(), tenant.domain.lower()):
+            if wanted == tenant.id.lower() or wanted in (d.lower() for d in tenant.all_domains):
+                return tenant
+        return None
+
+    def tenant_of_domain(self, domain: str) -> Tenant | None:
+        wanted = domain.lower()
+        for tenant in self.tenants.values():
+            if wanted in (d.lower() for d in tenant.all_domains):
                 return tenant
         return None
 
     def find_app(self, tenant: Tenant, client_id: str) -> AppRegistration | None:
+        """The app if it has a service principal in ``tenant``: its home tenant, or one whose
+        admin consented to it (a multi-tenant app)."""
         app = self.apps.get(client_id)
-        return app if app is not None and app.tenant_id == tenant.id else None
+        if app is None:
+            return None
+        if app.tenant_id == tenant.id:
+            return app
+        if app.multi_tenant and (tenant.id, client_id) in self.consents:
+            return app
+        return None
 
-    def issue_access_token(self, *, app: AppRegistration, resource: str) -> tuple[str, IssuedToken]:
-        now = dt.datetime.now(dt.UTC)
-        issued = IssuedToken(
-            tenant_id=app.tenant_id,
-            client_id=app.client_id,
-            resource=resource,
-            roles=app.roles,
-            expires_at=now + ACCESS_TOKEN_LIFETIME,
-        )
-        token = self._jwt(
-            {
-                "aud": resource,
-                "iss": f"https://sts.windows.net/{app.tenant_id}/",
-                "iat": int(now.timestamp()),
-                "nbf": int(now.timestamp()),
-                "exp": int(issued.expires_at.timestamp()),
-                "appid": app.client_id,
-                "app_displayname": app.display_name,
-                "idtyp": "app",
-                "oid": app.service_principal_id,
-                "sub": app.service_principal_id,
-                "roles": list(app.roles),
-                "tid": app.tenant_id,
-                "uti": secrets.token_urlsafe(16),
-                "ver": "1.0",
-            }
-        )
-        self.access_tokens[token] = issued
-        return token, issued
+    def has_consent(self, tenant_id: str, client_id: str) -> bool:
+        return (tenant_id, client_id) in self.consents
 
-    def _jwt(self, claims: Mapping[str, Any]) -> str:
-        """JWT-shaped like Entra's app tokens (clients must treat them as opaque; nothing checks
-        the signature, which is an HMAC under a per-sandbox key rather than Entra's RS256)."""
+    # --- users and groups -------------------------------------------------------------------
+    def add_user(self, user: User) -> None:
+        previous = self.users.get(user.id)
+        if previous is not None:
+            for name in (previous.user_principal_name, previous.mail):
+                self._upn_index.pop(name.lower(), None)
+        self.users[user.id] = user
+        if user.mail:
+            self._upn_index.setdefault(user.mail.lower(), user.id)
+        self._upn_index[user.user_principal_name.lower()] = user.id
 
-        def part(data: Mapping[str, Any]) -> bytes:
-            raw = json.dumps(data, separators=(",", ":")).encode()
-            return base64.urlsafe_b64encode(raw).rstrip(b"=")
+    def find_user(self, key: str, tenant_id: str | None = None) -> User | None:
+        """By object id, userPrincipalName or primary SMTP address (case-insensitive), optionally
+        within one tenant."""
+        user = self.users.get(key) or self.users.get(self._upn_index.get(key.lower(), ""))
+        if user is None:
+            lowered = key.lower()
+            user = next((u for u in self.users.values() if u.id.lower() == lowered), None)
+        if user is None or (tenant_id is not None and user.tenant_id != tenant_id):
+            return None
+        return user
 
-        signing_input = part({"typ": "JWT", "alg": "HS256"}) + b"." + part(claims)
-        signature = hmac.new(self.signing_key, signing_input, hashlib.sha256).digest()
-        return (signing_input + b"." + base64.urlsafe_b64encode(signature).rstrip(b"=")).decode()
+    def users_of(self, tenant_id: str) -> list[User]:
+        return [u for u in self.users.values() if u.tenant_id == tenant_id]
+
+    def find_group(self, key: str, tenant_id: str | None = None) -> Group | None:
+        """By object id, or (seeds and tests) display name or mail."""
+        group = self.groups.get(key)
+        if group is None:
+            lowered = key.lower()
+            group = next(
+                (
+                    g
+                    for g in self.groups.values()
+                    if lowered in (g.id.lower(), g.display_name.lower(), (g.mail or "").lower())
+                ),
+                None,
+            )
+        if group is None or (tenant_id is not None and group.tenant_id != tenant_id):
+            return None
+        return group
+
+    def transitive_user_ids(self, group: Group) -> set[str]:
+        found: set[str] = set()
+        seen: set[str] = set()
+        pending = [group.id]
+        while pending:
+            current = self.groups.get(pending.pop())
+            if current is None or current.id in seen:
+                continue
+            seen.add(current.id)
+            for member in current.members:
+                if member in self.users:
+                    found.add(member)
+                elif member in self.groups:
+                    pending.append(member)
+        return found
 
 
 def directory(state: SandboxState) -> Directory:
     return state.store(STORE_KEY, Directory)
 
 
+def find_access_token(state: SandboxState, token: str) -> IssuedToken | None:
+    """The token's grant if this sandbox issued it, expired or not."""
+    with state.lock:
+        return directory(state).access_tokens.get(token)
+
+
 def lookup_access_token(state: SandboxState, token: str) -> IssuedToken | None:
     """The token's grant if this sandbox issued it and it has not expired."""
-    with state.lock:
-        issued = directory(state).access_tokens.get(token)
+    issued = find_access_token(state, token)
     if issued is None or issued.expires_at <= dt.datetime.now(dt.UTC):
         return None
     return issued
-
-
-def seed_demo(state: SandboxState) -> None:
-    merge_seed(
-        state,
-        {
-            "tenants": [
-                {
-                    "id": demo.DEMO_TENANT_ID,
-                    "domain": demo.DEMO_TENANT_DOMAIN,
-                    "display_name": demo.DEMO_TENANT_NAME,
-                }
-            ],
-            "apps": [
-                {
-                    "client_id": demo.DEMO_CLIENT_ID,
-                    "tenant_id": demo.DEMO_TENANT_ID,
-                    "display_name": demo.DEMO_APP_NAME,
-                    "client_secret": demo.DEMO_CLIENT_SECRET,
-                    "roles": list(demo.DEMO_APP_ROLES),
-                }
-            ],
-        },
-    )
-
-
-def merge_seed(state: SandboxState, data: Mapping[str, Any]) -> None:
-    """Upsert tenants and app registrations::
-
-    {"tenants": [{"id", "domain", "display_name"?}],
-     "apps": [{"client_id", "tenant_id", "client_secret" | "client_secrets": [...],
-               "display_name"?, "roles"?: [...]}]}
-    """
-    unknown = set(data) - {"tenants", "apps"}
-    if unknown:
-        raise SeedError(f"unknown microsoft seed keys: {sorted(unknown)}")
-    store = directory(state)
-    for spec in _list_of_objects(data, "tenants"):
-        tenant = Tenant(
-            id=_required(spec, "id"),
-            domain=_required(spec, "domain"),
-            display_name=str(spec.get("display_name") or spec["domain"]),
-        )
-        store.tenants[tenant.id] = tenant
-    for spec in _list_of_objects(data, "apps"):
-        tenant_id = _required(spec, "tenant_id")
-        if tenant_id not in store.tenants:
-            raise SeedError(f"app {spec.get('client_id')!r} names unknown tenant {tenant_id!r}")
-        app_secrets = spec.get("client_secrets") or [_required(spec, "client_secret")]
-        roles = spec.get("roles") or []
-        if not all(isinstance(s, str) for s in app_secrets) or not all(isinstance(r, str) for r in roles):
-            raise SeedError("'client_secrets' and 'roles' must be lists of strings")
-        client_id = _required(spec, "client_id")
-        store.apps[client_id] = AppRegistration(
-            client_id=client_id,
-            tenant_id=tenant_id,
-            display_name=str(spec.get("display_name") or client_id),
-            secrets=tuple(app_secrets),
-            roles=tuple(roles),
-            service_principal_id=str(
-                uuid.uuid5(uuid.NAMESPACE_URL, f"serviceprincipal:{tenant_id}:{client_id}")
-            ),
-        )
-
-
-def _list_of_objects(data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
-    items = data.get(key) or []
-    if not isinstance(items, list) or not all(isinstance(item, Mapping) for item in items):
-        raise SeedError(f"'{key}' must be a list of objects")
-    return items
-
-
-def _required(spec: Mapping[str, Any], key: str) -> str:
-    value = spec.get(key)
-    if not isinstance(value, str) or not value:
-        raise SeedError(f"'{key}' is required and must be a string")
-    return value

@@ -1,36 +1,44 @@
-"""Microsoft identity platform v2 subset: tenant discovery and the token endpoint.
+"""Microsoft identity platform v2 subset: tenant discovery and the token endpoint's three grants
+(client credentials, authorization code with PKCE, refresh token).
 
 msal, given ``authority="https://localhost:PORT/<tenant>"`` and ``instance_discovery=False``,
 first GETs ``<authority>/v2.0/.well-known/openid-configuration`` (every endpoint in it must be
-https) and then POSTs the token endpoint it names (provider-facts B1, B2).
+https) and then POSTs the token endpoint it names (provider-facts B1, B2). The authorize and admin
+consent pages are in ``authorize``.
 """
 
 # Reference: https://learn.microsoft.com/en-us/entra/identity-platform/v2-protocols-oidc#find-your-apps-openid-configuration-document-uri
 # Reference: https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow
+# Reference: https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 import logging
 from collections.abc import Callable
-from urllib.parse import unquote_plus
 
+from integrations.sandbox.microsoft import user_grants
+from integrations.sandbox.microsoft.clients import (
+    app_not_in_tenant,
+    check_secret,
+    client_authentication,
+    missing_parameter,
+)
 from integrations.sandbox.microsoft.directory import (
     ACCESS_TOKEN_LIFETIME,
     KNOWN_RESOURCES,
-    AppRegistration,
+    MULTI_TENANT_AUTHORITIES,
     Tenant,
     directory,
 )
 from integrations.sandbox.microsoft.errors import aadsts_error, tenant_not_found
+from integrations.sandbox.microsoft.tokens import issue_app_token
 from integrations.sandbox.routing import Request, Response, Router, json_response
 from integrations.sandbox.state import SandboxState
 
 logger = logging.getLogger(__name__)
 
 TENANT = r"(?P<tenant>[^/]+)"
+NO_STORE = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
 
 
 def register_routes(router: Router, *, provider: str) -> None:
@@ -44,13 +52,23 @@ def register_routes(router: Router, *, provider: str) -> None:
     router.add("POST", rf"/{TENANT}/oauth2/v2\.0/token", token, provider=provider)
 
 
+def resolve_authority(state: SandboxState, value: str) -> Tenant | str | None:
+    """A tenant, one of the multi-tenant authority names ("common", "organizations"), or None."""
+    if value.lower() in MULTI_TENANT_AUTHORITIES:
+        return value.lower()
+    return directory(state).find_tenant(value)
+
+
 def openid_configuration(request: Request, state: SandboxState) -> Response:
-    tenant = directory(state).find_tenant(request.params["tenant"])
-    if tenant is None:
+    authority = resolve_authority(state, request.params["tenant"])
+    if authority is None:
         return tenant_not_found(request, request.params["tenant"])
     # Same keys as the real document; like Entra, endpoints name the tenant GUID even when the
-    # authority used a domain.
-    base = f"{request.base_url}/{tenant.id}"
+    # authority used a domain, and multi-tenant authorities keep their name with a "{tenantid}"
+    # placeholder issuer.
+    segment = authority if isinstance(authority, str) else authority.id
+    base = f"{request.base_url}/{segment}"
+    issuer = f"{request.base_url}/{{tenantid}}/v2.0" if isinstance(authority, str) else f"{base}/v2.0"
     return json_response(
         200,
         {
@@ -71,7 +89,7 @@ def openid_configuration(request: Request, state: SandboxState) -> Response:
                 "id_token token",
             ],
             "scopes_supported": ["openid", "profile", "email", "offline_access"],
-            "issuer": f"{base}/v2.0",
+            "issuer": issuer,
             "request_uri_parameter_supported": False,
             "userinfo_endpoint": f"{request.base_url}/oidc/userinfo",
             "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
@@ -111,19 +129,19 @@ def openid_configuration(request: Request, state: SandboxState) -> Response:
 
 
 def signing_keys(request: Request, state: SandboxState) -> Response:
-    if directory(state).find_tenant(request.params["tenant"]) is None:
+    if resolve_authority(state, request.params["tenant"]) is None:
         return tenant_not_found(request, request.params["tenant"])
     return json_response(200, {"keys": []})
 
 
 def token(request: Request, state: SandboxState) -> Response:
-    tenant = directory(state).find_tenant(request.params["tenant"])
-    if tenant is None:
+    authority = resolve_authority(state, request.params["tenant"])
+    if authority is None:
         return tenant_not_found(request, request.params["tenant"])
     form = request.form()
     grant_type = form.get("grant_type")
     if not grant_type:
-        return _missing_parameter(request, "grant_type")
+        return missing_parameter(request, "grant_type")
     grant = GRANTS.get(grant_type)
     if grant is None:
         return aadsts_error(
@@ -133,29 +151,22 @@ def token(request: Request, state: SandboxState) -> Response:
             code=70003,
             message=f"The app requested an unsupported grant type '{grant_type}'.",
         )
-    return grant(request, state, tenant, form)
+    return grant(request, state, authority, form)
 
 
 def _client_credentials(
-    request: Request, state: SandboxState, tenant: Tenant, form: dict[str, str]
+    request: Request, state: SandboxState, authority: Tenant | str, form: dict[str, str]
 ) -> Response:
-    client_id, client_secret = _client_authentication(request, form)
+    if isinstance(authority, str):
+        # App-only tokens are always for one tenant: "common"/"organizations" name none.
+        return tenant_not_found(request, authority)
+    tenant = authority
+    client_id, client_secret = client_authentication(request, form)
     if not client_id:
-        return _missing_parameter(request, "client_id")
+        return missing_parameter(request, "client_id")
     app = directory(state).find_app(tenant, client_id)
     if app is None:
-        return aadsts_error(
-            request,
-            status=400,
-            error="unauthorized_client",
-            code=700016,
-            message=(
-                f"Application with identifier '{client_id}' was not found in the directory "
-                f"'{tenant.display_name}'. This can happen if the application has not been "
-                "installed by the administrator of the tenant or consented to by any user in the "
-                "tenant. You may have sent your authentication request to the wrong tenant."
-            ),
-        )
+        return app_not_in_tenant(request, client_id, tenant)
     scope = form.get("scope", "").strip()
     if not scope:
         return aadsts_error(
@@ -182,37 +193,9 @@ def _client_credentials(
                     "(application ID URI)."
                 ),
             )
-    if not client_secret:
-        return aadsts_error(
-            request,
-            status=401,
-            error="invalid_client",
-            code=7000216,
-            message=(
-                "'client_assertion', 'client_secret' or 'request' is required for the "
-                "'client_credentials' grant type."
-            ),
-        )
-    if not _secret_matches(app, client_secret):
-        logger.info(
-            "sandbox.microsoft.token_refused",
-            extra={
-                "tenant_id": tenant.id,
-                "client_id": client_id,
-                "reason": "invalid_secret",
-            },
-        )
-        return aadsts_error(
-            request,
-            status=401,
-            error="invalid_client",
-            code=7000215,
-            message=(
-                "Invalid client secret provided. Ensure the secret being sent in the request is "
-                "the client secret value, not the client secret ID, for a secret added to app "
-                f"'{client_id}'."
-            ),
-        )
+    refused = check_secret(request, app, client_secret, grant="client_credentials", tenant=tenant)
+    if refused is not None:
+        return refused
     resource = scopes[0].removesuffix("/.default")
     if resource.rstrip("/") not in KNOWN_RESOURCES:
         return aadsts_error(
@@ -227,7 +210,9 @@ def _client_credentials(
                 "tenant. You might have sent your authentication request to the wrong tenant."
             ),
         )
-    access_token, _ = directory(state).issue_access_token(app=app, resource=resource.rstrip("/"))
+    access_token = issue_app_token(
+        directory(state), app=app, tenant_id=tenant.id, resource=resource.rstrip("/")
+    )
     logger.info(
         "sandbox.microsoft.token_issued",
         extra={
@@ -246,39 +231,14 @@ def _client_credentials(
             "access_token": access_token,
         },
         # Token responses must not be cached (RFC 6749 §5.1); Entra sends the same.
-        headers={"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"},
+        headers=NO_STORE,
     )
 
 
-TokenGrant = Callable[[Request, SandboxState, Tenant, dict[str, str]], Response]
+TokenGrant = Callable[[Request, SandboxState, "Tenant | str", dict[str, str]], Response]
 
-# Later issues add "authorization_code" and "refresh_token" here.
-GRANTS: dict[str, TokenGrant] = {"client_credentials": _client_credentials}
-
-
-def _client_authentication(request: Request, form: dict[str, str]) -> tuple[str, str]:
-    """client_secret_post or client_secret_basic (msal sends Basic as well as the form fields)."""
-    client_id, client_secret = form.get("client_id", ""), form.get("client_secret", "")
-    scheme, _, encoded = (request.header("Authorization") or "").partition(" ")
-    if scheme.lower() == "basic" and encoded:
-        try:
-            basic_id, _, basic_secret = base64.b64decode(encoded).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            basic_id = basic_secret = ""
-        client_id = client_id or unquote_plus(basic_id)
-        client_secret = client_secret or unquote_plus(basic_secret)
-    return client_id, client_secret
-
-
-def _secret_matches(app: AppRegistration, candidate: str) -> bool:
-    return any(hmac.compare_digest(secret.encode(), candidate.encode()) for secret in app.secrets)
-
-
-def _missing_parameter(request: Request, name: str) -> Response:
-    return aadsts_error(
-        request,
-        status=400,
-        error="invalid_request",
-        code=900144,
-        message=f"The request body must contain the following parameter: '{name}'.",
-    )
+GRANTS: dict[str, TokenGrant] = {
+    "client_credentials": _client_credentials,
+    "authorization_code": user_grants.authorization_code,
+    "refresh_token": user_grants.refresh_token,
+}

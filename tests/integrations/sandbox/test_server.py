@@ -72,7 +72,7 @@ def test_it_regenerates_certificates_that_no_longer_belong_together(tmp_path: Pa
 
 def test_it_serves_https_that_its_ca_verifies(sandbox: Any) -> None:
     assert sandbox.url.startswith("https://localhost:")
-    assert get(sandbox, "/_sandbox/health").json()["providers"] == ["microsoft", "salesforce"]
+    assert get(sandbox, "/_sandbox/health").json()["providers"] == ["google", "microsoft", "salesforce"]
 
 
 def test_it_is_not_trusted_by_a_client_without_its_ca(sandbox: Any) -> None:

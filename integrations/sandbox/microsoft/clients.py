@@ -1,0 +1,93 @@
+"""Client authentication at the token endpoint and the errors it shares between grants."""
+
+# Reference: https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import logging
+from urllib.parse import unquote_plus
+
+from integrations.sandbox.microsoft.directory import AppRegistration, Tenant
+from integrations.sandbox.microsoft.errors import aadsts_error
+from integrations.sandbox.routing import Request, Response
+
+logger = logging.getLogger(__name__)
+
+
+def client_authentication(request: Request, form: dict[str, str]) -> tuple[str, str]:
+    """client_secret_post or client_secret_basic (msal sends Basic as well as the form fields)."""
+    client_id, client_secret = form.get("client_id", ""), form.get("client_secret", "")
+    scheme, _, encoded = (request.header("Authorization") or "").partition(" ")
+    if scheme.lower() == "basic" and encoded:
+        try:
+            basic_id, _, basic_secret = base64.b64decode(encoded).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            basic_id = basic_secret = ""
+        client_id = client_id or unquote_plus(basic_id)
+        client_secret = client_secret or unquote_plus(basic_secret)
+    return client_id, client_secret
+
+
+def check_secret(
+    request: Request, app: AppRegistration, candidate: str, *, grant: str, tenant: Tenant | None
+) -> Response | None:
+    """None when the secret is one of the app's; else Entra's 401 invalid_client."""
+    if not candidate:
+        return aadsts_error(
+            request,
+            status=401,
+            error="invalid_client",
+            code=7000216,
+            message=(
+                f"'client_assertion', 'client_secret' or 'request' is required for the '{grant}' grant type."
+            ),
+        )
+    if any(hmac.compare_digest(secret.encode(), candidate.encode()) for secret in app.secrets):
+        return None
+    logger.info(
+        "sandbox.microsoft.token_refused",
+        extra={
+            "tenant_id": tenant.id if tenant else None,
+            "client_id": app.client_id,
+            "reason": "invalid_secret",
+        },
+    )
+    return aadsts_error(
+        request,
+        status=401,
+        error="invalid_client",
+        code=7000215,
+        message=(
+            "Invalid client secret provided. Ensure the secret being sent in the request is the "
+            "client secret value, not the client secret ID, for a secret added to app "
+            f"'{app.client_id}'."
+        ),
+    )
+
+
+def app_not_in_tenant(request: Request, client_id: str, tenant: Tenant) -> Response:
+    return aadsts_error(
+        request,
+        status=400,
+        error="unauthorized_client",
+        code=700016,
+        message=(
+            f"Application with identifier '{client_id}' was not found in the directory "
+            f"'{tenant.display_name}'. This can happen if the application has not been "
+            "installed by the administrator of the tenant or consented to by any user in the "
+            "tenant. You may have sent your authentication request to the wrong tenant."
+        ),
+    )
+
+
+def missing_parameter(request: Request, name: str) -> Response:
+    return aadsts_error(
+        request,
+        status=400,
+        error="invalid_request",
+        code=900144,
+        message=f"The request body must contain the following parameter: '{name}'.",
+    )
