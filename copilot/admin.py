@@ -9,10 +9,24 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.auth.forms import PasswordResetForm
+from django.db import models
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from copilot.models import AuditEvent, Invitation, Organization, OrgGroup, User
+from copilot.models import (
+    Activity,
+    ActivityParticipant,
+    ActivitySource,
+    AuditEvent,
+    Company,
+    IngestionSkip,
+    Invitation,
+    MailRule,
+    Organization,
+    OrgGroup,
+    Person,
+    User,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -157,3 +171,84 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ["actor_email", "target", "organization__name"]
     list_select_related = ["organization"]
     date_hierarchy = "created_at"
+
+
+# --- Revenue intelligence: read-only for support (customers' data, changed only by sync and by
+# their admins in the Admin Portal). Email bodies are never shown here.
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        return list(self.fields or [])
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class ActivityParticipantInline(_ReadOnlyInline):
+    model = ActivityParticipant
+    fields = ["email", "name", "role", "response", "person", "user"]
+
+
+class ActivitySourceInline(_ReadOnlyInline):
+    model = ActivitySource
+    fields = ["user", "provider", "kind", "external_id"]
+
+
+@admin.register(Company)
+class CompanyAdmin(ReadOnlyAdmin):
+    list_display = ["name", "domain", "organization", "created_at"]
+    list_filter = ["organization"]
+    search_fields = ["name", "domain", "organization__name"]
+    list_select_related = ["organization"]
+
+
+@admin.register(Person)
+class PersonAdmin(ReadOnlyAdmin):
+    list_display = ["email", "name", "company", "organization", "in_address_book", "updated_at"]
+    list_filter = ["in_address_book", "organization"]
+    search_fields = ["email", "name", "company__name", "organization__name"]
+    list_select_related = ["organization", "company"]
+
+
+@admin.register(Activity)
+class ActivityAdmin(ReadOnlyAdmin):
+    list_display = [
+        "occurred_at",
+        "kind",
+        "subject",
+        "organization",
+        "provider",
+        "is_private",
+        "sent_from_app",
+    ]
+    list_filter = ["kind", "provider", "is_private", "sent_from_app", "join_provider", "organization"]
+    search_fields = ["subject", "dedupe_key", "sender_email", "organization__name"]
+    list_select_related = ["organization"]
+    date_hierarchy = "occurred_at"
+    exclude = ["body"]
+    inlines = [ActivityParticipantInline, ActivitySourceInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+@admin.register(MailRule)
+class MailRuleAdmin(ReadOnlyAdmin):
+    list_display = ["value", "action", "is_default", "organization", "created_by", "created_at"]
+    list_filter = ["action", "is_default", "organization"]
+    search_fields = ["value", "organization__name"]
+    list_select_related = ["organization", "created_by"]
+
+
+@admin.register(IngestionSkip)
+class IngestionSkipAdmin(ReadOnlyAdmin):
+    list_display = ["decided_at", "rule", "party", "organization"]
+    list_filter = ["rule", "organization"]
+    search_fields = ["party", "message_key", "organization__name"]
+    list_select_related = ["organization"]

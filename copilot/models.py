@@ -285,6 +285,7 @@ from copilot.intelligence.models import (  # noqa: E402, F401
     ActivityParticipant,
     ActivityPerson,
     ActivitySource,
+    AddressBookEntry,
     Company,
     IngestionSkip,
     IntelligenceSettings,

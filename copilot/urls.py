@@ -1,6 +1,14 @@
 from django.urls import path
 
-from copilot.views import account, invitations, onboarding, portal_company, portal_groups, portal_users
+from copilot.views import (
+    account,
+    invitations,
+    onboarding,
+    portal_company,
+    portal_groups,
+    portal_intelligence,
+    portal_users,
+)
 
 app_name = "copilot"
 
@@ -28,6 +36,20 @@ urlpatterns = [
     path("admin/groups/<int:group_id>/", portal_groups.group_edit, name="group_edit"),
     path("admin/groups/<int:group_id>/delete/", portal_groups.group_delete, name="group_delete"),
     path("admin/company/", portal_company.company, name="company"),
+    # Configuration › Revenue Intelligence (B7)
+    path("admin/revenue-intelligence/", portal_intelligence.rules, name="intelligence_rules"),
+    path(
+        "admin/revenue-intelligence/block/",
+        portal_intelligence.rule_block_confirm,
+        name="intelligence_rule_block_confirm",
+    ),
+    path(
+        "admin/revenue-intelligence/rules/<int:rule_id>/delete/",
+        portal_intelligence.rule_delete,
+        name="intelligence_rule_delete",
+    ),
+    path("admin/revenue-intelligence/why/", portal_intelligence.why, name="intelligence_why"),
+    path("admin/revenue-intelligence/storage/", portal_intelligence.storage, name="intelligence_settings"),
     # Invitee, onboarding, account
     path("invite/<str:token>/", invitations.invitation_accept_view, name="invitation_accept"),
     path("onboarding/", onboarding.onboarding, name="onboarding"),
@@ -35,4 +57,14 @@ urlpatterns = [
     path("onboarding/<slug:step>/", onboarding.onboarding_step, name="onboarding_step"),
     path("account/", account.account, name="account"),
     path("no-organization/", account.no_organization, name="no_organization"),
+]
+
+# --- Revenue intelligence: companies, people and their timelines (B8) ---------------------------
+from copilot.views import timeline as timeline_views  # noqa: E402
+
+urlpatterns += [
+    path("companies/", timeline_views.companies, name="companies"),
+    path("companies/<int:company_id>/", timeline_views.company_detail, name="company_detail"),
+    path("people/<int:person_id>/", timeline_views.person_detail, name="person"),
+    path("timeline/", timeline_views.timeline_partial, name="timeline"),
 ]

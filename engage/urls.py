@@ -50,6 +50,13 @@ urlpatterns += [
     path("app/contacts/imports/<int:import_id>/report/", import_views.import_report, name="import_report"),
 ]
 
+# --- Compose and send (B9) -----------------------------------------------------------------------
+from engage.views import compose as compose_views  # noqa: E402
+
+urlpatterns += [
+    path("app/compose/", compose_views.compose, name="compose"),
+]
+
 # --- Profile and settings -----------------------------------------------------------------------
 urlpatterns += [
     path("app/profile/", profile_views.profile_page, name="profile"),

@@ -6,11 +6,23 @@ also ``editable=False``), and only its presence is shown.
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from copilot.admin import ReadOnlyAdmin
-from integrations.models import Connection, SyncState
+from integrations import services
+from integrations.models import Connection, ConnectionApp, SyncOptOut, SyncState
+from integrations.records import KINDS
+
+
+class ConnectionAppInline(admin.TabularInline):
+    model = ConnectionApp
+    fields = ["app", "installed", "enabled", "changed_at", "changed_by"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
 
 
 class SyncStateInline(admin.TabularInline):
@@ -70,7 +82,7 @@ class ConnectionAdmin(ReadOnlyAdmin):
         "updated_at",
     ]
     readonly_fields = fields
-    inlines = [SyncStateInline]
+    inlines = [ConnectionAppInline, SyncStateInline]
 
     @admin.display(boolean=True, description="holds credentials")
     def has_credentials(self, obj: Connection) -> bool:
@@ -87,24 +99,32 @@ class ConnectionAdmin(ReadOnlyAdmin):
 
 @admin.register(SyncState)
 class SyncStateAdmin(ReadOnlyAdmin):
+    """Every sync-state row, read-only; a mailbox row (mail, calendar, address book) can be run
+    again at once ("Re-run sync": clears its backoff and enqueues it)."""
+
+    actions = ["rerun_sync"]
     list_display = [
         "id",
         "organization",
         "connection",
         "object_name",
+        "kind",
+        "user",
         "status",
         "last_success_at",
         "attempts",
         "next_run_at",
         "lease_owner",
     ]
-    list_filter = ["status", "object_name", "connection__provider"]
-    list_select_related = ["organization", "connection"]
+    list_filter = ["status", "kind", "connection__provider"]
+    list_select_related = ["organization", "connection", "user"]
     search_fields = ["organization__name", "object_name", "last_error"]
     fields = [
         "organization",
         "connection",
         "object_name",
+        "kind",
+        "user",
         "status",
         "cursor",
         "deleted_cursor",
@@ -118,4 +138,48 @@ class SyncStateAdmin(ReadOnlyAdmin):
         "created_at",
         "updated_at",
     ]
+    readonly_fields = fields
+
+    @admin.action(description="Re-run sync now (mailbox rows)")
+    def rerun_sync(self, request: HttpRequest, queryset: QuerySet[SyncState]) -> None:
+        from integrations.mailsync.tasks import enqueue_mailbox_sync
+
+        rows = list(queryset.filter(kind__in=KINDS).select_related("connection"))
+        for state in rows:
+            services.sync_state_retry_now(sync_state=state, actor=None)
+            enqueue_mailbox_sync(state.pk, force=True)
+        skipped = queryset.count() - len(rows)
+        self.message_user(request, f"{len(rows)} mailbox sync(s) started.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request, f"{skipped} CRM row(s) skipped: they run on their own schedule.", messages.WARNING
+            )
+
+
+@admin.register(ConnectionApp)
+class ConnectionAppAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "organization",
+        "connection",
+        "app",
+        "installed",
+        "enabled",
+        "changed_at",
+        "changed_by",
+    ]
+    list_filter = ["app", "installed", "enabled", "connection__provider"]
+    list_select_related = ["organization", "connection", "changed_by"]
+    search_fields = ["organization__name"]
+    fields = ["organization", "connection", "app", "installed", "enabled", "changed_at", "changed_by"]
+    readonly_fields = fields
+
+
+@admin.register(SyncOptOut)
+class SyncOptOutAdmin(ReadOnlyAdmin):
+    list_display = ["id", "organization", "connection", "app", "user", "created_by", "created_at"]
+    list_filter = ["app", "connection__provider"]
+    list_select_related = ["organization", "connection", "user", "created_by"]
+    search_fields = ["organization__name", "user__email"]
+    fields = ["organization", "connection", "app", "user", "created_by", "created_at"]
     readonly_fields = fields

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from copilot.models import Organization, User
-from integrations.models import Connection
+from integrations.models import Connection, ConnectionApp, SyncState
 
 
 def org_connection(organization: Organization | None, provider: str) -> Connection | None:
@@ -76,4 +76,53 @@ def instance_warning(connection: Connection, org_wide: Connection | None = None)
         f"Your {connection.get_provider_display()} connection goes to a different org than your "
         f"organisation's ({connection.instance_url} instead of {org_wide.instance_url}). Records you "
         "create or look up there will not match your team's."
+    )
+
+
+# --- Mail and calendar (Google, Microsoft) -------------------------------------------------------
+MAIL_PROVIDERS = ("google", "microsoft")
+
+
+def org_connections(organization: Organization | None) -> dict[str, Connection]:
+    """provider → the organisation's admin-managed connection that is not disconnected, with its
+    apps, in two queries."""
+    if organization is None:
+        return {}
+    rows = (
+        Connection.objects.for_org(organization)
+        .filter(scope=Connection.Scope.ORGANIZATION)
+        .exclude(status=Connection.Status.DISCONNECTED)
+        .select_related("connected_by")
+        .prefetch_related("apps")
+        .defer("credentials")
+    )
+    return {row.provider: row for row in rows}
+
+
+def mail_user_connections(organization: Organization) -> QuerySet[Connection]:
+    """Members' own Google/Microsoft connections that are not disconnected, for admins."""
+    return (
+        Connection.objects.for_org(organization)
+        .filter(provider__in=MAIL_PROVIDERS, scope=Connection.Scope.USER)
+        .exclude(status=Connection.Status.DISCONNECTED)
+        .select_related("user")
+        .prefetch_related("apps")
+        .defer("credentials")
+        .order_by("provider", "user__email")
+    )
+
+
+def mailbox_states(connection: Connection, kinds: tuple[str, ...]) -> dict[int, list[SyncState]]:
+    """user id → that user's mailbox rows of ``kinds`` under ``connection`` (one query)."""
+    states: dict[int, list[SyncState]] = {}
+    for state in SyncState.objects.filter(connection=connection, kind__in=kinds).order_by("kind"):
+        states.setdefault(state.user_id, []).append(state)
+    return states
+
+
+def installed_apps(connection: Connection) -> list[ConnectionApp]:
+    """The connection's installed apps (uses a prefetch of ``apps`` when there is one)."""
+    order = {"email": 0, "calendar": 1}
+    return sorted(
+        (row for row in connection.apps.all() if row.installed), key=lambda row: order.get(row.app, 9)
     )

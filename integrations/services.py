@@ -297,3 +297,72 @@ def sync_state_lease_release(
     if released:
         sync_state.lease_owner, sync_state.lease_expires_at, sync_state.status = "", None, status
     return bool(released)
+
+
+# --- Mailbox sync state (mail, calendar, address book) ---------------------------------------------
+def mailbox_sync_states_ensure(
+    *, connection: Connection, wanted: list[tuple[int, str, str]]
+) -> list[SyncState]:
+    """The rows for ``wanted`` ``(user_id, kind, object_name)`` of ``connection``, creating the
+    missing ones in one statement; returns them in ``wanted``'s order."""
+    existing = {
+        state.object_name: state
+        for state in SyncState.objects.filter(
+            connection=connection, object_name__in=[name for _, _, name in wanted]
+        )
+    }
+    missing = [
+        SyncState(
+            organization_id=connection.organization_id,
+            connection=connection,
+            object_name=name,
+            user_id=user_id,
+            kind=kind,
+        )
+        for user_id, kind, name in wanted
+        if name not in existing
+    ]
+    if missing:
+        SyncState.objects.bulk_create(missing, ignore_conflicts=True)
+        existing.update(
+            (state.object_name, state)
+            for state in SyncState.objects.filter(
+                connection=connection, object_name__in=[s.object_name for s in missing]
+            )
+        )
+    return [existing[name] for _, _, name in wanted if name in existing]
+
+
+def sync_states_recover_stuck(*, stuck_after: dt.timedelta = dt.timedelta(hours=1)) -> int:
+    """Free rows left RUNNING by a worker that died or hung: their lease lapsed, or nothing moved
+    on them for ``stuck_after``. The next fan-out enqueues them again."""
+    now = timezone.now()
+    recovered = (
+        SyncState.objects.filter(status=SyncState.Status.RUNNING)
+        .exclude(kind="")  # mailbox rows only: CRM rows are recovered by their own lease
+        .filter(
+            Q(lease_expires_at__isnull=True)
+            | Q(lease_expires_at__lt=now)
+            | Q(updated_at__lt=now - stuck_after)
+        )
+        .update(status=SyncState.Status.IDLE, lease_owner="", lease_expires_at=None, updated_at=now)
+    )
+    if recovered:
+        logger.warning("mailsync.stuck_recovered", extra={"sync_states": recovered})
+    return recovered
+
+
+def sync_state_retry_now(*, sync_state: SyncState, actor: User | None) -> SyncState:
+    """An admin's "Retry now" on a failed mailbox: clear the backoff so the next run starts at once."""
+    SyncState.objects.filter(pk=sync_state.pk).exclude(status=SyncState.Status.RUNNING).update(
+        status=SyncState.Status.IDLE, attempts=0, next_run_at=None, updated_at=timezone.now()
+    )
+    sync_state.refresh_from_db()
+    _audit(
+        sync_state.connection,
+        "integration.mailbox_retry",
+        actor=actor,
+        sync_state_id=sync_state.pk,
+        object_name=sync_state.object_name,
+    )
+    return sync_state

@@ -183,6 +183,23 @@ class ActivitySource(TenantModel):
         indexes = [models.Index(fields=["user", "activity"], name="activitysource_user")]
 
 
+class AddressBookEntry(TenantModel):
+    """A teammate's address-book contact filed for ``person`` (B11, D6): which folders it sits in.
+    ``Person.address_book_folders`` is the union over a person's entries, so deleting a contact
+    takes only its folders away."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="address_book_entries")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    provider = models.CharField(max_length=20)
+    external_id = models.CharField(max_length=500)
+    folders = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("user", "provider", "external_id", "person", name="addressbookentry_once")
+        ]
+
+
 class MailRule(TenantModel):
     """An ignore or block entry for a domain or an address (B7)."""
 
@@ -245,6 +262,7 @@ __all__ = [
     "ActivityParticipant",
     "ActivityPerson",
     "ActivitySource",
+    "AddressBookEntry",
     "Company",
     "IngestionSkip",
     "IntelligenceSettings",

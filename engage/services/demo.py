@@ -1,6 +1,11 @@
 """Demo Co's workspace data for ``make run``: ~300 contacts across 40 accounts, owned by both
 sellers (and a few by the admin), spread over the statuses and the last 90 days.
 
+The customers' people of the provider sandbox's demo world (``integrations.sandbox.demo_world``)
+are among them — same email, name, title and company, owned by the seller whose mailbox holds
+their conversations — so once the demo mailboxes sync, their contact pages show those emails and
+meetings. The other contacts are generated.
+
 Deterministic (a seeded ``random.Random``) so every newcomer sees the same people, and written
 with ``bulk_create`` so a start stays fast. Company names, domains (``.example``, which can never
 receive mail), streets and phone numbers are made up; the numbers sit in the ranges regulators
@@ -19,6 +24,7 @@ from django.utils import timezone
 from copilot.models import Organization, User
 from engage.models import Account, Contact, ContactStatus
 from engage.services.statuses import status_default, statuses_ensure_defaults
+from integrations.sandbox import demo_world
 
 SEED = 20_240_917
 CONTACT_COUNT = 300
@@ -26,20 +32,9 @@ SPREAD_DAYS = 90
 SELLER_EMAILS = ("seller1@demo.example", "seller2@demo.example")
 ADMIN_EMAIL = "admin@demo.example"
 
-# name, domain
+# name, domain — the demo world's customers first (the companies the sandbox mailboxes talk to).
 COMPANIES: list[tuple[str, str]] = [
-    ("Bluefin Analytics", "bluefinanalytics.example"),
-    ("Harbor & Pine Foods", "harborpine.example"),
-    ("Quillstone Legal", "quillstone.example"),
-    ("Northgate Freight", "northgatefreight.example"),
-    ("Lumen Ridge Energy", "lumenridge.example"),
-    ("Copperleaf Health", "copperleafhealth.example"),
-    ("Aster & Vale Architects", "astervale.example"),
-    ("Brightwater Insurance", "brightwater-ins.example"),
-    ("Kestrel Robotics", "kestrelrobotics.example"),
-    ("Meridian Cloudworks", "meridiancloud.example"),
-    ("Oakhurst Property Group", "oakhurstpg.example"),
-    ("Silverline Telecom", "silverlinetel.example"),
+    *demo_world.COMPANIES,
     ("Tidewell Marine", "tidewell.example"),
     ("Granite Peak Capital", "granitepeak.example"),
     ("Fernhill Education", "fernhill-edu.example"),
@@ -373,9 +368,10 @@ def engage_demo_seed(organization: Organization) -> int:
     status_weights = list(STATUS_WEIGHTS.values())
 
     accounts = Account.objects.bulk_create(_accounts(organization, rng, now))
-    taken: set[str] = set()
+    world_people = _world_people()
+    taken: set[str] = {person.email for person, _owner in world_people}
     contacts = []
-    for i in range(CONTACT_COUNT):
+    for i in range(CONTACT_COUNT - len(world_people)):
         # Every account gets someone; the rest cluster on a few bigger customers.
         account = accounts[i] if i < len(accounts) else rng.choice(accounts[: len(accounts) // 2] + accounts)
         place = _place_of(account)
@@ -409,5 +405,42 @@ def engage_demo_seed(organization: Organization) -> int:
                 updated_at=updated,
             )
         )
+    # The demo world's people, after the generated ones (which keep their order and data).
+    by_domain = {a.domain: a for a in accounts}
+    for i, (person, owner_email) in enumerate(world_people):
+        account = by_domain[person.domain]
+        created = now - timedelta(seconds=rng.randint(0, SPREAD_DAYS * 86_400))
+        updated = created + timedelta(seconds=rng.randint(0, int((now - created).total_seconds())))
+        contacts.append(
+            Contact(
+                organization=organization,
+                owner=users.get(owner_email) or owners[i % len(owners)],
+                status=by_name.get(rng.choices(status_names, weights=status_weights)[0], fallback),
+                first_name=person.first_name,
+                last_name=person.last_name,
+                email=person.email,
+                title=person.title,
+                company=account.name,
+                account=account,
+                business_phone=account.phone,
+                direct_phone=person.phone,
+                street=account.street,
+                city=account.city,
+                state=account.state,
+                postal_code=account.postal_code,
+                country=account.country,
+                source=Contact.Source.IMPORT if rng.random() < 0.55 else Contact.Source.MANUAL,
+                created_at=created,
+                updated_at=updated,
+            )
+        )
     Contact.objects.bulk_create(contacts, batch_size=500)
     return len(contacts)
+
+
+def _world_people() -> list[tuple[demo_world.Person, str]]:
+    """The demo world's people who work for a company, each with the Demo Co seller whose mailbox
+    and address book hold them (the seller of their company; the admin when no seller has it)."""
+    world = demo_world.build_world()
+    seller_of = {entry.person.company: entry.owner for entry in world.address_book}
+    return [(p, seller_of.get(p.company, ADMIN_EMAIL)) for p in world.people if p.company]

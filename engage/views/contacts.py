@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from copilot.tenancy import member_required, org_object_or_404, scoped
 from copilot.views.helpers import apply_validation_error
+from copilot.views.timeline import timeline_context
 from engage import selectors
 from engage.forms.contacts import BulkForm, ContactForm
 from engage.models import Account, Contact
@@ -188,6 +189,12 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
             "statuses": selectors.contact_status_choices(organization=org),
             "owners": selectors.contact_owner_choices(organization=org),
             "crm_error": crm_writes.crm_latest_error(contact=contact),
+            # B8: the team's emails and meetings with this contact's address.
+            **(
+                timeline_context(request, email=contact.email, label=contact.full_name or contact.email)
+                if contact.email
+                else {}
+            ),
         },
     )
 

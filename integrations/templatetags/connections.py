@@ -1,33 +1,61 @@
 """``{% load connections %}``: the seller's view of their connections, for Settings › Connections
-(engage's template includes it without importing integrations' views)."""
+(engage's template includes it without importing integrations' views): Salesforce, and the
+Google and Microsoft mailbox cards."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import template
+from django.db.models import Q
+from django.urls import NoReverseMatch, reverse
 
+from integrations.base import get_provider
 from integrations.models import Connection
 from integrations.salesforce.provider import SALESFORCE
-from integrations.selectors import connections_of, instance_warning
+from integrations.selectors import instance_warning
 
 register = template.Library()
+
+
+def _user_connections(request: Any) -> dict[tuple[str, bool], Connection]:
+    """(provider, org-wide?) → the organisation's and the signed-in person's own connections that
+    are not disconnected, read once per request (one query, and one for the apps when any)."""
+    cached = getattr(request, "_cadence_connections", None)
+    if cached is not None:
+        return cached
+    user = request.user
+    rows = (
+        Connection.objects.for_org(user.organization)
+        .filter(Q(scope=Connection.Scope.ORGANIZATION) | Q(scope=Connection.Scope.USER, user=user))
+        .exclude(status=Connection.Status.DISCONNECTED)
+        .prefetch_related("apps")
+        .defer("credentials")
+    )
+    cached = {(row.provider, row.is_org_wide): row for row in rows}
+    request._cadence_connections = cached
+    return cached
+
+
+def _signed_in(context: template.Context) -> Any:
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or user.organization_id is None:
+        return None
+    return request
 
 
 @register.simple_tag(takes_context=True)
 def salesforce_connection_card(context: template.Context) -> dict[str, Any]:
     """What the Salesforce card shows the signed-in person: the organisation's connection, their
     own, whether they may connect, and the different-instance warning."""
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or user.organization_id is None:
+    request = _signed_in(context)
+    if request is None:
         return {"available": False}
-    organization = user.organization
-    org_wide, own = connections_of(user, SALESFORCE.key)
-    if org_wide is not None and org_wide.status == Connection.Status.DISCONNECTED:
-        org_wide = None
-    if own is not None and own.status == Connection.Status.DISCONNECTED:
-        own = None
+    organization = request.user.organization
+    connections = _user_connections(request)
+    org_wide = connections.get((SALESFORCE.key, True))
+    own = connections.get((SALESFORCE.key, False))
     return {
         "available": True,
         "lock_reason": organization.package_lock_reason(SALESFORCE.package),
@@ -37,3 +65,74 @@ def salesforce_connection_card(context: template.Context) -> dict[str, Any]:
         "own": own,
         "warning": instance_warning(own, org_wide) if own and org_wide else None,
     }
+
+
+MAIL_CARDS = (
+    ("google", "Google", ("Gmail", "Google Calendar")),
+    ("microsoft", "Microsoft", ("Microsoft Outlook", "Microsoft Calendar")),
+)
+APP_LABELS = {
+    ("google", "email"): "Gmail",
+    ("google", "calendar"): "Google Calendar",
+    ("microsoft", "email"): "Microsoft Outlook",
+    ("microsoft", "calendar"): "Microsoft Calendar",
+}
+
+
+@register.simple_tag(takes_context=True)
+def mail_connection_cards(context: template.Context) -> list[dict[str, Any]]:
+    """The Google and Microsoft cards of Settings › Integrations (B3): the person's own connection
+    (Connect / Disconnect) — or, when the organisation has an admin-managed connection of that
+    provider, which apps the admin connected (and no Connect). When the organisation chose its
+    email provider, only that provider's card shows (plus any other one already connected)."""
+    request = _signed_in(context)
+    if request is None:
+        return []
+    organization = request.user.organization
+    connections = _user_connections(request)
+    chosen = organization.email_provider
+    cards = []
+    for key, name, app_names in MAIL_CARDS:
+        admin = connections.get((key, True))
+        mine = connections.get((key, False))
+        if chosen and key != chosen and admin is None and mine is None:
+            continue
+        provider = get_provider(key)
+        configured = bool(provider) and (
+            provider.oauth_configured() if hasattr(provider, "oauth_configured") else provider.is_configured()
+        )
+        cards.append(
+            {
+                "key": key,
+                "name": name,
+                "title": organization.get_email_provider_display() if key == chosen else name,
+                "app_names": app_names,
+                "lock_reason": organization.package_lock_reason(provider.package if provider else "copilot"),
+                "configured": configured,
+                "not_configured_reason": provider.not_configured_reason() if provider else "",
+                "admin": admin,
+                "admin_apps": _installed_labels(admin),
+                "own": mine,
+                "own_apps": _installed_labels(mine),
+                "connect_url": None if admin else _url_or_none(f"integrations:{key}_connect_user"),
+            }
+        )
+    return cards
+
+
+def _installed_labels(connection: Connection | None) -> list[str]:
+    if connection is None:
+        return []
+    installed = {a.app for a in connection.apps.all() if a.installed}
+    return [
+        label
+        for (provider, app), label in APP_LABELS.items()
+        if provider == connection.provider and app in installed
+    ]
+
+
+def _url_or_none(name: str) -> str | None:
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None

@@ -14,7 +14,10 @@ import pytest
 from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from copilot.models import MailRule
 from engage.models import CrmPoll
+from integrations.models import ConnectionApp
+from tests.copilot.intelligence.factories import CompanyFactory, PersonFactory
 from tests.factories import (
     AccountFactory,
     ContactFactory,
@@ -25,7 +28,7 @@ from tests.factories import (
     UserFactory,
     VoicemailFactory,
 )
-from tests.integrations.salesforce.factories import ConnectionFactory
+from tests.integrations.salesforce.factories import ConnectionFactory, SyncStateFactory
 
 # URL kwarg -> a factory making a tenant-owned object in the given organisation.
 OBJECT_FACTORIES: dict[str, Callable[..., models.Model]] = {
@@ -39,6 +42,20 @@ OBJECT_FACTORIES: dict[str, Callable[..., models.Model]] = {
     # Voicemails are private to their owner: the org's first user (the signed-in ``owner`` in Acme).
     "voicemail_id": lambda org: VoicemailFactory(organization=org, owner=org.users.order_by("pk").first()),
     "connection_id": lambda org: ConnectionFactory(organization=org),
+    "company_id": lambda org: CompanyFactory(organization=org),
+    "person_id": lambda org: PersonFactory(organization=org),
+    "rule_id": lambda org: MailRule.objects.create(
+        organization=org, value=f"tenancy-{MailRule.objects.count()}.example", action="ignore"
+    ),
+    "connection_app_id": lambda org: ConnectionApp.objects.create(
+        organization=org, connection=ConnectionFactory(organization=org, provider="google"), app="email"
+    ),
+    "sync_state_id": lambda org: SyncStateFactory(
+        connection=ConnectionFactory(organization=org, provider="google"),
+        object_name="email:someone@example.com",
+        kind="email",
+        user=UserFactory(organization=org),
+    ),
     "poll_id": lambda org: CrmPoll.objects.create(organization=org, sobject="Lead"),
 }
 

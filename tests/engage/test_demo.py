@@ -1,5 +1,6 @@
 """The demo seed (``manage.py seed_demo``): Demo Co's users, then ~300 contacts a newcomer can
-work with, and the sample CSV for trying the import."""
+work with (the provider sandbox's customer people among them), and the sample CSV for trying the
+import."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from copilot.models import Organization
 from copilot.services.demo import DEMO_ORG, demo_seed
 from engage.models import Account, Contact
 from engage.services.demo import engage_demo_seed
+from integrations.sandbox.demo_world import build_world
 
 SAMPLE_CSV = Path(settings.BASE_DIR) / "static" / "demo" / "sample-contacts.csv"
 
@@ -38,6 +40,31 @@ def test_the_seed_fills_the_workspace(demo_org):
         assert contact.email == contact.email.lower() and contact.email.isascii()
     assert contacts.values("email").distinct().count() == 300
     assert contacts.exclude(first_name__regex=r"^[A-Za-z]+$").exists(), "some accented names"
+
+
+def test_the_sandbox_worlds_people_are_contacts_of_the_seller_who_mails_them(demo_org):
+    """The provider sandbox's mailboxes talk to these people: each is a contact (same email, name,
+    title, company; the account named like the company with its domain), owned by the seller whose
+    mailbox holds their threads — so a synced demo fills their contact pages."""
+    world = build_world()
+    people = [p for p in world.people if p.company]
+    assert len(people) > 30
+    contacts = {c.email: c for c in Contact.objects.for_org(demo_org).select_related("account", "owner")}
+    for person in people:
+        contact = contacts[person.email]
+        assert (contact.first_name, contact.last_name, contact.title) == (
+            person.first_name,
+            person.last_name,
+            person.title,
+        )
+        assert contact.company == contact.account.name == person.company
+        assert contact.account.domain == person.domain
+        assert not contact.email_opt_out
+        threads = [t for t in world.threads if any(person.email == m.sender[0] for m in t.messages)]
+        if threads and person.email != "counsel@quillstone.example":
+            assert contact.owner.email == threads[0].mailbox_owners[0]
+    # Free-mail people of the world (no company) are not contacts.
+    assert not {p.email for p in world.people if not p.company} & set(contacts)
 
 
 def test_both_sellers_and_the_admin_own_contacts(demo_org):

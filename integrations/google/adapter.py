@@ -1,0 +1,139 @@
+"""Google's ``MailboxAdapter`` for the mailbox sync engine and for sending (B9, B13).
+
+Admin-managed connections (``details["mode"] == "dwd"``) reach each mailbox with a token minted
+for that user through domain-wide delegation, scoped to the app the kind belongs to; user-managed
+ones use the user's own OAuth tokens. The provider-side scope the admin chose (a Google group or
+an org unit) is read from the directory with the admin's sign-in.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+
+from django.utils import timezone
+
+from integrations.exceptions import ProviderError
+from integrations.google import calendar, directory, gmail, people
+from integrations.google.client import GoogleClient
+from integrations.google.dwd import DelegatedCredentials
+from integrations.google.oauth import ConnectionCredentials
+from integrations.google.provider import APP_SCOPES, GOOGLE
+from integrations.google.quota import GmailQuota
+from integrations.mailsync.adapter import MailboxRef, OutgoingMessage
+from integrations.models import Connection
+from integrations.records import APP_OF_KIND, Address, Kind, MailMessageRecord, SyncPage
+
+logger = logging.getLogger(__name__)
+
+FETCHERS = {"email": gmail.fetch, "calendar": calendar.fetch, "contacts": people.fetch}
+SNIPPET_LENGTH = 200
+
+
+def is_delegated(connection: Connection) -> bool:
+    return connection.details.get("mode") == "dwd"
+
+
+def mailbox_client(*, connection: Connection, mailbox: MailboxRef, kind: Kind) -> GoogleClient:
+    """A client acting in ``mailbox`` with just what ``kind`` needs."""
+    if is_delegated(connection):
+        credentials = DelegatedCredentials(
+            connection_id=connection.pk, address=mailbox.address, scopes=APP_SCOPES[APP_OF_KIND[kind]]
+        )
+    else:
+        credentials = ConnectionCredentials(connection)
+    quota = GmailQuota(mailbox.address) if kind == "email" else None
+    return GoogleClient(credentials, quota=quota)
+
+
+def admin_client(connection: Connection) -> GoogleClient:
+    """A client signed in as the admin who connected (directory reads)."""
+    return GoogleClient(ConnectionCredentials(connection))
+
+
+class GoogleAdapter:
+    provider = GOOGLE.key
+
+    def fetch(
+        self, *, connection: Connection, mailbox: MailboxRef, kind: Kind, cursor: str, since: dt.datetime
+    ) -> Iterator[SyncPage]:
+        client = mailbox_client(connection=connection, mailbox=mailbox, kind=kind)
+        yield from FETCHERS[kind](client, cursor=cursor, since=since)
+
+    # Reference: https://developers.google.com/workspace/gmail/api/guides/sending
+    def send(
+        self, *, connection: Connection, mailbox: MailboxRef, message: OutgoingMessage
+    ) -> MailMessageRecord:
+        client = mailbox_client(connection=connection, mailbox=mailbox, kind="email")
+        sent_at = timezone.now()
+        mime = build_mime(sender=mailbox.address, message=message, sent_at=sent_at)
+        thread_id = _thread_of(client, message.in_reply_to) if message.in_reply_to else ""
+        raw = base64.urlsafe_b64encode(mime.as_bytes()).decode("ascii")
+        sent = client.gmail_send(raw=raw, thread_id=thread_id)
+        logger.info("google.mail.sent", extra={"connection_id": connection.pk, "user_id": mailbox.user_id})
+        return MailMessageRecord(
+            external_id=str(sent["id"]),
+            thread_id=str(sent.get("threadId") or thread_id or sent["id"]),
+            message_id_header=message.message_id_header,
+            subject=message.subject,
+            snippet=" ".join(message.text.split())[:SNIPPET_LENGTH],
+            sender=Address(email=mailbox.address.lower(), name=message.sender_name),
+            sent_at=sent_at,
+            to=_lower(message.to),
+            cc=_lower(message.cc),
+            bcc=_lower(message.bcc),
+            body_text=message.text,
+            labels=("SENT",),
+        )
+
+    def scope_members(self, *, connection: Connection) -> frozenset[str] | None:
+        scope = connection.details.get("scope") or {}
+        if not is_delegated(connection) or not scope.get("kind"):
+            return None
+        client = admin_client(connection)
+        if scope["kind"] == "group":
+            return directory.group_members(client, str(scope["key"]))
+        if scope["kind"] == "org_unit":
+            return directory.org_unit_members(client, str(scope["key"]))
+        return None
+
+
+def build_mime(*, sender: str, message: OutgoingMessage, sent_at: dt.datetime) -> EmailMessage:
+    """The RFC 5322 message Gmail sends: text, with an HTML alternative when there is one."""
+    mime = EmailMessage()
+    mime["From"] = formataddr((message.sender_name, sender)) if message.sender_name else sender
+    for header, addresses in (("To", message.to), ("Cc", message.cc), ("Bcc", message.bcc)):
+        if addresses:
+            mime[header] = ", ".join(formataddr((a.name, a.email)) if a.name else a.email for a in addresses)
+    mime["Subject"] = message.subject
+    mime["Date"] = format_datetime(sent_at)
+    if message.message_id_header:
+        mime["Message-ID"] = f"<{message.message_id_header}>"
+    if message.in_reply_to:
+        mime["In-Reply-To"] = f"<{message.in_reply_to}>"
+        mime["References"] = f"<{message.in_reply_to}>"
+    mime.set_content(message.text)
+    if message.html:
+        mime.add_alternative(message.html, subtype="html")
+    return mime
+
+
+def _thread_of(client: GoogleClient, message_id_header: str) -> str:
+    """The thread of the message answered, so Gmail files the reply with it ("" when not found)."""
+    try:
+        listing = client.gmail_messages_list(query=f"rfc822msgid:{message_id_header}")
+    except ProviderError:
+        return ""
+    found = listing.get("messages") or []
+    return str(found[0].get("threadId") or "") if found else ""
+
+
+def _lower(addresses: tuple[Address, ...]) -> tuple[Address, ...]:
+    return tuple(Address(email=a.email.lower(), name=a.name) for a in addresses)
+
+
+GOOGLE_ADAPTER = GoogleAdapter()

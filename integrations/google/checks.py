@@ -1,0 +1,142 @@
+"""What Cadence checks after a Google sign-in, before it stores anything (B2, B3).
+
+Admin-managed: the account belongs to a Google Workspace domain, its user is an administrator
+there (the directory answers), and the domain has authorised Cadence's service account for the
+mailbox scopes (a DWD token can be minted for the admin). User-managed: the person signed in with
+the address they use in Cadence and granted every scope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import google.oauth2.credentials
+
+from copilot.models import User
+from integrations.exceptions import (
+    MailboxAccessDenied,
+    ProviderAuthError,
+    ProviderError,
+    ProviderThrottled,
+    ProviderUnavailable,
+)
+from integrations.google import directory, dwd
+from integrations.google.client import GoogleClient
+from integrations.google.oauth import TokenResult, userinfo
+from integrations.google.provider import ADMIN_SCOPES, MAILBOX_SCOPES
+
+SCOPE_NAMES = {
+    "https://www.googleapis.com/auth/gmail.readonly": "read Gmail",
+    "https://www.googleapis.com/auth/gmail.send": "send from Gmail",
+    "https://www.googleapis.com/auth/calendar.readonly": "read Google Calendar",
+    "https://www.googleapis.com/auth/contacts.readonly": "read Google Contacts",
+    "https://www.googleapis.com/auth/admin.directory.group.readonly": "read the directory's groups",
+    "https://www.googleapis.com/auth/admin.directory.orgunit.readonly": "read the organisational units",
+    "https://www.googleapis.com/auth/admin.directory.user.readonly": "read the directory's users",
+}
+
+
+@dataclass
+class SignIn:
+    email: str
+    subject: str  # Google's stable account id (``sub``)
+    name: str
+    domain: str  # the Workspace domain (``hd``); "" for personal accounts
+    details: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+def check_admin(tokens: TokenResult) -> SignIn:
+    """The checks of an admin's sign-in for an organisation-wide connection."""
+    sign_in = _who(tokens)
+    if not sign_in.domain:
+        sign_in.problems.append(
+            f"{sign_in.email} is a personal Google account. Sign in as an administrator of your "
+            "Google Workspace domain."
+        )
+        return sign_in
+    missing = _missing(tokens, ADMIN_SCOPES)
+    if missing:
+        sign_in.problems.append(
+            f"Cadence needs permission to {missing} to let you choose who is synced. Connect again "
+            "and allow everything on Google's consent screen."
+        )
+        return sign_in
+    client = GoogleClient(google.oauth2.credentials.Credentials(token=tokens.access_token))
+    try:
+        user = directory.admin_user(client, sign_in.email)
+    except (ProviderThrottled, ProviderUnavailable):
+        raise
+    except ProviderError:
+        user = {}
+    if not (user.get("isAdmin") or user.get("isDelegatedAdmin")):
+        sign_in.problems.append(
+            f"{sign_in.email} is not an administrator of {sign_in.domain}. Sign in with a Google "
+            "Workspace administrator account."
+        )
+        return sign_in
+    try:
+        dwd.mint(address=sign_in.email, scopes=MAILBOX_SCOPES)
+    except (ProviderAuthError, MailboxAccessDenied) as exc:
+        sign_in.problems.append(str(exc))
+        return sign_in
+    sign_in.details = {
+        "mode": "dwd",
+        "domain": sign_in.domain,
+        "customer_id": str(user.get("customerId") or ""),
+        "admin_email": sign_in.email,
+        "admin_name": sign_in.name,
+    }
+    return sign_in
+
+
+def check_user(tokens: TokenResult, *, user: User) -> SignIn:
+    """The checks of a person's sign-in for their own connection."""
+    sign_in = _who(tokens)
+    if sign_in.email != user.email.lower():
+        sign_in.problems.append(
+            f"You signed in to Google as {sign_in.email}, but your Cadence address is {user.email}. "
+            f"Connect again and choose {user.email}, so Cadence syncs your work mailbox."
+        )
+        return sign_in
+    missing = _missing(tokens, MAILBOX_SCOPES)
+    if missing:
+        sign_in.problems.append(
+            f"Cadence needs permission to {missing}. Connect again and allow everything on Google's "
+            "consent screen."
+        )
+        return sign_in
+    sign_in.details = {
+        "mode": "oauth",
+        "domain": sign_in.domain or sign_in.email.rpartition("@")[2],
+        "email": sign_in.email,
+    }
+    return sign_in
+
+
+def _who(tokens: TokenResult) -> SignIn:
+    info = userinfo(tokens.access_token)
+    return SignIn(
+        email=str(info.get("email") or "").lower(),
+        subject=str(info.get("sub") or ""),
+        name=str(info.get("name") or ""),
+        domain=str(info.get("hd") or "").lower(),
+    )
+
+
+def _missing(tokens: TokenResult, wanted: tuple[str, ...]) -> str:
+    """The plain names of the scopes in ``wanted`` Google did not grant ("" when none)."""
+    if not tokens.scopes:  # Google always lists them; an answer without any is taken as all granted
+        return ""
+    granted = set(tokens.scopes)
+    missing = [
+        SCOPE_NAMES[s] for s in wanted if s.startswith("https://") and s not in granted and s in SCOPE_NAMES
+    ]
+    if not missing:
+        return ""
+    return missing[0] if len(missing) == 1 else f"{', '.join(missing[:-1])} and {missing[-1]}"

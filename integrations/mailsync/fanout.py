@@ -1,0 +1,116 @@
+"""The 5-minute fan-out of mailbox syncs (B13): kind "mail" of ``integrations.dispatcher``.
+
+For every usable Google/Microsoft connection, every syncing app (installed and ON) and every
+eligible mailbox (``governance.eligible_mailboxes``: org users, provider scope, opt-outs), one
+``integrations.sync_mailbox`` task per kind (email; calendar and contacts) whose row is due:
+not backing off until later and not held by a live run. Rows left RUNNING by a dead or hung
+worker are freed first. The provider-side scope's members are refreshed at most hourly.
+
+Queries: a handful per connection, none per mailbox (rows are read and created in bulk).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.utils import timezone
+
+from integrations import governance, services
+from integrations.exceptions import ProviderAuthError, ProviderError
+from integrations.mailsync.adapter import MailboxAdapter, get_adapter
+from integrations.models import Connection, SyncState
+from integrations.records import APPS
+
+logger = logging.getLogger(__name__)
+
+SCOPE_REFRESH = dt.timedelta(hours=1)
+
+
+def fan_out() -> int:
+    """Enqueue one run per due mailbox row; returns how many were enqueued."""
+    from integrations.mailsync.tasks import enqueue_mailbox_sync
+
+    services.sync_states_recover_stuck()
+    connections = (
+        Connection.objects.filter(
+            provider__in=governance.MAIL_PROVIDERS,
+            status__in=[Connection.Status.CONNECTED, Connection.Status.PAUSED],
+        )
+        .select_related("organization")
+        .prefetch_related("apps")
+    )
+    enqueued = 0
+    for connection in connections:
+        try:
+            for state in due_states(connection):
+                enqueue_mailbox_sync(state.pk)
+                enqueued += 1
+        except Exception:  # one connection's trouble must not stop the others
+            logger.exception("mailsync.fan_out_failed", extra={"connection_id": connection.pk})
+    logger.info("mailsync.fanned_out", extra={"enqueued": enqueued})
+    return enqueued
+
+
+def due_states(connection: Connection, *, now: dt.datetime | None = None) -> list[SyncState]:
+    """The rows of ``connection`` to run now (created for newly eligible mailboxes)."""
+    adapter = get_adapter(connection.provider)
+    if adapter is None:
+        return []
+    apps = {row.app: row for row in connection.apps.all()}
+    syncing = [app for app in APPS if app in apps and apps[app].syncing]
+    if not syncing:
+        return []
+    refresh_scope(connection, adapter, now=now)
+    if not connection.is_active:  # the refresh found the credentials refused
+        return []
+    wanted: list[tuple[int, str, str]] = []
+    for app in syncing:
+        for mailbox in governance.eligible_mailboxes(connection=connection, app=app, app_row=apps[app]):
+            for kind in governance.kinds_of_app(app):
+                wanted.append((mailbox.user_id, kind, f"{kind}:{mailbox.address}"))
+    states = services.mailbox_sync_states_ensure(connection=connection, wanted=wanted)
+    return [state for state in states if is_due(state, now=now)]
+
+
+def is_due(state: SyncState, *, now: dt.datetime | None = None) -> bool:
+    """Not backing off (throttled, failed) until later, and not held by a live run."""
+    now = now or timezone.now()
+    if state.next_run_at is not None and state.next_run_at > now:
+        return False
+    return state.lease_expires_at is None or state.lease_expires_at < now
+
+
+def refresh_scope(connection: Connection, adapter: MailboxAdapter, *, now: dt.datetime | None = None) -> None:
+    """Re-read the provider-side scope's members when the last read is over an hour old."""
+    details = connection.details or {}
+    if not details.get("scope"):
+        return
+    now = now or timezone.now()
+    checked = details.get("scope_checked_at")
+    try:
+        checked_at = dt.datetime.fromisoformat(checked) if checked else None
+    except ValueError:
+        checked_at = None
+    if checked_at is not None and now - checked_at < SCOPE_REFRESH:
+        return
+    try:
+        members = adapter.scope_members(connection=connection)
+    except ProviderAuthError as exc:
+        services.connection_mark_needs_reconnect(
+            connection=connection,
+            reason=f"{connection.get_provider_display()} refused Cadence's access: {exc}",
+            error=str(exc),
+        )
+        return
+    except ProviderError as exc:  # keep the members we knew; try again next cycle
+        logger.warning(
+            "mailsync.scope_refresh_failed",
+            extra={"connection_id": connection.pk, "error": type(exc).__name__, "code": exc.code},
+        )
+        return
+    governance.scope_members_store(connection=connection, members=members)
+    logger.info(
+        "mailsync.scope_refreshed",
+        extra={"connection_id": connection.pk, "members": len(members) if members is not None else None},
+    )

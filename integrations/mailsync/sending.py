@@ -1,0 +1,121 @@
+"""Send an email from the app through the user's connected mailbox (B9, basic).
+
+``send_message`` picks the connection that serves the user's mailbox
+(``governance.mail_connection_for``) and refuses, with a sentence for the person, when there is
+none, when its email app was disconnected (B6) or when the connection needs a reconnect. Sending
+works while the email app is toggled OFF (B5): OFF stops syncing, not sending.
+
+The sent message goes straight to the ingestion handlers (``sent_from_app=True``) so it is on the
+timeline at once; when the sync later sees the same message it is deduplicated by Message-ID.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from email.utils import make_msgid
+
+from django.db import transaction
+
+from copilot.models import User
+from integrations import governance, ingest, services
+from integrations.exceptions import MailboxAccessDenied, ProviderAuthError, ProviderError
+from integrations.mailsync.adapter import MailboxRef, OutgoingMessage, get_adapter
+from integrations.models import Connection
+from integrations.records import MailboxContext, MailMessageRecord
+
+logger = logging.getLogger(__name__)
+
+NO_CONNECTION = (
+    "Your mailbox is not connected to Cadence. Connect Google or Microsoft in Settings › Integrations, "
+    "or ask your administrator."
+)
+EMAIL_DISCONNECTED = (
+    "Sending from Cadence is off: your administrator disconnected the email integration. "
+    "Send from your mail app instead, or ask your administrator to connect it again."
+)
+NEEDS_RECONNECT = (
+    "Cadence can no longer reach your mailbox: the {provider} connection needs to be reconnected. {who}"
+)
+
+
+class SendingUnavailable(Exception):
+    """Sending from the app is not possible for this person now; ``reason`` says why, plainly."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _needs_reconnect(connection: Connection) -> str:
+    who = (
+        "Ask your administrator to reconnect it in the Admin Portal."
+        if connection.is_org_wide
+        else "Reconnect it in Settings › Integrations."
+    )
+    return NEEDS_RECONNECT.format(provider=connection.get_provider_display(), who=who)
+
+
+def sending_unavailable_reason(user: User) -> tuple[Connection | None, str]:
+    """The connection sending would use and "" — or None/the connection and why it cannot."""
+    connection = governance.mail_connection_for(user)
+    if connection is None:
+        return None, NO_CONNECTION
+    if not governance.email_app_connected(connection):
+        return connection, EMAIL_DISCONNECTED
+    if connection.status == Connection.Status.NEEDS_RECONNECT:
+        return connection, _needs_reconnect(connection)
+    if get_adapter(connection.provider) is None:
+        return connection, f"Sending through {connection.get_provider_display()} is not available."
+    return connection, ""
+
+
+def send_message(*, user: User, message: OutgoingMessage) -> MailMessageRecord:
+    """Send ``message`` from ``user``'s mailbox; the sent copy is on the timeline at once."""
+    connection, reason = sending_unavailable_reason(user)
+    if reason or connection is None:
+        raise SendingUnavailable(reason or NO_CONNECTION)
+    adapter = get_adapter(connection.provider)
+    assert adapter is not None
+    address = user.email.lower()
+    if not message.message_id_header:
+        domain = address.rsplit("@", 1)[-1]
+        message = dataclasses.replace(message, message_id_header=make_msgid(domain=domain).strip("<>"))
+    mailbox = MailboxRef(user_id=user.pk, address=address)
+    extra = {
+        "connection_id": connection.pk,
+        "organization_id": connection.organization_id,
+        "user_id": user.pk,
+    }
+    try:
+        record = adapter.send(connection=connection, mailbox=mailbox, message=message)
+    except ProviderAuthError as exc:
+        services.connection_mark_needs_reconnect(
+            connection=connection,
+            reason=f"{connection.get_provider_display()} refused Cadence's access: {exc}",
+            error=str(exc),
+        )
+        logger.warning("mailsync.send_refused", extra={**extra, "error": "auth"})
+        raise SendingUnavailable(_needs_reconnect(connection)) from exc
+    except MailboxAccessDenied as exc:
+        logger.warning("mailsync.send_refused", extra={**extra, "error": "access_denied"})
+        raise SendingUnavailable(
+            f"{connection.get_provider_display()} does not let Cadence send from {address}. "
+            "Ask your administrator to check the integration's scope."
+        ) from exc
+    except ProviderError as exc:  # throttled, unavailable, refused: the caller says "try again"
+        logger.warning("mailsync.send_failed", extra={**extra, "error": type(exc).__name__})
+        raise
+    context = MailboxContext(
+        organization_id=connection.organization_id,
+        connection_id=connection.pk,
+        provider=connection.provider,
+        user_id=user.pk,
+        mailbox=address,
+        kind="email",
+        sent_from_app=True,
+    )
+    with transaction.atomic():
+        ingest.deliver(context, [record])
+    logger.info("mailsync.sent", extra={**extra, "external_id": record.external_id})
+    return record

@@ -1,0 +1,124 @@
+"""Outlook calendar as ``SyncPage``s: a calendarView delta over the primary calendar, and the
+mapping of Graph events to ``CalendarEventRecord``.
+
+calendarView delta fixes its window (``startDateTime``/``endDateTime``) when a full round starts;
+later rounds follow the deltaLink inside that window. Cadence's window runs from the first-sync
+``since`` to 180 days ahead, and is renewed by a new full round every 30 days so meetings booked
+further ahead come into view. The cursor is JSON ``{"link": <nextLink|deltaLink>, "renew_at": ISO}``.
+"""
+
+# Reference: https://learn.microsoft.com/en-us/graph/api/event-delta
+# Reference: https://learn.microsoft.com/en-us/graph/api/resources/event
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+from django.utils import timezone
+
+from integrations.exceptions import CursorExpired
+from integrations.microsoft import delta
+from integrations.microsoft.convert import address, body_text, iso_z, parse_date_time_zone, parse_datetime
+from integrations.microsoft.graph import GraphClient
+from integrations.records import Address, Attendee, CalendarEventRecord, Deletion, Record, SyncPage
+
+PAGE_SIZE = 100
+WINDOW_AHEAD = dt.timedelta(days=180)
+RENEW_AFTER = dt.timedelta(days=30)
+HEADERS = {"Prefer": f'odata.maxpagesize={PAGE_SIZE}, outlook.timezone="UTC"'}
+PRIVATE_SENSITIVITY = frozenset({"private", "confidential"})
+RESPONSES = {
+    "accepted": "accepted",
+    "organizer": "accepted",
+    "declined": "declined",
+    "tentativelyaccepted": "tentative",
+    "none": "needsAction",
+    "notresponded": "needsAction",
+}
+
+
+def initial_url(client: GraphClient, *, start: dt.datetime, end: dt.datetime) -> str:
+    query = f"startDateTime={quote(iso_z(start), safe=':')}&endDateTime={quote(iso_z(end), safe=':')}"
+    return client.absolute(f"{client.user_path()}/calendarView/delta?{query}")
+
+
+def parse_cursor(cursor: str) -> dict[str, str]:
+    if not cursor:
+        return {}
+    try:
+        state = json.loads(cursor)
+    except ValueError as exc:
+        raise CursorExpired("The stored calendar sync position is unreadable.", code="bad_cursor") from exc
+    if not isinstance(state, dict) or not state.get("link"):
+        raise CursorExpired("The stored calendar sync position is unreadable.", code="bad_cursor")
+    return {"link": str(state["link"]), "renew_at": str(state.get("renew_at") or "")}
+
+
+def fetch(client: GraphClient, *, cursor: str, since: dt.datetime) -> Iterator[SyncPage]:
+    state = parse_cursor(cursor)
+    now = timezone.now()
+    renew_at = parse_datetime(state.get("renew_at"))
+    if not state or (renew_at is not None and renew_at <= now and delta.is_delta_link(state["link"])):
+        state = {
+            "link": initial_url(client, start=since, end=now + WINDOW_AHEAD),
+            "renew_at": (now + RENEW_AFTER).isoformat(),
+        }
+    spent = client.requests_made
+    for page in delta.rounds(client, {"calendar": state["link"]}, headers=HEADERS):
+        state["link"] = page.link
+        records = [event_record(item) for item in page.items]
+        yield SyncPage(
+            records=[r for r in records if r is not None],
+            cursor=json.dumps(state, sort_keys=True),
+            full_resync=page.initial,
+            api_calls=client.requests_made - spent,
+        )
+        spent = client.requests_made
+
+
+def event_record(item: dict[str, Any]) -> Record | None:
+    """A Graph event (or its ``@removed`` marker) as a record; None when it cannot be placed in time."""
+    if "@removed" in item:
+        return Deletion(kind="calendar", external_id=str(item.get("id") or ""))
+    start = parse_date_time_zone(item.get("start"))
+    end = parse_date_time_zone(item.get("end")) or start
+    if start is None or end is None:
+        return None
+    organizer = address(item.get("organizer"))
+    attendees = tuple(_attendee(a, organizer) for a in item.get("attendees") or () if isinstance(a, dict))
+    online = item.get("onlineMeeting") if isinstance(item.get("onlineMeeting"), dict) else {}
+    location = item.get("location") if isinstance(item.get("location"), dict) else {}
+    return CalendarEventRecord(
+        external_id=str(item.get("id") or ""),
+        ical_uid=str(item.get("iCalUId") or ""),
+        subject=str(item.get("subject") or ""),
+        start=start,
+        end=end,
+        organizer=organizer,
+        attendees=tuple(a for a in attendees if a.email),
+        all_day=bool(item.get("isAllDay")),
+        location=str(location.get("displayName") or ""),
+        description=body_text(item.get("body")) or str(item.get("bodyPreview") or ""),
+        conference_url=str(online.get("joinUrl") or item.get("onlineMeetingUrl") or ""),
+        is_private=str(item.get("sensitivity") or "").lower() in PRIVATE_SENSITIVITY,
+        cancelled=bool(item.get("isCancelled")),
+        web_link=str(item.get("webLink") or ""),
+        updated_at=parse_datetime(item.get("lastModifiedDateTime")),
+    )
+
+
+def _attendee(item: dict[str, Any], organizer: Address) -> Attendee:
+    who = address(item)
+    status = item.get("status") if isinstance(item.get("status"), dict) else {}
+    response = str(status.get("response") or "").lower()
+    return Attendee(
+        email=who.email,
+        name=who.name,
+        response=RESPONSES.get(response, ""),
+        is_organizer=bool(who.email) and (who.email == organizer.email or response == "organizer"),
+        is_resource=str(item.get("type") or "").lower() == "resource",
+    )

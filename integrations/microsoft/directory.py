@@ -1,0 +1,107 @@
+"""The tenant's directory through Graph: who the tenant is, its users, its security groups and a
+group's members (the provider-side scope an admin may pick at connect, B2/B4).
+
+Application access policies are not applied to directory calls, so these work for the whole
+tenant whatever policy restricts mailbox access.
+"""
+
+# Reference: https://learn.microsoft.com/en-us/graph/api/organization-get
+# Reference: https://learn.microsoft.com/en-us/graph/api/group-list
+# Reference: https://learn.microsoft.com/en-us/graph/api/group-list-members
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from integrations.exceptions import ProviderError
+from integrations.microsoft.graph import GraphClient
+
+USER_TYPE = "#microsoft.graph.user"
+
+
+@dataclass(frozen=True)
+class TenantInfo:
+    id: str
+    name: str
+    domain: str  # the default verified domain (e.g. the company's own), else the first one
+
+
+@dataclass(frozen=True)
+class SecurityGroup:
+    id: str
+    name: str
+    mail: str
+    description: str = ""
+
+
+def tenant_info(client: GraphClient) -> TenantInfo:
+    body = client.get("/organization", params={"$select": "id,displayName,verifiedDomains"}) or {}
+    organizations = body.get("value") or []
+    if not organizations:
+        raise ProviderError("Microsoft Graph returned no organisation for this tenant.")
+    org = organizations[0]
+    domains = [d for d in org.get("verifiedDomains") or () if isinstance(d, dict) and d.get("name")]
+    default = next((d for d in domains if d.get("isDefault")), None)
+    custom = next((d for d in domains if not str(d["name"]).endswith(".onmicrosoft.com")), None)
+    chosen = default or custom or (domains[0] if domains else {})
+    return TenantInfo(
+        id=str(org.get("id") or client.tenant_id),
+        name=str(org.get("displayName") or ""),
+        domain=str(chosen.get("name") or "").lower(),
+    )
+
+
+def user_addresses(client: GraphClient) -> list[str]:
+    """Every user's mail address (or user principal name), lower-cased."""
+    found = client.values("/users", params={"$select": "id,mail,userPrincipalName", "$top": "999"})
+    return sorted({_address(user) for user in found} - {""})
+
+
+def security_groups(client: GraphClient) -> list[SecurityGroup]:
+    groups = client.values(
+        "/groups",
+        params={"$filter": "securityEnabled eq true", "$select": "id,displayName,mail,description"},
+    )
+    return sorted(
+        (
+            SecurityGroup(
+                id=str(g.get("id") or ""),
+                name=str(g.get("displayName") or g.get("mail") or g.get("id") or ""),
+                mail=str(g.get("mail") or "").lower(),
+                description=str(g.get("description") or ""),
+            )
+            for g in groups
+            if g.get("id")
+        ),
+        key=lambda g: g.name.lower(),
+    )
+
+
+def security_group(client: GraphClient, group_id: str) -> SecurityGroup:
+    g = client.get(f"/groups/{quote(group_id)}", params={"$select": "id,displayName,mail,description"}) or {}
+    return SecurityGroup(
+        id=str(g.get("id") or group_id),
+        name=str(g.get("displayName") or g.get("mail") or group_id),
+        mail=str(g.get("mail") or "").lower(),
+        description=str(g.get("description") or ""),
+    )
+
+
+def group_members(client: GraphClient, group_id: str) -> frozenset[str]:
+    """The group's user members' addresses, lower-cased, over every page. Graph lists direct
+    members only: users of a nested group are not included."""
+    members = client.values(
+        f"/groups/{quote(group_id)}/members",
+        params={"$select": "id,mail,userPrincipalName"},
+    )
+    return frozenset(
+        address
+        for member in members
+        if member.get("@odata.type", USER_TYPE) == USER_TYPE and (address := _address(member))
+    )
+
+
+def _address(user: dict[str, Any]) -> str:
+    return str(user.get("mail") or user.get("userPrincipalName") or "").strip().lower()

@@ -1,0 +1,307 @@
+"""A small Microsoft Graph client over ``ProviderSession``: JSON in and out, paging through
+``@odata.nextLink``, JSON batching, one token retry on 401, per-mailbox concurrency, and every
+failure turned into a typed error from ``integrations.exceptions``.
+
+Works for both kinds of Microsoft connection: app-only tokens (admin consent, ``details["mode"] ==
+"app"``) address mailboxes as ``/users/{address}``; a user's delegated token addresses its own
+mailbox as ``/me``.
+"""
+
+# Reference: https://learn.microsoft.com/en-us/graph/errors
+# Reference: https://learn.microsoft.com/en-us/graph/throttling
+# Reference: https://learn.microsoft.com/en-us/graph/json-batching
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from django.conf import settings
+from requests.structures import CaseInsensitiveDict
+
+from integrations.exceptions import (
+    CursorExpired,
+    MailboxAccessDenied,
+    ProviderAuthError,
+    ProviderError,
+    ProviderThrottled,
+    ProviderUnavailable,
+)
+from integrations.http import ProviderSession, retry_after_seconds
+from integrations.microsoft import identity
+from integrations.microsoft.limits import mailbox_slot
+from integrations.models import Connection
+
+logger = logging.getLogger(__name__)
+
+TIMEOUT_SECONDS = 30.0
+API_VERSION = "v1.0"
+OUTSIDE_POLICY = "This mailbox is outside the application access policy's security group"
+# Error codes that mean a delta token can no longer be used: start a full round again.
+# Reference: https://learn.microsoft.com/en-us/graph/delta-query-overview#synchronization-reset
+CURSOR_CODES = frozenset(
+    {"syncstatenotfound", "resyncrequired", "syncstateinvalid", "errorinvalidsyncstatedata"}
+)
+NO_MAILBOX_CODES = frozenset({"errorinvaliduser", "mailboxnotenabledforrestapi", "mailboxnotfound"})
+
+
+class BatchNotSupported(ProviderError):
+    """The Graph endpoint has no ``$batch`` route (404): send the requests one by one."""
+
+
+@dataclass(frozen=True)
+class GraphResponse:
+    """One answer (a plain response, or one sub-response of a batch)."""
+
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: Any = None
+
+
+def graph_base_url() -> str:
+    return f"{settings.MICROSOFT_GRAPH_URL.rstrip('/')}/{API_VERSION}"
+
+
+class GraphClient:
+    """Talks to Graph as ``connection``; ``mailbox`` (an address) names the mailbox whose
+    concurrency slots requests take (directory calls pass none)."""
+
+    def __init__(self, connection: Connection, *, mailbox: str = "", timeout: float | None = None) -> None:
+        details = connection.details or {}
+        self.connection = connection
+        self.delegated = details.get("mode") == "delegated"
+        self.tenant_id = str(details.get("tenant_id") or connection.external_org_id)
+        self.mailbox = mailbox.lower()
+        self.http = ProviderSession(timeout=TIMEOUT_SECONDS if timeout is None else timeout)
+        self.requests_made = 0  # provider requests sent (SyncPage.api_calls, benchmarks)
+        self._log_extra = {"connection_id": connection.pk, "organization_id": connection.organization_id}
+
+    def __enter__(self) -> GraphClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.http.close()
+
+    # --- Addressing ------------------------------------------------------------------------------
+    def user_path(self, address: str | None = None) -> str:
+        """``/me`` for a delegated token, else ``/users/{address}`` (default: this client's mailbox)."""
+        if self.delegated:
+            return "/me"
+        return f"/users/{quote(address or self.mailbox, safe='@')}"
+
+    def absolute(self, path_or_url: str) -> str:
+        if path_or_url.startswith(("https://", "http://")):
+            return path_or_url
+        return f"{graph_base_url()}/{path_or_url.lstrip('/')}"
+
+    def relative(self, url: str) -> str:
+        """A batch sub-request URL: relative to the version root, as ``$batch`` wants."""
+        base = graph_base_url()
+        if url.startswith(base):
+            return url[len(base) :] or "/"
+        if url.startswith(("https://", "http://")):
+            # A link Graph built with its public host: keep the path after the version segment.
+            marker = f"/{API_VERSION}/"
+            return "/" + url.split(marker, 1)[1] if marker in url else url
+        return url if url.startswith("/") else f"/{url}"
+
+    # --- Requests --------------------------------------------------------------------------------
+    def get(
+        self,
+        path_or_url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        return self.request("GET", path_or_url, params=params, headers=headers).body
+
+    def post(
+        self,
+        path: str,
+        *,
+        json: Any = None,
+        data: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> GraphResponse:
+        return self.request("POST", path, json=json, data=data, headers=headers)
+
+    def patch(self, path: str, *, json: Any, headers: Mapping[str, str] | None = None) -> GraphResponse:
+        return self.request("PATCH", path, json=json, headers=headers)
+
+    def pages(
+        self,
+        path_or_url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every page of a collection, following ``@odata.nextLink`` (which carries the query)."""
+        url: str | None = path_or_url
+        query = params
+        while url:
+            body = self.get(url, params=query, headers=headers) or {}
+            yield body
+            url, query = body.get("@odata.nextLink"), None
+
+    def values(
+        self,
+        path_or_url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        for page in self.pages(path_or_url, params=params, headers=headers):
+            yield from page.get("value") or ()
+
+    def batch(self, sub_requests: list[dict[str, Any]]) -> dict[str, GraphResponse]:
+        """Send up to 20 requests as one JSON batch; the sub-responses by id (not raised: the
+        caller decides per sub-request with ``raise_for``). ``BatchNotSupported`` on 404."""
+        try:
+            answer = self.request("POST", "/$batch", json={"requests": sub_requests}, slots=len(sub_requests))
+        except ProviderError as exc:
+            if getattr(exc, "status", None) == 404:
+                raise BatchNotSupported("Microsoft Graph has no $batch route here.", code=exc.code) from exc
+            raise
+        responses: dict[str, GraphResponse] = {}
+        for item in (answer.body or {}).get("responses") or ():
+            responses[str(item.get("id"))] = GraphResponse(
+                status=int(item.get("status") or 0),
+                headers=CaseInsensitiveDict(item.get("headers") or {}),
+                body=item.get("body"),
+            )
+        missing = [r["id"] for r in sub_requests if r["id"] not in responses]
+        if missing:
+            raise ProviderError(f"Microsoft Graph's batch answer left out {', '.join(missing)}.")
+        return responses
+
+    def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        slots: int = 1,
+    ) -> GraphResponse:
+        url = self.absolute(path_or_url)
+        for attempt in (1, 2):
+            token = self._token(refresh=attempt == 2)
+            sent_headers = {
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json",
+                **(headers or {}),
+            }
+            with self._slot(slots):
+                try:
+                    response = self.http.request(
+                        method, url, params=params, json=json, data=data, headers=sent_headers
+                    )
+                except requests.RequestException as exc:
+                    self.requests_made += 1
+                    logger.warning(
+                        "microsoft.graph.unreachable", extra={**self._log_extra, "error": type(exc).__name__}
+                    )
+                    raise ProviderUnavailable(
+                        f"Could not reach Microsoft Graph ({type(exc).__name__})."
+                    ) from exc
+            self.requests_made += 1
+            # An access token can be refused before its expiry (revoked, tenant reset): get a new
+            # one once; a second refusal is real.
+            if response.status_code == 401 and attempt == 1:
+                logger.info("microsoft.graph.token_refused", extra=self._log_extra)
+                continue
+            break
+        body = _json_body(response)
+        answer = GraphResponse(status=response.status_code, headers=response.headers, body=body)
+        if response.status_code >= 400:
+            raise self.error_for(answer)
+        return answer
+
+    def raise_for(self, answer: GraphResponse) -> Any:
+        """The body of a successful (sub-)response; a typed error otherwise."""
+        if answer.status >= 400:
+            raise self.error_for(answer)
+        return answer.body
+
+    def error_for(self, answer: GraphResponse) -> ProviderError:
+        status = answer.status
+        error = (answer.body or {}).get("error") if isinstance(answer.body, dict) else None
+        error = error if isinstance(error, dict) else {}
+        code = str(error.get("code") or f"http_{status}")
+        message = str(error.get("message") or f"HTTP {status}")
+        retry_after = retry_after_seconds(SimpleNamespace(headers=CaseInsensitiveDict(answer.headers)))  # type: ignore[arg-type]
+        extra = {**self._log_extra, "status": status, "code": code}
+        failure: ProviderError
+        if status == 429:
+            failure = ProviderThrottled(
+                f"Microsoft Graph asked Cadence to slow down ({message}).", retry_after=retry_after, code=code
+            )
+        elif status >= 500:
+            failure = ProviderUnavailable(
+                f"Microsoft Graph failed (HTTP {status}: {message}).", retry_after=retry_after, code=code
+            )
+        elif status == 410 or code.lower() in CURSOR_CODES:
+            failure = CursorExpired(
+                f"Microsoft Graph no longer knows this sync position ({code}).", code=code
+            )
+        elif status == 401:
+            failure = ProviderAuthError(
+                f"Microsoft Graph refused Cadence's access token ({code}: {message}). Reconnect Microsoft 365.",
+                code=code,
+            )
+        elif status == 403 and code == "Authorization_RequestDenied":
+            failure = ProviderAuthError(
+                "Microsoft Graph refused the request: admin consent missing for the permission it "
+                f"needs ({message}). A Microsoft admin needs to connect Cadence again.",
+                code=code,
+            )
+        elif status == 403 and code == "ErrorAccessDenied" and not self.delegated:
+            failure = MailboxAccessDenied(
+                f"{OUTSIDE_POLICY}, so Microsoft does not let Cadence read or send from it.", code=code
+            )
+        elif status == 403:
+            failure = ProviderAuthError(f"Microsoft Graph refused access ({code}: {message}).", code=code)
+        elif code.lower() in NO_MAILBOX_CODES:
+            failure = MailboxAccessDenied(
+                f"Microsoft 365 has no mailbox Cadence can use for this user ({message}).", code=code
+            )
+        else:
+            failure = ProviderError(f"Microsoft Graph answered HTTP {status}: {message}", code=code)
+        failure.status = status  # type: ignore[attr-defined]
+        logger.warning("microsoft.graph.failed", extra=extra)
+        return failure
+
+    # --- Internals -------------------------------------------------------------------------------
+    def _token(self, *, refresh: bool) -> str:
+        if self.delegated:
+            return identity.delegated_token(self.connection, force_refresh=refresh)
+        if refresh:
+            identity.app_token_forget(tenant_id=self.tenant_id)
+        return identity.app_token(tenant_id=self.tenant_id)
+
+    def _slot(self, count: int) -> contextlib.AbstractContextManager[None]:
+        if not self.mailbox:
+            return contextlib.nullcontext()
+        return mailbox_slot(
+            f"{self.tenant_id}:{self.mailbox}", limit=settings.GRAPH_MAILBOX_CONCURRENCY, count=count
+        )
+
+
+def _json_body(response: requests.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None

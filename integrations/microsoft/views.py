@@ -1,0 +1,420 @@
+"""Connecting Microsoft 365: an admin's tenant-wide consent (B2), the optional security group,
+the "all set up" page; a person's own connection from Settings › Integrations (B3)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from copilot.tenancy import admin_required, member_required
+from integrations import governance, services
+from integrations.exceptions import ProviderAuthError, ProviderError
+from integrations.microsoft import directory, identity
+from integrations.microsoft.client import GRAPH_APP_SCOPE, acquire_app_token
+from integrations.microsoft.graph import GraphClient
+from integrations.microsoft.provider import MICROSOFT
+from integrations.models import Connection, ConnectionApp
+from integrations.oauth import state_begin, state_pop
+from integrations.records import APPS
+from integrations.selectors import org_connection, user_connection
+
+logger = logging.getLogger(__name__)
+
+PROVIDER = MICROSOFT.key
+PENDING_KEY = "integrations.microsoft.pending"  # state → what that flow needs back (apps, msal flow)
+MAX_PENDING = 5
+APP_NAMES = {"email": "Microsoft Outlook", "calendar": "Microsoft Calendar"}
+CONSENT_DECLINED = "Consent was declined in Microsoft; nothing was connected."
+SIGN_IN_CANCELLED = "You cancelled the Microsoft sign-in; nothing was connected."
+STALE_STATE = (
+    "That Microsoft sign-in could not be matched to one you started here (it expired or was "
+    "already used), so nothing changed. Please connect again."
+)
+ADMIN_MANAGED = (
+    "Your organisation's admin has connected Microsoft 365 for everyone, so you need no connection "
+    "of your own."
+)
+_AADSTS = re.compile(r"AADSTS\d+")
+
+
+# --- Admin-managed: tenant-wide admin consent -----------------------------------------------------
+@require_GET
+@admin_required
+def connect(request: HttpRequest) -> HttpResponse:
+    """Install the Outlook (``?app=email``) or Calendar (``?app=calendar``) app; without ``app``
+    both. The first install asks a Microsoft admin for tenant-wide consent; installing the other
+    app later, on a connection that works, needs no second consent."""
+    apps = _requested_apps(request.GET.get("app"))
+    catalog = reverse("integrations:catalog")
+    lock = request.organization.package_lock_reason(MICROSOFT.package)
+    if lock or not MICROSOFT.is_configured():
+        messages.error(request, lock or MICROSOFT.not_configured_reason())
+        return redirect(catalog)
+    existing = org_connection(request.organization, PROVIDER)
+    if existing is not None and existing.is_active and _still_works(existing):
+        governance.apps_install(connection=existing, apps=apps, actor=request.user)
+        messages.success(request, f"{_names(apps)} installed for {existing.external_username}.")
+        return redirect("integrations:microsoft_done")
+    purpose = "reconnect" if existing and existing.status != Connection.Status.DISCONNECTED else "connect"
+    state = state_begin(
+        request, provider=PROVIDER, scope=Connection.Scope.ORGANIZATION, purpose=purpose, return_to=catalog
+    )
+    _pending_put(request, state, {"apps": list(apps)})
+    # Reference: https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent
+    query = urlencode(
+        {
+            "client_id": settings.MICROSOFT_CLIENT_ID,
+            "redirect_uri": request.build_absolute_uri(reverse("integrations:microsoft_consent_callback")),
+            "state": state,
+            "scope": GRAPH_APP_SCOPE,
+        }
+    )
+    login = settings.MICROSOFT_LOGIN_URL.rstrip("/")
+    return HttpResponseRedirect(f"{login}/{identity.SIGN_IN_TENANT}/v2.0/adminconsent?{query}")
+
+
+@require_GET
+@admin_required
+def consent_callback(request: HttpRequest) -> HttpResponse:
+    """Microsoft sends the admin back with ``admin_consent=True&tenant=…`` (or ``error``)."""
+    state = request.GET.get("state")
+    pending = state_pop(request, provider=PROVIDER, state=state)
+    extra = _pending_pop(request, state)
+    catalog = reverse("integrations:catalog")
+    if pending is None or pending.scope != Connection.Scope.ORGANIZATION:
+        logger.warning("microsoft.connect.state_refused", extra={"user_id": request.user.pk})
+        messages.error(request, STALE_STATE)
+        return redirect(catalog)
+    error = request.GET.get("error")
+    if error:
+        messages.error(
+            request, _declined_message(error, request.GET.get("error_description", ""), CONSENT_DECLINED)
+        )
+        return redirect(catalog)
+    tenant_id = request.GET.get("tenant", "").strip()
+    if request.GET.get("admin_consent", "").lower() != "true" or not tenant_id:
+        messages.error(request, "Microsoft did not confirm the admin consent; nothing was connected.")
+        return redirect(catalog)
+
+    try:
+        connection = _connect_tenant(request, tenant_id)
+    except ProviderError as exc:
+        logger.warning("microsoft.connect.failed", extra={"user_id": request.user.pk, "code": exc.code})
+        messages.error(request, _connect_failure_message(exc))
+        return redirect(catalog)
+    apps = _requested_apps(",".join(extra.get("apps") or ()))
+    governance.apps_install(connection=connection, apps=apps, actor=request.user)
+    messages.success(request, f"Microsoft 365 is connected for {connection.external_username}.")
+    return redirect("integrations:microsoft_scope")
+
+
+def _connect_tenant(request: HttpRequest, tenant_id: str) -> Connection:
+    """Check Cadence can act in the tenant (an app token, then the directory) and store the
+    organisation's connection. A reconnect to the same tenant keeps the chosen security group."""
+    acquire_app_token(
+        tenant_id=tenant_id,
+        client_id=settings.MICROSOFT_CLIENT_ID,
+        client_secret=settings.MICROSOFT_CLIENT_SECRET,
+    )
+    probe = Connection(
+        organization=request.organization,
+        provider=PROVIDER,
+        scope=Connection.Scope.ORGANIZATION,
+        external_org_id=tenant_id,
+        details={"mode": "app", "tenant_id": tenant_id},
+    )
+    with GraphClient(probe) as client:
+        tenant = directory.tenant_info(client)
+        users = directory.user_addresses(client)
+    existing = org_connection(request.organization, PROVIDER)
+    kept: dict[str, Any] = {}
+    if existing is not None and (existing.details or {}).get("tenant_id") == tenant.id:
+        kept = {
+            key: existing.details[key]
+            for key in ("scope", "scope_members", "scope_checked_at", "initial_sync_days")
+            if key in existing.details
+        }
+    return services.connection_save_from_oauth(
+        organization=request.organization,
+        actor=request.user,
+        provider=PROVIDER,
+        scope=Connection.Scope.ORGANIZATION,
+        # App-only access holds no token: msal mints one per hour from Cadence's credentials.
+        credentials={"tenant_id": tenant.id},
+        external_org_id=tenant.id,
+        external_user_id="",
+        external_username=tenant.domain or tenant.id,
+        instance_url="",
+        details={
+            **kept,
+            "mode": "app",
+            "tenant_id": tenant.id,
+            "tenant_domain": tenant.domain,
+            "tenant_name": tenant.name,
+            "tenant_users": len(users),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@admin_required
+def scope(request: HttpRequest) -> HttpResponse:
+    """Optionally limit the connection to one security group (B2, B4)."""
+    connection = _org_connection_or_none(request)
+    if connection is None:
+        return redirect("integrations:catalog")
+    current = (connection.details or {}).get("scope") or {}
+    try:
+        with GraphClient(connection) as client:
+            groups = directory.security_groups(client)
+            if request.method == "POST":
+                return _save_scope(request, client, connection, groups)
+    except ProviderError as exc:
+        logger.warning("microsoft.scope.failed", extra={"connection_id": connection.pk, "code": exc.code})
+        messages.error(request, f"Microsoft 365 did not list the security groups: {exc}")
+        groups = []
+    return render(
+        request,
+        "integrations/microsoft/scope.html",
+        {"connection": connection, "groups": groups, "current": current.get("key", "")},
+    )
+
+
+def _save_scope(
+    request: HttpRequest, client: GraphClient, connection: Connection, groups: list[directory.SecurityGroup]
+) -> HttpResponse:
+    chosen = request.POST.get("group", "")
+    if not chosen:
+        governance.connection_set_scope(
+            connection=connection, kind="", key="", name="", members=(), actor=request.user
+        )
+        messages.success(request, "Cadence may sync every user of the tenant who is a Cadence user.")
+        return redirect("integrations:microsoft_done")
+    group = next((g for g in groups if g.id == chosen), None)
+    if group is None:
+        messages.error(request, "That security group is not one Microsoft 365 listed; pick one again.")
+        return redirect("integrations:microsoft_scope")
+    members = directory.group_members(client, group.id)
+    governance.connection_set_scope(
+        connection=connection,
+        kind="security_group",
+        key=group.id,
+        name=group.name,
+        members=members,
+        actor=request.user,
+    )
+    messages.success(request, f"Cadence syncs only members of {group.name} ({len(members)} now).")
+    return redirect("integrations:microsoft_done")
+
+
+@require_GET
+@admin_required
+def done(request: HttpRequest) -> HttpResponse:
+    """ "You're all set up": which apps are installed, the scope, how many users sync."""
+    connection = _org_connection_or_none(request)
+    if connection is None:
+        return redirect("integrations:catalog")
+    rows = {row.app: row for row in ConnectionApp.objects.filter(connection=connection, installed=True)}
+    apps = []
+    for app in APPS:
+        if app in rows:
+            eligible = governance.eligibility(connection=connection, app=app, app_row=rows[app])
+            apps.append(
+                {
+                    "row": rows[app],
+                    "name": APP_NAMES[app],
+                    "syncing": sum(e.syncing for e in eligible),
+                    "users": len(eligible),
+                }
+            )
+    missing = [{"app": app, "name": APP_NAMES[app]} for app in APPS if app not in rows]
+    return render(
+        request,
+        "integrations/microsoft/done.html",
+        {
+            "connection": connection,
+            "apps": apps,
+            "missing": missing,
+            "scope": (connection.details or {}).get("scope") or {},
+            "initial_days": (connection.details or {}).get("initial_sync_days")
+            or settings.MAIL_INITIAL_SYNC_DAYS,
+        },
+    )
+
+
+# --- User-managed: a person's own mailbox ---------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+@member_required
+def connect_user(request: HttpRequest) -> HttpResponse:
+    """One sign-in connects the person's Outlook mail, calendar and contacts (B3)."""
+    settings_page = _settings_page()
+    lock = request.organization.package_lock_reason(MICROSOFT.package)
+    if lock or not MICROSOFT.is_configured():
+        messages.error(request, lock or MICROSOFT.not_configured_reason())
+        return redirect(settings_page)
+    if _admin_managed(request):
+        messages.info(request, ADMIN_MANAGED)
+        return redirect(settings_page)
+    existing = user_connection(request.user, PROVIDER)
+    purpose = "reconnect" if existing and existing.status != Connection.Status.DISCONNECTED else "connect"
+    state = state_begin(
+        request, provider=PROVIDER, scope=Connection.Scope.USER, purpose=purpose, return_to=settings_page
+    )
+    try:
+        flow = identity.user_flow_begin(
+            redirect_uri=request.build_absolute_uri(reverse("integrations:microsoft_callback")),
+            state=state,
+            login_hint=request.user.email,
+        )
+    except ProviderError as exc:
+        state_pop(request, provider=PROVIDER, state=state)
+        messages.error(request, f"Could not start the Microsoft sign-in: {exc}")
+        return redirect(settings_page)
+    _pending_put(request, state, {"flow": flow})
+    return HttpResponseRedirect(flow["auth_uri"])
+
+
+@require_GET
+@member_required
+def callback(request: HttpRequest) -> HttpResponse:
+    """Microsoft sends the person back with ``code`` (or ``error``) and our ``state``."""
+    state = request.GET.get("state")
+    pending = state_pop(request, provider=PROVIDER, state=state)
+    flow = _pending_pop(request, state).get("flow")
+    settings_page = _settings_page()
+    if pending is None or pending.scope != Connection.Scope.USER or not flow:
+        logger.warning("microsoft.connect_user.state_refused", extra={"user_id": request.user.pk})
+        messages.error(request, STALE_STATE)
+        return redirect(settings_page)
+    error = request.GET.get("error")
+    if error:
+        messages.error(
+            request, _declined_message(error, request.GET.get("error_description", ""), SIGN_IN_CANCELLED)
+        )
+        return redirect(settings_page)
+    if _admin_managed(request):
+        messages.info(request, ADMIN_MANAGED)
+        return redirect(settings_page)
+    try:
+        grant = identity.user_flow_complete(flow=flow, response=request.GET.dict())
+    except ProviderError as exc:
+        logger.warning("microsoft.connect_user.failed", extra={"user_id": request.user.pk, "code": exc.code})
+        messages.error(request, f"Microsoft 365 did not connect: {exc} Nothing changed; please try again.")
+        return redirect(settings_page)
+    connection = services.connection_save_from_oauth(
+        organization=request.organization,
+        actor=request.user,
+        provider=PROVIDER,
+        scope=Connection.Scope.USER,
+        credentials=grant.credentials,
+        external_org_id=grant.tenant_id,
+        external_user_id=grant.user_id,
+        external_username=grant.username,
+        instance_url="",
+        details={
+            "mode": "delegated",
+            "tenant_id": grant.tenant_id,
+            "tenant_domain": grant.username.rpartition("@")[2],
+            "name": grant.name,
+        },
+    )
+    governance.apps_install(connection=connection, apps=APPS, actor=request.user)
+    messages.success(
+        request,
+        f"Microsoft 365 is connected as {grant.username}: Cadence syncs your Outlook mail, calendar and contacts.",
+    )
+    if grant.username != request.user.email.lower():
+        messages.warning(
+            request,
+            f"You signed in to Microsoft as {grant.username}, not as {request.user.email}. Cadence syncs "
+            "the mailbox you signed in to; sign in with your work address if that is not the one you meant.",
+        )
+    return redirect(settings_page)
+
+
+# --- Helpers --------------------------------------------------------------------------------------
+def _requested_apps(value: str | None) -> tuple[str, ...]:
+    wanted = tuple(app for app in APPS if app in (value or "").split(","))
+    return wanted or APPS
+
+
+def _names(apps: tuple[str, ...]) -> str:
+    return " and ".join(APP_NAMES[app] for app in apps)
+
+
+def _still_works(connection: Connection) -> bool:
+    """The organisation's connection can still get a token for its tenant (consent not removed)."""
+    if (connection.details or {}).get("mode") != "app":
+        return False
+    try:
+        identity.app_token(tenant_id=str(connection.details.get("tenant_id") or connection.external_org_id))
+    except ProviderError as exc:
+        logger.info(
+            "microsoft.connect.reconsent_needed", extra={"connection_id": connection.pk, "code": exc.code}
+        )
+        return False
+    return True
+
+
+def _org_connection_or_none(request: HttpRequest) -> Connection | None:
+    connection = org_connection(request.organization, PROVIDER)
+    if connection is None or connection.status == Connection.Status.DISCONNECTED:
+        messages.info(request, "Microsoft 365 is not connected for your organisation.")
+        return None
+    return connection
+
+
+def _admin_managed(request: HttpRequest) -> bool:
+    connection = org_connection(request.organization, PROVIDER)
+    return connection is not None and connection.status != Connection.Status.DISCONNECTED
+
+
+def _settings_page() -> str:
+    return reverse("engage:settings") + "#connections"
+
+
+def _declined_message(error: str, description: str, declined: str) -> str:
+    """A plain sentence for an ``error`` Microsoft sent back instead of consent or a code."""
+    # AADSTS65004: the user declined to consent; access_denied without a code means the same.
+    if error == "access_denied" and ("AADSTS65004" in description or not _AADSTS.search(description)):
+        return declined
+    reason = description.splitlines()[0] if description else error
+    return f"Microsoft did not connect: {reason}. Nothing was connected."
+
+
+def _connect_failure_message(exc: ProviderError) -> str:
+    code = _AADSTS.search(str(exc))
+    if isinstance(exc, ProviderAuthError) and exc.code in ("invalid_client", "unauthorized_client"):
+        return (
+            f"Cadence's Microsoft app credentials were refused ({code.group(0) if code else exc.code}): "
+            "the client id or secret on this Cadence server is wrong or has expired. Nothing was "
+            "connected; whoever runs this Cadence installation needs to update MICROSOFT_CLIENT_ID "
+            "and MICROSOFT_CLIENT_SECRET."
+        )
+    if isinstance(exc, ProviderAuthError):
+        return f"Microsoft 365 refused Cadence: {exc} Nothing was connected."
+    return f"Microsoft 365 did not answer as expected: {exc} Nothing was connected; please try again."
+
+
+def _pending_put(request: HttpRequest, state: str, data: dict[str, Any]) -> None:
+    pending = dict(request.session.get(PENDING_KEY) or {})
+    pending[state] = data
+    while len(pending) > MAX_PENDING:
+        pending.pop(next(iter(pending)))
+    request.session[PENDING_KEY] = pending
+
+
+def _pending_pop(request: HttpRequest, state: str | None) -> dict[str, Any]:
+    pending = dict(request.session.get(PENDING_KEY) or {})
+    found = pending.pop(state or "", None)
+    request.session[PENDING_KEY] = pending
+    return found if isinstance(found, dict) else {}

@@ -1,0 +1,1 @@
+from tests.integrations.mailsync.fixtures import demo, google, recorder  # noqa: F401  (fixtures)

@@ -1,0 +1,109 @@
+"""The same engine over Microsoft Graph (the real Microsoft adapter, the sandbox's Graph): one
+engine for both providers — delta cursors, 429 with Retry-After, a mailbox outside the
+application access policy failing alone."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from copilot.models import Activity
+from integrations import governance, services
+from integrations.mailsync import fanout
+from integrations.mailsync import tasks as mailsync_tasks
+from integrations.mailsync.engine import Stop, run_mailbox_sync
+from integrations.microsoft import delta, identity
+from integrations.models import Connection, SyncState
+from integrations.sandbox.microsoft import control as ms_control
+from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
+from tests.integrations.mailsync.fixtures import ADMIN, SELLER2
+
+
+@pytest.fixture(autouse=True)
+def _fresh_microsoft_caches():
+    identity.reset_caches()
+    delta.reset_batch_support()
+    yield
+    identity.reset_caches()
+    delta.reset_batch_support()
+
+
+@pytest.fixture
+def microsoft(sandbox, settings, demo) -> Connection:
+    """Demo Co's admin-managed connection to its tenant, as after the admin consent."""
+    settings.MICROSOFT_LOGIN_URL = sandbox.url
+    settings.MICROSOFT_GRAPH_URL = f"{sandbox.url}/graph"
+    settings.MICROSOFT_CLIENT_ID = DEMO_CLIENT_ID
+    settings.MICROSOFT_CLIENT_SECRET = DEMO_CLIENT_SECRET
+    ms_control.grant_admin_consent(sandbox.control)
+    connection = services.connection_save_from_oauth(
+        organization=demo.org,
+        actor=demo.admin,
+        provider="microsoft",
+        scope=Connection.Scope.ORGANIZATION,
+        credentials={"tenant_id": DEMO_TENANT_ID},
+        external_org_id=DEMO_TENANT_ID,
+        external_user_id="",
+        external_username="demo.example",
+        instance_url="",
+        details={"mode": "app", "tenant_id": DEMO_TENANT_ID, "tenant_domain": "demo.example"},
+    )
+    governance.apps_install(connection=connection, actor=demo.admin)
+    return connection
+
+
+def row(connection: Connection, user, kind: str = "email") -> SyncState:
+    [state] = services.mailbox_sync_states_ensure(
+        connection=connection, wanted=[(user.pk, kind, f"{kind}:{user.email}")]
+    )
+    return state
+
+
+def test_outlook_mail_syncs_through_the_same_engine_and_an_idle_round_is_one_call(
+    sandbox, demo, microsoft, recorder
+):
+    state = row(microsoft, demo.seller1)
+
+    first = run_mailbox_sync(sync_state_id=state.pk)
+    assert first.stopped == Stop.DONE, first.reason
+    assert first.full_sync and first.records > 0
+    assert Activity.objects.filter(organization=demo.org).exists()
+
+    idle = run_mailbox_sync(sync_state_id=state.pk)
+
+    assert idle.stopped == Stop.DONE and idle.records == 0 and idle.api_calls == 1
+
+
+def test_a_graph_429_reschedules_the_mailbox_after_its_retry_after(sandbox, demo, microsoft, recorder):
+    state = row(microsoft, demo.seller1)
+    ms_control.inject_graph_fault(
+        sandbox.control, r"/users/[^/]+/", status=429, headers={"Retry-After": "90"}, times=None
+    )
+
+    result = run_mailbox_sync(sync_state_id=state.pk)
+
+    assert result.stopped == Stop.THROTTLED, result.reason
+    state.refresh_from_db()
+    assert 80 < (state.next_run_at - timezone.now()).total_seconds() <= 90
+    assert state.attempts == 1
+
+
+def test_a_mailbox_outside_the_access_policy_fails_alone(sandbox, demo, microsoft, recorder, monkeypatch):
+    ms_control.restrict_to_group(sandbox.control, "Cadence sellers")
+    enqueued: list[int] = []
+    monkeypatch.setattr(mailsync_tasks, "enqueue_mailbox_sync", lambda pk, **kw: enqueued.append(pk))
+    fanout.fan_out()
+    states = {s.object_name: s for s in SyncState.objects.filter(pk__in=enqueued)}
+
+    outside = run_mailbox_sync(sync_state_id=states[f"email:{ADMIN}"].pk)
+    inside = run_mailbox_sync(sync_state_id=states[f"email:{SELLER2}"].pk)
+
+    assert outside.stopped == Stop.FAILED and "refused" in outside.reason
+    failed = SyncState.objects.get(pk=states[f"email:{ADMIN}"].pk)
+    assert (
+        failed.status == SyncState.Status.FAILED
+        and (failed.next_run_at - timezone.now()).total_seconds() > 3500
+    )
+    assert inside.stopped == Stop.DONE
+    microsoft.refresh_from_db()
+    assert microsoft.status == Connection.Status.CONNECTED
