@@ -40,6 +40,7 @@ deploy-check: install
 	SECRET_KEY="deploy-check-$$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
 	DATABASE_URL=sqlite:////tmp/cadence-deploy-check.sqlite3 \
 	CELERY_BROKER_URL=redis://127.0.0.1:6379/0 \
+	CACHE_URL=redis://127.0.0.1:6379/1 \
 	ENCRYPTION_KEYS="$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
 	ALLOWED_HOSTS=cadence.example.com \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING

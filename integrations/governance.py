@@ -107,6 +107,8 @@ def apps_install(
             _audit(connection, "integration.app_installed", actor=actor, app=app, opt_outs_removed=removed)
             logger.info("integration.app_installed", extra=_log_extra(connection, app=app))
         rows.append(row)
+    if connection.scope == Connection.Scope.USER:  # admin connections start once a scope is chosen
+        _start_first_sync(connection)
     return rows
 
 
@@ -219,7 +221,15 @@ def connection_set_scope(
             members=len(details.get("scope_members", [])),
         )
         logger.info("integration.scope_set", extra=_log_extra(connection, scope_kind=kind))
+    _start_first_sync(connection)
     return connection
+
+
+def _start_first_sync(connection: Connection) -> None:
+    """Begin syncing right after connecting rather than at the next 5-minute beat."""
+    from integrations.mailsync.tasks import enqueue_connection_sync_on_commit
+
+    enqueue_connection_sync_on_commit(connection.pk)
 
 
 @transaction.atomic

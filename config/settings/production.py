@@ -1,7 +1,8 @@
 """Production: every secret comes from the environment with no default; startup fails without it.
 
-Required: SECRET_KEY, DATABASE_URL, CELERY_BROKER_URL, ENCRYPTION_KEYS, ALLOWED_HOSTS.
-Optional: CACHE_URL (Redis recommended), EMAIL_URL, DEFAULT_FROM_EMAIL, SECURE_HSTS_SECONDS.
+Required: SECRET_KEY, DATABASE_URL, CELERY_BROKER_URL, CACHE_URL (shared by web and workers:
+Redis), ENCRYPTION_KEYS, ALLOWED_HOSTS.
+Optional: EMAIL_URL, DEFAULT_FROM_EMAIL, SECURE_HSTS_SECONDS.
 """
 
 from config.settings.base import *  # noqa: F403
@@ -13,6 +14,8 @@ DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
+# Login throttles, provider access tokens and Gmail quota counters must be shared by every process.
+CACHES = {"default": env.cache("CACHE_URL")}
 ENCRYPTION_KEYS = env.list("ENCRYPTION_KEYS")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 

@@ -143,7 +143,10 @@ class ActivityCompany(TenantModel):
     class Meta:
         constraints = [models.UniqueConstraint("activity", "company", name="activitycompany_once")]
         indexes = [
-            models.Index(fields=["company", "-occurred_at", "-activity"], name="activitycompany_timeline")
+            models.Index(fields=["company", "-occurred_at", "-activity"], name="activitycompany_timeline"),
+            models.Index(
+                fields=["company", "kind", "-occurred_at", "-activity"], name="activitycompany_by_kind"
+            ),
         ]
 
 
@@ -158,7 +161,10 @@ class ActivityPerson(TenantModel):
     class Meta:
         constraints = [models.UniqueConstraint("activity", "person", name="activityperson_once")]
         indexes = [
-            models.Index(fields=["person", "-occurred_at", "-activity"], name="activityperson_timeline")
+            models.Index(fields=["person", "-occurred_at", "-activity"], name="activityperson_timeline"),
+            models.Index(
+                fields=["person", "kind", "-occurred_at", "-activity"], name="activityperson_by_kind"
+            ),
         ]
 
 

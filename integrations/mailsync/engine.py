@@ -274,7 +274,9 @@ def _finish(state: SyncState, owner: str, result: MailboxRunResult) -> None:
     if stopped == Stop.DONE:
         fields.update(last_success_at=now, last_error="", attempts=0)
     elif stopped in (Stop.THROTTLED, Stop.UNAVAILABLE, Stop.ERROR):
-        attempts = state.attempts + 1
+        # A run that committed pages before it was slowed down made progress: only runs that got
+        # nowhere count towards the retry limit (a big first sync may meet a quota many times).
+        attempts = 1 if result.pages and stopped != Stop.ERROR else state.attempts + 1
         fields["attempts"] = attempts
         if attempts > MAX_RETRIES:
             status = SyncState.Status.FAILED

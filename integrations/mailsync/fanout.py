@@ -52,6 +52,24 @@ def fan_out() -> int:
     return enqueued
 
 
+def fan_out_connection(connection_id: int) -> int:
+    """``fan_out`` for one connection (its first sync, started when an admin finishes connecting)."""
+    from integrations.mailsync.tasks import enqueue_mailbox_sync
+
+    connection = (
+        Connection.objects.filter(pk=connection_id, provider__in=governance.MAIL_PROVIDERS)
+        .select_related("organization")
+        .prefetch_related("apps")
+        .first()
+    )
+    if connection is None or not connection.is_active:
+        return 0
+    states = due_states(connection)
+    for state in states:
+        enqueue_mailbox_sync(state.pk)
+    return len(states)
+
+
 def due_states(connection: Connection, *, now: dt.datetime | None = None) -> list[SyncState]:
     """The rows of ``connection`` to run now (created for newly eligible mailboxes)."""
     adapter = get_adapter(connection.provider)

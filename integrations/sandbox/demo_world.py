@@ -154,6 +154,8 @@ def _people(rng: random.Random) -> list[Person]:
 def _ascii(text: str) -> str:
     import unicodedata
 
+    # NFKD splits accents off (é → e); letters like ø and ß have no decomposition.
+    text = text.replace("ø", "o").replace("Ø", "O").replace("ß", "ss")
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 

@@ -19,13 +19,14 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "throwaway-" + "k" * 60,
     "DATABASE_URL": "sqlite:////tmp/cadence-deploy-check.sqlite3",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "CACHE_URL": "redis://127.0.0.1:6379/1",
     "ENCRYPTION_KEYS": "Y2FkZW5jZS10aHJvd2F3YXkta2V5LTAwMDAwMDAwMDA=",
     "ALLOWED_HOSTS": "cadence.example.com",
 }
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_"))}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_", "CACHE_"))}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
