@@ -8,6 +8,7 @@ from copilot.views import (
     portal_groups,
     portal_intelligence,
     portal_users,
+    timeline,
 )
 
 app_name = "copilot"
@@ -60,11 +61,9 @@ urlpatterns = [
 ]
 
 # --- Revenue intelligence: companies, people and their timelines (B8) ---------------------------
-from copilot.views import timeline as timeline_views  # noqa: E402
-
 urlpatterns += [
-    path("companies/", timeline_views.companies, name="companies"),
-    path("companies/<int:company_id>/", timeline_views.company_detail, name="company_detail"),
-    path("people/<int:person_id>/", timeline_views.person_detail, name="person"),
-    path("timeline/", timeline_views.timeline_partial, name="timeline"),
+    path("companies/", timeline.companies, name="companies"),
+    path("companies/<int:company_id>/", timeline.company_detail, name="company_detail"),
+    path("people/<int:person_id>/", timeline.person_detail, name="person"),
+    path("timeline/", timeline.timeline_partial, name="timeline"),
 ]

@@ -3,7 +3,7 @@ organisation-wide Engage pages of the Admin Portal under /admin/."""
 
 from django.urls import path
 
-from engage.views import accounts, contacts, list_view_import, workspace
+from engage.views import accounts, compose, contacts, list_view_import, workspace
 from engage.views import crm as crm_views
 from engage.views import crm_poll as crm_poll_views
 from engage.views import crm_writes as crm_write_views
@@ -51,10 +51,8 @@ urlpatterns += [
 ]
 
 # --- Compose and send (B9) -----------------------------------------------------------------------
-from engage.views import compose as compose_views  # noqa: E402
-
 urlpatterns += [
-    path("app/compose/", compose_views.compose, name="compose"),
+    path("app/compose/", compose.compose, name="compose"),
 ]
 
 # --- Profile and settings -----------------------------------------------------------------------

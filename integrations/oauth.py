@@ -9,11 +9,19 @@ forged, replayed, expired or other-provider callback is refused before any code 
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 import time
 from dataclasses import asdict, dataclass
+from typing import Any
 
+import requests
 from django.http import HttpRequest
+
+from integrations.exceptions import ProviderAuthError, ProviderError, ProviderUnavailable
+from integrations.http import ProviderSession
+
+logger = logging.getLogger(__name__)
 
 SESSION_KEY = "integrations.oauth_states"
 STATE_TTL_SECONDS = 15 * 60
@@ -74,3 +82,56 @@ def state_pop(request: HttpRequest, *, provider: str, state: str | None) -> Pend
 def _pending(request: HttpRequest) -> dict[str, dict]:
     value = request.session.get(SESSION_KEY)
     return dict(value) if isinstance(value, dict) else {}
+
+
+# --- The token endpoint ---------------------------------------------------------------------------
+def token_post(
+    url: str,
+    form: dict[str, str],
+    *,
+    service: str,
+    refused: frozenset[str],
+    timeout: float,
+    log_extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """POST an OAuth 2.0 token request (RFC 6749 §4.1.3, §6) and return its JSON.
+
+    ``service`` names the provider's sign-in service in messages ("Google's sign-in service").
+    OAuth errors in ``refused`` (the grant or client is no good) raise ``ProviderAuthError``;
+    other 4xx raise ``ProviderError``; network failures and 5xx ``ProviderUnavailable``.
+    """
+    extra = {"token_url": url, **(log_extra or {})}
+    with ProviderSession(timeout=timeout) as http:
+        try:
+            response = http.post(url, data=form, headers={"Accept": "application/json"})
+        except requests.RequestException as exc:
+            logger.warning("oauth.token.unreachable", extra={**extra, "error": type(exc).__name__})
+            raise ProviderUnavailable(f"Could not reach {service} ({type(exc).__name__}).") from exc
+    if response.status_code >= 500:
+        logger.warning("oauth.token.failed", extra={**extra, "status": response.status_code})
+        raise ProviderUnavailable(f"{service} failed (HTTP {response.status_code}).")
+    if response.status_code >= 400:
+        error, description = oauth_error(response)
+        logger.warning("oauth.token.refused", extra={**extra, "error": error})
+        if error in refused:
+            raise ProviderAuthError(description, code=error)
+        raise ProviderError(description, code=error)
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise ProviderError(f"{service} answered with something other than JSON.") from exc
+    if not isinstance(body, dict):
+        raise ProviderError(f"{service} answered with an unexpected shape.")
+    return body
+
+
+def oauth_error(response: requests.Response) -> tuple[str, str]:
+    """(error, error_description) of an OAuth error response (RFC 6749 §5.2), whatever its body."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return f"http_{response.status_code}", f"HTTP {response.status_code}"
+    error = str(body.get("error") or f"http_{response.status_code}")
+    return error, str(body.get("error_description") or error)

@@ -16,7 +16,7 @@ from typing import Any
 
 from integrations.google.client import GoogleClient
 from integrations.google.cursor import decode as cursor_fields
-from integrations.google.cursor import encode as make_cursor
+from integrations.google.cursor import sync_token_pages
 from integrations.google.gmail import html_to_text
 from integrations.records import Address, Attendee, CalendarEventRecord, Deletion, Record, SyncPage
 
@@ -28,26 +28,18 @@ def fetch(client: GoogleClient, *, cursor: str, since: dt.datetime) -> Iterator[
     sync_token = str(state.get("s") or "")
     page_token = str(state.get("p") or "")
     time_min = "" if sync_token else str(state.get("t") or _rfc3339(since))
-    calls = client.api_calls
-    while True:
-        page = client.calendar_events_list(sync_token=sync_token, page_token=page_token, time_min=time_min)
-        records = [r for r in (event_record(item) for item in page.get("items") or []) if r is not None]
-        page_token = str(page.get("nextPageToken") or "")
-        if page_token:
-            next_cursor: str | None = make_cursor(s=sync_token, p=page_token, t=time_min)
-        elif page.get("nextSyncToken"):
-            next_cursor = make_cursor(s=str(page["nextSyncToken"]))
-        else:
-            next_cursor = None
-        yield SyncPage(
-            records=records,
-            cursor=next_cursor,
-            full_resync=not sync_token,
-            api_calls=client.api_calls - calls,
-        )
-        calls = client.api_calls
-        if not page_token:
-            return
+    yield from sync_token_pages(
+        client,
+        list_page=lambda token: client.calendar_events_list(
+            sync_token=sync_token, page_token=token, time_min=time_min
+        ),
+        records_of=lambda page: [
+            r for r in (event_record(item) for item in page.get("items") or []) if r is not None
+        ],
+        sync_token=sync_token,
+        page_token=page_token,
+        t=time_min,
+    )
 
 
 # Reference: https://developers.google.com/workspace/calendar/api/v3/reference/events#resource

@@ -24,6 +24,7 @@ from integrations.exceptions import ProviderAuthError, ProviderError, ProviderUn
 from integrations.google.http import TIMEOUT_SECONDS, token_transport
 from integrations.http import ProviderSession
 from integrations.models import Connection
+from integrations.oauth import oauth_error, token_post
 
 logger = logging.getLogger(__name__)
 
@@ -236,7 +237,7 @@ def revoke_token(token: str) -> None:
     if response.status_code >= 500:
         raise ProviderUnavailable(f"Google failed to revoke (HTTP {response.status_code}).")
     if response.status_code >= 400:
-        error, description = _oauth_error(response)
+        error, description = oauth_error(response)
         if error == "invalid_token":  # already revoked or expired: nothing left to revoke
             return
         raise ProviderError(f"Google did not revoke the token: {description}", code=error)
@@ -252,39 +253,14 @@ def refresh_error(exc: google.auth.exceptions.RefreshError) -> tuple[str, str]:
 
 
 def _token_request(form: dict[str, str]) -> dict[str, Any]:
-    with ProviderSession(timeout=TIMEOUT_SECONDS) as http:
-        try:
-            response = http.post(settings.GOOGLE_TOKEN_URL, data=form, headers={"Accept": "application/json"})
-        except requests.RequestException as exc:
-            logger.warning("google.oauth.unreachable", extra={"error": type(exc).__name__})
-            raise ProviderUnavailable(f"Could not reach Google ({type(exc).__name__}).") from exc
-    if response.status_code >= 500:
-        logger.warning("google.oauth.failed", extra={"status": response.status_code})
-        raise ProviderUnavailable(f"Google's sign-in service failed (HTTP {response.status_code}).")
-    if response.status_code >= 400:
-        error, description = _oauth_error(response)
-        logger.warning("google.oauth.refused", extra={"error": error})
-        if error in REFUSED:
-            raise ProviderAuthError(description, code=error)
-        raise ProviderError(description, code=error)
-    try:
-        body = response.json()
-    except ValueError as exc:
-        raise ProviderError("Google's sign-in service answered with something other than JSON.") from exc
-    if not isinstance(body, dict):
-        raise ProviderError("Google's sign-in service answered with an unexpected shape.")
-    return body
-
-
-def _oauth_error(response: requests.Response) -> tuple[str, str]:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        return f"http_{response.status_code}", f"HTTP {response.status_code}"
-    error = str(body.get("error") or f"http_{response.status_code}")
-    return error, str(body.get("error_description") or error)
+    return token_post(
+        settings.GOOGLE_TOKEN_URL,
+        form,
+        service="Google's sign-in service",
+        refused=REFUSED,
+        timeout=TIMEOUT_SECONDS,
+        log_extra={"provider": "google"},
+    )
 
 
 def _reconnect_reason(connection: Connection, what: str) -> str:

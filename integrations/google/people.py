@@ -17,7 +17,7 @@ from typing import Any
 
 from integrations.google.client import GoogleClient
 from integrations.google.cursor import decode as cursor_fields
-from integrations.google.cursor import encode as make_cursor
+from integrations.google.cursor import sync_token_pages
 from integrations.records import AddressBookContactRecord, Deletion, Record, SyncPage
 
 
@@ -27,26 +27,13 @@ def fetch(client: GoogleClient, *, cursor: str, since: dt.datetime) -> Iterator[
     sync_token = str(state.get("s") or "")
     page_token = str(state.get("p") or "")
     groups = GroupNames(client)
-    calls = client.api_calls
-    while True:
-        page = client.people_connections_list(sync_token=sync_token, page_token=page_token)
-        records = [contact_record(person, groups) for person in page.get("connections") or []]
-        page_token = str(page.get("nextPageToken") or "")
-        if page_token:
-            next_cursor: str | None = make_cursor(s=sync_token, p=page_token)
-        elif page.get("nextSyncToken"):
-            next_cursor = make_cursor(s=str(page["nextSyncToken"]))
-        else:
-            next_cursor = None
-        yield SyncPage(
-            records=records,
-            cursor=next_cursor,
-            full_resync=not sync_token,
-            api_calls=client.api_calls - calls,
-        )
-        calls = client.api_calls
-        if not page_token:
-            return
+    yield from sync_token_pages(
+        client,
+        list_page=lambda token: client.people_connections_list(sync_token=sync_token, page_token=token),
+        records_of=lambda page: [contact_record(person, groups) for person in page.get("connections") or []],
+        sync_token=sync_token,
+        page_token=page_token,
+    )
 
 
 class GroupNames:

@@ -18,6 +18,7 @@ from integrations import services
 from integrations.exceptions import ProviderAuthError, ProviderError, ProviderUnavailable
 from integrations.http import ProviderSession
 from integrations.models import Connection
+from integrations.oauth import oauth_error, token_post
 from integrations.salesforce.provider import SALESFORCE, SCOPES
 
 logger = logging.getLogger(__name__)
@@ -148,45 +149,16 @@ def revoke_token(token: str) -> None:
     if response.status_code >= 500:
         raise ProviderUnavailable(f"Salesforce failed to revoke (HTTP {response.status_code}).")
     if response.status_code >= 400:
-        error, description = _oauth_error(response)
+        error, description = oauth_error(response)
         raise ProviderError(f"Salesforce did not revoke the token: {description}", code=error)
 
 
 def _token_request(form: dict[str, str], *, operation: str) -> dict[str, Any]:
-    with ProviderSession(timeout=TIMEOUT_SECONDS) as http:
-        try:
-            response = http.post(SALESFORCE.token_url, data=form, headers={"Accept": "application/json"})
-        except requests.RequestException as exc:
-            logger.warning(
-                "salesforce.oauth.unreachable", extra={"operation": operation, "error": type(exc).__name__}
-            )
-            raise ProviderUnavailable(f"Could not reach Salesforce ({type(exc).__name__}).") from exc
-    if response.status_code >= 500:
-        logger.warning(
-            "salesforce.oauth.failed", extra={"operation": operation, "status": response.status_code}
-        )
-        raise ProviderUnavailable(f"Salesforce's login service failed (HTTP {response.status_code}).")
-    if response.status_code >= 400:
-        error, description = _oauth_error(response)
-        logger.warning("salesforce.oauth.refused", extra={"operation": operation, "error": error})
-        if error in REFUSED:
-            raise ProviderAuthError(description, code=error)
-        raise ProviderError(description, code=error)
-    try:
-        body = response.json()
-    except ValueError as exc:
-        raise ProviderError("Salesforce's login service answered with something other than JSON.") from exc
-    if not isinstance(body, dict):
-        raise ProviderError("Salesforce's login service answered with an unexpected shape.")
-    return body
-
-
-def _oauth_error(response: requests.Response) -> tuple[str, str]:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        return f"http_{response.status_code}", f"HTTP {response.status_code}"
-    error = str(body.get("error") or f"http_{response.status_code}")
-    return error, str(body.get("error_description") or error)
+    return token_post(
+        SALESFORCE.token_url,
+        form,
+        service="Salesforce's login service",
+        refused=REFUSED,
+        timeout=TIMEOUT_SECONDS,
+        log_extra={"provider": "salesforce", "operation": operation},
+    )
