@@ -42,6 +42,18 @@ def fetch(client: GoogleClient, *, cursor: str, since: dt.datetime) -> Iterator[
     )
 
 
+def _instance_uid(event: dict[str, Any]) -> str:
+    """The team-wide key of this meeting. Google gives every instance of a recurring event the
+    series' iCalUID (unlike Graph, whose occurrences each have their own), so an instance adds its
+    original start time: each weekly call is its own meeting on the timeline."""
+    uid = str(event.get("iCalUID") or "")
+    original = event.get("originalStartTime") or {}
+    when = original.get("dateTime") or original.get("date")
+    if uid and event.get("recurringEventId") and when:
+        return f"{uid}#{when}"
+    return uid
+
+
 # Reference: https://developers.google.com/workspace/calendar/api/v3/reference/events#resource
 def event_record(event: dict[str, Any]) -> Record | None:
     event_id = str(event.get("id") or "")
@@ -56,7 +68,7 @@ def event_record(event: dict[str, Any]) -> Record | None:
     organizer = event.get("organizer") or {}
     return CalendarEventRecord(
         external_id=event_id,
-        ical_uid=str(event.get("iCalUID") or ""),
+        ical_uid=_instance_uid(event),
         subject=str(event.get("summary") or ""),
         start=start,
         end=end or start,

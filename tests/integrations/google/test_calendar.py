@@ -139,3 +139,26 @@ def test_an_all_day_event_starts_at_midnight_utc_and_a_bare_cancellation_is_a_de
     assert all_day.conference_url == ""
 
     assert event_record({"id": "x1", "status": "cancelled"}) == Deletion(kind="calendar", external_id="x1")
+
+
+def test_each_instance_of_a_recurring_meeting_is_its_own_meeting() -> None:
+    # With singleEvents, Google returns every instance with the series' iCalUID.
+    def instance(day: str) -> dict[str, Any]:
+        return {
+            "id": f"weekly_{day.replace('-', '')}T150000Z",
+            "iCalUID": "weekly@google.com",
+            "recurringEventId": "weekly",
+            "originalStartTime": {"dateTime": f"{day}T15:00:00Z"},
+            "status": "confirmed",
+            "summary": "Weekly pipeline call",
+            "start": {"dateTime": f"{day}T15:00:00Z"},
+            "end": {"dateTime": f"{day}T15:30:00Z"},
+            "organizer": {"email": "seller1@demo.example"},
+        }
+
+    first, second = event_record(instance("2026-11-02")), event_record(instance("2026-11-09"))
+    single = event_record({**instance("2026-11-16"), "recurringEventId": None, "originalStartTime": None})
+
+    assert first.ical_uid == "weekly@google.com#2026-11-02T15:00:00Z"
+    assert second.ical_uid == "weekly@google.com#2026-11-09T15:00:00Z"
+    assert single.ical_uid == "weekly@google.com"
