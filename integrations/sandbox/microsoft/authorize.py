@@ -16,7 +16,9 @@ import datetime as dt
 import logging
 import secrets
 import uuid
+from collections.abc import Callable
 from html import escape
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from integrations.sandbox.microsoft import consent
@@ -89,22 +91,11 @@ def authorize(request: Request, state: SandboxState) -> Response:
 
 
 def authorize_decision(request: Request, state: SandboxState) -> Response:
-    form = request.form()
-    params = _params(form, AUTHORIZE_PARAMS)
-    checked = _check_client(state, request.params["tenant"], params)
-    if isinstance(checked, Response):
-        return checked
-    authority, app = checked
-    problem = _authorize_problem(params)
-    if problem is not None:
-        return _redirect(params, **problem)
-    if form.get("decision") != "accept":
-        return _redirect(params, error="access_denied", error_subcode="cancel",
-                         error_description=_described(DECLINED))  # fmt: skip
+    decided = _decision(request, state, AUTHORIZE_PARAMS, _authorize_problem)
+    if isinstance(decided, Response):
+        return decided
+    params, app, user = decided
     store = directory(state)
-    user = _chosen_user(store, authority, form.get("user", ""))
-    if isinstance(user, Response):
-        return user
     if user.tenant_id != app.tenant_id and not app.multi_tenant:
         return _not_multi_tenant(app)
     code = "1.AQ" + secrets.token_urlsafe(64)
@@ -188,22 +179,11 @@ def admin_consent(request: Request, state: SandboxState) -> Response:
 
 
 def admin_consent_decision(request: Request, state: SandboxState) -> Response:
-    form = request.form()
-    params = _params(form, ADMIN_CONSENT_PARAMS)
-    checked = _check_client(state, request.params["tenant"], params)
-    if isinstance(checked, Response):
-        return checked
-    authority, app = checked
-    problem = _admin_consent_problem(params)
-    if problem is not None:
-        return _redirect(params, **problem)
-    if form.get("decision") != "accept":
-        return _redirect(params, error="access_denied", error_subcode="cancel",
-                         error_description=_described(DECLINED))  # fmt: skip
+    decided = _decision(request, state, ADMIN_CONSENT_PARAMS, _admin_consent_problem)
+    if isinstance(decided, Response):
+        return decided
+    params, app, user = decided
     store = directory(state)
-    user = _chosen_user(store, authority, form.get("user", ""))
-    if isinstance(user, Response):
-        return user
     if not user.is_admin:
         return consent.need_admin_approval_page(app_name=app.display_name, user=user)
     if user.tenant_id != app.tenant_id and not app.multi_tenant:
@@ -230,6 +210,32 @@ def _admin_consent_problem(params: dict[str, str]) -> dict[str, str] | None:
 
 
 # --- shared -----------------------------------------------------------------------------------
+
+
+def _decision(
+    request: Request,
+    state: SandboxState,
+    names: tuple[str, ...],
+    problem_of: Callable[[dict[str, str]], dict[str, str] | None],
+) -> Response | tuple[dict[str, str], Any, Any]:
+    """The submitted consent form checked like Entra does: (params, app, signed-in user) when
+    accepted, otherwise the answer to send (an error page, or a redirect with the error)."""
+    form = request.form()
+    params = _params(form, names)
+    checked = _check_client(state, request.params["tenant"], params)
+    if isinstance(checked, Response):
+        return checked
+    authority, app = checked
+    problem = problem_of(params)
+    if problem is not None:
+        return _redirect(params, **problem)
+    if form.get("decision") != "accept":
+        return _redirect(params, error="access_denied", error_subcode="cancel",
+                         error_description=_described(DECLINED))  # fmt: skip
+    user = _chosen_user(directory(state), authority, form.get("user", ""))
+    if isinstance(user, Response):
+        return user
+    return params, app, user
 
 
 def _params(values: dict[str, str], names: tuple[str, ...]) -> dict[str, str]:
