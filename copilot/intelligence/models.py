@@ -228,10 +228,6 @@ class MailRule(TenantModel):
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.value}"
 
-    @property
-    def is_domain(self) -> bool:
-        return "@" not in self.value
-
 
 class IntelligenceSettings(TenantModel):
     """Per-organisation ingestion choices."""

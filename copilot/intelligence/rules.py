@@ -1,8 +1,8 @@
 """Ignore and Block (B7): the one decision on whether a synced message or meeting is ingested.
 
-Pure: no database. ``RuleBook`` is built from an organisation's ``MailRule`` rows (or any objects
-with ``value`` and ``action``); ``decide`` is called by the ingestion of Gmail and Graph mail and of
-both calendars alike, and by the Admin Portal's "Why wasn't this message ingested?".
+Pure: no database. ``RuleBook`` is built from an organisation's ``MailRule`` values and actions;
+``decide`` is called by the ingestion of Gmail and Graph mail and of both calendars alike, and by
+the Admin Portal's "Why wasn't this message ingested?".
 
 How an address is matched:
 - an entry for an address (``ceo@acme.example``) wins over any entry for its domain;
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
 
 IGNORE = "ignore"
 BLOCK = "block"
@@ -142,11 +141,6 @@ def is_free_mail(domain: str) -> bool:
     return any(d in FREE_MAIL_DOMAINS for d in parent_domains(domain))
 
 
-class _RuleLike(Protocol):
-    value: str
-    action: str
-
-
 @dataclass(frozen=True)
 class Match:
     action: str  # IGNORE | BLOCK
@@ -158,13 +152,6 @@ class RuleBook:
 
     def __init__(self, entries: Mapping[str, str] | None = None) -> None:
         self._entries = {value.lower(): action for value, action in (entries or {}).items()}
-
-    @classmethod
-    def from_rules(cls, rules: Iterable[_RuleLike]) -> RuleBook:
-        return cls({rule.value: rule.action for rule in rules})
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
     def with_entry(self, value: str, action: str) -> RuleBook:
         """A copy with ``value`` added (or changed) — for previewing a new entry."""

@@ -162,41 +162,25 @@ def timeline(
             return TimelinePage()
         person = Person.objects.for_org(organization).filter(email=email).first()
 
-    if company is not None or person is not None:
-        if company is not None:
-            index = ActivityCompany.objects.for_org(organization).filter(company=company)
-        else:
-            index = ActivityPerson.objects.for_org(organization).filter(person=person)
-        if kinds:
-            index = index.filter(kind__in=kinds)
-        if teammate_id:
-            index = index.filter(
-                Exists(
-                    ActivitySource.objects.filter(activity_id=OuterRef("activity_id"), user_id=teammate_id)
-                )
-            )
-        if position:
-            index = index.filter(_older_than(position, time="occurred_at", pk="activity_id"))
-        rows = list(
-            index.order_by("-occurred_at", "-activity_id").values_list("occurred_at", "activity_id")[
-                : limit + 1
-            ]
-        )
+    if company is not None:
+        index, pk = ActivityCompany.objects.for_org(organization).filter(company=company), "activity_id"
+    elif person is not None:
+        index, pk = ActivityPerson.objects.for_org(organization).filter(person=person), "activity_id"
     else:
         # An address nobody has filed as a person (yet): match the participants directly.
         # Through the participants' (organization, email) index: few rows however big the org.
-        index = Activity.objects.for_org(organization).filter(
-            pk__in=ActivityParticipant.objects.for_org(organization).filter(email=email).values("activity_id")
+        participants = ActivityParticipant.objects.for_org(organization).filter(email=email)
+        index = Activity.objects.for_org(organization).filter(pk__in=participants.values("activity_id"))
+        pk = "id"
+    if kinds:
+        index = index.filter(kind__in=kinds)
+    if teammate_id:
+        index = index.filter(
+            Exists(ActivitySource.objects.filter(activity_id=OuterRef(pk), user_id=teammate_id))
         )
-        if kinds:
-            index = index.filter(kind__in=kinds)
-        if teammate_id:
-            index = index.filter(
-                Exists(ActivitySource.objects.filter(activity_id=OuterRef("pk"), user_id=teammate_id))
-            )
-        if position:
-            index = index.filter(_older_than(position, time="occurred_at", pk="id"))
-        rows = list(index.order_by("-occurred_at", "-id").values_list("occurred_at", "id")[: limit + 1])
+    if position:
+        index = index.filter(_older_than(position, time="occurred_at", pk=pk))
+    rows = list(index.order_by("-occurred_at", f"-{pk}").values_list("occurred_at", pk)[: limit + 1])
 
     more = len(rows) > limit
     rows = rows[:limit]
@@ -339,10 +323,3 @@ def company_people(*, company: Company) -> QuerySet[Person]:
         .filter(company=company)
         .order_by(Lower("name"), "email", "pk")
     )
-
-
-def person_by_email(*, organization: Organization, email: str) -> Person | None:
-    email = (email or "").strip().lower()
-    if not email:
-        return None
-    return Person.objects.for_org(organization).filter(email=email).select_related("company").first()

@@ -25,6 +25,7 @@ from copilot.intelligence.rules import (
     decide,
     domain_of,
     is_free_mail,
+    is_internal,
 )
 from copilot.models import (
     Activity,
@@ -55,6 +56,21 @@ class TeamDirectory:
     addresses: frozenset[str]
     domains: frozenset[str]
     user_ids: dict[str, int]  # address -> user id
+
+    def with_mailbox(self, address: str, user_id: int) -> TeamDirectory:
+        """This directory with ``address`` as ``user_id``'s: a mailbox being synced is a
+        teammate's, whatever its user name."""
+        address = address.lower()
+        return TeamDirectory(self.addresses | {address}, self.domains, {**self.user_ids, address: user_id})
+
+    def is_teammate(self, address: str) -> bool:
+        return is_internal(address, internal_domains=self.domains, internal_addresses=self.addresses)
+
+    def decide(self, participants: Iterable[str], rules: RuleBook) -> Decision:
+        """``rules.decide`` for a message between ``participants`` and this team."""
+        return decide(
+            participants, internal_domains=self.domains, internal_addresses=self.addresses, rules=rules
+        )
 
 
 def team_directory(*, organization_id: int) -> TeamDirectory:
@@ -318,18 +334,6 @@ def mail_rule_add_block(
     return rule, removed
 
 
-def mail_rule_add(
-    *, organization: Organization, actor: User | None, value: str, action: str, confirmed: bool = False
-) -> MailRule:
-    if action == BLOCK:
-        return mail_rule_add_block(organization=organization, actor=actor, value=value, confirmed=confirmed)[
-            0
-        ]
-    if action == IGNORE:
-        return mail_rule_add_ignore(organization=organization, actor=actor, value=value)
-    raise ValidationError({"action": "Choose Ignore or Block."})
-
-
 def mail_rule_remove(*, rule: MailRule, actor: User | None) -> None:
     """Take an entry off its list. Only mail synced from now on is affected: removing a Block entry
     does not bring back what blocking removed."""
@@ -400,12 +404,7 @@ def why_not_ingested(
     Message-ID was seen by sync and not ingested — the rule that excluded it then."""
     participants = tuple(dict.fromkeys([*parse_addresses(sender), *parse_addresses(recipients)]))
     directory = team_directory(organization_id=organization.pk)
-    decision = decide(
-        participants,
-        internal_domains=directory.domains,
-        internal_addresses=directory.addresses,
-        rules=rulebook_for(organization_id=organization.pk),
-    )
+    decision = directory.decide(participants, rulebook_for(organization_id=organization.pk))
     skip = None
     if message_id.strip():
         skip = IngestionSkip.objects.for_org(organization).filter(message_key=message_key(message_id)).first()

@@ -33,7 +33,7 @@ def rules(request: HttpRequest) -> HttpResponse:
         added = services.mail_rules_restore_defaults(organization=org, actor=request.user)
         if added:
             messages.success(
-                request, f"Put back {added} default domain{'' if added == 1 else 's'} on the Ignore list."
+                request, f"Put back {_count(added, 'default domain', 'default domains')} on the Ignore list."
             )
         else:
             messages.info(request, "Every default domain is already on a list.")
@@ -89,13 +89,12 @@ def rule_block_confirm(request: HttpRequest) -> HttpResponse:
 def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
     rule = org_object_or_404(request, MailRule, pk=rule_id)
     services.mail_rule_remove(rule=rule, actor=request.user)
-    label = "Ignore" if rule.action != BLOCK else "Block"
     note = (
         " Mail already left out is not brought back; new mail from it will be."
         if rule.action == BLOCK
         else ""
     )
-    messages.success(request, f"Removed {rule.value} from the {label} list.{note}")
+    messages.success(request, f"Removed {rule.value} from the {rule.get_action_display()} list.{note}")
     return redirect("copilot:intelligence_rules")
 
 

@@ -58,17 +58,19 @@ class Timeline:
 
     @property
     def kind_label(self) -> str:
-        return {"email": "emails", "meeting": "meetings", "call": "calls"}.get(
-            self.kind, "emails or meetings"
-        )
+        return dict(KINDS)[self.kind].lower() if self.kind else "emails or meetings"
 
 
 def _int(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
+def _query(params: dict[str, object]) -> str:
+    return urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
+
 def _with_query(path: str, params: dict[str, object]) -> str:
-    query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
+    query = _query(params)
     return f"{path}?{query}" if query else path
 
 
@@ -196,14 +198,14 @@ def companies(request: HttpRequest) -> HttpResponse:
             "page": page,
             "q": q,
             "tab": tab,
-            "pager_query": urlencode(
-                {k: v for k, v in (("tab", "people" if tab == "people" else ""), ("q", q)) if v}
-            ),
+            "pager_query": _query({"tab": "people" if tab == "people" else "", "q": q}),
         },
     )
 
 
 def _get_only(request: HttpRequest) -> HttpResponse | None:
+    """Called after the object's lookup, so another organisation's object is a 404 whatever the
+    method (``require_GET`` would answer 405 first)."""
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
     return None
@@ -238,33 +240,18 @@ def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
         "copilot/people/detail.html",
         {
             "person": person,
-            "folders": _folder_names(person.address_book_folders),
+            "folders": person.address_book_folders,  # names, sorted (ingestion keeps them so)
             "phones": _phones(person.phones),
             **timeline_context(request, person=person, label=str(person)),
         },
     )
 
 
-def _folder_names(folders: object) -> list[str]:
-    """Address-book folder / contact-group names, whether stored as names or as
-    ``{"name": ..., "provider": ...}``."""
-    names: list[str] = []
-    for folder in folders if isinstance(folders, list) else []:
-        name = folder.get("name", "") if isinstance(folder, dict) else str(folder)
-        if name and name not in names:
-            names.append(name)
-    return names
-
-
-def _phones(phones: object) -> list[dict[str, str]]:
-    """Phone numbers as ``{"number", "label", "tel"}``; ``tel`` keeps only what a dialer needs."""
+def _phones(phones: list[str]) -> list[dict[str, str]]:
+    """Phone numbers as ``{"number", "tel"}``; ``tel`` keeps only what a dialer needs."""
     result = []
-    for phone in phones if isinstance(phones, list) else []:
-        if isinstance(phone, dict):
-            number, label = str(phone.get("number") or phone.get("value") or ""), str(phone.get("type") or "")
-        else:
-            number, label = str(phone), ""
+    for number in phones:
         tel = "".join(ch for ch in number if ch.isdigit() or ch in "+*#,;")
-        if number and tel:
-            result.append({"number": number, "label": label, "tel": tel})
+        if tel:
+            result.append({"number": number, "tel": tel})
     return result

@@ -367,39 +367,49 @@ def engage_demo_seed(organization: Organization) -> int:
     status_names = list(STATUS_WEIGHTS)
     status_weights = list(STATUS_WEIGHTS.values())
 
+    def contact(account: Account, **fields) -> Contact:
+        return Contact(
+            organization=organization,
+            company=account.name,
+            account=account,
+            business_phone=account.phone,
+            country=account.country,
+            **fields,
+        )
+
+    def status() -> ContactStatus:
+        return by_name.get(rng.choices(status_names, weights=status_weights)[0], fallback)
+
+    def source() -> str:
+        return Contact.Source.IMPORT if rng.random() < 0.55 else Contact.Source.MANUAL
+
     accounts = Account.objects.bulk_create(_accounts(organization, rng, now))
     world_people = _world_people()
     taken: set[str] = {person.email for person, _owner in world_people}
     contacts = []
+    # ``rng`` is drawn in the order of the keyword arguments below: keep it, or every newcomer's
+    # demo data changes.
     for i in range(CONTACT_COUNT - len(world_people)):
         # Every account gets someone; the rest cluster on a few bigger customers.
         account = accounts[i] if i < len(accounts) else rng.choice(accounts[: len(accounts) // 2] + accounts)
         place = _place_of(account)
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-        created = now - timedelta(seconds=rng.randint(0, SPREAD_DAYS * 86_400))
-        updated = created + timedelta(seconds=rng.randint(0, int((now - created).total_seconds())))
+        created, updated = _created_updated(rng, now)
         owner = admin if admin and rng.random() < 0.04 else owners[i % len(owners)]
         same_office = rng.random() < 0.7
         contacts.append(
-            Contact(
-                organization=organization,
+            contact(
+                account,
                 owner=owner,
-                status=by_name.get(rng.choices(status_names, weights=status_weights)[0], fallback),
+                status=status(),
                 first_name=first,
                 last_name=last,
                 email=demo_email(first, last, account.domain, taken),
                 title=rng.choice(TITLES),
-                company=account.name,
-                account=account,
-                business_phone=account.phone,
                 direct_phone=place.phone(rng) if rng.random() < 0.6 else "",
                 mobile_phone=place.phone(rng) if rng.random() < 0.5 else "",
-                street=account.street if same_office else "",
-                city=account.city if same_office else "",
-                state=account.state if same_office else "",
-                postal_code=account.postal_code if same_office else "",
-                country=account.country,
-                source=Contact.Source.IMPORT if rng.random() < 0.55 else Contact.Source.MANUAL,
+                **(_office_address(account) if same_office else {}),
+                source=source(),
                 email_opt_out=rng.random() < OPT_OUT_RATE,
                 created_at=created,
                 updated_at=updated,
@@ -409,33 +419,41 @@ def engage_demo_seed(organization: Organization) -> int:
     by_domain = {a.domain: a for a in accounts}
     for i, (person, owner_email) in enumerate(world_people):
         account = by_domain[person.domain]
-        created = now - timedelta(seconds=rng.randint(0, SPREAD_DAYS * 86_400))
-        updated = created + timedelta(seconds=rng.randint(0, int((now - created).total_seconds())))
+        created, updated = _created_updated(rng, now)
         contacts.append(
-            Contact(
-                organization=organization,
+            contact(
+                account,
                 owner=users.get(owner_email) or owners[i % len(owners)],
-                status=by_name.get(rng.choices(status_names, weights=status_weights)[0], fallback),
+                status=status(),
                 first_name=person.first_name,
                 last_name=person.last_name,
                 email=person.email,
                 title=person.title,
-                company=account.name,
-                account=account,
-                business_phone=account.phone,
                 direct_phone=person.phone,
-                street=account.street,
-                city=account.city,
-                state=account.state,
-                postal_code=account.postal_code,
-                country=account.country,
-                source=Contact.Source.IMPORT if rng.random() < 0.55 else Contact.Source.MANUAL,
+                **_office_address(account),
+                source=source(),
                 created_at=created,
                 updated_at=updated,
             )
         )
     Contact.objects.bulk_create(contacts, batch_size=500)
     return len(contacts)
+
+
+def _created_updated(rng: random.Random, now: datetime) -> tuple[datetime, datetime]:
+    """When a contact was made within the last ``SPREAD_DAYS``, and last changed since."""
+    created = now - timedelta(seconds=rng.randint(0, SPREAD_DAYS * 86_400))
+    return created, created + timedelta(seconds=rng.randint(0, int((now - created).total_seconds())))
+
+
+def _office_address(account: Account) -> dict[str, str]:
+    """A contact's address when they work at their account's office."""
+    return {
+        "street": account.street,
+        "city": account.city,
+        "state": account.state,
+        "postal_code": account.postal_code,
+    }
 
 
 def _world_people() -> list[tuple[demo_world.Person, str]]:

@@ -82,8 +82,6 @@ def compose(request: HttpRequest) -> HttpResponse:
                 "next": _safe_next(request, request.GET.get("next") or request.headers.get("referer")),
             }
         )
-    _connection, unavailable = sending_unavailable_reason(user)
-    back = _safe_next(request, form["next"].value())
     return render(
         request,
         "engage/compose.html",
@@ -91,7 +89,8 @@ def compose(request: HttpRequest) -> HttpResponse:
             "form": form,
             "signature": signature_html(user),
             "preview": preview,
-            "unavailable": unavailable if not form.is_bound else "",
-            "back": back,
+            # A form coming back says why itself; a fresh one warns before anything is typed.
+            "unavailable": "" if form.is_bound else sending_unavailable_reason(user)[1],
+            "back": _safe_next(request, form["next"].value()),
         },
     )

@@ -18,42 +18,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from copilot.models import Activity, ActivityParticipant, IngestionSkip, User
-from copilot.services.demo import demo_seed
-from engage.services.demo import engage_demo_seed
 from integrations.dispatcher import dispatch_all
 from integrations.models import Connection, SyncOptOut, SyncState
 from integrations.sandbox import demo_world
 from integrations.sandbox.google import control as google
+from tests.browser.mail_connect import demo_co_users, opt_seller2_out, screenshots, search_catalog
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "issue5"
-SYNC_TIMEOUT_MS = 15_000
 # A customer of seller1 whose thread and meeting subjects the timeline must show.
 SHOWN = "Bluefin Analytics"
-# Another of seller1's customers, which the admin blocks.
-BLOCKED_COMPANY, BLOCKED_DOMAIN = "Lumen Ridge Energy", "lumenridge.example"
+# The domain of another of seller1's customers (Lumen Ridge Energy), which the admin blocks.
+BLOCKED_DOMAIN = "lumenridge.example"
 LATE_MESSAGE_ID = "late-budget-note@mail.lumenridge.example"
-
-
-def screenshot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"google-{name}.png"), full_page=True)
+screenshot = screenshots("google")
 
 
 @pytest.fixture
 def demo_co(transactional_db: None) -> dict[str, User]:
-    """Demo Co as ``make run`` seeds it: admin@, seller1@, seller2@demo.example — the same people
-    as the sandbox's Google customer demo.example — and its Engage contacts, among them the
-    sandbox's customer people."""
-    org = demo_seed()
-    engage_demo_seed(org)
-    return {user.email: user for user in User.objects.filter(organization=org)}
+    return demo_co_users(contacts=True)
 
 
 @pytest.mark.browser
@@ -73,14 +60,7 @@ def test_an_admin_connects_gmail_for_the_sales_group_and_a_seller_sees_the_synce
     # no per-origin exception, so the context ignores certificate errors (the live server itself
     # is plain HTTP, so nothing of Cadence's is exempted from a check it would otherwise get).
     admin = sign_in(new_page(ignore_https_errors=True), admin_user)
-    admin.goto(f"{live_server.url}/admin/")
-    admin.get_by_role("navigation", name="Admin Portal").get_by_role("link", name="Integrations").click()
-    expect(admin.get_by_role("heading", name="Integrations", exact=True)).to_be_visible()
-    admin.get_by_label("Search integrations").fill("gmail")
-    gmail = admin.locator("[data-tile=gmail]")
-    expect(gmail).to_be_visible()
-    expect(admin.locator("[data-tile=outlook]")).to_be_hidden()
-    expect(admin.locator("[data-tile=salesforce]")).to_be_hidden()
+    gmail = search_catalog(admin, live_server.url, "gmail", "gmail", hidden=("outlook", "salesforce"))
     screenshot(admin, "1-catalog-search")
     gmail.get_by_role("link", name="Connect").click()
 
@@ -105,18 +85,7 @@ def test_an_admin_connects_gmail_for_the_sales_group_and_a_seller_sees_the_synce
     assert set(connection.details["scope_members"]) == set(demo_world.SELLERS)
 
     # --- Manage users' sync data: sellers sync, the admin is outside the group; opt seller2 out --
-    admin.locator("tr[data-app=email]").get_by_role("link", name="Manage users' sync data").click()
-    expect(admin.get_by_role("heading", name=re.compile("Manage users' sync data"))).to_be_visible()
-    rows = admin.locator("table[data-manage-users]")
-    expect(rows.locator("tr[data-user='seller1@demo.example']")).to_contain_text("Synced")
-    expect(rows.locator("tr[data-user='seller2@demo.example']")).to_contain_text("Synced")
-    expect(rows.locator("tr[data-user='admin@demo.example']")).to_contain_text(
-        f"Not in the {demo_world.SALES_GROUP_NAME} group — the provider's scope wins"
-    )
-    admin.get_by_label("Sync seller2@demo.example").uncheck()
-    admin.get_by_role("button", name="Save changes").click()
-    expect(rows.locator("tr[data-user='seller2@demo.example']")).to_contain_text("Opted out")
-    expect(rows.locator("tr[data-user='seller1@demo.example']")).to_contain_text("Synced")
+    opt_seller2_out(admin, demo_world.SALES_GROUP_NAME)
     screenshot(admin, "5-manage-users")
     assert SyncOptOut.objects.filter(connection=connection, app="email", user=seller2).exists()
 

@@ -13,32 +13,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from copilot.models import ActivityParticipant, ActivitySource, User
-from copilot.services.demo import demo_seed
 from integrations.dispatcher import dispatch_all
 from integrations.models import Connection, SyncOptOut, SyncState
 from integrations.sandbox import demo_world
+from tests.browser.mail_connect import demo_co_users, opt_seller2_out, screenshots, search_catalog
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "issue5"
 SHOWN = "Bluefin Analytics"  # one of seller1's customers in the demo world
-
-
-def screenshot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"microsoft-{name}.png"), full_page=True)
+screenshot = screenshots("microsoft")
 
 
 @pytest.fixture
 def demo_co(transactional_db: None) -> dict[str, User]:
-    """Demo Co as ``make run`` seeds it: the same people as the sandbox's Microsoft tenant."""
-    org = demo_seed()
-    return {user.email: user for user in User.objects.filter(organization=org)}
+    return demo_co_users()
 
 
 @pytest.mark.browser
@@ -58,12 +50,7 @@ def test_an_admin_connects_outlook_for_a_security_group_and_a_seller_sees_the_sy
     # no per-origin exception, so the context ignores certificate errors (the live server itself
     # is plain HTTP, so nothing of Cadence's is exempted from a check it would otherwise get).
     admin = sign_in(new_page(ignore_https_errors=True), admin_user)
-    admin.goto(f"{live_server.url}/admin/")
-    admin.get_by_role("navigation", name="Admin Portal").get_by_role("link", name="Integrations").click()
-    admin.get_by_label("Search integrations").fill("outlook")
-    outlook = admin.locator("[data-tile=outlook]")
-    expect(outlook).to_be_visible()
-    expect(admin.locator("[data-tile=gmail]")).to_be_hidden()
+    outlook = search_catalog(admin, live_server.url, "outlook", "outlook", hidden=("gmail",))
     screenshot(admin, "1-catalog-search")
     outlook.get_by_role("link", name="Connect").click()
 
@@ -91,16 +78,7 @@ def test_an_admin_connects_outlook_for_a_security_group_and_a_seller_sees_the_sy
     assert set(connection.details["scope_members"]) == set(demo_world.SELLERS)
 
     # --- Manage users' sync data: sellers sync, the admin is outside the group; opt seller2 out --
-    admin.locator("tr[data-app=email]").get_by_role("link", name="Manage users' sync data").click()
-    rows = admin.locator("table[data-manage-users]")
-    expect(rows.locator("tr[data-user='seller1@demo.example']")).to_contain_text("Synced")
-    expect(rows.locator("tr[data-user='seller2@demo.example']")).to_contain_text("Synced")
-    expect(rows.locator("tr[data-user='admin@demo.example']")).to_contain_text(
-        f"Not in the {group} group — the provider's scope wins"
-    )
-    admin.get_by_label("Sync seller2@demo.example").uncheck()
-    admin.get_by_role("button", name="Save changes").click()
-    expect(rows.locator("tr[data-user='seller2@demo.example']")).to_contain_text("Opted out")
+    opt_seller2_out(admin, group)
     screenshot(admin, "5-manage-users")
     assert SyncOptOut.objects.filter(connection=connection, app="email", user=seller2).exists()
 
