@@ -20,7 +20,6 @@ from urllib.parse import quote
 
 from django.utils import timezone
 
-from integrations.exceptions import CursorExpired
 from integrations.microsoft import delta
 from integrations.microsoft.convert import address, body_text, iso_z, parse_date_time_zone, parse_datetime
 from integrations.microsoft.graph import GraphClient
@@ -47,15 +46,8 @@ def initial_url(client: GraphClient, *, start: dt.datetime, end: dt.datetime) ->
 
 
 def parse_cursor(cursor: str) -> dict[str, str]:
-    if not cursor:
-        return {}
-    try:
-        state = json.loads(cursor)
-    except ValueError as exc:
-        raise CursorExpired("The stored calendar sync position is unreadable.", code="bad_cursor") from exc
-    if not isinstance(state, dict) or not state.get("link"):
-        raise CursorExpired("The stored calendar sync position is unreadable.", code="bad_cursor")
-    return {"link": str(state["link"]), "renew_at": str(state.get("renew_at") or "")}
+    state = delta.load_cursor(cursor, what="calendar", valid=lambda state: bool(state.get("link")))
+    return {"link": str(state["link"]), "renew_at": str(state.get("renew_at") or "")} if state else {}
 
 
 def fetch(client: GraphClient, *, cursor: str, since: dt.datetime) -> Iterator[SyncPage]:

@@ -1,17 +1,15 @@
-"""Calls to the Microsoft identity platform, one function per endpoint we use.
+"""What every call to the Microsoft identity platform shares: Graph's app scope, the timeout, and
+the mapping of msal's failures to the typed errors of ``integrations.exceptions``. The calls
+themselves (cached msal apps, delegated tokens) live in ``identity``.
 
-Every failure leaves as a typed error from ``integrations.exceptions``; nothing here knows whether
-``MICROSOFT_LOGIN_URL`` points at Entra ID or at a local emulator.
+Nothing here knows whether ``MICROSOFT_LOGIN_URL`` points at Entra ID or at a local emulator.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-import msal
 import requests
-from django.conf import settings
 
 from integrations.exceptions import (
     ProviderAuthError,
@@ -19,9 +17,7 @@ from integrations.exceptions import (
     ProviderThrottled,
     ProviderUnavailable,
 )
-from integrations.http import ProviderSession, retry_after_seconds
-
-logger = logging.getLogger(__name__)
+from integrations.http import retry_after_seconds
 
 # App-only tokens for Graph always ask for the resource's ".default" scope: the token carries
 # whatever application permissions an admin consented to.
@@ -33,50 +29,20 @@ AUTH_ERRORS = frozenset({"invalid_client", "unauthorized_client", "invalid_tenan
 TENANT_NOT_FOUND = 90002
 
 
-# Reference: https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow
-# Reference: https://learn.microsoft.com/en-us/entra/msal/python/advanced/msal-python-client-credentials
 def acquire_app_token(*, tenant_id: str, client_id: str, client_secret: str) -> str:
     """An app-only (client credentials) access token for Microsoft Graph in ``tenant_id``.
 
-    Raises ``ProviderAuthError`` when Entra refuses the app (wrong or expired secret, unknown app
-    or tenant), ``ProviderThrottled``/``ProviderUnavailable`` when it asks us to come back later.
+    The older name of ``identity.app_token``, which it calls: one cached msal app per tenant and
+    credentials, so a token fetched here is the one the Graph client uses next. Raises
+    ``ProviderAuthError`` when Entra refuses the app (wrong or expired secret, unknown app or
+    tenant), ``ProviderThrottled``/``ProviderUnavailable`` when it asks us to come back later.
     """
-    log_extra = {"tenant_id": tenant_id, "client_id": client_id}
-    http = ProviderSession(timeout=TIMEOUT_SECONDS)
-    try:
-        app = msal.ConfidentialClientApplication(
-            client_id,
-            client_credential=client_secret,
-            authority=f"{settings.MICROSOFT_LOGIN_URL}/{tenant_id}",
-            instance_discovery=False,
-            # Our own session instead of msal's ``verify=``: it verifies against
-            # PROVIDER_CA_BUNDLE per request and keeps the last response, whose Retry-After msal
-            # does not pass on.
-            http_client=http,
-        )
-        result = app.acquire_token_for_client(scopes=[GRAPH_APP_SCOPE])
-    except requests.RequestException as exc:
-        logger.warning("microsoft.app_token.unreachable", extra={**log_extra, "error": type(exc).__name__})
-        raise ProviderUnavailable(
-            f"Could not reach the Microsoft identity platform ({type(exc).__name__})."
-        ) from exc
-    except (msal.exceptions.MsalServiceError, ValueError, RuntimeError) as exc:
-        # Discovery refused (unknown tenant → ValueError) or a 5xx (MsalServiceError).
-        error = _error_from_response(http.last_response, fallback=str(exc))
-        logger.warning("microsoft.app_token.failed", extra={**log_extra, "error": error.code})
-        raise error from exc
-    finally:
-        http.close()
+    from integrations.microsoft import identity  # identity builds on this module's error mapping
 
-    if "access_token" in result:
-        logger.info("microsoft.app_token.acquired", extra=log_extra)
-        return str(result["access_token"])
-    error = _error_from_result(result, http.last_response)
-    logger.warning("microsoft.app_token.refused", extra={**log_extra, "error": error.code})
-    raise error
+    return identity.app_token(tenant_id=tenant_id, client_id=client_id, client_secret=client_secret)
 
 
-def _error_from_result(result: dict[str, Any], response: requests.Response | None) -> ProviderError:
+def error_from_result(result: dict[str, Any], response: requests.Response | None) -> ProviderError:
     """Map msal's error dict (it returns, not raises, OAuth errors) to a typed error."""
     code = str(result.get("error") or "unknown_error")
     message = _first_line(str(result.get("error_description") or code))
@@ -91,7 +57,7 @@ def _error_from_result(result: dict[str, Any], response: requests.Response | Non
     return ProviderError(message, code=code)
 
 
-def _error_from_response(response: requests.Response | None, *, fallback: str) -> ProviderError:
+def error_from_response(response: requests.Response | None, *, fallback: str) -> ProviderError:
     """Map a failure msal raised for, using the HTTP response behind it when there was one."""
     if response is None or response.status_code < 400:
         # Refused before any request, or an answer msal could not use: a misconfiguration.
@@ -102,7 +68,7 @@ def _error_from_response(response: requests.Response | None, *, fallback: str) -
         body = None
     if not isinstance(body, dict):
         body = {"error": f"http_{response.status_code}", "error_description": fallback}
-    return _error_from_result(body, response)
+    return error_from_result(body, response)
 
 
 def _first_line(text: str) -> str:

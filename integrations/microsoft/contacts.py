@@ -20,7 +20,6 @@ from urllib.parse import quote
 
 from django.utils import timezone
 
-from integrations.exceptions import CursorExpired
 from integrations.microsoft import delta
 from integrations.microsoft.convert import parse_datetime
 from integrations.microsoft.graph import GraphClient
@@ -42,20 +41,6 @@ def initial_url(client: GraphClient, folder_key: str) -> str:
     return client.absolute(f"{client.user_path()}{collection}/delta?$select={quote(SELECT, safe=',')}")
 
 
-def parse_cursor(cursor: str) -> dict[str, Any]:
-    if not cursor:
-        return {}
-    try:
-        state = json.loads(cursor)
-    except ValueError as exc:
-        raise CursorExpired(
-            "The stored address-book sync position is unreadable.", code="bad_cursor"
-        ) from exc
-    if not isinstance(state, dict) or not isinstance(state.get("folders"), dict):
-        raise CursorExpired("The stored address-book sync position is unreadable.", code="bad_cursor")
-    return state
-
-
 def list_folders(client: GraphClient) -> dict[str, str]:
     """Folder key → display name: the default folder and every folder the user made in it."""
     folders = {DEFAULT: DEFAULT_NAME}
@@ -67,7 +52,9 @@ def list_folders(client: GraphClient) -> dict[str, str]:
 
 def fetch(client: GraphClient, *, cursor: str, since: dt.datetime) -> Iterator[SyncPage]:
     """One sync round of every contact folder (``since`` does not apply to address books)."""
-    state = parse_cursor(cursor)
+    state = delta.load_cursor(
+        cursor, what="address-book", valid=lambda state: isinstance(state.get("folders"), dict)
+    )
     folders: dict[str, dict[str, str]] = dict(state.get("folders") or {})
     listed_at = parse_datetime(state.get("listed_at"))
     now = timezone.now()

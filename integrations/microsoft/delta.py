@@ -12,14 +12,15 @@ batch, so an idle mailbox costs one Graph request per cycle; further pages go on
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from integrations.exceptions import ProviderError
+from integrations.exceptions import CursorExpired, ProviderError
 from integrations.microsoft.graph import BatchNotSupported, GraphClient, GraphResponse
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,23 @@ class DeltaPage:
 
 def is_delta_link(url: str) -> bool:
     return "deltatoken=" in url.lower()
+
+
+def load_cursor(
+    cursor: str, *, what: str, valid: Callable[[dict[str, Any]], bool] | None = None
+) -> dict[str, Any]:
+    """A fetcher's stored JSON cursor ({} for none: a full sync). ``CursorExpired`` when it is not
+    a JSON object or not ``valid``, so the engine starts a full round."""
+    if not cursor:
+        return {}
+    unreadable = CursorExpired(f"The stored {what} sync position is unreadable.", code="bad_cursor")
+    try:
+        state = json.loads(cursor)
+    except ValueError as exc:
+        raise unreadable from exc
+    if not isinstance(state, dict) or (valid is not None and not valid(state)):
+        raise unreadable
+    return state
 
 
 def rounds(

@@ -19,6 +19,7 @@ from integrations.exceptions import ProviderError
 from integrations.microsoft.graph import GraphClient
 
 USER_TYPE = "#microsoft.graph.user"
+GROUP_FIELDS = "id,displayName,mail,description"
 
 
 @dataclass(frozen=True)
@@ -60,33 +61,12 @@ def user_addresses(client: GraphClient) -> list[str]:
 
 
 def security_groups(client: GraphClient) -> list[SecurityGroup]:
-    groups = client.values(
-        "/groups",
-        params={"$filter": "securityEnabled eq true", "$select": "id,displayName,mail,description"},
-    )
-    return sorted(
-        (
-            SecurityGroup(
-                id=str(g.get("id") or ""),
-                name=str(g.get("displayName") or g.get("mail") or g.get("id") or ""),
-                mail=str(g.get("mail") or "").lower(),
-                description=str(g.get("description") or ""),
-            )
-            for g in groups
-            if g.get("id")
-        ),
-        key=lambda g: g.name.lower(),
-    )
+    groups = client.values("/groups", params={"$filter": "securityEnabled eq true", "$select": GROUP_FIELDS})
+    return sorted((_group(g) for g in groups if g.get("id")), key=lambda g: g.name.lower())
 
 
 def security_group(client: GraphClient, group_id: str) -> SecurityGroup:
-    g = client.get(f"/groups/{quote(group_id)}", params={"$select": "id,displayName,mail,description"}) or {}
-    return SecurityGroup(
-        id=str(g.get("id") or group_id),
-        name=str(g.get("displayName") or g.get("mail") or group_id),
-        mail=str(g.get("mail") or "").lower(),
-        description=str(g.get("description") or ""),
-    )
+    return _group(client.get(f"/groups/{quote(group_id)}", params={"$select": GROUP_FIELDS}) or {}, group_id)
 
 
 def group_members(client: GraphClient, group_id: str) -> frozenset[str]:
@@ -100,6 +80,16 @@ def group_members(client: GraphClient, group_id: str) -> frozenset[str]:
         address
         for member in members
         if member.get("@odata.type", USER_TYPE) == USER_TYPE and (address := _address(member))
+    )
+
+
+def _group(g: dict[str, Any], group_id: str = "") -> SecurityGroup:
+    group_id = str(g.get("id") or group_id)
+    return SecurityGroup(
+        id=group_id,
+        name=str(g.get("displayName") or g.get("mail") or group_id),
+        mail=str(g.get("mail") or "").lower(),
+        description=str(g.get("description") or ""),
     )
 
 

@@ -40,7 +40,6 @@ from integrations.models import Connection
 
 logger = logging.getLogger(__name__)
 
-TIMEOUT_SECONDS = 30.0
 API_VERSION = "v1.0"
 OUTSIDE_POLICY = "This mailbox is outside the application access policy's security group"
 # Error codes that mean a delta token can no longer be used: start a full round again.
@@ -72,13 +71,13 @@ class GraphClient:
     """Talks to Graph as ``connection``; ``mailbox`` (an address) names the mailbox whose
     concurrency slots requests take (directory calls pass none)."""
 
-    def __init__(self, connection: Connection, *, mailbox: str = "", timeout: float | None = None) -> None:
+    def __init__(self, connection: Connection, *, mailbox: str = "") -> None:
         details = connection.details or {}
         self.connection = connection
         self.delegated = details.get("mode") == "delegated"
         self.tenant_id = str(details.get("tenant_id") or connection.external_org_id)
         self.mailbox = mailbox.lower()
-        self.http = ProviderSession(timeout=TIMEOUT_SECONDS if timeout is None else timeout)
+        self.http = ProviderSession()
         self.requests_made = 0  # provider requests sent (SyncPage.api_calls, benchmarks)
         self._log_extra = {"connection_id": connection.pk, "organization_id": connection.organization_id}
 

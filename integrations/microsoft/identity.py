@@ -36,20 +36,23 @@ from integrations.exceptions import ProviderAuthError, ProviderError, ProviderUn
 from integrations.http import ProviderSession
 from integrations.microsoft.client import (
     GRAPH_APP_SCOPE,
-    _error_from_response,
-    _error_from_result,
+    TIMEOUT_SECONDS,
+    error_from_response,
+    error_from_result,
 )
 from integrations.models import Connection
 
 logger = logging.getLogger(__name__)
 
-TIMEOUT_SECONDS = 30.0
 # What a user-managed connection asks for (B3: one consent for both apps). msal adds
 # offline_access (the refresh token), openid and profile by itself.
 DELEGATED_SCOPES = ("Mail.Read", "Mail.Send", "Calendars.Read", "Contacts.Read", "User.Read")
 # Multi-tenant sign-in: any work or school account; the tenant is learnt from the answer.
 SIGN_IN_TENANT = "organizations"
 EXPIRY_MARGIN_SECONDS = 300  # msal's own margin: a token this close to expiry is renewed
+# What msal raises: unreachable (requests), a 5xx (MsalServiceError), discovery refused or a
+# malformed answer (ValueError, RuntimeError). ``_mapped`` turns each into a typed error.
+MSAL_FAILURES = (requests.RequestException, msal.exceptions.MsalServiceError, ValueError, RuntimeError)
 
 
 class _Session(ProviderSession):
@@ -87,24 +90,38 @@ def reset_caches() -> None:
         _apps.clear()
 
 
-def _credentials_key(tenant: str) -> tuple[str, ...]:
-    secret_hash = hashlib.sha256(settings.MICROSOFT_CLIENT_SECRET.encode()).hexdigest()
+def _credentials(client_id: str | None = None, client_secret: str | None = None) -> tuple[str, str]:
+    """The credentials named, else Cadence's own app registration."""
+    return (
+        settings.MICROSOFT_CLIENT_ID if client_id is None else client_id,
+        settings.MICROSOFT_CLIENT_SECRET if client_secret is None else client_secret,
+    )
+
+
+def _credentials_key(tenant: str, client_id: str, client_secret: str) -> tuple[str, ...]:
     return (
         settings.MICROSOFT_LOGIN_URL.rstrip("/"),
         str(settings.PROVIDER_CA_BUNDLE or ""),
         tenant.lower(),
-        settings.MICROSOFT_CLIENT_ID,
-        secret_hash,
+        client_id,
+        hashlib.sha256(client_secret.encode()).hexdigest(),
     )
 
 
 def _new_app(
-    tenant: str, http: _Session, token_cache: msal.TokenCache | None = None
+    tenant: str,
+    http: _Session,
+    token_cache: msal.TokenCache | None = None,
+    *,
+    client_id: str | None = None,
+    client_secret: str | None = None,
 ) -> msal.ConfidentialClientApplication:
-    # Discovery (GET <authority>/v2.0/.well-known/openid-configuration) happens here.
+    """An msal app for ``tenant`` with Cadence's own credentials unless others are named.
+    Discovery (GET <authority>/v2.0/.well-known/openid-configuration) happens here."""
+    client_id, client_secret = _credentials(client_id, client_secret)
     return msal.ConfidentialClientApplication(
-        settings.MICROSOFT_CLIENT_ID,
-        client_credential=settings.MICROSOFT_CLIENT_SECRET,
+        client_id,
+        client_credential=client_secret,
         authority=f"{settings.MICROSOFT_LOGIN_URL.rstrip('/')}/{tenant}",
         # Our authority may be a sandbox host: skip the lookup at login.microsoftonline.com.
         instance_discovery=False,
@@ -117,22 +134,23 @@ def _mapped(exc: Exception, http: _Session, *, event: str, log_extra: dict[str, 
     if isinstance(exc, requests.RequestException):
         logger.warning(event, extra={**log_extra, "error": type(exc).__name__})
         return ProviderUnavailable(f"Could not reach the Microsoft identity platform ({type(exc).__name__}).")
-    error = _error_from_response(http.last_response, fallback=str(exc))
+    error = error_from_response(http.last_response, fallback=str(exc))
     logger.warning(event, extra={**log_extra, "error": error.code})
     return error
 
 
 # --- App-only tokens (admin consent) -------------------------------------------------------------
-def _app_for_tenant(tenant_id: str) -> _CachedApp:
-    key = _credentials_key(tenant_id)
+def _app_for_tenant(tenant_id: str, client_id: str | None, client_secret: str | None) -> _CachedApp:
+    client_id, client_secret = _credentials(client_id, client_secret)
+    key = _credentials_key(tenant_id, client_id, client_secret)
     with _apps_lock:
         cached = _apps.get(key)
     if cached is not None:
         return cached
     http = _Session(timeout=TIMEOUT_SECONDS)
     try:
-        app = _new_app(tenant_id, http)
-    except (requests.RequestException, msal.exceptions.MsalServiceError, ValueError, RuntimeError) as exc:
+        app = _new_app(tenant_id, http, client_id=client_id, client_secret=client_secret)
+    except MSAL_FAILURES as exc:
         http.close()
         raise _mapped(
             exc, http, event="microsoft.app_token.failed", log_extra={"tenant_id": tenant_id}
@@ -142,22 +160,23 @@ def _app_for_tenant(tenant_id: str) -> _CachedApp:
 
 
 # Reference: https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow
-def app_token(*, tenant_id: str) -> str:
-    """An app-only Graph token for ``tenant_id`` (from msal's cache while it is fresh).
+def app_token(*, tenant_id: str, client_id: str | None = None, client_secret: str | None = None) -> str:
+    """An app-only Graph token for ``tenant_id`` (from msal's cache while it is fresh), with
+    Cadence's own app registration unless ``client_id``/``client_secret`` name another.
 
-    ``ProviderAuthError`` when Entra refuses Cadence's credentials or the tenant (consent removed,
+    ``ProviderAuthError`` when Entra refuses the credentials or the tenant (consent removed,
     tenant gone), ``ProviderThrottled``/``ProviderUnavailable`` when it asks us to wait."""
     log_extra = {"tenant_id": tenant_id}
-    cached = _app_for_tenant(tenant_id)
+    cached = _app_for_tenant(tenant_id, client_id, client_secret)
     try:
         result = cached.app.acquire_token_for_client(scopes=[GRAPH_APP_SCOPE])
-    except (requests.RequestException, msal.exceptions.MsalServiceError, ValueError, RuntimeError) as exc:
+    except MSAL_FAILURES as exc:
         raise _mapped(exc, cached.http, event="microsoft.app_token.failed", log_extra=log_extra) from exc
     if "access_token" in result:
         if result.get("token_source") != "cache":
             logger.info("microsoft.app_token.acquired", extra=log_extra)
         return str(result["access_token"])
-    error = _error_from_result(result, cached.http.last_response)
+    error = error_from_result(result, cached.http.last_response)
     logger.warning("microsoft.app_token.refused", extra={**log_extra, "error": error.code})
     raise error
 
@@ -165,7 +184,7 @@ def app_token(*, tenant_id: str) -> str:
 def app_token_forget(*, tenant_id: str) -> None:
     """Drop the cached app token of ``tenant_id`` (Graph said it is no longer valid)."""
     with _apps_lock:
-        cached = _apps.get(_credentials_key(tenant_id))
+        cached = _apps.get(_credentials_key(tenant_id, *_credentials()))
     if cached is not None:
         cached.app.remove_tokens_for_client()
 
@@ -201,7 +220,7 @@ def user_flow_begin(*, redirect_uri: str, state: str, login_hint: str = "") -> d
                 # Let the person pick the work account even when signed in to another one.
                 prompt="select_account",
             )
-    except (requests.RequestException, msal.exceptions.MsalServiceError, ValueError, RuntimeError) as exc:
+    except MSAL_FAILURES as exc:
         raise _mapped(exc, http, event="microsoft.user_flow.failed", log_extra={}) from exc
     finally:
         http.close()
@@ -218,12 +237,12 @@ def user_flow_complete(*, flow: dict[str, Any], response: dict[str, str]) -> Del
         result = app.acquire_token_by_auth_code_flow(dict(flow), response)
     except ValueError as exc:  # msal: state mismatch or a malformed answer
         raise ProviderError(f"Microsoft's answer did not match the sign-in Cadence started ({exc}).") from exc
-    except (requests.RequestException, msal.exceptions.MsalServiceError, RuntimeError) as exc:
+    except MSAL_FAILURES as exc:
         raise _mapped(exc, http, event="microsoft.user_flow.failed", log_extra={}) from exc
     finally:
         http.close()
     if "access_token" not in result:
-        error = _error_from_result(result, http.last_response)
+        error = error_from_result(result, http.last_response)
         logger.warning("microsoft.user_flow.refused", extra={"error": error.code})
         raise error
     claims = result.get("id_token_claims") or {}
@@ -273,7 +292,7 @@ def _refresh(connection: Connection, credentials: dict[str, Any]) -> str:
             if account is not None
             else None
         )
-    except (requests.RequestException, msal.exceptions.MsalServiceError, ValueError, RuntimeError) as exc:
+    except MSAL_FAILURES as exc:
         raise _mapped(exc, http, event="microsoft.delegated.refresh_failed", log_extra=log_extra) from exc
     finally:
         http.close()
@@ -285,7 +304,7 @@ def _refresh(connection: Connection, credentials: dict[str, Any]) -> str:
             code="no_refresh_token",
         )
     if "access_token" not in result:
-        error = _error_from_result(result, http.last_response)
+        error = error_from_result(result, http.last_response)
         if isinstance(error, ProviderAuthError):
             raise _refused(
                 connection, f"Microsoft refused to renew Cadence's access ({error}).", code=error.code

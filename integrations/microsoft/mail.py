@@ -25,7 +25,6 @@ from urllib.parse import quote
 
 from django.utils import timezone
 
-from integrations.exceptions import CursorExpired
 from integrations.microsoft import delta
 from integrations.microsoft.convert import address, addresses, body_text, iso_z, parse_datetime
 from integrations.microsoft.graph import GraphClient
@@ -54,16 +53,7 @@ def initial_url(client: GraphClient, folder: str, since: dt.datetime | None) -> 
 
 class _Cursor:
     def __init__(self, cursor: str) -> None:
-        state: Any = {}
-        if cursor:
-            try:
-                state = json.loads(cursor)
-            except ValueError as exc:
-                raise CursorExpired(
-                    "The stored Outlook sync position is unreadable.", code="bad_cursor"
-                ) from exc
-            if not isinstance(state, dict):
-                raise CursorExpired("The stored Outlook sync position is unreadable.", code="bad_cursor")
+        state = delta.load_cursor(cursor, what="Outlook")
         self.links: dict[str, str] = {key: str(state[key]) for key in FOLDERS if state.get(key)}
         self.counted: dict[str, int] = {
             k: int(v) for k, v in (state.get("counted") or {}).items() if k in FOLDERS

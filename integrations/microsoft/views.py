@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,7 +24,7 @@ from integrations.microsoft.client import GRAPH_APP_SCOPE, acquire_app_token
 from integrations.microsoft.graph import GraphClient
 from integrations.microsoft.provider import MICROSOFT
 from integrations.models import Connection, ConnectionApp
-from integrations.oauth import state_begin, state_pop
+from integrations.oauth import CallbackWording, callback_declined, callback_state, state_begin, state_pop
 from integrations.records import APPS
 from integrations.selectors import org_connection, user_connection
 
@@ -44,6 +45,24 @@ ADMIN_MANAGED = (
     "of your own."
 )
 _AADSTS = re.compile(r"AADSTS\d+")
+
+
+def _is_cancel(description: str) -> bool:
+    # AADSTS65004: the user declined to consent; access_denied without a code means the same.
+    return "AADSTS65004" in description or not _AADSTS.search(description)
+
+
+# Neither callback has a code to check: admin consent answers with ``admin_consent`` and
+# ``tenant``, and msal checks the sign-in's code itself.
+CONSENT_CALLBACK = CallbackWording(
+    log_event="microsoft.connect",
+    stale=STALE_STATE,
+    cancelled=CONSENT_DECLINED,
+    failed="Microsoft did not connect: {reason}. Nothing was connected.",
+    cancelled_level=messages.ERROR,
+    is_cancel=_is_cancel,
+)
+USER_CALLBACK = replace(CONSENT_CALLBACK, log_event="microsoft.connect_user", cancelled=SIGN_IN_CANCELLED)
 
 
 # --- Admin-managed: tenant-wide admin consent -----------------------------------------------------
@@ -87,18 +106,12 @@ def connect(request: HttpRequest) -> HttpResponse:
 def consent_callback(request: HttpRequest) -> HttpResponse:
     """Microsoft sends the admin back with ``admin_consent=True&tenant=…`` (or ``error``)."""
     state = request.GET.get("state")
-    pending = state_pop(request, provider=PROVIDER, state=state)
     extra = _pending_pop(request, state)
     catalog = reverse("integrations:catalog")
-    if pending is None or pending.scope != Connection.Scope.ORGANIZATION:
-        logger.warning("microsoft.connect.state_refused", extra={"user_id": request.user.pk})
-        messages.error(request, STALE_STATE)
-        return redirect(catalog)
-    error = request.GET.get("error")
-    if error:
-        messages.error(
-            request, _declined_message(error, request.GET.get("error_description", ""), CONSENT_DECLINED)
-        )
+    pending = callback_state(
+        request, CONSENT_CALLBACK, provider=PROVIDER, state=state, scope=Connection.Scope.ORGANIZATION
+    )
+    if pending is None or callback_declined(request, CONSENT_CALLBACK):
         return redirect(catalog)
     tenant_id = request.GET.get("tenant", "").strip()
     if request.GET.get("admin_consent", "").lower() != "true" or not tenant_id:
@@ -288,18 +301,13 @@ def connect_user(request: HttpRequest) -> HttpResponse:
 def callback(request: HttpRequest) -> HttpResponse:
     """Microsoft sends the person back with ``code`` (or ``error``) and our ``state``."""
     state = request.GET.get("state")
-    pending = state_pop(request, provider=PROVIDER, state=state)
     flow = _pending_pop(request, state).get("flow")
     settings_page = _settings_page()
-    if pending is None or pending.scope != Connection.Scope.USER or not flow:
-        logger.warning("microsoft.connect_user.state_refused", extra={"user_id": request.user.pk})
-        messages.error(request, STALE_STATE)
-        return redirect(settings_page)
-    error = request.GET.get("error")
-    if error:
-        messages.error(
-            request, _declined_message(error, request.GET.get("error_description", ""), SIGN_IN_CANCELLED)
-        )
+    # Without its msal flow the sign-in cannot be completed: refused like an unknown state.
+    pending = callback_state(
+        request, USER_CALLBACK, provider=PROVIDER, state=state if flow else None, scope=Connection.Scope.USER
+    )
+    if pending is None or callback_declined(request, USER_CALLBACK):
         return redirect(settings_page)
     if _admin_managed(request):
         messages.info(request, ADMIN_MANAGED)
@@ -380,15 +388,6 @@ def _admin_managed(request: HttpRequest) -> bool:
 
 def _settings_page() -> str:
     return reverse("engage:settings") + "#connections"
-
-
-def _declined_message(error: str, description: str, declined: str) -> str:
-    """A plain sentence for an ``error`` Microsoft sent back instead of consent or a code."""
-    # AADSTS65004: the user declined to consent; access_denied without a code means the same.
-    if error == "access_denied" and ("AADSTS65004" in description or not _AADSTS.search(description)):
-        return declined
-    reason = description.splitlines()[0] if description else error
-    return f"Microsoft did not connect: {reason}. Nothing was connected."
 
 
 def _connect_failure_message(exc: ProviderError) -> str:

@@ -1,4 +1,5 @@
-"""Client authentication at the token endpoint and the errors it shares between grants."""
+"""Client authentication at the token endpoint, its successful answer and the errors it shares
+between grants."""
 
 # Reference: https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes
 
@@ -10,11 +11,21 @@ import hmac
 import logging
 from urllib.parse import unquote_plus
 
-from integrations.sandbox.microsoft.directory import AppRegistration, Tenant
+from integrations.sandbox.microsoft.directory import ACCESS_TOKEN_LIFETIME, AppRegistration, Tenant
 from integrations.sandbox.microsoft.errors import aadsts_error
-from integrations.sandbox.routing import Request, Response
+from integrations.sandbox.routing import Request, Response, json_response
 
 logger = logging.getLogger(__name__)
+
+# Token responses must not be cached (RFC 6749 §5.1); Entra sends the same.
+NO_STORE = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
+
+
+def token_response(access_token: str, **fields: object) -> Response:
+    """The token endpoint's 200: a Bearer ``access_token`` with Entra's lifetime, plus ``fields``."""
+    lifetime = int(ACCESS_TOKEN_LIFETIME.total_seconds())
+    body = {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime}
+    return json_response(200, {**body, **fields, "access_token": access_token}, headers=NO_STORE)
 
 
 def client_authentication(request: Request, form: dict[str, str]) -> tuple[str, str]:
@@ -68,17 +79,19 @@ def check_secret(
     )
 
 
-def app_not_in_tenant(request: Request, client_id: str, tenant: Tenant) -> Response:
+def app_not_found(request: Request, client_id: str, tenant: Tenant | None = None) -> Response:
+    """No such app (``tenant``: none registered there, or consented to, under that client id)."""
+    where = f"the directory '{tenant.display_name}'" if tenant is not None else "the directory"
+    wrong_tenant = " You may have sent your authentication request to the wrong tenant." if tenant else ""
     return aadsts_error(
         request,
         status=400,
         error="unauthorized_client",
         code=700016,
         message=(
-            f"Application with identifier '{client_id}' was not found in the directory "
-            f"'{tenant.display_name}'. This can happen if the application has not been "
-            "installed by the administrator of the tenant or consented to by any user in the "
-            "tenant. You may have sent your authentication request to the wrong tenant."
+            f"Application with identifier '{client_id}' was not found in {where}. This can happen "
+            "if the application has not been installed by the administrator of the tenant or "
+            f"consented to by any user in the tenant.{wrong_tenant}"
         ),
     )
 

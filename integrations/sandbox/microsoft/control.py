@@ -45,20 +45,10 @@ PROVIDER = "microsoft"
 # --- over HTTP --------------------------------------------------------------------------------
 
 
-def seed_data(control: SandboxControl, data: Mapping[str, Any]) -> None:
-    control.seed(PROVIDER, data)
-
-
 def grant_admin_consent(
     control: SandboxControl, tenant_id: str = DEMO_TENANT_ID, client_id: str = DEMO_CLIENT_ID
 ) -> None:
     control.seed(PROVIDER, {"consents": [{"tenant_id": tenant_id, "client_id": client_id}]})
-
-
-def revoke_admin_consent(
-    control: SandboxControl, tenant_id: str = DEMO_TENANT_ID, client_id: str = DEMO_CLIENT_ID
-) -> None:
-    control.seed(PROVIDER, {"revoke_consents": [{"tenant_id": tenant_id, "client_id": client_id}]})
 
 
 def restrict_to_group(
@@ -72,14 +62,6 @@ def restrict_to_group(
 
 def add_messages(control: SandboxControl, messages: Sequence[Mapping[str, Any]]) -> None:
     control.seed(PROVIDER, {"messages": [dict(m) for m in messages]})
-
-
-def add_events(control: SandboxControl, events: Sequence[Mapping[str, Any]]) -> None:
-    control.seed(PROVIDER, {"events": [dict(e) for e in events]})
-
-
-def add_contacts(control: SandboxControl, contacts: Sequence[Mapping[str, Any]]) -> None:
-    control.seed(PROVIDER, {"contacts": [dict(c) for c in contacts]})
 
 
 def generate_mailbox(control: SandboxControl, user: str, *, count: int = 10_000, days: float = 80) -> None:
@@ -123,10 +105,6 @@ def inject_graph_fault(
         if value is not None:
             spec[name] = value
     control.seed(PROVIDER, {"graph_faults": [spec]})
-
-
-def clear_graph_faults(control: SandboxControl) -> None:
-    control.seed(PROVIDER, {"clear_graph_faults": True})
 
 
 def revoke_refresh_tokens(control: SandboxControl, users: str | Iterable[str] = "all") -> None:

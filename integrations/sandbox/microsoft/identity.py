@@ -18,13 +18,13 @@ from collections.abc import Callable
 
 from integrations.sandbox.microsoft import user_grants
 from integrations.sandbox.microsoft.clients import (
-    app_not_in_tenant,
+    app_not_found,
     check_secret,
     client_authentication,
     missing_parameter,
+    token_response,
 )
 from integrations.sandbox.microsoft.directory import (
-    ACCESS_TOKEN_LIFETIME,
     KNOWN_RESOURCES,
     MULTI_TENANT_AUTHORITIES,
     Tenant,
@@ -38,7 +38,6 @@ from integrations.sandbox.state import SandboxState
 logger = logging.getLogger(__name__)
 
 TENANT = r"(?P<tenant>[^/]+)"
-NO_STORE = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
 
 
 def register_routes(router: Router, *, provider: str) -> None:
@@ -166,7 +165,7 @@ def _client_credentials(
         return missing_parameter(request, "client_id")
     app = directory(state).find_app(tenant, client_id)
     if app is None:
-        return app_not_in_tenant(request, client_id, tenant)
+        return app_not_found(request, client_id, tenant)
     scope = form.get("scope", "").strip()
     if not scope:
         return aadsts_error(
@@ -221,18 +220,7 @@ def _client_credentials(
             "grant_type": "client_credentials",
         },
     )
-    lifetime = int(ACCESS_TOKEN_LIFETIME.total_seconds())
-    return json_response(
-        200,
-        {
-            "token_type": "Bearer",
-            "expires_in": lifetime,
-            "ext_expires_in": lifetime,
-            "access_token": access_token,
-        },
-        # Token responses must not be cached (RFC 6749 §5.1); Entra sends the same.
-        headers=NO_STORE,
-    )
+    return token_response(access_token)
 
 
 TokenGrant = Callable[[Request, SandboxState, "Tenant | str", dict[str, str]], Response]

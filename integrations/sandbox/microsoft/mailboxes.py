@@ -267,17 +267,3 @@ def add_contact(store: MailStore, box: Mailbox, contact: dict[str, Any], folder_
     box.contacts[contact_id] = contact
     box.contact_logs[folder_id].record(seq, contact_id)
     return contact_id
-
-
-def update_contact(
-    store: MailStore, box: Mailbox, contact_id: str, changes: dict[str, Any]
-) -> dict[str, Any]:
-    contact = box.contacts[contact_id]
-    contact.update(changes)
-    box.contact_logs[contact["parentFolderId"]].record(_stamp(store, contact), contact_id)
-    return contact
-
-
-def remove_contact(store: MailStore, box: Mailbox, contact_id: str) -> None:
-    contact = box.contacts.pop(contact_id)
-    box.contact_logs[contact["parentFolderId"]].record(store.next_seq(), contact_id)

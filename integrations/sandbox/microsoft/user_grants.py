@@ -19,12 +19,13 @@ import logging
 from typing import TYPE_CHECKING
 
 from integrations.sandbox.microsoft.clients import (
+    app_not_found,
     check_secret,
     client_authentication,
     missing_parameter,
+    token_response,
 )
 from integrations.sandbox.microsoft.directory import (
-    ACCESS_TOKEN_LIFETIME,
     AppRegistration,
     User,
     directory,
@@ -37,15 +38,13 @@ from integrations.sandbox.microsoft.tokens import (
     issue_refresh_token,
     issue_user_access_token,
 )
-from integrations.sandbox.routing import Request, Response, json_response
+from integrations.sandbox.routing import Request, Response
 from integrations.sandbox.state import SandboxState
 
 if TYPE_CHECKING:
     from integrations.sandbox.microsoft.directory import Tenant
 
 logger = logging.getLogger(__name__)
-
-NO_STORE = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
 
 
 def authorization_code(
@@ -168,20 +167,15 @@ def _user_tokens(
     # Echo Graph permissions in the form they were asked for, so msal's cache finds the token again.
     echoed = [s for s in requested if s.lower() not in ("offline_access", "openid", "profile", "email")]
     echoed += sorted(s for s in scopes.oidc if s != "offline_access")
-    lifetime = int(ACCESS_TOKEN_LIFETIME.total_seconds())
-    body: dict[str, object] = {
-        "token_type": "Bearer",
-        "scope": " ".join(dict.fromkeys(echoed)),
-        "expires_in": lifetime,
-        "ext_expires_in": lifetime,
-        "access_token": issue_user_access_token(store, app=app, user=user, scopes=graph),
-    }
-    if "offline_access" in parse_scopes(" ".join(granted)).oidc:
+    access_token = issue_user_access_token(store, app=app, user=user, scopes=graph)
+    body: dict[str, object] = {"scope": " ".join(dict.fromkeys(echoed))}
+    granted_oidc = parse_scopes(" ".join(granted)).oidc
+    if "offline_access" in granted_oidc:
         body["refresh_token"] = issue_refresh_token(store, app=app, user=user, scopes=granted)
-    if "openid" in parse_scopes(" ".join(granted)).oidc:
+    if "openid" in granted_oidc:
         body["id_token"] = id_token(store, app=app, user=user, issuer_base=request.base_url, nonce=nonce)
     body["client_info"] = client_info(user)
-    return json_response(200, body, headers=NO_STORE)
+    return token_response(access_token, **body)
 
 
 def _authenticated_app(
@@ -192,17 +186,7 @@ def _authenticated_app(
         return missing_parameter(request, "client_id")
     app = directory(state).apps.get(client_id)
     if app is None:
-        return aadsts_error(
-            request,
-            status=400,
-            error="unauthorized_client",
-            code=700016,
-            message=(
-                f"Application with identifier '{client_id}' was not found in the directory. This "
-                "can happen if the application has not been installed by the administrator of the "
-                "tenant or consented to by any user in the tenant."
-            ),
-        )
+        return app_not_found(request, client_id)
     refused = check_secret(request, app, client_secret, grant=grant, tenant=None)
     return refused if refused is not None else app
 

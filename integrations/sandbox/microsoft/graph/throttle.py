@@ -63,10 +63,6 @@ class Throttle:
             else:
                 self._in_flight.pop(key, None)
 
-    def in_flight(self, key: Key) -> int:
-        with self._lock:
-            return self._in_flight.get(key, 0)
-
 
 def throttle(state: SandboxState) -> Throttle:
     return state.store(STORE_KEY, Throttle)
