@@ -13,22 +13,28 @@ class IntegrationsConfig(AppConfig):
         from django.apps import apps
 
         from copilot.signals import user_deleting
+        from integrations import tasks as dispatcher_tasks  # noqa: F401  (the beat entry's task)
         from integrations.base import register_provider
         from integrations.dispatcher import register_sync
+        from integrations.google.adapter import GOOGLE_ADAPTER
+        from integrations.google.provider import GOOGLE
+        from integrations.mailsync import tasks as mailsync_tasks  # noqa: F401  (registers the task)
+        from integrations.mailsync.adapter import register_adapter
+        from integrations.mailsync.fanout import fan_out as mail_fan_out
+        from integrations.microsoft.adapter import MICROSOFT_ADAPTER
+        from integrations.microsoft.provider import MICROSOFT
         from integrations.salesforce import tasks as salesforce_tasks
         from integrations.salesforce.provider import SALESFORCE
         from integrations.schedule import install_periodic_tasks
 
-        register_provider(SALESFORCE)
+        for provider in (SALESFORCE, GOOGLE, MICROSOFT):
+            register_provider(provider)
+        register_adapter(GOOGLE_ADAPTER)
+        register_adapter(MICROSOFT_ADAPTER)
         # G5: every 5 minutes, one incremental run per synced Salesforce object (imports the task).
         register_sync("salesforce", salesforce_tasks.fan_out)
         # B13: every 5 minutes, one run per due mailbox, calendar and address book.
-        from integrations import tasks as dispatcher_tasks  # noqa: F401  (the beat entry's task)
-        from integrations.mailsync import tasks as mailsync_tasks  # noqa: F401  (registers the task)
-        from integrations.mailsync.fanout import fan_out as mail_fan_out
-
         register_sync("mail", mail_fan_out)
-        _register_mailbox_adapters()
 
         # After every migrate (and test-database flush), make sure the code-declared periodic
         # tasks exist in django-celery-beat's tables; existing rows are left as admins set them.
@@ -42,34 +48,6 @@ class IntegrationsConfig(AppConfig):
         user_deleting.connect(
             _disconnect_deleted_users_connections, dispatch_uid="integrations.user_deleting"
         )
-
-
-def _register_mailbox_adapters() -> None:
-    """Google's and Microsoft's providers and mailbox adapters.
-
-    A package that fails to import is logged and left out rather than taking the whole site down
-    (tests/integrations/mailsync/test_registry.py fails loudly instead)."""
-    import importlib
-    import importlib.util
-    import logging
-
-    from integrations.base import register_provider
-    from integrations.mailsync.adapter import register_adapter
-
-    for module, name, register in (
-        ("integrations.google.provider", "GOOGLE", register_provider),
-        ("integrations.microsoft.provider", "MICROSOFT", register_provider),
-        ("integrations.google.adapter", "GOOGLE_ADAPTER", register_adapter),
-        ("integrations.microsoft.adapter", "MICROSOFT_ADAPTER", register_adapter),
-    ):
-        if importlib.util.find_spec(module) is None:  # the provider package is not written yet
-            continue
-        try:
-            register(getattr(importlib.import_module(module), name))
-        except (ImportError, AttributeError):
-            logging.getLogger(__name__).exception(
-                "integrations.adapter_unavailable", extra={"python_module": module}
-            )
 
 
 def _disconnect_deleted_users_connections(sender: Any, user: Any, actor: Any = None, **kwargs: Any) -> None:

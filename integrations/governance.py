@@ -14,54 +14,32 @@ address book). Every admin change to them goes through a function here, atomic a
 - ``connection_set_scope`` — the provider-side scope chosen at connect (Google group or org unit,
   Microsoft security group), which wins over the opt-out list.
 
-Reads: ``eligibility`` (every org user with whether and why not synced), ``eligible_mailboxes``
-(what the sync engine fans out over) and ``mail_connection_for`` (the connection that serves one
-user's mailbox, for sending).
+Disconnecting a whole connection (``services.connection_disconnect``) disconnects its apps too.
+
+The reads — ``eligibility`` (every org user with whether and why not synced),
+``eligible_mailboxes`` (what the sync engine fans out over) and ``mail_connection_for`` (the
+connection that serves one user's mailbox, for sending) — live in ``integrations.selectors``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from copilot.models import User
 from integrations import services
-from integrations.mailsync.adapter import MailboxRef
-from integrations.models import Connection, ConnectionApp, Provider, SyncOptOut, SyncState
-from integrations.records import APP_OF_KIND, APPS
+from integrations.mailsync.tasks import enqueue_connection_sync_on_commit
+from integrations.models import Connection, ConnectionApp, SyncOptOut, SyncState
+from integrations.records import APPS, kinds_of_app
+
+# Google's and Microsoft's connect views (and the mail benchmark) still read these two through here.
+from integrations.selectors import app_row, eligibility  # noqa: F401
 
 logger = logging.getLogger(__name__)
-
-MAIL_PROVIDERS = (Provider.GOOGLE, Provider.MICROSOFT)
-App = ConnectionApp.App
-
-# Sentences shown in "Manage users' sync data" (the reason column).
-REASON_SYNCED = "Synced"
-REASON_OPTED_OUT = "Opted out"
-REASON_USERNAME = "User name differs from email"
-REASON_INACTIVE = "Deactivated user"
-REASON_APP_OFF = "Sync is turned off for this app"
-REASON_APP_DISCONNECTED = "This app is disconnected"
-REASON_CONNECTION_DISCONNECTED = "The connection is disconnected"
-REASON_ADMIN_MANAGED = "Your organisation's admin-managed connection serves this mailbox"
-
-
-@dataclass(frozen=True)
-class Eligibility:
-    user: User
-    syncing: bool
-    reason: str  # "Synced" when syncing, else why not
-
-
-def kinds_of_app(app: str) -> tuple[str, ...]:
-    """The sync kinds an app governs: email → ("email",), calendar → ("calendar", "contacts")."""
-    return tuple(kind for kind, owner in APP_OF_KIND.items() if owner == app)
 
 
 def _audit(connection: Connection, action: str, *, actor: User | None, **data: Any) -> None:
@@ -108,7 +86,7 @@ def apps_install(
             logger.info("integration.app_installed", extra=_log_extra(connection, app=app))
         rows.append(row)
     if connection.scope == Connection.Scope.USER:  # admin connections start once a scope is chosen
-        _start_first_sync(connection)
+        enqueue_connection_sync_on_commit(connection.pk)
     return rows
 
 
@@ -134,11 +112,8 @@ def app_toggle(*, connection_app: ConnectionApp, enabled: bool, actor: User | No
     action = "integration.app_enabled" if enabled else "integration.app_disabled"
     _audit(connection, action, actor=actor, app=row.app, opt_outs_removed=removed)
     logger.info(action, extra=_log_extra(connection, app=row.app, opt_outs_removed=removed))
-    connection_app.enabled, connection_app.changed_at, connection_app.changed_by = (
-        row.enabled,
-        row.changed_at,
-        actor,
-    )
+    connection_app.enabled = enabled
+    connection_app.changed_at, connection_app.changed_by = row.changed_at, actor
     return row
 
 
@@ -172,18 +147,6 @@ def app_disconnect(*, connection_app: ConnectionApp, actor: User | None) -> Conn
         )
     connection_app.installed, connection_app.enabled = False, False
     return row
-
-
-def connection_disconnect_all(*, connection: Connection, actor: User | None, reason: str = "") -> Connection:
-    """Disconnect every app of ``connection`` and the connection itself (a user's own
-    connection from Settings › Integrations, B3)."""
-    with transaction.atomic():
-        updated = ConnectionApp.objects.filter(connection=connection, installed=True).update(
-            installed=False, enabled=False, changed_at=timezone.now(), changed_by=actor
-        )
-    if updated:
-        logger.info("integration.apps_disconnected", extra=_log_extra(connection, apps=updated))
-    return services.connection_disconnect(connection=connection, actor=actor, reason=reason)
 
 
 # --- Scope and opt-outs --------------------------------------------------------------------------
@@ -221,15 +184,8 @@ def connection_set_scope(
             members=len(details.get("scope_members", [])),
         )
         logger.info("integration.scope_set", extra=_log_extra(connection, scope_kind=kind))
-    _start_first_sync(connection)
+    enqueue_connection_sync_on_commit(connection.pk)  # the first sync starts now, not at the next beat
     return connection
-
-
-def _start_first_sync(connection: Connection) -> None:
-    """Begin syncing right after connecting rather than at the next 5-minute beat."""
-    from integrations.mailsync.tasks import enqueue_connection_sync_on_commit
-
-    enqueue_connection_sync_on_commit(connection.pk)
 
 
 @transaction.atomic
@@ -292,140 +248,3 @@ def opt_outs_set(
             "integration.opt_outs_changed",
             extra=_log_extra(connection, app=app, opted_out=len(added), included=len(removed)),
         )
-
-
-# --- Reads ---------------------------------------------------------------------------------------
-def scope_reason(connection: Connection) -> str:
-    """The reason shown for a user outside the provider-side scope."""
-    scope = (connection.details or {}).get("scope") or {}
-    name = scope.get("name") or scope.get("key") or ""
-    noun = "organisational unit" if scope.get("kind") == "org_unit" else "group"
-    return f"Not in the {name} {noun} — the provider's scope wins"
-
-
-def scope_members(connection: Connection) -> frozenset[str] | None:
-    """Lower-cased addresses inside the provider-side scope, or None when not scoped."""
-    details = connection.details or {}
-    if not details.get("scope"):
-        return None
-    return frozenset(details.get("scope_members") or ())
-
-
-def _admin_managed_exists(connection: Connection) -> bool:
-    return (
-        Connection.objects.filter(
-            organization_id=connection.organization_id,
-            provider=connection.provider,
-            scope=Connection.Scope.ORGANIZATION,
-        )
-        .exclude(status=Connection.Status.DISCONNECTED)
-        .exists()
-    )
-
-
-def _app_blocker(connection: Connection, app_row: ConnectionApp | None) -> str:
-    """Why nobody is synced for this app of this connection, or ""."""
-    if connection.status == Connection.Status.DISCONNECTED:
-        return REASON_CONNECTION_DISCONNECTED
-    if app_row is None or not app_row.installed:
-        return REASON_APP_DISCONNECTED
-    if not app_row.enabled:
-        return REASON_APP_OFF
-    return ""
-
-
-def eligibility(
-    *,
-    connection: Connection,
-    app: str,
-    app_row: ConnectionApp | None = None,
-    user_ids: Iterable[int] | None = None,
-) -> list[Eligibility]:
-    """Every user the connection could sync for ``app``, with whether it does and why not (B4).
-
-    Admin-managed: the organisation's users; user-managed: only the connection's owner.
-    ``user_ids`` narrows the answer to those users. Three queries whatever the number of users
-    (users, opt-outs, the app row when not given)."""
-    _check_app(app)
-    if app_row is None:
-        app_row = ConnectionApp.objects.filter(connection=connection, app=app).first()
-    blocker = _app_blocker(connection, app_row)
-    users = User.objects.for_org(connection.organization).order_by("first_name", "last_name", "email")
-    if user_ids is not None:
-        users = users.filter(pk__in=list(user_ids))
-    if not connection.is_org_wide:
-        users = users.filter(pk=connection.user_id)
-        if not blocker and _admin_managed_exists(connection):
-            blocker = REASON_ADMIN_MANAGED
-    opted_out = set(
-        SyncOptOut.objects.filter(connection=connection, app=app).values_list("user_id", flat=True)
-    )
-    members = scope_members(connection)
-    outside = scope_reason(connection) if members is not None else ""
-    result = []
-    for user in users:
-        reason = blocker
-        if not reason:
-            reason = _user_reason(user, members, outside, opted_out)
-        result.append(Eligibility(user=user, syncing=not reason, reason=reason or REASON_SYNCED))
-    return result
-
-
-def _user_reason(user: User, members: frozenset[str] | None, outside: str, opted_out: set[int]) -> str:
-    if not user.is_active:
-        return REASON_INACTIVE
-    if (user.mailbox_username or "").strip().lower() != user.email.lower():
-        return REASON_USERNAME
-    if members is not None and user.email.lower() not in members:
-        return outside  # the provider's scope wins over the opt-out list
-    if user.pk in opted_out:
-        return REASON_OPTED_OUT
-    return ""
-
-
-def eligible_mailboxes(
-    *, connection: Connection, app: str, app_row: ConnectionApp | None = None
-) -> list[MailboxRef]:
-    """The mailboxes the engine syncs for ``app`` of ``connection``."""
-    return [
-        MailboxRef(user_id=row.user.pk, address=row.user.email.lower())
-        for row in eligibility(connection=connection, app=app, app_row=app_row)
-        if row.syncing
-    ]
-
-
-def mail_connection_for(user: User) -> Connection | None:
-    """The Google/Microsoft connection that serves ``user``'s mailbox: the organisation's
-    admin-managed one when the user is inside its provider scope, else the user's own (only of a
-    provider without an admin-managed connection); None when there is none.
-
-    Disconnected connections never serve; one needing a reconnect or with its email app
-    disconnected still does (sending then says why it cannot)."""
-    if not getattr(user, "is_authenticated", False) or user.organization_id is None:
-        return None
-    rows = list(
-        Connection.objects.for_org(user.organization)
-        .filter(Q(scope=Connection.Scope.ORGANIZATION) | Q(scope=Connection.Scope.USER, user=user))
-        .filter(provider__in=MAIL_PROVIDERS)
-        .exclude(status=Connection.Status.DISCONNECTED)
-    )
-    org_wide = sorted((c for c in rows if c.is_org_wide), key=lambda c: (c.connected_at, c.pk))
-    admin_providers = {c.provider for c in org_wide}
-    email = user.email.lower()
-    for connection in org_wide:
-        members = scope_members(connection)
-        if members is None or email in members:
-            return connection
-    for connection in rows:
-        if not connection.is_org_wide and connection.provider not in admin_providers:
-            return connection
-    return None
-
-
-def app_row(connection: Connection, app: str) -> ConnectionApp | None:
-    return ConnectionApp.objects.filter(connection=connection, app=app).first()
-
-
-def email_app_connected(connection: Connection) -> bool:
-    """Whether sending may use ``connection``: its email app is installed (ON or OFF)."""
-    return ConnectionApp.objects.filter(connection=connection, app=App.EMAIL, installed=True).exists()

@@ -1,9 +1,11 @@
 """The one OAuth ``state`` recipe every provider's connect flow uses (STYLE rule 3).
 
 Starting a flow stores a random ``state`` in the person's session together with what it is for
-(provider, organisation-wide or own connection, connect or reconnect) and when it expires. The
-callback pops it — a state is good for one return only — and compares in constant time, so a
-forged, replayed, expired or other-provider callback is refused before any code is exchanged.
+(provider, organisation-wide or own connection, connect or reconnect, what the flow needs back)
+and when it expires. The callback pops it — a state is good for one return only — and compares in
+constant time, so a forged, replayed, expired or other-provider callback is refused before any
+code is exchanged. ``callback_state`` and ``callback_declined`` are the callback's first steps,
+worded per provider by a ``CallbackWording``.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import hmac
 import logging
 import secrets
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import requests
+from django.contrib import messages
 from django.http import HttpRequest
 
 from integrations.exceptions import ProviderAuthError, ProviderError, ProviderUnavailable
@@ -35,10 +39,20 @@ class PendingAuthorization:
     purpose: str  # "connect" or "reconnect"
     return_to: str  # a path inside Cadence to go back to afterwards
     expires_at: float
+    data: dict[str, Any] = field(default_factory=dict)  # what the provider's callback needs back
 
 
-def state_begin(request: HttpRequest, *, provider: str, scope: str, purpose: str, return_to: str) -> str:
-    """A fresh state for an authorization redirect, remembered in the session."""
+def state_begin(
+    request: HttpRequest,
+    *,
+    provider: str,
+    scope: str,
+    purpose: str,
+    return_to: str,
+    data: dict[str, Any] | None = None,
+) -> str:
+    """A fresh state for an authorization redirect, remembered in the session with ``data``
+    (JSON-serialisable) for the callback."""
     state = secrets.token_urlsafe(32)
     pending = _pending(request)
     now = time.time()
@@ -52,6 +66,7 @@ def state_begin(request: HttpRequest, *, provider: str, scope: str, purpose: str
             purpose=purpose,
             return_to=return_to,
             expires_at=now + STATE_TTL_SECONDS,
+            data=dict(data or {}),
         )
     )
     request.session[SESSION_KEY] = pending
@@ -82,6 +97,57 @@ def state_pop(request: HttpRequest, *, provider: str, state: str | None) -> Pend
 def _pending(request: HttpRequest) -> dict[str, dict]:
     value = request.session.get(SESSION_KEY)
     return dict(value) if isinstance(value, dict) else {}
+
+
+# --- The callback ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CallbackWording:
+    """What a provider's OAuth callback tells the person when it connects nothing."""
+
+    log_event: str  # a refused state is logged as "<log_event>.state_refused"
+    stale: str  # the state is not one this session started (forged, replayed, expired)
+    cancelled: str  # ``error=access_denied``: the person said no
+    failed: str  # any other ``error``; "{reason}" is the first line of its description
+    no_code: str = ""  # neither an error nor a code came back ("" where the callback carries no code)
+    cancelled_level: int = messages.INFO
+    # Whether an ``access_denied`` with this ``error_description`` is the person saying no.
+    is_cancel: Callable[[str], bool] = lambda description: True
+
+
+def callback_state(
+    request: HttpRequest,
+    wording: CallbackWording,
+    *,
+    provider: str,
+    state: str | None,
+    scope: str | None = None,
+) -> PendingAuthorization | None:
+    """The flow the callback's ``state`` belongs to, popped; None when it is refused (not one of
+    ours, or not started for ``scope``) — the person is told and the refusal logged."""
+    pending = state_pop(request, provider=provider, state=state)
+    if pending is None or (scope is not None and pending.scope != scope):
+        logger.warning(f"{wording.log_event}.state_refused", extra={"user_id": request.user.pk})
+        messages.error(request, wording.stale)
+        return None
+    return pending
+
+
+def callback_declined(request: HttpRequest, wording: CallbackWording) -> bool:
+    """Whether the provider sent an ``error`` (RFC 6749 §4.1.2.1) or, where one is expected, no
+    ``code``; the person is told which."""
+    error = request.GET.get("error")
+    if error:
+        description = request.GET.get("error_description") or ""
+        if error == "access_denied" and wording.is_cancel(description):
+            messages.add_message(request, wording.cancelled_level, wording.cancelled)
+        else:
+            reason = description.splitlines()[0] if description else error
+            messages.error(request, wording.failed.format(reason=reason))
+        return True
+    if wording.no_code and not request.GET.get("code"):
+        messages.error(request, wording.no_code)
+        return True
+    return False
 
 
 # --- The token endpoint ---------------------------------------------------------------------------

@@ -18,6 +18,11 @@ APP_OF_KIND: dict[str, str] = {"email": "email", "calendar": "calendar", "contac
 APPS = ("email", "calendar")
 
 
+def kinds_of_app(app: str) -> tuple[str, ...]:
+    """The sync kinds an app governs: email → ("email",), calendar → ("calendar", "contacts")."""
+    return tuple(kind for kind, owner in APP_OF_KIND.items() if owner == app)
+
+
 @dataclass(frozen=True)
 class Address:
     email: str  # lower-cased by the provider package

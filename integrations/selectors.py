@@ -1,11 +1,17 @@
-"""Reads of connections and sync state for views, template tags and other apps."""
+"""Reads of connections and sync state for views, template tags and other apps; for Google and
+Microsoft also who is synced and why not (``eligibility``, the read side of ``governance``)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
 from copilot.models import Organization, User
-from integrations.models import Connection, ConnectionApp, SyncState
+from integrations.mailsync.adapter import MailboxRef
+from integrations.models import Connection, ConnectionApp, Provider, SyncOptOut, SyncState
+from integrations.records import APPS
 
 
 def org_connection(organization: Organization | None, provider: str) -> Connection | None:
@@ -47,14 +53,15 @@ def connections_of(user: User, provider: str) -> tuple[Connection | None, Connec
     return org_wide, own
 
 
-def user_connections(organization: Organization, provider: str) -> QuerySet[Connection]:
-    """Members' own connections to ``provider`` that are not disconnected, for admins."""
+def user_connections(organization: Organization, *providers: str) -> QuerySet[Connection]:
+    """Members' own connections to ``providers`` that are not disconnected, for admins."""
     return (
         Connection.objects.for_org(organization)
-        .filter(provider=provider, scope=Connection.Scope.USER)
+        .filter(provider__in=providers, scope=Connection.Scope.USER)
         .exclude(status=Connection.Status.DISCONNECTED)
         .select_related("user")
-        .order_by("user__email")
+        .defer("credentials")
+        .order_by("provider", "user__email")
     )
 
 
@@ -80,7 +87,17 @@ def instance_warning(connection: Connection, org_wide: Connection | None = None)
 
 
 # --- Mail and calendar (Google, Microsoft) -------------------------------------------------------
-MAIL_PROVIDERS = ("google", "microsoft")
+MAIL_PROVIDERS = (Provider.GOOGLE, Provider.MICROSOFT)
+APP_NAMES = {
+    (Provider.GOOGLE, "email"): "Gmail",
+    (Provider.GOOGLE, "calendar"): "Google Calendar",
+    (Provider.MICROSOFT, "email"): "Microsoft Outlook",
+    (Provider.MICROSOFT, "calendar"): "Microsoft Calendar",
+}
+
+
+def app_name(provider: str, app: str) -> str:
+    return APP_NAMES.get((provider, app), f"{provider} {app}")
 
 
 def org_connections(organization: Organization | None) -> dict[str, Connection]:
@@ -99,19 +116,6 @@ def org_connections(organization: Organization | None) -> dict[str, Connection]:
     return {row.provider: row for row in rows}
 
 
-def mail_user_connections(organization: Organization) -> QuerySet[Connection]:
-    """Members' own Google/Microsoft connections that are not disconnected, for admins."""
-    return (
-        Connection.objects.for_org(organization)
-        .filter(provider__in=MAIL_PROVIDERS, scope=Connection.Scope.USER)
-        .exclude(status=Connection.Status.DISCONNECTED)
-        .select_related("user")
-        .prefetch_related("apps")
-        .defer("credentials")
-        .order_by("provider", "user__email")
-    )
-
-
 def mailbox_states(connection: Connection, kinds: tuple[str, ...]) -> dict[int, list[SyncState]]:
     """user id → that user's mailbox rows of ``kinds`` under ``connection`` (one query)."""
     states: dict[int, list[SyncState]] = {}
@@ -121,8 +125,179 @@ def mailbox_states(connection: Connection, kinds: tuple[str, ...]) -> dict[int, 
 
 
 def installed_apps(connection: Connection) -> list[ConnectionApp]:
-    """The connection's installed apps (uses a prefetch of ``apps`` when there is one)."""
-    order = {"email": 0, "calendar": 1}
+    """The connection's installed apps, email first (uses a prefetch of ``apps`` when there is one)."""
     return sorted(
-        (row for row in connection.apps.all() if row.installed), key=lambda row: order.get(row.app, 9)
+        (row for row in connection.apps.all() if row.installed),
+        key=lambda row: APPS.index(row.app) if row.app in APPS else len(APPS),
     )
+
+
+def installed_app_names(connection: Connection | None) -> list[str]:
+    """ "Gmail", "Google Calendar", … for the connection's installed apps, email first."""
+    if connection is None:
+        return []
+    return [app_name(connection.provider, row.app) for row in installed_apps(connection)]
+
+
+def app_row(connection: Connection, app: str) -> ConnectionApp | None:
+    return ConnectionApp.objects.filter(connection=connection, app=app).first()
+
+
+def email_app_connected(connection: Connection) -> bool:
+    """Whether sending may use ``connection``: its email app is installed (ON or OFF)."""
+    return ConnectionApp.objects.filter(
+        connection=connection, app=ConnectionApp.App.EMAIL, installed=True
+    ).exists()
+
+
+# --- Who is synced (B4) --------------------------------------------------------------------------
+# Sentences shown in "Manage users' sync data" (the reason column).
+REASON_SYNCED = "Synced"
+REASON_OPTED_OUT = "Opted out"
+REASON_USERNAME = "User name differs from email"
+REASON_INACTIVE = "Deactivated user"
+REASON_APP_OFF = "Sync is turned off for this app"
+REASON_APP_DISCONNECTED = "This app is disconnected"
+REASON_CONNECTION_DISCONNECTED = "The connection is disconnected"
+REASON_ADMIN_MANAGED = "Your organisation's admin-managed connection serves this mailbox"
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    user: User
+    syncing: bool
+    reason: str  # "Synced" when syncing, else why not
+    opted_out: bool = False  # on the app's opt-out list (whether or not something else blocks first)
+
+
+def scope_reason(connection: Connection) -> str:
+    """The reason shown for a user outside the provider-side scope."""
+    scope = (connection.details or {}).get("scope") or {}
+    name = scope.get("name") or scope.get("key") or ""
+    noun = "organisational unit" if scope.get("kind") == "org_unit" else "group"
+    return f"Not in the {name} {noun} — the provider's scope wins"
+
+
+def scope_members(connection: Connection) -> frozenset[str] | None:
+    """Lower-cased addresses inside the provider-side scope, or None when not scoped."""
+    details = connection.details or {}
+    if not details.get("scope"):
+        return None
+    return frozenset(details.get("scope_members") or ())
+
+
+def _admin_managed_exists(connection: Connection) -> bool:
+    return (
+        Connection.objects.filter(
+            organization_id=connection.organization_id,
+            provider=connection.provider,
+            scope=Connection.Scope.ORGANIZATION,
+        )
+        .exclude(status=Connection.Status.DISCONNECTED)
+        .exists()
+    )
+
+
+def _app_blocker(connection: Connection, app_row: ConnectionApp | None) -> str:
+    """Why nobody is synced for this app of this connection, or ""."""
+    if connection.status == Connection.Status.DISCONNECTED:
+        return REASON_CONNECTION_DISCONNECTED
+    if app_row is None or not app_row.installed:
+        return REASON_APP_DISCONNECTED
+    if not app_row.enabled:
+        return REASON_APP_OFF
+    return ""
+
+
+def eligibility(
+    *,
+    connection: Connection,
+    app: str,
+    app_row: ConnectionApp | None = None,
+    user_ids: Iterable[int] | None = None,
+) -> list[Eligibility]:
+    """Every user the connection could sync for ``app``, with whether it does and why not (B4).
+
+    Admin-managed: the organisation's users; user-managed: only the connection's owner.
+    ``user_ids`` narrows the answer to those users. Three queries whatever the number of users
+    (users, opt-outs, the app row when not given)."""
+    if app not in APPS:
+        raise ValueError(f"Unknown app {app!r}: expected one of {', '.join(APPS)}.")
+    if app_row is None:
+        app_row = ConnectionApp.objects.filter(connection=connection, app=app).first()
+    blocker = _app_blocker(connection, app_row)
+    users = User.objects.for_org(connection.organization).order_by("first_name", "last_name", "email")
+    if user_ids is not None:
+        users = users.filter(pk__in=list(user_ids))
+    if not connection.is_org_wide:
+        users = users.filter(pk=connection.user_id)
+        if not blocker and _admin_managed_exists(connection):
+            blocker = REASON_ADMIN_MANAGED
+    opted_out = set(
+        SyncOptOut.objects.filter(connection=connection, app=app).values_list("user_id", flat=True)
+    )
+    members = scope_members(connection)
+    outside = scope_reason(connection) if members is not None else ""
+    result = []
+    for user in users:
+        reason = blocker or _user_reason(user, members, outside, opted_out)
+        result.append(
+            Eligibility(
+                user=user,
+                syncing=not reason,
+                reason=reason or REASON_SYNCED,
+                opted_out=user.pk in opted_out,
+            )
+        )
+    return result
+
+
+def _user_reason(user: User, members: frozenset[str] | None, outside: str, opted_out: set[int]) -> str:
+    if not user.is_active:
+        return REASON_INACTIVE
+    if (user.mailbox_username or "").strip().lower() != user.email.lower():
+        return REASON_USERNAME
+    if members is not None and user.email.lower() not in members:
+        return outside  # the provider's scope wins over the opt-out list
+    if user.pk in opted_out:
+        return REASON_OPTED_OUT
+    return ""
+
+
+def eligible_mailboxes(
+    *, connection: Connection, app: str, app_row: ConnectionApp | None = None
+) -> list[MailboxRef]:
+    """The mailboxes the engine syncs for ``app`` of ``connection``."""
+    return [
+        MailboxRef(user_id=row.user.pk, address=row.user.email.lower())
+        for row in eligibility(connection=connection, app=app, app_row=app_row)
+        if row.syncing
+    ]
+
+
+def mail_connection_for(user: User) -> Connection | None:
+    """The Google/Microsoft connection that serves ``user``'s mailbox: the organisation's
+    admin-managed one when the user is inside its provider scope, else the user's own (only of a
+    provider without an admin-managed connection); None when there is none.
+
+    Disconnected connections never serve; one needing a reconnect or with its email app
+    disconnected still does (sending then says why it cannot)."""
+    if not getattr(user, "is_authenticated", False) or user.organization_id is None:
+        return None
+    rows = list(
+        Connection.objects.for_org(user.organization)
+        .filter(Q(scope=Connection.Scope.ORGANIZATION) | Q(scope=Connection.Scope.USER, user=user))
+        .filter(provider__in=MAIL_PROVIDERS)
+        .exclude(status=Connection.Status.DISCONNECTED)
+    )
+    org_wide = sorted((c for c in rows if c.is_org_wide), key=lambda c: (c.connected_at, c.pk))
+    admin_providers = {c.provider for c in org_wide}
+    email = user.email.lower()
+    for connection in org_wide:
+        members = scope_members(connection)
+        if members is None or email in members:
+            return connection
+    for connection in rows:
+        if not connection.is_org_wide and connection.provider not in admin_providers:
+            return connection
+    return None

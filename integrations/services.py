@@ -22,7 +22,7 @@ from copilot.models import Organization, User
 from copilot.services.audit import audit_record
 from integrations.base import get_provider
 from integrations.exceptions import ProviderError
-from integrations.models import Connection, SyncState
+from integrations.models import Connection, ConnectionApp, SyncState
 
 logger = logging.getLogger(__name__)
 
@@ -117,17 +117,26 @@ def connection_save_from_oauth(
 
 
 def connection_store_tokens(
-    *, connection: Connection, access_token: str, issued_at: str = "", refresh_token: str | None = None
+    *,
+    connection: Connection,
+    access_token: str,
+    issued_at: str = "",
+    refresh_token: str | None = None,
+    expires_at: str | float | None = None,
 ) -> Connection:
     """Write refreshed tokens back (the one refresh helper of each provider calls this).
 
-    An unsaved connection (the connect checks run on one) is only updated in memory.
+    ``expires_at``, when given, replaces the stored expiry of the access token (in the form the
+    provider package reads back). An unsaved connection (the connect checks run on one) is only
+    updated in memory.
     """
     credentials = connection.get_credentials()
     credentials["access_token"] = access_token
     credentials["issued_at"] = issued_at
     if refresh_token:
         credentials["refresh_token"] = refresh_token
+    if expires_at is not None:
+        credentials["expires_at"] = expires_at
     connection.credentials = json.dumps(credentials)
     if connection.pk is not None:
         connection.save(update_fields=["credentials", "updated_at"])
@@ -202,7 +211,8 @@ def connection_record_api_usage(*, connection: Connection, used: int, maximum: i
 # --- Disconnect ----------------------------------------------------------------------------------
 def connection_disconnect(*, connection: Connection, actor: User | None, reason: str = "") -> Connection:
     """Revoke the credentials at the provider (best-effort), wipe them, mark the connection
-    disconnected and drop its sync state. Safe to call on an already disconnected connection.
+    disconnected, drop its sync state and disconnect its mail/calendar apps (so connecting again
+    includes every user, B6). Safe to call on an already disconnected connection.
 
     The revocation is a network call and runs before the database transaction so a slow provider
     never holds database locks (except when the caller already holds a transaction, as a user's
@@ -218,6 +228,9 @@ def connection_disconnect(*, connection: Connection, actor: User | None, reason:
         connection.status_reason = reason[:500]
         connection.save(update_fields=["credentials", "status", "status_reason", "updated_at"])
         deleted, _ = SyncState.objects.filter(connection=connection).delete()
+        ConnectionApp.objects.filter(connection=connection, installed=True).update(
+            installed=False, enabled=False, changed_at=timezone.now(), changed_by=actor
+        )
         if was != Status.DISCONNECTED:
             _audit(
                 connection,

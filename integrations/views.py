@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from copilot.models import Organization
@@ -24,7 +24,7 @@ from integrations.base import get_provider
 from integrations.mailsync.health import apps_health
 from integrations.mailsync.tasks import enqueue_mailbox_sync
 from integrations.models import Connection, ConnectionApp, Provider, SyncState
-from integrations.records import APP_OF_KIND, KINDS
+from integrations.records import APP_OF_KIND, APPS, KINDS, kinds_of_app
 from integrations.salesforce.provider import SALESFORCE
 
 
@@ -37,6 +37,10 @@ class Tile:
     app: str  # "email" | "calendar"; "" for a CRM
     package: str
     keywords: str = ""  # more words the search matches
+
+    @property
+    def search_text(self) -> str:
+        return f"{self.name} {self.description} {self.keywords}".lower()
 
 
 TILES = (
@@ -86,62 +90,32 @@ TILES = (
         "crm leads contacts accounts",
     ),
 )
-APP_NAMES = {
-    (Provider.GOOGLE, "email"): "Gmail",
-    (Provider.GOOGLE, "calendar"): "Google Calendar",
-    (Provider.MICROSOFT, "email"): "Microsoft Outlook",
-    (Provider.MICROSOFT, "calendar"): "Microsoft Calendar",
-}
-
-
-def app_name(provider: str, app: str) -> str:
-    return APP_NAMES.get((provider, app), f"{provider} {app}")
-
-
-def url_or_none(name: str, query: str = "") -> str | None:
-    """The URL of ``name``, or None while the provider package does not define it."""
-    try:
-        return reverse(name) + query
-    except NoReverseMatch:
-        return None
 
 
 def _matches(tile: Tile, q: str) -> bool:
-    haystack = f"{tile.name} {tile.description} {tile.keywords}".lower()
-    return all(word in haystack for word in q.lower().split())
-
-
-def _mail_configured(provider_key: str) -> tuple[bool, str]:
-    provider = get_provider(provider_key)
-    if provider is None:
-        return False, "This integration is not available on this Cadence installation yet."
-    return provider.is_configured(), provider.not_configured_reason()
+    return all(word in tile.search_text for word in q.lower().split())
 
 
 def _tile_context(organization: Organization, tile: Tile, org_wide: dict[str, Connection]) -> dict[str, Any]:
+    provider = get_provider(tile.provider)
+    assert provider is not None  # every tile's provider is registered in IntegrationsConfig.ready
     connection = org_wide.get(tile.provider)
     context: dict[str, Any] = {
         "tile": tile,
         "lock_reason": organization.package_lock_reason(tile.package),
         "connection": connection,
-        "search_text": f"{tile.name} {tile.description} {tile.keywords}".lower(),
+        "configured": provider.is_configured(),
+        "not_configured_reason": provider.not_configured_reason(),
     }
     if tile.provider == Provider.SALESFORCE:
-        context.update(
-            configured=SALESFORCE.is_configured(),
-            not_configured_reason=SALESFORCE.not_configured_reason(),
-            user_connections=list(selectors.user_connections(organization, tile.key)),
-        )
+        context["user_connections"] = list(selectors.user_connections(organization, tile.key))
         return context
-    configured, not_configured_reason = _mail_configured(tile.provider)
     app_row = None
     if connection is not None:
         app_row = next((row for row in connection.apps.all() if row.app == tile.app and row.installed), None)
     context.update(
-        configured=configured,
-        not_configured_reason=not_configured_reason,
         app_row=app_row,
-        connect_url=url_or_none(f"integrations:{tile.provider}_connect", f"?app={tile.app}"),
+        connect_url=reverse(f"integrations:{tile.provider}_connect") + f"?app={tile.app}",
     )
     return context
 
@@ -166,7 +140,9 @@ def catalog(request: HttpRequest) -> HttpResponse:
 
 def _connected_context(organization: Organization, org_wide: dict[str, Connection]) -> dict[str, Any]:
     mail_connections = [org_wide[p] for p in selectors.MAIL_PROVIDERS if p in org_wide]
-    own_mail = list(selectors.mail_user_connections(organization))
+    own_mail = list(
+        selectors.user_connections(organization, *selectors.MAIL_PROVIDERS).prefetch_related("apps")
+    )
     health = apps_health([*mail_connections, *own_mail])
     rows = []
     for connection in mail_connections:
@@ -175,7 +151,7 @@ def _connected_context(organization: Organization, org_wide: dict[str, Connectio
                 {
                     "connection": connection,
                     "app_row": app_row,
-                    "name": app_name(connection.provider, app_row.app),
+                    "name": selectors.app_name(connection.provider, app_row.app),
                     "health": health.get((connection.pk, app_row.app)),
                     "scope": (connection.details or {}).get("scope") or {},
                 }
@@ -183,30 +159,19 @@ def _connected_context(organization: Organization, org_wide: dict[str, Connectio
     own_rows = [
         {
             "connection": connection,
-            "apps": ", ".join(
-                app_name(connection.provider, a.app) for a in selectors.installed_apps(connection)
-            ),
-            "health": [
-                health[(connection.pk, app)]
-                for app in ("email", "calendar")
-                if (connection.pk, app) in health
-            ],
+            "apps": ", ".join(selectors.installed_app_names(connection)),
+            "health": [health[(connection.pk, app)] for app in APPS if (connection.pk, app) in health],
         }
         for connection in own_mail
     ]
-    return {
-        "rows": rows,
-        "salesforce": org_wide.get(Provider.SALESFORCE),
-        "own_rows": own_rows,
-        "salesforce_user_connections": list(selectors.user_connections(organization, SALESFORCE.key)),
-    }
+    return {"rows": rows, "salesforce": org_wide.get(Provider.SALESFORCE), "own_rows": own_rows}
 
 
 # --- One app: toggle, disconnect -----------------------------------------------------------------
 def _app_or_404(request: HttpRequest, connection_app_id: int) -> ConnectionApp:
     return org_object_or_404(
         request,
-        ConnectionApp.objects.select_related("connection").filter(
+        ConnectionApp.objects.select_related("connection__organization").filter(
             connection__scope=Connection.Scope.ORGANIZATION, connection__provider__in=selectors.MAIL_PROVIDERS
         ),
         pk=connection_app_id,
@@ -218,7 +183,7 @@ def _app_context(app_row: ConnectionApp) -> dict[str, Any]:
     return {
         "app_row": app_row,
         "connection": connection,
-        "name": app_name(connection.provider, app_row.app),
+        "name": selectors.app_name(connection.provider, app_row.app),
         "provider_name": connection.get_provider_display(),
         "is_email": app_row.app == ConnectionApp.App.EMAIL,
     }
@@ -262,13 +227,11 @@ def app_disconnect(request: HttpRequest, connection_app_id: int) -> HttpResponse
             governance.app_disconnect(connection_app=app_row, actor=request.user)
         messages.success(request, f"{context['name']} is disconnected.")
         return _back_to_connected()
-    others = [
-        row
-        for row in ConnectionApp.objects.filter(connection=app_row.connection, installed=True).exclude(
-            pk=app_row.pk
-        )
-    ]
-    context["last_app"] = not others
+    context["last_app"] = (
+        not ConnectionApp.objects.filter(connection=app_row.connection, installed=True)
+        .exclude(pk=app_row.pk)
+        .exists()
+    )
     return render(request, "integrations/app_disconnect.html", context)
 
 
@@ -279,7 +242,7 @@ def manage_users(request: HttpRequest, connection_app_id: int) -> HttpResponse:
     mailbox's state; "Save changes" writes the opt-outs (B4)."""
     app_row = _app_or_404(request, connection_app_id)
     connection = app_row.connection
-    rows = governance.eligibility(connection=connection, app=app_row.app, app_row=app_row)
+    rows = selectors.eligibility(connection=connection, app=app_row.app, app_row=app_row)
     if request.method == "POST":
         synced = {int(pk) for pk in request.POST.getlist("synced") if pk.isdigit()}
         opted_out = [row.user.pk for row in rows if row.user.pk not in synced]
@@ -288,8 +251,7 @@ def manage_users(request: HttpRequest, connection_app_id: int) -> HttpResponse:
         )
         messages.success(request, "Sync settings saved.")
         return redirect("integrations:manage_users", connection_app_id=app_row.pk)
-    opted_out_ids = set(connection.opt_outs.filter(app=app_row.app).values_list("user_id", flat=True))
-    states = selectors.mailbox_states(connection, governance.kinds_of_app(app_row.app))
+    states = selectors.mailbox_states(connection, kinds_of_app(app_row.app))
     context = _app_context(app_row)
     context.update(
         rows=[
@@ -297,7 +259,7 @@ def manage_users(request: HttpRequest, connection_app_id: int) -> HttpResponse:
                 "user": row.user,
                 "syncing": row.syncing,
                 "reason": row.reason,
-                "opted_out": row.user.pk in opted_out_ids,
+                "opted_out": row.opted_out,
                 "states": states.get(row.user.pk, []),
             }
             for row in rows
@@ -318,8 +280,10 @@ def mailbox_retry(request: HttpRequest, sync_state_id: int) -> HttpResponse:
     services.sync_state_retry_now(sync_state=state, actor=request.user)
     transaction.on_commit(lambda: enqueue_mailbox_sync(state.pk, force=True))
     messages.success(request, f"A new sync of {state.object_name.split(':', 1)[-1]} has started.")
-    app_row = ConnectionApp.objects.filter(connection=state.connection, app=APP_OF_KIND[state.kind]).first()
-    if app_row is None or not state.connection.is_org_wide:
+    app_row = None
+    if state.connection.is_org_wide:
+        app_row = selectors.app_row(state.connection, APP_OF_KIND[state.kind])
+    if app_row is None:
         return _back_to_connected()
     return redirect("integrations:manage_users", connection_app_id=app_row.pk)
 
@@ -331,10 +295,7 @@ def disconnect(request: HttpRequest, connection_id: int) -> HttpResponse:
     connection = org_object_or_404(request, Connection.objects.select_related("user"), pk=connection_id)
     if request.method == "POST":
         if connection.status != Connection.Status.DISCONNECTED:
-            if connection.provider in selectors.MAIL_PROVIDERS:
-                governance.connection_disconnect_all(connection=connection, actor=request.user)
-            else:
-                services.connection_disconnect(connection=connection, actor=request.user)
+            services.connection_disconnect(connection=connection, actor=request.user)
         messages.success(
             request, f"{connection.get_provider_display()} is disconnected and its access revoked."
         )
@@ -358,7 +319,7 @@ def own_disconnect(request: HttpRequest) -> HttpResponse:
         messages.info(request, "You have no connection of your own to disconnect there.")
         return redirect(_settings_url())
     if request.method == "POST":
-        governance.connection_disconnect_all(connection=connection, actor=request.user)
+        services.connection_disconnect(connection=connection, actor=request.user)
         messages.success(
             request,
             f"Your {connection.get_provider_display()} mailbox and calendar are disconnected and "
@@ -370,6 +331,6 @@ def own_disconnect(request: HttpRequest) -> HttpResponse:
         "integrations/own_disconnect.html",
         {
             "connection": connection,
-            "apps": [app_name(connection.provider, a.app) for a in selectors.installed_apps(connection)],
+            "apps": selectors.installed_app_names(connection),
         },
     )

@@ -94,12 +94,7 @@ class GoogleAdapter:
         scope = connection.details.get("scope") or {}
         if not is_delegated(connection) or not scope.get("kind"):
             return None
-        client = admin_client(connection)
-        if scope["kind"] == "group":
-            return directory.group_members(client, str(scope["key"]))
-        if scope["kind"] == "org_unit":
-            return directory.org_unit_members(client, str(scope["key"]))
-        return None
+        return directory.scope_members(admin_client(connection), kind=scope["kind"], key=str(scope["key"]))
 
 
 def build_mime(*, sender: str, message: OutgoingMessage, sent_at: dt.datetime) -> EmailMessage:

@@ -24,16 +24,27 @@ from integrations.exceptions import (
 from integrations.google import directory, dwd
 from integrations.google.client import GoogleClient
 from integrations.google.oauth import TokenResult, userinfo
-from integrations.google.provider import ADMIN_SCOPES, MAILBOX_SCOPES
+from integrations.google.provider import (
+    ADMIN_SCOPES,
+    CALENDAR_READONLY,
+    CONTACTS_READONLY,
+    DIRECTORY_GROUP_READONLY,
+    DIRECTORY_ORGUNIT_READONLY,
+    DIRECTORY_USER_READONLY,
+    GMAIL_READONLY,
+    GMAIL_SEND,
+    MAILBOX_SCOPES,
+)
 
+# What each scope Cadence checks for lets it do, in plain words (the sign-in scopes are not checked).
 SCOPE_NAMES = {
-    "https://www.googleapis.com/auth/gmail.readonly": "read Gmail",
-    "https://www.googleapis.com/auth/gmail.send": "send from Gmail",
-    "https://www.googleapis.com/auth/calendar.readonly": "read Google Calendar",
-    "https://www.googleapis.com/auth/contacts.readonly": "read Google Contacts",
-    "https://www.googleapis.com/auth/admin.directory.group.readonly": "read the directory's groups",
-    "https://www.googleapis.com/auth/admin.directory.orgunit.readonly": "read the organisational units",
-    "https://www.googleapis.com/auth/admin.directory.user.readonly": "read the directory's users",
+    GMAIL_READONLY: "read Gmail",
+    GMAIL_SEND: "send from Gmail",
+    CALENDAR_READONLY: "read Google Calendar",
+    CONTACTS_READONLY: "read Google Contacts",
+    DIRECTORY_GROUP_READONLY: "read the directory's groups",
+    DIRECTORY_ORGUNIT_READONLY: "read the organisational units",
+    DIRECTORY_USER_READONLY: "read the directory's users",
 }
 
 
@@ -134,9 +145,7 @@ def _missing(tokens: TokenResult, wanted: tuple[str, ...]) -> str:
     if not tokens.scopes:  # Google always lists them; an answer without any is taken as all granted
         return ""
     granted = set(tokens.scopes)
-    missing = [
-        SCOPE_NAMES[s] for s in wanted if s.startswith("https://") and s not in granted and s in SCOPE_NAMES
-    ]
+    missing = [SCOPE_NAMES[s] for s in wanted if s in SCOPE_NAMES and s not in granted]
     if not missing:
         return ""
     return missing[0] if len(missing) == 1 else f"{', '.join(missing[:-1])} and {missing[-1]}"

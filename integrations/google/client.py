@@ -24,11 +24,12 @@ from googleapiclient.http import BatchHttpRequest, HttpRequest
 
 from integrations.exceptions import ProviderThrottled
 from integrations.google.http import (
-    RATE_LIMIT_REASONS,
     authorized_http,
     error_from_http,
     error_reasons,
     execute,
+    is_throttled,
+    retry_after_of,
 )
 from integrations.google.quota import GmailQuota, units_of
 
@@ -163,14 +164,13 @@ class GoogleClient:
                 got[request_id] = response
                 return
             status = int(exception.resp.status)
-            reasons, _ = error_reasons(exception.content)
             if status == 404:  # deleted since it was listed
                 return
-            if status == 429 or (status == 403 and RATE_LIMIT_REASONS.intersection(reasons)):
+            if is_throttled(status, error_reasons(exception.content)[0]):
                 throttled.append(request_id)
-                value = exception.resp.get("retry-after")
-                if value and str(value).isdigit():
-                    retry_after.append(float(value))
+                wait = retry_after_of(exception.resp)
+                if wait is not None:
+                    retry_after.append(wait)
                 return
             failures.append(exception)
 

@@ -63,6 +63,16 @@ def org_units(client: GoogleClient) -> list[OrgUnit]:
     return sorted(found, key=lambda u: u.path.lower())
 
 
+def scope_members(client: GoogleClient, *, kind: str, key: str) -> frozenset[str] | None:
+    """Who is in a sync scope the admin chose: a group's or an org unit's people; None for the
+    whole domain (``kind`` "")."""
+    if kind == "group":
+        return group_members(client, key)
+    if kind == "org_unit":
+        return org_unit_members(client, key)
+    return None
+
+
 def group_members(client: GoogleClient, group_key: str) -> frozenset[str]:
     """Lower-cased addresses of the people in a group, nested groups included."""
     return frozenset(_group_members(client, group_key.lower(), seen=set(), depth=0))
@@ -96,15 +106,6 @@ def org_unit_members(client: GoogleClient, path: str) -> frozenset[str]:
         for u in _pages(
             lambda page_token="": client.directory_users_list(query=query, page_token=page_token), "users"
         )
-        if u.get("primaryEmail") and not u.get("suspended")
-    )
-
-
-def domain_members(client: GoogleClient) -> frozenset[str]:
-    """Every active user of the domain."""
-    return frozenset(
-        str(u["primaryEmail"]).lower()
-        for u in _pages(lambda page_token="": client.directory_users_list(page_token=page_token), "users")
         if u.get("primaryEmail") and not u.get("suspended")
     )
 

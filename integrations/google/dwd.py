@@ -33,7 +33,7 @@ from integrations.exceptions import (
     ProviderUnavailable,
 )
 from integrations.google.http import token_transport
-from integrations.google.oauth import refresh_error
+from integrations.google.oauth import naive_utc, refresh_error
 from integrations.google.provider import MAILBOX_SCOPES
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class DelegatedCredentials(google.auth.credentials.Credentials):
         cached = _cache_get(self._key)
         if cached is not None:
             self.token, expiry = cached
-            self.expiry = _naive_utc(expiry)
+            self.expiry = naive_utc(expiry)
 
     @property
     def _key(self) -> str:
@@ -67,7 +67,7 @@ class DelegatedCredentials(google.auth.credentials.Credentials):
     def refresh(self, request: Any) -> None:
         token, expiry = mint(address=self.address, scopes=self.scopes)
         _cache_set(self._key, token, expiry)
-        self.token, self.expiry = token, _naive_utc(expiry)
+        self.token, self.expiry = token, naive_utc(expiry)
 
 
 def access_token(*, connection_id: int, address: str, scopes: Iterable[str]) -> str:
@@ -187,8 +187,3 @@ def _cache_set(key: str, token: str, expiry: dt.datetime) -> None:
     if ttl <= 0:
         return
     cache.set(key, crypto.encrypt(json.dumps({"token": token, "expiry": expiry.timestamp()})), timeout=ttl)
-
-
-def _naive_utc(value: dt.datetime) -> dt.datetime:
-    # google-auth compares expiry with a naive UTC ``utcnow()``.
-    return value.astimezone(dt.UTC).replace(tzinfo=None)

@@ -103,12 +103,12 @@ def error_from_http(exc: HttpError, *, what: str, cursor_statuses: tuple[int, ..
     status = int(exc.resp.status)
     reasons, details = error_reasons(exc.content)
     message = exc.reason or f"HTTP {status}"
-    retry_after = _retry_after(exc.resp)
+    retry_after = retry_after_of(exc.resp)
     code = reasons[0] if reasons else f"http_{status}"
     logger.warning("google.api.failed", extra={"what": what, "status": status, "reason": code})
     if status in cursor_statuses or EXPIRED_SYNC_TOKEN in details:
         return CursorExpired(f"{what}: the sync cursor is no longer valid ({message}).", code=code)
-    if status == 429 or (status == 403 and RATE_LIMIT_REASONS.intersection(reasons)):
+    if is_throttled(status, reasons):
         return ProviderThrottled(
             f"Google asked Cadence to slow down ({what}: {message}).", retry_after=retry_after, code=code
         )
@@ -133,6 +133,11 @@ def error_from_http(exc: HttpError, *, what: str, cursor_statuses: tuple[int, ..
     return ProviderError(f"Google refused {what} (HTTP {status}: {message}).", code=code)
 
 
+def is_throttled(status: int, reasons: list[str]) -> bool:
+    """Google asks Cadence to slow down: 429, or 403 with a rate-limit reason (A5)."""
+    return status == 429 or (status == 403 and bool(RATE_LIMIT_REASONS.intersection(reasons)))
+
+
 def error_reasons(content: bytes | str | None) -> tuple[list[str], set[str]]:
     """(``errors[].reason`` values, ``details[].reason`` values) of a Google error body."""
     try:
@@ -151,7 +156,7 @@ def error_reasons(content: bytes | str | None) -> tuple[list[str], set[str]]:
     return reasons, details
 
 
-def _retry_after(resp: Any) -> float | None:
+def retry_after_of(resp: Any) -> float | None:
     """Retry-After of an httplib2 response (its header names are lower-cased)."""
     value = resp.get("retry-after") if hasattr(resp, "get") else None
     if not value:

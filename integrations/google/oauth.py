@@ -162,11 +162,11 @@ class ConnectionCredentials(google.auth.credentials.Credentials):
         self.connection = connection
         stored = connection.get_credentials()
         self.token = stored.get("access_token") or None
-        self.expiry = _naive_utc(token_expiry(stored))
+        self.expiry = naive_utc(token_expiry(stored))
 
     def refresh(self, request: Any) -> None:
         self.token, expiry = refresh_access_token(self.connection)
-        self.expiry = _naive_utc(expiry)
+        self.expiry = naive_utc(expiry)
 
 
 # Reference: https://developers.google.com/identity/protocols/oauth2/web-server#offline
@@ -269,7 +269,7 @@ def _reconnect_reason(connection: Connection, what: str) -> str:
     return f"{what} Connect your Google account again from Settings."
 
 
-def _naive_utc(value: dt.datetime | None) -> dt.datetime | None:
+def naive_utc(value: dt.datetime | None) -> dt.datetime | None:
     # google-auth compares expiry with a naive UTC ``utcnow()``.
     if value is None:
         return None

@@ -10,6 +10,7 @@ consent for Gmail and Google Calendar → ``callback`` → back to Settings.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import messages
@@ -27,8 +28,7 @@ from integrations.google import checks, directory, oauth
 from integrations.google.adapter import admin_client
 from integrations.google.provider import ADMIN_SCOPES, GOOGLE, USER_SCOPES
 from integrations.models import Connection
-from integrations.oauth import SESSION_KEY as OAUTH_SESSION_KEY
-from integrations.oauth import state_begin, state_pop
+from integrations.oauth import CallbackWording, callback_declined, callback_state, state_begin
 from integrations.records import APPS
 from integrations.selectors import org_connection, user_connection
 
@@ -36,10 +36,15 @@ logger = logging.getLogger(__name__)
 
 PROVIDER = GOOGLE.key
 APP_NAMES = {"email": "Gmail", "calendar": "Google Calendar"}
-CANCELLED = "You cancelled the Google sign-in; nothing was connected."
-STALE_STATE = (
-    "That Google sign-in could not be matched to one you started here (it expired or was already "
-    "used), so nothing was connected. Please connect again."
+CALLBACK = CallbackWording(
+    log_event="google.connect",
+    stale=(
+        "That Google sign-in could not be matched to one you started here (it expired or was already "
+        "used), so nothing was connected. Please connect again."
+    ),
+    cancelled="You cancelled the Google sign-in; nothing was connected.",
+    failed="Google did not connect: {reason}. Nothing was connected.",
+    no_code="Google sent no authorisation code back. Nothing was connected; please try again.",
 )
 ADMIN_MANAGED_EXISTS = (
     "Your organisation's administrator has connected Google Workspace for everyone, so your mailbox "
@@ -47,7 +52,6 @@ ADMIN_MANAGED_EXISTS = (
 )
 # Details of an admin-managed connection that survive a reconnect to the same domain.
 KEPT_ON_RECONNECT = ("scope", "scope_members", "scope_checked_at", "initial_sync_days")
-SESSION_APPS = "integrations.google.apps"  # state → the tile (app) the admin started from
 
 
 # --- Admin-managed -------------------------------------------------------------------------------
@@ -84,12 +88,13 @@ def connect(request: HttpRequest) -> HttpResponse:
         )
     purpose = "reconnect" if existing and existing.status != Connection.Status.DISCONNECTED else "connect"
     state = state_begin(
-        request, provider=PROVIDER, scope=Connection.Scope.ORGANIZATION, purpose=purpose, return_to=catalog
+        request,
+        provider=PROVIDER,
+        scope=Connection.Scope.ORGANIZATION,
+        purpose=purpose,
+        return_to=catalog,
+        data={"app": app},  # the tile the admin started from
     )
-    # Remember the tile for the callback, next to the pending states (and only theirs).
-    pending = request.session.get(OAUTH_SESSION_KEY) or {}
-    apps = {key: value for key, value in (request.session.get(SESSION_APPS) or {}).items() if key in pending}
-    request.session[SESSION_APPS] = {**apps, state: app}
     url = oauth.authorization_url(state=state, redirect_uri=_redirect_uri(request), scopes=ADMIN_SCOPES)
     return HttpResponseRedirect(url)
 
@@ -114,11 +119,7 @@ def scope(request: HttpRequest) -> HttpResponse:
                 messages.error(request, "Choose a group, an organisational unit, or everyone in the domain.")
             else:
                 kind, key, name = chosen
-                members: frozenset[str] = frozenset()
-                if kind == "group":
-                    members = directory.group_members(client, key)
-                elif kind == "org_unit":
-                    members = directory.org_unit_members(client, key)
+                members = directory.scope_members(client, kind=kind, key=key) or frozenset()
                 governance.connection_set_scope(
                     connection=connection, kind=kind, key=key, name=name, members=members, actor=request.user
                 )
@@ -201,53 +202,29 @@ def connect_user(request: HttpRequest) -> HttpResponse:
 @member_required
 def callback(request: HttpRequest) -> HttpResponse:
     """Google sends the person back here with ``code`` (or ``error``) and our ``state``."""
-    state = request.GET.get("state")
-    pending = state_pop(request, provider=PROVIDER, state=state)
-    apps = dict(request.session.get(SESSION_APPS, {}))
-    app = apps.pop(state or "", "email")
-    request.session[SESSION_APPS] = apps
+    pending = callback_state(request, CALLBACK, provider=PROVIDER, state=request.GET.get("state"))
     if pending is None:
-        logger.warning("google.connect.state_refused", extra={"user_id": request.user.pk})
-        messages.error(request, STALE_STATE)
         return redirect("integrations:catalog" if request.user.is_org_admin else _settings_url())
     fallback = (
         reverse("integrations:catalog") if pending.scope == Connection.Scope.ORGANIZATION else _settings_url()
     )
     back = pending.return_to if _is_local(request, pending.return_to) else fallback
-    error = request.GET.get("error")
-    if error:
-        if error == "access_denied":
-            messages.info(request, CANCELLED)
-        else:
-            description = request.GET.get("error_description") or error
-            messages.error(request, f"Google did not connect: {description}. Nothing was connected.")
+    if callback_declined(request, CALLBACK):
         return redirect(back)
-    code = request.GET.get("code")
-    if not code:
-        messages.error(
-            request, "Google sent no authorisation code back. Nothing was connected; please try again."
-        )
-        return redirect(back)
+    code = request.GET["code"]  # callback_declined made sure there is one
     if pending.scope == Connection.Scope.ORGANIZATION:
         if not request.user.is_org_admin:
             raise PermissionDenied("Only administrators connect Google Workspace for the organisation.")
+        app = pending.data.get("app", "email")
         return _admin_callback(request, code=code, app=app, back=back)
     return _user_callback(request, code=code, back=back)
 
 
 def _admin_callback(request: HttpRequest, *, code: str, app: str, back: str) -> HttpResponse:
-    try:
-        tokens = oauth.exchange_code(code=code, redirect_uri=_redirect_uri(request))
-    except ProviderError as exc:
-        return _failed(request, exc, back=back)
-    try:
-        sign_in = checks.check_admin(tokens)
-    except ProviderError as exc:
-        _revoke_unkept(tokens)
-        return _failed(request, exc, back=back)
-    if not sign_in.passed:
-        return _refused(request, tokens, sign_in, back=back)
-
+    signed_in = _sign_in(request, code=code, check=checks.check_admin)
+    if signed_in is None:
+        return redirect(back)
+    tokens, sign_in = signed_in
     existing = org_connection(request.organization, PROVIDER)
     kept = existing is not None and existing.status != Connection.Status.DISCONNECTED
     details = dict(sign_in.details)
@@ -287,17 +264,12 @@ def _user_callback(request: HttpRequest, *, code: str, back: str) -> HttpRespons
     if admin_managed is not None and admin_managed.status != Connection.Status.DISCONNECTED:
         messages.info(request, ADMIN_MANAGED_EXISTS)
         return redirect(back)
-    try:
-        tokens = oauth.exchange_code(code=code, redirect_uri=_redirect_uri(request))
-    except ProviderError as exc:
-        return _failed(request, exc, back=back)
-    try:
-        sign_in = checks.check_user(tokens, user=request.user)
-    except ProviderError as exc:
-        _revoke_unkept(tokens)
-        return _failed(request, exc, back=back)
-    if not sign_in.passed:
-        return _refused(request, tokens, sign_in, back=back)
+    signed_in = _sign_in(
+        request, code=code, check=lambda tokens: checks.check_user(tokens, user=request.user)
+    )
+    if signed_in is None:
+        return redirect(back)
+    tokens, sign_in = signed_in
     connection = services.connection_save_from_oauth(
         organization=request.organization,
         actor=request.user,
@@ -315,7 +287,32 @@ def _user_callback(request: HttpRequest, *, code: str, back: str) -> HttpRespons
     return redirect(back)
 
 
-def _failed(request: HttpRequest, exc: ProviderError, *, back: str) -> HttpResponse:
+def _sign_in(
+    request: HttpRequest, *, code: str, check: Callable[[oauth.TokenResult], checks.SignIn]
+) -> tuple[oauth.TokenResult, checks.SignIn] | None:
+    """Exchange ``code`` and ``check`` who signed in. None when that failed or was refused: the
+    person is told why, and a grant Cadence will not keep is given back."""
+    try:
+        tokens = oauth.exchange_code(code=code, redirect_uri=_redirect_uri(request))
+    except ProviderError as exc:
+        _failed(request, exc)
+        return None
+    try:
+        sign_in = check(tokens)
+    except ProviderError as exc:
+        _revoke_unkept(tokens)
+        _failed(request, exc)
+        return None
+    if not sign_in.passed:
+        _revoke_unkept(tokens)
+        for problem in sign_in.problems:
+            messages.error(request, problem)
+        messages.info(request, "Nothing was connected.")
+        return None
+    return tokens, sign_in
+
+
+def _failed(request: HttpRequest, exc: ProviderError) -> None:
     logger.warning("google.connect.failed", extra={"user_id": request.user.pk, "code": exc.code})
     if isinstance(exc, ProviderAuthError) and exc.code in ("invalid_client", "unauthorized_client"):
         message = (
@@ -325,17 +322,6 @@ def _failed(request: HttpRequest, exc: ProviderError, *, back: str) -> HttpRespo
     else:
         message = f"Google did not connect: {exc} Nothing was connected; please try again."
     messages.error(request, message)
-    return redirect(back)
-
-
-def _refused(
-    request: HttpRequest, tokens: oauth.TokenResult, sign_in: checks.SignIn, *, back: str
-) -> HttpResponse:
-    _revoke_unkept(tokens)
-    for problem in sign_in.problems:
-        messages.error(request, problem)
-    messages.info(request, "Nothing was connected.")
-    return redirect(back)
 
 
 def _revoke_unkept(tokens: oauth.TokenResult) -> None:

@@ -38,7 +38,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from integrations import governance, ingest, services
+from integrations import ingest, selectors, services
 from integrations.exceptions import (
     CursorExpired,
     MailboxAccessDenied,
@@ -132,7 +132,7 @@ def why_not_syncing(state: SyncState) -> str:
     if get_adapter(connection.provider) is None:
         return f"No mailbox adapter for {connection.get_provider_display()}."
     app = APP_OF_KIND[state.kind]
-    for row in governance.eligibility(connection=connection, app=app, user_ids=[state.user_id]):
+    for row in selectors.eligibility(connection=connection, app=app, user_ids=[state.user_id]):
         return "" if row.syncing else row.reason
     return "The user is not part of this organisation."
 

@@ -1,7 +1,7 @@
 """The 5-minute fan-out of mailbox syncs (B13): kind "mail" of ``integrations.dispatcher``.
 
 For every usable Google/Microsoft connection, every syncing app (installed and ON) and every
-eligible mailbox (``governance.eligible_mailboxes``: org users, provider scope, opt-outs), one
+eligible mailbox (``selectors.eligible_mailboxes``: org users, provider scope, opt-outs), one
 ``integrations.sync_mailbox`` task per kind (email; calendar and contacts) whose row is due:
 not backing off until later and not held by a live run. Rows left RUNNING by a dead or hung
 worker are freed first. The provider-side scope's members are refreshed at most hourly.
@@ -16,11 +16,12 @@ import logging
 
 from django.utils import timezone
 
-from integrations import governance, services
+from integrations import governance, selectors, services
 from integrations.exceptions import ProviderAuthError, ProviderError
+from integrations.mailsync import tasks
 from integrations.mailsync.adapter import MailboxAdapter, get_adapter
 from integrations.models import Connection, SyncState
-from integrations.records import APPS
+from integrations.records import APPS, kinds_of_app
 
 logger = logging.getLogger(__name__)
 
@@ -29,12 +30,10 @@ SCOPE_REFRESH = dt.timedelta(hours=1)
 
 def fan_out() -> int:
     """Enqueue one run per due mailbox row; returns how many were enqueued."""
-    from integrations.mailsync.tasks import enqueue_mailbox_sync
-
     services.sync_states_recover_stuck()
     connections = (
         Connection.objects.filter(
-            provider__in=governance.MAIL_PROVIDERS,
+            provider__in=selectors.MAIL_PROVIDERS,
             status__in=[Connection.Status.CONNECTED, Connection.Status.PAUSED],
         )
         .select_related("organization")
@@ -43,9 +42,7 @@ def fan_out() -> int:
     enqueued = 0
     for connection in connections:
         try:
-            for state in due_states(connection):
-                enqueue_mailbox_sync(state.pk)
-                enqueued += 1
+            enqueued += _enqueue_due(connection)
         except Exception:  # one connection's trouble must not stop the others
             logger.exception("mailsync.fan_out_failed", extra={"connection_id": connection.pk})
     logger.info("mailsync.fanned_out", extra={"enqueued": enqueued})
@@ -54,19 +51,21 @@ def fan_out() -> int:
 
 def fan_out_connection(connection_id: int) -> int:
     """``fan_out`` for one connection (its first sync, started when an admin finishes connecting)."""
-    from integrations.mailsync.tasks import enqueue_mailbox_sync
-
     connection = (
-        Connection.objects.filter(pk=connection_id, provider__in=governance.MAIL_PROVIDERS)
+        Connection.objects.filter(pk=connection_id, provider__in=selectors.MAIL_PROVIDERS)
         .select_related("organization")
         .prefetch_related("apps")
         .first()
     )
     if connection is None or not connection.is_active:
         return 0
+    return _enqueue_due(connection)
+
+
+def _enqueue_due(connection: Connection) -> int:
     states = due_states(connection)
     for state in states:
-        enqueue_mailbox_sync(state.pk)
+        tasks.enqueue_mailbox_sync(state.pk)
     return len(states)
 
 
@@ -84,8 +83,8 @@ def due_states(connection: Connection, *, now: dt.datetime | None = None) -> lis
         return []
     wanted: list[tuple[int, str, str]] = []
     for app in syncing:
-        for mailbox in governance.eligible_mailboxes(connection=connection, app=app, app_row=apps[app]):
-            for kind in governance.kinds_of_app(app):
+        for mailbox in selectors.eligible_mailboxes(connection=connection, app=app, app_row=apps[app]):
+            for kind in kinds_of_app(app):
                 wanted.append((mailbox.user_id, kind, f"{kind}:{mailbox.address}"))
     states = services.mailbox_sync_states_ensure(connection=connection, wanted=wanted)
     return [state for state in states if is_due(state, now=now)]

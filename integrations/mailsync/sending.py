@@ -1,7 +1,7 @@
 """Send an email from the app through the user's connected mailbox (B9, basic).
 
 ``send_message`` picks the connection that serves the user's mailbox
-(``governance.mail_connection_for``) and refuses, with a sentence for the person, when there is
+(``selectors.mail_connection_for``) and refuses, with a sentence for the person, when there is
 none, when its email app was disconnected (B6) or when the connection needs a reconnect. Sending
 works while the email app is toggled OFF (B5): OFF stops syncing, not sending.
 
@@ -18,7 +18,7 @@ from email.utils import make_msgid
 from django.db import transaction
 
 from copilot.models import User
-from integrations import governance, ingest, services
+from integrations import ingest, selectors, services
 from integrations.exceptions import MailboxAccessDenied, ProviderAuthError, ProviderError
 from integrations.mailsync.adapter import MailboxRef, OutgoingMessage, get_adapter
 from integrations.models import Connection
@@ -58,10 +58,10 @@ def _needs_reconnect(connection: Connection) -> str:
 
 def sending_unavailable_reason(user: User) -> tuple[Connection | None, str]:
     """The connection sending would use and "" — or None/the connection and why it cannot."""
-    connection = governance.mail_connection_for(user)
+    connection = selectors.mail_connection_for(user)
     if connection is None:
         return None, NO_CONNECTION
-    if not governance.email_app_connected(connection):
+    if not selectors.email_app_connected(connection):
         return connection, EMAIL_DISCONNECTED
     if connection.status == Connection.Status.NEEDS_RECONNECT:
         return connection, _needs_reconnect(connection)

@@ -17,7 +17,7 @@ from copilot.tenancy import admin_required, member_required, org_object_or_404
 from integrations import services
 from integrations.exceptions import ProviderAuthError, ProviderError
 from integrations.models import Connection
-from integrations.oauth import state_begin, state_pop
+from integrations.oauth import CallbackWording, callback_declined, callback_state, state_begin
 from integrations.salesforce import oauth
 from integrations.salesforce.checks import check_connection, check_tokens, privilege_names, privilege_rows
 from integrations.salesforce.client import SalesforceClient
@@ -31,6 +31,13 @@ CANCELLED = "You cancelled the connection; nothing changed."
 STALE_STATE = (
     "That Salesforce sign-in could not be matched to one you started here (it expired or was "
     "already used), so nothing changed. Please connect again."
+)
+CALLBACK = CallbackWording(
+    log_event="salesforce.connect",
+    stale=STALE_STATE,
+    cancelled=CANCELLED,
+    failed="Salesforce did not connect: {reason}. Nothing changed.",
+    no_code="Salesforce sent no authorisation code back. Nothing changed; please try again.",
 )
 
 
@@ -63,33 +70,19 @@ def connect(request: HttpRequest) -> HttpResponse:
 @member_required
 def callback(request: HttpRequest) -> HttpResponse:
     """Salesforce sends the person back here with ``code`` (or ``error``) and our ``state``."""
-    pending = state_pop(request, provider=PROVIDER, state=request.GET.get("state"))
+    pending = callback_state(request, CALLBACK, provider=PROVIDER, state=request.GET.get("state"))
     fallback = reverse("integrations:catalog") if request.user.is_org_admin else reverse("engage:settings")
     if pending is None:
-        logger.warning("salesforce.connect.state_refused", extra={"user_id": request.user.pk})
-        messages.error(request, STALE_STATE)
         return redirect(fallback)
     return_to = pending.return_to if _is_local(request, pending.return_to) else fallback
     if pending.scope == Connection.Scope.ORGANIZATION and not request.user.is_org_admin:
         raise PermissionDenied("Only administrators connect Salesforce for the organisation.")
 
-    error = request.GET.get("error")
-    if error:
-        if error == "access_denied":
-            messages.info(request, CANCELLED)
-        else:
-            description = request.GET.get("error_description") or error
-            messages.error(request, f"Salesforce did not connect: {description}. Nothing changed.")
-        return redirect(return_to)
-    code = request.GET.get("code")
-    if not code:
-        messages.error(
-            request, "Salesforce sent no authorisation code back. Nothing changed; please try again."
-        )
+    if callback_declined(request, CALLBACK):
         return redirect(return_to)
 
     try:
-        tokens = oauth.exchange_code(code=code, redirect_uri=_redirect_uri(request))
+        tokens = oauth.exchange_code(code=request.GET["code"], redirect_uri=_redirect_uri(request))
         result, usage = check_tokens(tokens, organization=request.organization, scope=pending.scope)
     except ProviderError as exc:
         logger.warning("salesforce.connect.failed", extra={"user_id": request.user.pk, "code": exc.code})

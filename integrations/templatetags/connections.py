@@ -8,12 +8,13 @@ from typing import Any
 
 from django import template
 from django.db.models import Q
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from integrations.base import get_provider
 from integrations.models import Connection
+from integrations.records import APPS
 from integrations.salesforce.provider import SALESFORCE
-from integrations.selectors import instance_warning
+from integrations.selectors import app_name, installed_app_names, instance_warning
 
 register = template.Library()
 
@@ -67,16 +68,7 @@ def salesforce_connection_card(context: template.Context) -> dict[str, Any]:
     }
 
 
-MAIL_CARDS = (
-    ("google", "Google", ("Gmail", "Google Calendar")),
-    ("microsoft", "Microsoft", ("Microsoft Outlook", "Microsoft Calendar")),
-)
-APP_LABELS = {
-    ("google", "email"): "Gmail",
-    ("google", "calendar"): "Google Calendar",
-    ("microsoft", "email"): "Microsoft Outlook",
-    ("microsoft", "calendar"): "Microsoft Calendar",
-}
+MAIL_CARDS = (("google", "Google"), ("microsoft", "Microsoft"))
 
 
 @register.simple_tag(takes_context=True)
@@ -92,47 +84,29 @@ def mail_connection_cards(context: template.Context) -> list[dict[str, Any]]:
     connections = _user_connections(request)
     chosen = organization.email_provider
     cards = []
-    for key, name, app_names in MAIL_CARDS:
+    for key, name in MAIL_CARDS:
         admin = connections.get((key, True))
         mine = connections.get((key, False))
         if chosen and key != chosen and admin is None and mine is None:
             continue
         provider = get_provider(key)
-        configured = bool(provider) and (
-            provider.oauth_configured() if hasattr(provider, "oauth_configured") else provider.is_configured()
-        )
+        assert provider is not None  # registered in IntegrationsConfig.ready
+        # A person's own Google connection needs only the OAuth client, not the service account.
+        oauth_configured = getattr(provider, "oauth_configured", provider.is_configured)
         cards.append(
             {
                 "key": key,
                 "name": name,
                 "title": organization.get_email_provider_display() if key == chosen else name,
-                "app_names": app_names,
-                "lock_reason": organization.package_lock_reason(provider.package if provider else "copilot"),
-                "configured": configured,
-                "not_configured_reason": provider.not_configured_reason() if provider else "",
+                "app_names": [app_name(key, app) for app in APPS],
+                "lock_reason": organization.package_lock_reason(provider.package),
+                "configured": oauth_configured(),
+                "not_configured_reason": provider.not_configured_reason(),
                 "admin": admin,
-                "admin_apps": _installed_labels(admin),
+                "admin_apps": installed_app_names(admin),
                 "own": mine,
-                "own_apps": _installed_labels(mine),
-                "connect_url": None if admin else _url_or_none(f"integrations:{key}_connect_user"),
+                "own_apps": installed_app_names(mine),
+                "connect_url": None if admin else reverse(f"integrations:{key}_connect_user"),
             }
         )
     return cards
-
-
-def _installed_labels(connection: Connection | None) -> list[str]:
-    if connection is None:
-        return []
-    installed = {a.app for a in connection.apps.all() if a.installed}
-    return [
-        label
-        for (provider, app), label in APP_LABELS.items()
-        if provider == connection.provider and app in installed
-    ]
-
-
-def _url_or_none(name: str) -> str | None:
-    try:
-        return reverse(name)
-    except NoReverseMatch:
-        return None

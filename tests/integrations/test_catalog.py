@@ -153,9 +153,37 @@ def test_the_connected_tab_query_count_does_not_grow_with_mailboxes(
         connection=google,
         wanted=[(u.pk, kind, f"{kind}:{u.email}") for u in users for kind in ("email", "calendar")],
     )
+    for user in users[:8]:  # people's own connections of the other provider, each with its apps
+        own = Connection.objects.create(
+            organization=demo.org, provider="microsoft", scope=Connection.Scope.USER, user=user
+        )
+        governance.apps_install(connection=own, actor=user)
 
     with django_assert_max_num_queries(20):
-        admin_client.get(CONNECTED)
+        page = admin_client.get(CONNECTED).content.decode()
+
+    assert page.count("Microsoft Outlook, Microsoft Calendar") == 8
+
+
+def test_manage_users_query_count_does_not_grow_with_users(
+    admin_client, demo, google, django_assert_max_num_queries
+):
+    from tests.factories import UserFactory
+
+    users = [UserFactory(organization=demo.org) for _ in range(15)]
+    governance.opt_outs_set(
+        connection=google, app="email", opted_out_user_ids=[users[0].pk], actor=demo.admin
+    )
+    services.mailbox_sync_states_ensure(
+        connection=google, wanted=[(u.pk, "email", f"email:{u.email}") for u in users]
+    )
+
+    with django_assert_max_num_queries(12):
+        page = admin_client.get(
+            reverse("integrations:manage_users", args=[app(google, "email").pk])
+        ).content.decode()
+
+    assert page.count('name="synced"') == 18 and page.count("checked") == 17
 
 
 # --- Toggle --------------------------------------------------------------------------------------

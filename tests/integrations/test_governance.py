@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from copilot.models import AuditEvent
-from integrations import governance, services
+from integrations import governance, selectors, services
 from integrations.mailsync import fanout
 from integrations.mailsync import tasks as mailsync_tasks
 from integrations.mailsync.adapter import OutgoingMessage
@@ -42,7 +42,7 @@ def app(connection: Connection, name: str) -> ConnectionApp:
 
 
 def reasons(connection: Connection, name: str) -> dict[str, str]:
-    return {row.user.email: row.reason for row in governance.eligibility(connection=connection, app=name)}
+    return {row.user.email: row.reason for row in selectors.eligibility(connection=connection, app=name)}
 
 
 def fanned_out(enqueued: list[int]) -> set[str]:
@@ -53,7 +53,7 @@ def fanned_out(enqueued: list[int]) -> set[str]:
 # --- Eligibility (B4) ------------------------------------------------------------------------------
 def test_every_org_user_is_synced_once_connected(demo, google):
     assert reasons(google, "email") == {ADMIN: "Synced", SELLER1: "Synced", SELLER2: "Synced"}
-    assert {m.address for m in governance.eligible_mailboxes(connection=google, app="calendar")} == {
+    assert {m.address for m in selectors.eligible_mailboxes(connection=google, app="calendar")} == {
         ADMIN,
         SELLER1,
         SELLER2,
@@ -146,7 +146,7 @@ def test_a_user_managed_connection_is_not_synced_once_the_admin_connects(demo):
     governance.apps_install(connection=own, actor=demo.seller1)
     make_google_connection(demo)
 
-    assert reasons(own, "email") == {SELLER1: governance.REASON_ADMIN_MANAGED}
+    assert reasons(own, "email") == {SELLER1: selectors.REASON_ADMIN_MANAGED}
 
 
 # --- Opt-outs ------------------------------------------------------------------------------------
@@ -192,7 +192,7 @@ def test_email_off_stops_email_sync_only(demo, google, enqueued, recorder):
     }
     # A run already queued before the toggle ingests nothing either.
     result = run_mailbox_sync(sync_state_id=email_row.pk)
-    assert result.stopped == Stop.DISABLED and result.reason == governance.REASON_APP_OFF
+    assert result.stopped == Stop.DISABLED and result.reason == selectors.REASON_APP_OFF
     assert recorder.batches == []
     assert AuditEvent.objects.filter(action="integration.app_disabled", data__app="email").exists()
 
@@ -296,6 +296,18 @@ def test_connecting_a_disconnected_app_again_includes_everyone(demo, google):
     assert list(SyncOptOut.objects.filter(connection=google).values_list("app", flat=True)) == ["calendar"]
 
 
+def test_disconnecting_the_whole_connection_disconnects_its_apps(demo, google):
+    governance.opt_outs_set(
+        connection=google, app="email", opted_out_user_ids=[demo.seller1.pk], actor=demo.admin
+    )
+
+    services.connection_disconnect(connection=google, actor=demo.admin)
+
+    assert not google.apps.filter(installed=True).exists()
+    governance.apps_install(connection=google, actor=demo.admin)  # connecting again includes everyone
+    assert not SyncOptOut.objects.filter(connection=google).exists()
+
+
 # --- Which connection serves a mailbox ------------------------------------------------------------
 def test_the_admin_managed_connection_serves_everyone_in_its_scope(demo, google):
     own = Connection.objects.create(
@@ -310,21 +322,21 @@ def test_the_admin_managed_connection_serves_everyone_in_its_scope(demo, google)
         actor=demo.admin,
     )
 
-    assert governance.mail_connection_for(demo.seller1) == google
-    assert governance.mail_connection_for(demo.admin) is None  # outside the scope, nothing of their own
-    assert governance.mail_connection_for(demo.seller2) == own  # a provider the admin did not connect
+    assert selectors.mail_connection_for(demo.seller1) == google
+    assert selectors.mail_connection_for(demo.admin) is None  # outside the scope, nothing of their own
+    assert selectors.mail_connection_for(demo.seller2) == own  # a provider the admin did not connect
 
 
 def test_a_users_own_connection_serves_only_without_an_admin_managed_one(demo):
     own = Connection.objects.create(
         organization=demo.org, provider="google", scope=Connection.Scope.USER, user=demo.seller1
     )
-    assert governance.mail_connection_for(demo.seller1) == own
-    assert governance.mail_connection_for(demo.seller2) is None
+    assert selectors.mail_connection_for(demo.seller1) == own
+    assert selectors.mail_connection_for(demo.seller2) is None
 
     org_wide = make_google_connection(demo)
 
-    assert governance.mail_connection_for(demo.seller1) == org_wide
+    assert selectors.mail_connection_for(demo.seller1) == org_wide
 
 
 def test_sending_without_a_connection_is_refused_plainly(demo):

@@ -229,3 +229,23 @@ def test_credentials_written_back_stay_encrypted_json(acme):
     stored = Connection.objects.get(pk=conn.pk).get_credentials()
     assert stored == {"access_token": "fresh", "refresh_token": "test-refresh", "issued_at": "2"}
     assert json.loads(conn.credentials)["access_token"] == "fresh"
+
+
+def test_a_refresh_can_store_the_new_expiry_and_keeps_every_other_key(acme):
+    conn = ConnectionFactory(organization=acme)
+    services.connection_store_tokens(
+        connection=conn, access_token="first", issued_at="1", expires_at="2026-01-01T01:00:00+00:00"
+    )
+
+    services.connection_store_tokens(
+        connection=conn, access_token="second", issued_at="2", expires_at="2026-01-01T02:00:00+00:00"
+    )
+    services.connection_store_tokens(connection=conn, access_token="third", issued_at="3")
+
+    stored = Connection.objects.get(pk=conn.pk).get_credentials()
+    assert stored == {
+        "access_token": "third",
+        "refresh_token": "test-refresh",
+        "issued_at": "3",
+        "expires_at": "2026-01-01T02:00:00+00:00",  # a refresh that says nothing keeps the last one
+    }

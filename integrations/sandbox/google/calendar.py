@@ -298,7 +298,7 @@ def insert_event(request: Request, store: GoogleStore, grant: AccessGrant) -> Re
     user = store.user(calendar.id)
     organizer = (calendar.id, user.full_name if user else calendar.id)
     event = build_event(
-        store, calendar, body, event_id=event_id, version=_conference_version(request), organizer=organizer
+        calendar, body, event_id=event_id, version=_conference_version(request), organizer=organizer
     )
     calendar.put(event, store.clock.now())
     copy_to_attendees(store, event)

@@ -130,7 +130,7 @@ def add_meeting(store: GoogleStore, owner: str, meeting: Meeting) -> dict[str, A
         if not body[key]:
             del body[key]
     event = build_event(
-        store, calendar, body, event_id=event_id_for(meeting.uid), version=1, organizer=meeting.organizer
+        calendar, body, event_id=event_id_for(meeting.uid), version=1, organizer=meeting.organizer
     )
     return calendar.put(event, store.clock.now())
 

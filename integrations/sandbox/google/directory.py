@@ -9,6 +9,7 @@ non-admin user answers 403, as the Admin SDK does).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from integrations.sandbox.google.api import ApiRoute
@@ -60,6 +61,27 @@ def _customer(store: GoogleStore, grant: AccessGrant, request: Request, *, requi
     return own
 
 
+def _listing(
+    request: Request,
+    items: list,
+    *,
+    kind: str,
+    key: str,
+    etag: str,
+    render: Callable[[Any], dict[str, Any]],
+    default: int = 200,
+    maximum: int = 200,
+) -> Response:
+    """One page of a Directory list (``maxResults``/``pageToken``), as Google answers it."""
+    page, token = _page(items, request, default=default, maximum=maximum)
+    body: dict[str, Any] = {"kind": kind, "etag": etag}
+    if page:
+        body[key] = [render(item) for item in page]
+    if token:
+        body["nextPageToken"] = token
+    return json_response(200, body)
+
+
 def _page(items: list, request: Request, *, default: int, maximum: int) -> tuple[list, str | None]:
     try:
         size = int_param(request.query_param("maxResults"), default=default, maximum=maximum)
@@ -80,8 +102,7 @@ def _etag(*parts: Any) -> str:
     return f'"sbx{abs(hash(parts)) % 10**12:012d}"'
 
 
-def user_json(store: GoogleStore, user: User) -> dict[str, Any]:
-    customer = store.customers[user.customer_id]
+def user_json(user: User) -> dict[str, Any]:
     return {
         "kind": "admin#directory#user",
         "id": user.id,
@@ -98,7 +119,7 @@ def user_json(store: GoogleStore, user: User) -> dict[str, Any]:
         "changePasswordAtNextLogin": False,
         "ipWhitelisted": False,
         "emails": [{"address": user.email, "primary": True}],
-        "customerId": customer.id,
+        "customerId": user.customer_id,
         "orgUnitPath": user.org_unit_path,
         "isMailboxSetup": True,
         "isEnrolledIn2Sv": False,
@@ -142,13 +163,16 @@ def list_users(request: Request, store: GoogleStore, grant: AccessGrant) -> Resp
     )
     if request.query_param("sortOrder") == "DESCENDING":
         users.reverse()
-    page, token = _page(users, request, default=100, maximum=500)
-    body: dict[str, Any] = {"kind": "admin#directory#users", "etag": _etag("users", customer.id, len(users))}
-    if page:
-        body["users"] = [user_json(store, u) for u in page]
-    if token:
-        body["nextPageToken"] = token
-    return json_response(200, body)
+    return _listing(
+        request,
+        users,
+        kind="admin#directory#users",
+        key="users",
+        etag=_etag("users", customer.id, len(users)),
+        render=user_json,
+        default=100,
+        maximum=500,
+    )
 
 
 def get_user(request: Request, store: GoogleStore, grant: AccessGrant) -> Response:
@@ -156,10 +180,10 @@ def get_user(request: Request, store: GoogleStore, grant: AccessGrant) -> Respon
     user = store.user_by_key(request.params["user"])
     if user is None or user.customer_id != customer.id:
         raise GoogleApiError(404, "notFound", "Resource Not Found: userKey")
-    return json_response(200, user_json(store, user))
+    return json_response(200, user_json(user))
 
 
-def group_json(store: GoogleStore, group: Group) -> dict[str, Any]:
+def group_json(group: Group) -> dict[str, Any]:
     return {
         "kind": "admin#directory#group",
         "id": group.id,
@@ -169,9 +193,7 @@ def group_json(store: GoogleStore, group: Group) -> dict[str, Any]:
         "directMembersCount": str(len(group.members)),
         "description": group.description,
         "adminCreated": True,
-        "nonEditableAliases": [
-            f"{group.email.partition('@')[0]}@{group.email.partition('@')[2]}.test-google-a.com"
-        ],
+        "nonEditableAliases": [f"{group.email}.test-google-a.com"],
     }
 
 
@@ -182,16 +204,14 @@ def list_groups(request: Request, store: GoogleStore, grant: AccessGrant) -> Res
     if user_key:
         member = (store.user_by_key(user_key) or User("", user_key.lower(), "", "", "")).email
         groups = [g for g in groups if any(m.email == member for m in g.members)]
-    page, token = _page(groups, request, default=200, maximum=200)
-    body: dict[str, Any] = {
-        "kind": "admin#directory#groups",
-        "etag": _etag("groups", customer.id, len(groups)),
-    }
-    if page:
-        body["groups"] = [group_json(store, g) for g in page]
-    if token:
-        body["nextPageToken"] = token
-    return json_response(200, body)
+    return _listing(
+        request,
+        groups,
+        kind="admin#directory#groups",
+        key="groups",
+        etag=_etag("groups", customer.id, len(groups)),
+        render=group_json,
+    )
 
 
 def _expanded_members(store: GoogleStore, group: Group, seen: set[str]) -> list[Member]:
@@ -217,16 +237,14 @@ def list_members(request: Request, store: GoogleStore, grant: AccessGrant) -> Re
     roles = {r.strip().upper() for r in (request.query_param("roles") or "").split(",") if r.strip()}
     if roles:
         members = [m for m in members if m.role in roles]
-    page, token = _page(members, request, default=200, maximum=200)
-    body: dict[str, Any] = {
-        "kind": "admin#directory#members",
-        "etag": _etag("members", group.id, len(members)),
-    }
-    if page:
-        body["members"] = [_member_json(store, m) for m in page]
-    if token:
-        body["nextPageToken"] = token
-    return json_response(200, body)
+    return _listing(
+        request,
+        members,
+        kind="admin#directory#members",
+        key="members",
+        etag=_etag("members", group.id, len(members)),
+        render=lambda m: _member_json(store, m),
+    )
 
 
 def _member_json(store: GoogleStore, member: Member) -> dict[str, Any]:

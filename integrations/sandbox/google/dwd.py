@@ -15,7 +15,7 @@ import time
 
 from integrations.sandbox.google import jwts
 from integrations.sandbox.google.errors import oauth_error
-from integrations.sandbox.google.store import GoogleStore
+from integrations.sandbox.google.store import ACCESS_TOKEN_LIFETIME, GoogleStore, User
 from integrations.sandbox.routing import Response, json_response
 
 logger = logging.getLogger(__name__)
@@ -66,23 +66,27 @@ def jwt_bearer(store: GoogleStore, form: dict[str, str]) -> Response:
     scopes = frozenset(str(claims.get("scope") or "").split())
     if not scopes:
         return oauth_error("invalid_scope", "Invalid OAuth scope or ID token audience provided.")
-    subject = claims.get("sub")
-    if not subject:
-        access = store.issue_access_token(
-            client_id=account.client_id, email=None, scopes=scopes, service_account=account.client_email
-        )
-        return json_response(200, {"access_token": access, "expires_in": 3599, "token_type": "Bearer"})
-    user = store.user(str(subject))
-    if user is None:
-        return oauth_error("invalid_grant", "Invalid email or User ID")
-    if user.suspended:
-        return oauth_error("invalid_grant", "Invalid email or User ID")
-    authorised = store.customers[user.customer_id].dwd.get(account.client_id)
-    if authorised is None or not scopes <= authorised:
-        logger.info("sandbox.google.dwd_refused", extra={"client_id": account.client_id, "user_id": user.id})
-        return oauth_error("unauthorized_client", NOT_AUTHORISED, status=401)
+    user: User | None = None  # without a ``sub``: the service account's own token
+    if claims.get("sub"):
+        user = store.user(str(claims["sub"]))
+        if user is None or user.suspended:
+            return oauth_error("invalid_grant", "Invalid email or User ID")
+        authorised = store.customers[user.customer_id].dwd.get(account.client_id)
+        if authorised is None or not scopes <= authorised:
+            logger.info(
+                "sandbox.google.dwd_refused", extra={"client_id": account.client_id, "user_id": user.id}
+            )
+            return oauth_error("unauthorized_client", NOT_AUTHORISED, status=401)
     access = store.issue_access_token(
-        client_id=account.client_id, email=user.email, scopes=scopes, service_account=account.client_email
+        client_id=account.client_id,
+        email=user.email if user else None,
+        scopes=scopes,
+        service_account=account.client_email,
     )
-    logger.info("sandbox.google.dwd_token_issued", extra={"client_id": account.client_id, "user_id": user.id})
-    return json_response(200, {"access_token": access, "expires_in": 3599, "token_type": "Bearer"})
+    logger.info(
+        "sandbox.google.dwd_token_issued",
+        extra={"client_id": account.client_id, "user_id": user.id if user else None},
+    )
+    return json_response(
+        200, {"access_token": access, "expires_in": ACCESS_TOKEN_LIFETIME, "token_type": "Bearer"}
+    )

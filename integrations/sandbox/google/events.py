@@ -133,7 +133,6 @@ def normalise_attendees(event: dict[str, Any], owner: str, organizer: str) -> No
 
 
 def build_event(
-    store: GoogleStore,
     calendar: Calendar,
     body: dict[str, Any],
     *,

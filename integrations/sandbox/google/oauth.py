@@ -20,10 +20,12 @@ import secrets
 from urllib.parse import unquote_plus, urlencode, urlsplit
 
 from integrations.sandbox.google import dwd, jwts
+from integrations.sandbox.google.api import bearer_grant
 from integrations.sandbox.google.consent import AUTHORIZE_PATH, consent_page, error_page
 from integrations.sandbox.google.demo import DEMO_DOMAIN
 from integrations.sandbox.google.errors import oauth_error
 from integrations.sandbox.google.store import (
+    ACCESS_TOKEN_LIFETIME,
     AUTH_CODE_LIFETIME,
     AuthCode,
     GoogleStore,
@@ -290,7 +292,7 @@ def _token_response(
     refresh: str | None,
     nonce: str | None,
 ) -> Response:
-    body: dict[str, object] = {"access_token": access, "expires_in": 3599}
+    body: dict[str, object] = {"access_token": access, "expires_in": ACCESS_TOKEN_LIFETIME}
     if refresh:
         body["refresh_token"] = refresh
     body["scope"] = " ".join(sorted(scopes))
@@ -338,8 +340,7 @@ def revoke(request: Request, state: SandboxState) -> Response:
 
 def userinfo(request: Request, state: SandboxState) -> Response:
     store = google_store(state)
-    scheme, _, value = (request.header("Authorization") or "").partition(" ")
-    grant = store.access_grant(value.strip()) if scheme.lower() == "bearer" else None
+    grant = bearer_grant(request, store)
     user = store.user(grant.email) if grant and grant.email else None
     if grant is None or user is None:
         return json_response(

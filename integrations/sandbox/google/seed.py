@@ -256,7 +256,7 @@ def _events(store: GoogleStore, value: Any) -> None:
         if not valid_event_id(event_id):
             raise SeedError(f"event ids are base32hex (a-v, 0-9), 5-1024 characters: {event_id!r}")
         event = build_event(
-            store, calendar, body, event_id=event_id, version=1, organizer=(organizer[1], organizer[0])
+            calendar, body, event_id=event_id, version=1, organizer=(organizer[1], organizer[0])
         )
         event_times(event)
         calendar.put(event, store.clock.now())

@@ -1,5 +1,5 @@
-"""What IntegrationsConfig.ready wires: a package that fails to import is only logged there, so
-this fails loudly instead."""
+"""What IntegrationsConfig.ready wires: Google's and Microsoft's providers and mailbox adapters,
+the mail fan-out and its task."""
 
 from __future__ import annotations
 
