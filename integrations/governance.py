@@ -37,7 +37,6 @@ from integrations.models import Connection, ConnectionApp, SyncOptOut, SyncState
 from integrations.records import APPS, kinds_of_app
 
 # Google's and Microsoft's connect views (and the mail benchmark) still read these two through here.
-from integrations.selectors import app_row, eligibility  # noqa: F401
 
 logger = logging.getLogger(__name__)
 

@@ -141,14 +141,15 @@ def userinfo(access_token: str) -> dict[str, Any]:
 
 
 def token_expiry(credentials: dict[str, Any]) -> dt.datetime | None:
-    """When the stored access token expires (aware), or None when unknown."""
+    """When the stored access token expires (aware), or None when unknown: ``expires_at`` as the
+    code exchange and every refresh store it, else ``issued_at`` plus the token's lifetime."""
     try:
-        issued = dt.datetime.fromisoformat(str(credentials["issued_at"]))
-        return issued + dt.timedelta(seconds=int(credentials.get("expires_in") or DEFAULT_LIFETIME_SECONDS))
+        return dt.datetime.fromisoformat(str(credentials["expires_at"]))
     except (KeyError, TypeError, ValueError):
         pass
     try:
-        return dt.datetime.fromisoformat(str(credentials["expires_at"]))
+        issued = dt.datetime.fromisoformat(str(credentials["issued_at"]))
+        return issued + dt.timedelta(seconds=int(credentials.get("expires_in") or DEFAULT_LIFETIME_SECONDS))
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -220,6 +221,7 @@ def refresh_access_token(connection: Connection) -> tuple[str, dt.datetime]:
         connection=connection,
         access_token=str(credentials.token),
         issued_at=issued_at.isoformat(),
+        expires_at=expiry.isoformat(),
         # Google rarely rotates refresh tokens; google-auth keeps the old one when none came back.
         refresh_token=credentials.refresh_token if credentials.refresh_token != refresh_token else None,
     )

@@ -22,7 +22,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
 from copilot.tenancy import admin_required, member_required
-from integrations import governance, services
+from integrations import governance, selectors, services
 from integrations.exceptions import ProviderAuthError, ProviderError
 from integrations.google import checks, directory, oauth
 from integrations.google.adapter import admin_client
@@ -71,7 +71,7 @@ def connect(request: HttpRequest) -> HttpResponse:
         return redirect(catalog)
     existing = org_connection(request.organization, PROVIDER)
     if existing is not None and existing.is_active:
-        row = governance.app_row(existing, app)
+        row = selectors.app_row(existing, app)
         if row is not None and row.installed:
             messages.info(request, f"{APP_NAMES[app]} is already connected.")
             return redirect("integrations:google_done")
@@ -151,7 +151,7 @@ def done(request: HttpRequest) -> HttpResponse:
         return redirect("integrations:catalog")
     apps = []
     for row in connection.apps.filter(installed=True).order_by("app"):
-        rows = governance.eligibility(connection=connection, app=row.app, app_row=row)
+        rows = selectors.eligibility(connection=connection, app=row.app, app_row=row)
         apps.append(
             {
                 "row": row,

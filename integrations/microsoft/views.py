@@ -17,10 +17,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from copilot.tenancy import admin_required, member_required
-from integrations import governance, services
+from integrations import governance, selectors, services
 from integrations.exceptions import ProviderAuthError, ProviderError
 from integrations.microsoft import directory, identity
-from integrations.microsoft.client import GRAPH_APP_SCOPE, acquire_app_token
+from integrations.microsoft.client import GRAPH_APP_SCOPE
 from integrations.microsoft.graph import GraphClient
 from integrations.microsoft.provider import MICROSOFT
 from integrations.models import Connection, ConnectionApp
@@ -132,12 +132,8 @@ def consent_callback(request: HttpRequest) -> HttpResponse:
 
 def _connect_tenant(request: HttpRequest, tenant_id: str) -> Connection:
     """Check Cadence can act in the tenant (an app token, then the directory) and store the
-    organisation's connection. A reconnect to the same tenant keeps the chosen security group."""
-    acquire_app_token(
-        tenant_id=tenant_id,
-        client_id=settings.MICROSOFT_CLIENT_ID,
-        client_secret=settings.MICROSOFT_CLIENT_SECRET,
-    )
+    organisation's connection. A reconnect to the same tenant keeps the chosen security group.
+    The Graph client's first request takes the app token, so refused credentials fail here."""
     probe = Connection(
         organization=request.organization,
         provider=PROVIDER,
@@ -240,7 +236,7 @@ def done(request: HttpRequest) -> HttpResponse:
     apps = []
     for app in APPS:
         if app in rows:
-            eligible = governance.eligibility(connection=connection, app=app, app_row=rows[app])
+            eligible = selectors.eligibility(connection=connection, app=app, app_row=rows[app])
             apps.append(
                 {
                     "row": rows[app],

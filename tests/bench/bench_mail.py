@@ -203,7 +203,7 @@ def _initial_10k(sandbox: Any) -> dict[str, Any]:
     from django.test.utils import override_settings
 
     from copilot.models import Activity, ActivitySource, Company, Person, Role
-    from integrations import governance
+    from integrations import governance, selectors
     from integrations.google.quota import QuotaSetting, units_of
     from integrations.mailsync.fanout import due_states
     from integrations.mailsync.tasks import sync_mailbox
@@ -263,7 +263,7 @@ def _initial_10k(sandbox: Any) -> dict[str, Any]:
     if len(idle_requests) != 1:
         print("idle round requests:", [(e["method"], e["path"]) for e in idle_requests])
     # The 500-mailbox cycle runs under its own organisation: this one stops syncing.
-    governance.app_toggle(connection_app=governance.app_row(connection, "email"), enabled=False, actor=admin)
+    governance.app_toggle(connection_app=selectors.app_row(connection, "email"), enabled=False, actor=admin)
     return {
         "seconds": seconds,
         "api_calls": result["api_calls"],
@@ -482,11 +482,11 @@ def _mailbox_user(org, email: str, first: str, last: str):
 def _dwd_connection(sandbox: Any, org, admin):
     """An admin-managed Google connection (domain-wide delegation) to the sandbox's Demo Co domain
     as the connect flow leaves it, email only (the benchmark measures mail)."""
-    from integrations import governance
+    from integrations import governance, selectors
     from tests.integrations.google.conftest import dwd_connection
 
     connection = dwd_connection(sandbox, org, admin)
-    calendar = governance.app_row(connection, "calendar")
+    calendar = selectors.app_row(connection, "calendar")
     governance.app_toggle(connection_app=calendar, enabled=False, actor=admin)
     return connection
 
