@@ -8,7 +8,7 @@ export PORT
 .PHONY: install run test bench deploy-check lint
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@scripts/ensure-venv "$(PYTHON)" "$(VENV)"
 	$(BIN)/pip install -q --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
@@ -26,9 +26,12 @@ run: install
 	@echo ""
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
-## The whole suite (SQLite unless DATABASE_URL / CELERY_BROKER_URL say otherwise).
+## The whole suite (SQLite unless DATABASE_URL / CELERY_BROKER_URL say otherwise). Installs Debian's
+## chromium for the browser tests when it is missing (as root; otherwise it says what to run).
+## PYTEST_ARGS narrows the run, e.g. make test PYTEST_ARGS=tests/browser/test_contacts.py
 test: install
-	$(BIN)/python -m pytest
+	@scripts/ensure-chromium
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Every benchmark; figures printed and written to var/bench/results.json.
 bench: install

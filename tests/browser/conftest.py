@@ -29,7 +29,9 @@ from copilot.models import User
 # The app itself runs in the live server's own thread and is unaffected.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-CHROMIUM = Path("/usr/bin/chromium")
+# CHROMIUM points elsewhere only for a machine whose Chromium lives elsewhere (or to prove the
+# missing-browser path); `make test` runs scripts/ensure-chromium with the same variable first.
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -65,7 +67,8 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(
             f"Chromium not found at {CHROMIUM}. The browser tests need Debian's chromium package "
-            "(apt-get install chromium); they fail rather than skip so a CI image without it is noticed.",
+            "(`make test` installs it when run as root; otherwise: sudo apt-get install chromium); "
+            "they fail rather than skip so a CI image without it is noticed.",
             pytrace=False,
         )
     browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
