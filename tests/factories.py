@@ -4,6 +4,7 @@ exercise behaviour call the services themselves."""
 from __future__ import annotations
 
 import factory
+from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from copilot.models import Invitation, Organization, OrgGroup, Role, User, hash_token
@@ -36,6 +37,15 @@ class UserFactory(factory.django.DjangoModelFactory):
         self.set_password(extracted or PASSWORD)
         if create:
             self.save(update_fields=["password"])
+
+    @factory.post_generation
+    def email_verified(self, create: bool, extracted: bool | None, **kwargs) -> None:
+        """A verified primary address, as confirming the sign-up mail or accepting an invitation
+        leaves it; ``email_verified=False`` for a person who has not proved their address yet."""
+        if create:
+            EmailAddress.objects.create(
+                user=self, email=self.email, verified=extracted is not False, primary=True
+            )
 
 
 class AdminFactory(UserFactory):

@@ -13,7 +13,6 @@ STORAGES = {
 # Tasks run in-process in tests unless a test exercises the broker on purpose.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
-ACCOUNT_EMAIL_VERIFICATION = "optional"
 TELEPHONY_BACKEND = "engage.telephony.LocmemTelephonyBackend"
 # The provider sandbox's seeded Salesforce connected app; the ``sandbox`` fixture sets the URL.
 SALESFORCE_LOGIN_URL = "https://127.0.0.1:8443"

@@ -23,16 +23,33 @@ SIGNUP = {
 }
 
 
+CONFIRM_LINK = re.compile(r"http://testserver(/accounts/confirm-email/[^/\s]+/)")
+
+
+def confirm_sign_up_email(client) -> str:
+    """Open the link of the confirmation mail sign-up sent and press Confirm; returns where it led."""
+    (message,) = [m for m in mail.outbox if "confirm" in m.subject.lower()]
+    link = CONFIRM_LINK.search(message.body).group(1)
+    assert client.get(link).status_code == 200
+    response = client.post(link)
+    assert response.status_code == 302
+    return response.url
+
+
 def test_signing_up_creates_an_organisation_with_its_first_administrator(client, db):
     response = client.post(reverse("account_signup"), SIGNUP)
     assert response.status_code == 302
-    assert response.url == reverse("copilot:onboarding")
+    # The founder proves the address first (mandatory verification), then the wizard opens.
+    assert response.url == reverse("account_email_verification_sent")
+    assert "_auth_user_id" not in client.session
+    onboarding = confirm_sign_up_email(client)
+    assert onboarding == reverse("copilot:onboarding")
     frida = User.objects.get(email="frida@initech.example")
     assert frida.organization.name == "Initech"
     assert frida.role == Role.ADMINISTRATOR
     assert (frida.first_name, frida.last_name, frida.mailbox_username) == ("Frida", "Founder", frida.email)
     # The wizard opens on its first step.
-    assert client.get(response.url).url == reverse("copilot:onboarding_step", args=["contact"])
+    assert client.get(onboarding).url == reverse("copilot:onboarding_step", args=["contact"])
 
 
 def test_a_failed_sign_up_creates_nothing_and_keeps_the_input(client, db):
