@@ -27,6 +27,7 @@ from copilot.models import (
     Person,
     User,
 )
+from copilot.services.organizations import organization_set_active
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -69,6 +70,34 @@ class OrganizationAdmin(admin.ModelAdmin):
     fields = ["name", "is_active", "package_copilot", "package_engage", "email_provider", "crm", "created_at"]
     readonly_fields = ["name", "email_provider", "crm", "created_at"]
     inlines = [UserInline]
+    actions = ["deactivate", "reactivate"]
+
+    def save_model(self, request: HttpRequest, obj: Organization, form, change: bool) -> None:
+        """The active flag goes through the service (audited; members signed out, syncs stop)."""
+        if change and "is_active" in form.changed_data:
+            active = obj.is_active
+            obj.is_active = not active  # the service compares with the stored value
+            super().save_model(request, obj, form, change)
+            organization_set_active(organization=obj, actor=request.user, active=active)
+            return
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Deactivate the selected organisations (members signed out, syncs stop)")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[Organization]) -> None:
+        self._set_active(request, queryset, active=False)
+
+    @admin.action(description="Reactivate the selected organisations")
+    def reactivate(self, request: HttpRequest, queryset: QuerySet[Organization]) -> None:
+        self._set_active(request, queryset, active=True)
+
+    def _set_active(self, request: HttpRequest, queryset: QuerySet[Organization], *, active: bool) -> None:
+        changed = [org for org in queryset if org.is_active != active]
+        for organization in changed:
+            organization_set_active(organization=organization, actor=request.user, active=active)
+        verb = "reactivated" if active else "deactivated"
+        self.message_user(
+            request, f"{len(changed)} organisation(s) {verb}; nothing was deleted.", messages.SUCCESS
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Organization]:
         return super().get_queryset(request).annotate(user_count=Count("users", distinct=True))

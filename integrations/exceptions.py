@@ -37,6 +37,18 @@ class ProviderUnavailable(ProviderError):
         self.retry_after = retry_after  # a 503 may carry Retry-After too
 
 
+class OrganizationDeactivated(ProviderError):
+    """The connection's Cadence organisation is deactivated: nothing may sync, send or write for
+    it until support staff reactivate it (its data and credentials are kept)."""
+
+    def __init__(self, organization_name: str = "") -> None:
+        who = organization_name or "This organisation"
+        super().__init__(
+            f"{who} is deactivated in Cadence, so its syncs, sending and CRM updates are paused.",
+            code="organization_deactivated",
+        )
+
+
 class CursorExpired(ProviderError):
     """The stored sync cursor is no longer valid (Gmail history 404, Calendar 410, Graph 410
     syncStateNotFound, People EXPIRED_SYNC_TOKEN): the caller must start a full resync."""

@@ -102,8 +102,26 @@ class Connection(TenantModel):
 
     @property
     def is_active(self) -> bool:
-        """Holds credentials Cadence may use (paused connections are retried later)."""
-        return self.status in (self.Status.CONNECTED, self.Status.PAUSED)
+        """Holds credentials Cadence may use (paused connections are retried later), for an
+        organisation that is active: a deactivated organisation's connections stop (A1)."""
+        return self.status in (self.Status.CONNECTED, self.Status.PAUSED) and self.organization.is_active
+
+    @property
+    def inactive_reason(self) -> str:
+        """Why ``is_active`` is false, in a sentence ("" when it is true)."""
+        if not self.organization.is_active:
+            return "The organisation is deactivated."
+        if self.status not in (self.Status.CONNECTED, self.Status.PAUSED):
+            return f"The connection is {self.get_status_display().lower()}."
+        return ""
+
+    def require_active_organization(self) -> None:
+        """Every provider client calls this before its first request, so no code path syncs,
+        sends or writes for a deactivated organisation."""
+        from integrations.exceptions import OrganizationDeactivated
+
+        if not self.organization.is_active:
+            raise OrganizationDeactivated(self.organization.name)
 
     def get_credentials(self) -> dict[str, Any]:
         return json.loads(self.credentials) if self.credentials else {}

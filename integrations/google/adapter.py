@@ -40,6 +40,7 @@ def is_delegated(connection: Connection) -> bool:
 
 def mailbox_client(*, connection: Connection, mailbox: MailboxRef, kind: Kind) -> GoogleClient:
     """A client acting in ``mailbox`` with just what ``kind`` needs."""
+    connection.require_active_organization()
     if is_delegated(connection):
         credentials = DelegatedCredentials(
             connection_id=connection.pk, address=mailbox.address, scopes=APP_SCOPES[APP_OF_KIND[kind]]
@@ -52,6 +53,7 @@ def mailbox_client(*, connection: Connection, mailbox: MailboxRef, kind: Kind) -
 
 def admin_client(connection: Connection) -> GoogleClient:
     """A client signed in as the admin who connected (directory reads)."""
+    connection.require_active_organization()
     return GoogleClient(ConnectionCredentials(connection))
 
 

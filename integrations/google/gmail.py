@@ -13,12 +13,15 @@ Reference: https://developers.google.com/workspace/gmail/api/guides/sync
 from __future__ import annotations
 
 import base64
+import codecs
 import datetime as dt
+import email
 import email.utils
 import html
 import re
 from collections.abc import Iterator
 from email.header import decode_header, make_header
+from email.message import Message
 from typing import Any
 
 from django.utils import timezone
@@ -98,6 +101,8 @@ def _incremental(client: GoogleClient, *, history_id: str) -> Iterator[SyncPage]
 
 # Reference: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.messages#Message
 def message_record(message: dict[str, Any]) -> MailMessageRecord:
+    if message.get("raw") and not message.get("payload"):
+        return _raw_record(message)
     payload = message.get("payload") or {}
     headers = _headers(payload)
     labels = tuple(str(label) for label in message.get("labelIds") or ())
@@ -117,6 +122,75 @@ def message_record(message: dict[str, Any]) -> MailMessageRecord:
         labels=labels,
         is_draft="DRAFT" in labels,
     )
+
+
+def _raw_record(message: dict[str, Any]) -> MailMessageRecord:
+    """``format=raw``: the RFC 5322 bytes, parsed by the email package, each text part decoded by
+    its own charset (same rules as the ``full`` format)."""
+    raw = base64.urlsafe_b64decode(str(message["raw"]) + "=" * (-len(str(message["raw"])) % 4))
+    parsed = email.message_from_bytes(raw)
+    headers = {key.lower(): _decode_words(str(value)) for key, value in reversed(parsed.items())}
+    plain = rich = None
+    for part in parsed.walk():
+        if part.is_multipart() or part.get_filename():
+            continue
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes):
+            continue
+        if part.get_content_type() == "text/plain" and plain is None:
+            plain = decode_text(data, part.get_content_charset())
+        elif part.get_content_type() == "text/html" and rich is None:
+            rich = decode_text(data, part.get_content_charset())
+    labels = tuple(str(label) for label in message.get("labelIds") or ())
+    senders = addresses(headers.get("from"))
+    return MailMessageRecord(
+        external_id=str(message["id"]),
+        thread_id=str(message.get("threadId") or message["id"]),
+        message_id_header=strip_brackets(headers.get("message-id", "")),
+        subject=headers.get("subject", ""),
+        snippet=html.unescape(str(message.get("snippet") or "")),
+        sender=senders[0] if senders else Address(email=""),
+        sent_at=_sent_at(message, headers),
+        to=tuple(addresses(headers.get("to"))),
+        cc=tuple(addresses(headers.get("cc"))),
+        bcc=tuple(addresses(headers.get("bcc"))),
+        body_text=plain if plain is not None else (html_to_text(rich) if rich is not None else None),
+        labels=labels,
+        is_draft="DRAFT" in labels,
+    )
+
+
+def decode_text(data: bytes, charset: str | None) -> str:
+    """Bytes of a text part as text, by the part's declared charset.
+
+    Gmail's ``full`` format hands back the part's bytes as they were sent (base64url), in the
+    charset its Content-Type declares. A charset Python does not know, a missing one, or bytes that
+    do not match the declared one: UTF-8 if they are valid UTF-8, else Windows-1252 (what mail
+    labelled ISO-8859-1 or nothing usually is), never an exception.
+    """
+    # Reference: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.messages.attachments#MessagePartBody
+    # Reference: https://www.rfc-editor.org/rfc/rfc2046#section-4.1.2 (the charset parameter)
+    declared = (charset or "").strip().strip('"').lower()
+    try:
+        codec = codecs.lookup(declared).name if declared else ""
+    except LookupError:
+        codec = ""
+    if codec == "iso8859-1":
+        # Mail labelled ISO-8859-1 is very often Windows-1252 (curly quotes, euro sign in 0x80-0x9F,
+        # which ISO-8859-1 leaves to control characters): decode as browsers do.
+        try:
+            return data.decode("cp1252").replace("\r\n", "\n")
+        except UnicodeDecodeError:
+            pass
+    if codec and codec != "ascii":
+        try:
+            return data.decode(codec).replace("\r\n", "\n")
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8").replace("\r\n", "\n")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace").replace("\r\n", "\n")
 
 
 def addresses(value: str | None) -> list[Address]:
@@ -154,7 +228,7 @@ def _first_part(part: dict[str, Any], mime_type: str) -> str | None:
     if part.get("mimeType") == mime_type:
         data = (part.get("body") or {}).get("data")
         if data is not None:
-            return _b64decode(data)
+            return decode_text(_b64decode(data), _charset(part))
     for child in part.get("parts") or []:
         found = _first_part(child, mime_type)
         if found is not None:
@@ -185,9 +259,18 @@ def _sent_at(message: dict[str, Any], headers: dict[str, str]) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def _b64decode(data: str) -> str:
-    raw = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
-    return raw.decode("utf-8", errors="replace").replace("\r\n", "\n")
+def _charset(part: dict[str, Any]) -> str | None:
+    """The ``charset`` parameter of a part's Content-Type header (the email package parses it)."""
+    content_type = _headers(part).get("content-type")
+    if not content_type:
+        return None
+    header = Message()
+    header["Content-Type"] = content_type
+    return header.get_content_charset()
+
+
+def _b64decode(data: str) -> bytes:
+    return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
 
 
 def _decode_words(value: str) -> str:

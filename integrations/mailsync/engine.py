@@ -128,7 +128,7 @@ def why_not_syncing(state: SyncState) -> str:
     if state.kind not in KINDS or state.user_id is None:
         return "This is not a mailbox sync."
     if not connection.is_active:
-        return f"The connection is {connection.get_status_display().lower()}."
+        return connection.inactive_reason
     if get_adapter(connection.provider) is None:
         return f"No mailbox adapter for {connection.get_provider_display()}."
     app = APP_OF_KIND[state.kind]

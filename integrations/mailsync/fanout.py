@@ -35,6 +35,7 @@ def fan_out() -> int:
         Connection.objects.filter(
             provider__in=selectors.MAIL_PROVIDERS,
             status__in=[Connection.Status.CONNECTED, Connection.Status.PAUSED],
+            organization__is_active=True,
         )
         .select_related("organization")
         .prefetch_related("apps")

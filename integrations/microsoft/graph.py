@@ -72,6 +72,7 @@ class GraphClient:
     concurrency slots requests take (directory calls pass none)."""
 
     def __init__(self, connection: Connection, *, mailbox: str = "") -> None:
+        connection.require_active_organization()
         details = connection.details or {}
         self.connection = connection
         self.delegated = details.get("mode") == "delegated"

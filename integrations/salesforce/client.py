@@ -74,6 +74,7 @@ class SalesforceClient:
     """
 
     def __init__(self, connection: Connection, *, version: str | None = None) -> None:
+        connection.require_active_organization()
         self.connection = connection
         self.version = version or settings.SALESFORCE_API_VERSION
         self.api_calls = 0  # REST requests made by this client (benchmarks report it)

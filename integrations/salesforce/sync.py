@@ -374,8 +374,10 @@ def _why_not_running(state: SyncState, handler: CrmSyncHandler | None) -> str:
     connection = state.connection
     if handler is None:
         return "No feature app handles Salesforce records."
-    if connection.provider != "salesforce" or not connection.is_active:
-        return f"The connection is {connection.get_status_display().lower()}."
+    if connection.provider != "salesforce":
+        return "This is not a Salesforce connection."
+    if not connection.is_active:
+        return connection.inactive_reason
     organization = connection.organization
     if not handler.enabled(organization):
         return "Sync is off."
@@ -447,9 +449,7 @@ def run_poll(
     if handler is None:
         return _stopped(result, Stop.DISABLED, "No feature app handles Salesforce records.")
     if not connection.is_active:
-        return _stopped(
-            result, Stop.DISABLED, f"The connection is {connection.get_status_display().lower()}."
-        )
+        return _stopped(result, Stop.DISABLED, connection.inactive_reason)
     organization = connection.organization
     try:
         with SalesforceClient(connection) as client:

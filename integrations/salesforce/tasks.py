@@ -52,6 +52,7 @@ def fan_out() -> int:
             provider="salesforce",
             scope=Connection.Scope.ORGANIZATION,
             status__in=[Connection.Status.CONNECTED, Connection.Status.PAUSED],
+            organization__is_active=True,
         )
         .select_related("organization")
         .prefetch_related("sync_states")

@@ -72,9 +72,8 @@ class MailMessage:
 
     @property
     def size_estimate(self) -> int:
-        if self.raw is not None:
-            return len(self.raw)
-        return 400 + sum(len(k) + len(v) + 4 for k, v in self.headers) + len(self.text) + len(self.html or "")
+        # The size of the message Gmail stores: the same on every call and in every format.
+        return len(self.raw_bytes())
 
 
 @dataclass(frozen=True)
@@ -151,7 +150,7 @@ class Mailbox:
             headers=headers,
             text=text,
             html=html,
-            raw=raw,
+            raw=mime.crlf(raw) if raw is not None else None,
             rfc_id=(mime.message_ids(next((v for k, v in headers if k.lower() == "message-id"), "")) or [""])[
                 0
             ],

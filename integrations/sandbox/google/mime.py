@@ -27,6 +27,10 @@ from typing import Any
 Address = tuple[str, str]  # (display name, email)
 
 _PARSE_POLICY = email.policy.default
+# RFC 5322 section 2.1: lines end in CRLF; Gmail's ``raw`` format is the message as it travelled.
+# Reference: https://www.rfc-editor.org/rfc/rfc5322#section-2.1
+_WIRE = email.policy.compat32.clone(linesep="\r\n")
+_BARE_LF = re.compile(rb"(?<!\r)\n")
 _SPACES = re.compile(r"\s+")
 SNIPPET_LENGTH = 200
 ADDRESS_HEADERS = frozenset({"from", "to", "cc", "bcc", "reply-to", "sender"})
@@ -83,7 +87,12 @@ def build_raw(headers: Sequence[tuple[str, str]], text: str, html_body: str | No
         message[name] = value
     if "MIME-Version" not in message:
         message["MIME-Version"] = "1.0"
-    return message.as_bytes()
+    return message.as_bytes(policy=_WIRE)
+
+
+def crlf(raw: bytes) -> bytes:
+    """``raw`` with every bare LF turned into CRLF, as an RFC 5322 message on the wire has them."""
+    return _BARE_LF.sub(b"\r\n", raw)
 
 
 def parse(raw: bytes) -> EmailMessage:

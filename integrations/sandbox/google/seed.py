@@ -15,8 +15,8 @@ from integrations.sandbox.google.calendars import new_event_id, rfc3339, valid_e
 from integrations.sandbox.google.demo import contact_fields, dwd_all_scopes, split_name
 from integrations.sandbox.google.errors import GoogleApiError
 from integrations.sandbox.google.events import build_event, copy_to_attendees, event_times
-from integrations.sandbox.google.mime import Address, addresses
-from integrations.sandbox.google.sending import add_neutral_message
+from integrations.sandbox.google.mime import Address, addresses, b64url_decode
+from integrations.sandbox.google.sending import add_neutral_message, add_raw_message
 from integrations.sandbox.google.store import GoogleStore, ServiceAccount, google_store
 from integrations.sandbox.provider import SeedError
 from integrations.sandbox.state import SandboxState
@@ -177,6 +177,9 @@ def _messages(store: GoogleStore, value: Any) -> None:
         mailbox = str(row["mailbox"]).lower()
         if store.user(mailbox) is None:
             raise SeedError(f"no Google user {mailbox!r}")
+        if row.get("raw"):
+            add_raw_message(store, mailbox, b64url_decode(str(row["raw"])), labels=row.get("labels"))
+            continue
         add_neutral_message(
             store,
             mailbox,

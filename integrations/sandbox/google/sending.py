@@ -132,3 +132,30 @@ def add_neutral_message(
         references=list(reversed(refs)),
         record=record,
     )
+
+
+def add_raw_message(
+    store: GoogleStore, mailbox: str, data: bytes, *, labels: Sequence[str] | None = None
+) -> MailMessage:
+    """File a message given as RFC 5322 bytes, kept byte for byte (any charset, any transfer
+    encoding), like Gmail's ``messages.insert`` with ``raw``; dated by its Date header."""
+    # Reference: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.messages/insert
+    owner = mailbox.lower()
+    message = mime.parse_fast(data)
+    headers = [(key, mime.decoded(value)) for key, value in message.items()]
+    try:
+        sent_at = email.utils.parsedate_to_datetime(str(message.get("Date", "")))
+    except (TypeError, ValueError):
+        sent_at = store.clock.now_dt()
+    sender = (mime.addresses(mime.decoded(message.get("From", ""))) or [("", "")])[0]
+    if labels is None:
+        labels = ["SENT"] if sender[1] == owner else ["INBOX"]
+    references = mime.message_ids(message.get("In-Reply-To")) + mime.message_ids(message.get("References"))
+    return store.mailbox(owner).add_message(
+        headers=headers,
+        text=mime.text_of(message),
+        raw=data,
+        label_ids=labels,
+        internal_date=int(sent_at.timestamp() * 1000),
+        references=references,
+    )

@@ -1,0 +1,152 @@
+"""Provider fidelity (issue 10, points 8 and 10): what the real providers send, the sandbox sends,
+and the product reads it right. Every provider call goes through the sandbox with the real client
+libraries (google-api-python-client, msal/requests for Graph, simple-salesforce)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import email.utils
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from copilot.intelligence.services import intelligence_settings_update
+from copilot.models import Activity
+from integrations.google.adapter import GOOGLE_ADAPTER, mailbox_client
+from integrations.ingest import deliver
+from integrations.records import MailMessageRecord
+from integrations.sandbox.google import control as google
+from tests.copilot.intelligence.records import context
+from tests.factories import AdminFactory, OrganizationFactory, UserFactory
+from tests.integrations.google.conftest import ADMIN, SELLER1, dwd_connection, mailbox
+
+CUSTOMER = "kunde@bluefinanalytics.example"
+
+
+@pytest.fixture
+def demo_admin(db: Any) -> Any:
+    return AdminFactory(
+        organization=OrganizationFactory(name="Demo Co"), email=ADMIN, first_name="Ada", last_name="Admin"
+    )
+
+
+@pytest.fixture
+def seller1(demo_admin: Any) -> Any:
+    return UserFactory(
+        organization=demo_admin.organization, email=SELLER1, first_name="Sam", last_name="Seller"
+    )
+
+
+# ---- point 8: Gmail bodies keep their characters -----------------------------------------------
+def _raw(subject: str, content_type: str, encoding: str, body: bytes, n: int) -> str:
+    when = email.utils.format_datetime(timezone.now() - dt.timedelta(hours=n))
+    head = (
+        f"From: Kunde <{CUSTOMER}>\r\nTo: Sam Seller <{SELLER1}>\r\nSubject: {subject}\r\n"
+        f"Date: {when}\r\nMessage-ID: <charset-{n}@bluefinanalytics.example>\r\nMIME-Version: 1.0\r\n"
+        f"Content-Type: {content_type}\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n"
+    ).encode("ascii")
+    return base64.urlsafe_b64encode(head + body + b"\r\n").decode("ascii")
+
+
+# (what the seller should read, Content-Type, transfer encoding, body bytes as mail clients send them)
+SAMPLES = {
+    "iso-8859-1": (
+        "Grüße aus Köln",
+        "text/plain; charset=ISO-8859-1",
+        "8bit",
+        "Grüße aus Köln".encode("latin-1"),
+    ),
+    "windows-1252": (
+        "“Final” offer: 5 € per seat – thanks",
+        'text/plain; charset="windows-1252"',
+        "8bit",
+        "“Final” offer: 5 € per seat – thanks".encode("cp1252"),
+    ),
+    "shift_jis": (
+        "お世話になっております。見積書を送ります。",
+        "text/plain; charset=Shift_JIS",
+        "base64",
+        base64.encodebytes("お世話になっております。見積書を送ります。".encode("shift_jis")),
+    ),
+    "quoted-printable": (
+        "Café déjà vu, naïve façade",
+        "text/plain; charset=iso-8859-1",
+        "quoted-printable",
+        b"Caf=E9 d=E9j=E0 vu, na=EFve fa=E7ade",
+    ),
+    "no charset, UTF-8 bytes": ("Zoë’s résumé", "text/plain", "8bit", "Zoë’s résumé".encode()),
+    "no charset, Windows-1252 bytes": ("Señor Muñoz", "text/plain", "8bit", "Señor Muñoz".encode("cp1252")),
+    "unknown charset": ("Straße", "text/plain; charset=x-made-up", "8bit", "Straße".encode()),
+}
+
+
+def test_gmail_bodies_are_decoded_by_their_declared_charset_and_kept_as_written(
+    sandbox: Any, demo_admin: Any, seller1: Any
+) -> None:
+    raws = {
+        name: _raw(f"Sample {n}", content_type, encoding, body, n + 1)
+        for n, (name, (_, content_type, encoding, body)) in enumerate(SAMPLES.items())
+    }
+    google.add_messages(sandbox.control, [{"mailbox": SELLER1, "raw": raw} for raw in raws.values()])
+    connection = dwd_connection(sandbox, demo_admin.organization, demo_admin, scope={})
+    since = timezone.now() - dt.timedelta(days=30)
+
+    pages = list(
+        GOOGLE_ADAPTER.fetch(
+            connection=connection, mailbox=mailbox(seller1), kind="email", cursor="", since=since
+        )
+    )
+    records = [r for page in pages for r in page.records if isinstance(r, MailMessageRecord)]
+    intelligence_settings_update(
+        organization=demo_admin.organization, actor=demo_admin, keep_email_bodies=True
+    )
+    deliver(context(seller1), records)
+
+    rows = Activity.objects.filter(subject__startswith="Sample ").values_list("subject", "body")
+    bodies = {subject: body.strip() for subject, body in rows}
+    expected = {f"Sample {n}": text for n, (text, *_) in enumerate(SAMPLES.values())}
+    assert bodies == expected
+    assert not any("\ufffd" in body for body in bodies.values())
+
+
+# ---- point 10: Gmail raw is RFC 5322 (CRLF) and sizeEstimate is stable --------------------------
+def test_gmail_raw_has_crlf_line_endings_and_a_size_estimate_that_never_changes(
+    sandbox: Any, demo_admin: Any, seller1: Any
+) -> None:
+    # Some mailers (and Unix tools) hand over bare LFs; Gmail stores and serves CRLF.
+    bare_lf = (
+        f"From: {CUSTOMER}\nTo: {SELLER1}\nSubject: Bare LF\nMessage-ID: <lf-1@bluefinanalytics.example>\n"
+        f"Date: {email.utils.format_datetime(timezone.now())}\n\none\ntwo\n"
+    ).encode("ascii")
+    google.add_messages(
+        sandbox.control,
+        [
+            {
+                "mailbox": SELLER1,
+                "from": f"Kunde <{CUSTOMER}>",
+                "to": [SELLER1],
+                "subject": "Two lines",
+                "body": "First line\nSecond line, déjà vu",
+                "html": "<p>First line</p><p>Second line</p>",
+                "message_id": "crlf-1@bluefinanalytics.example",
+            },
+            {"mailbox": SELLER1, "raw": base64.urlsafe_b64encode(bare_lf).decode("ascii")},
+        ],
+    )
+    connection = dwd_connection(sandbox, demo_admin.organization, demo_admin, scope={})
+    client = mailbox_client(connection=connection, mailbox=mailbox(seller1), kind="email")
+    ids = [m["id"] for m in client.gmail_messages_list(query="from:" + CUSTOMER)["messages"]]
+
+    # sizeEstimate asked first in minimal format, then in the others: one figure, the raw size.
+    minimal = client.gmail_messages_get(ids, format="minimal")
+    raw = client.gmail_messages_get(ids, format="raw")
+    full = client.gmail_messages_get(ids, format="full")
+    again = client.gmail_messages_get(ids, format="minimal")
+    for message_id in ids:
+        data = base64.urlsafe_b64decode(raw[message_id]["raw"] + "==")
+        assert b"\r\n\r\n" in data  # headers end with an empty CRLF line
+        assert data.count(b"\n") == data.count(b"\r\n"), "every line ends in CRLF"
+        sizes = {m[message_id]["sizeEstimate"] for m in (minimal, raw, full, again)}
+        assert sizes == {len(data)}
