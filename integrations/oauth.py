@@ -73,6 +73,15 @@ def state_begin(
     return state
 
 
+def state_attach(request: HttpRequest, *, state: str, data: dict[str, Any]) -> None:
+    """Add ``data`` to a pending state: what can only be built once the state exists (msal's
+    flow, whose authorization URL carries it)."""
+    pending = _pending(request)
+    if state in pending:
+        pending[state] = {**pending[state], "data": {**pending[state].get("data", {}), **data}}
+        request.session[SESSION_KEY] = pending
+
+
 def state_pop(request: HttpRequest, *, provider: str, state: str | None) -> PendingAuthorization | None:
     """The flow ``state`` belongs to, removed from the session; None when it is not one of ours
     (missing, unknown, expired, or started for another provider)."""
