@@ -244,6 +244,11 @@ VOICEMAIL_MAX_BYTES = env.int("VOICEMAIL_MAX_BYTES", default=10 * 1024 * 1024)
 # Largest accepted upload. Django streams files above FILE_UPLOAD_MAX_MEMORY_SIZE to a temporary
 # file, and DATA_UPLOAD_MAX_MEMORY_SIZE counts only non-file fields, so neither refuses it first.
 CONTACT_IMPORT_MAX_BYTES = env.int("CONTACT_IMPORT_MAX_BYTES", default=100 * 1024 * 1024)
+# Widest file accepted: the mapping page has one select per column, and its form must stay well
+# under Django's DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000) with the few other fields it posts.
+CONTACT_IMPORT_MAX_COLUMNS = env.int("CONTACT_IMPORT_MAX_COLUMNS", default=200)
+# Longest line accepted (bytes): a contact's row with long notes fits many times over.
+CONTACT_IMPORT_MAX_LINE_BYTES = env.int("CONTACT_IMPORT_MAX_LINE_BYTES", default=128 * 1024)
 
 # --- Logging ------------------------------------------------------------------------------------
 LOGGING = {

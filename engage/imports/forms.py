@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
+from engage.imports import parsing
 from engage.imports.fields import CHOICES, mapping_problems
 from engage.models import ContactImport
 
@@ -20,9 +21,13 @@ class UploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         limit_mb = settings.CONTACT_IMPORT_MAX_BYTES // (1024 * 1024)
         self.fields["file"].help_text = (
-            f"A .csv or .txt file, up to {limit_mb} MB, with a header row naming the columns. Comma, "
-            "semicolon or tab separated; UTF-8 or Windows encoding. From Excel: File › Save As › CSV."
+            f"A .csv or .txt file, up to {limit_mb} MB and {settings.CONTACT_IMPORT_MAX_COLUMNS:,} columns, "
+            "with a header row naming the columns. Comma, semicolon or tab separated; UTF-8 or Windows "
+            "encoding. From Excel: File › Save As › CSV."
         )
+
+
+READ_AS_WINDOWS_1252 = "read_as_windows_1252"
 
 
 def column_field_name(index: int) -> str:
@@ -52,6 +57,14 @@ class MappingForm(forms.Form):
         for index, header in enumerate(self.headers):
             self.fields[column_field_name(index)] = forms.ChoiceField(
                 label=f"Contact field for column “{header}”", choices=CHOICES, required=False
+            )
+        if contact_import.encoding == parsing.MIXED:
+            # Some lines are not UTF-8: importing them as Windows-1252 is the person's choice.
+            self.fields[READ_AS_WINDOWS_1252] = forms.BooleanField(
+                label="Read those lines as Windows-1252 (the rest of the file stays UTF-8)",
+                error_messages={
+                    "required": "Tick this to import the file as it is, or fix those lines and upload it again."
+                },
             )
         # The radio buttons come after the column table.
         self.order_fields([column_field_name(i) for i in range(len(self.headers))] + ["on_duplicate"])

@@ -62,7 +62,11 @@ def import_create(*, organization: Organization, actor: User, upload: UploadedFi
             }
         )
     try:
-        info = parsing.inspect(upload)
+        info = parsing.inspect(
+            upload,
+            max_columns=settings.CONTACT_IMPORT_MAX_COLUMNS,
+            max_line_bytes=settings.CONTACT_IMPORT_MAX_LINE_BYTES,
+        )
     except parsing.NotACsvFile as exc:
         raise ValidationError({"file": str(exc)}) from exc
     if PurePath(name).suffix.lower() not in ALLOWED_SUFFIXES:
@@ -77,12 +81,43 @@ def import_create(*, organization: Organization, actor: User, upload: UploadedFi
         headers=info.headers,
         row_count=info.row_count,
         mapping=guess_mapping(info.headers),
+        validation=_encoding_facts(info),
     )
     upload.seek(0)
     contact_import.file.save(name, upload, save=False)
     contact_import.save()
-    logger.info("engage.import.uploaded", extra={"import_id": contact_import.pk, "rows": info.row_count})
+    logger.info(
+        "engage.import.uploaded",
+        extra={"import_id": contact_import.pk, "rows": info.row_count, "encoding": info.encoding},
+    )
     return contact_import
+
+
+# Kept in ``ContactImport.validation`` from the upload on (the passes add their counts beside it):
+# the lines of a mostly-UTF-8 file that are not UTF-8, for the mapping page to name.
+ENCODING_FACTS = ("non_utf8_lines", "non_utf8_count")
+
+
+def _encoding_facts(info: parsing.FileInfo) -> dict:
+    if info.encoding != parsing.MIXED:
+        return {}
+    return {"non_utf8_lines": list(info.non_utf8_lines), "non_utf8_count": info.non_utf8_count}
+
+
+def import_non_utf8_lines(contact_import: ContactImport) -> tuple[list[int], int]:
+    """The first lines of the file that are read as Windows-1252, and how many there are."""
+    if contact_import.encoding != parsing.MIXED:
+        return [], 0
+    facts = contact_import.validation or {}
+    return list(facts.get("non_utf8_lines") or []), int(facts.get("non_utf8_count") or 0)
+
+
+def _kept_facts(contact_import: ContactImport) -> dict:
+    return {
+        key: contact_import.validation[key]
+        for key in ENCODING_FACTS
+        if key in (contact_import.validation or {})
+    }
 
 
 def _mb(size: int) -> str:
@@ -115,7 +150,7 @@ def import_set_mapping(
     contact_import.mapping = mapping
     contact_import.on_duplicate = on_duplicate
     contact_import.status = Status.VALIDATING
-    contact_import.validation = {}
+    contact_import.validation = _kept_facts(contact_import)
     contact_import.failure_message = ""
     contact_import.started_at = contact_import.finished_at = None
     for counter in _COUNTERS:
@@ -154,6 +189,7 @@ def import_validate(*, import_id: int) -> None:
         _fail(contact_import, f"The check stopped after {runner.tally.processed:,} rows: {_describe(exc)}")
         return
     contact_import.validation = {
+        **_kept_facts(contact_import),
         "rows": tally.processed,
         "create": tally.created,
         "update": tally.updated,

@@ -1,0 +1,132 @@
+"""Hostile input (issue 10, points 7 and 9): what a crafted CSV file, account website, signature,
+CRM mapping or user name could do before, and what a person sees now."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+
+from engage.models import Contact, ContactImport
+from tests.engage.imports.conftest import upload
+
+Status = ContactImport.Status
+
+
+@pytest.fixture
+def seller(client, teammate):
+    client.force_login(teammate)
+    return client
+
+
+def _page(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+# --- CSV import: caps -------------------------------------------------------------------------------
+
+
+def _csv(columns: int, rows: int = 2) -> str:
+    header = ",".join(["Email", *(f"Extra {n}" for n in range(1, columns))])
+    lines = [header] + [",".join([f"p{r}@wide.example", *("x" * (columns - 1))]) for r in range(rows)]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def test_a_file_with_thousands_of_columns_is_refused_at_upload_and_nothing_is_kept(seller, acme):
+    response = seller.post(reverse("engage:import_start"), {"file": upload(_csv(5000), "wide.csv")})
+
+    assert response.status_code == 200
+    assert (
+        "This file has 5,000 columns; Cadence imports at most 200. Remove the columns you don't need "
+        "and upload again." in _page(response)
+    )
+    assert not ContactImport.objects.filter(organization=acme).exists()
+
+
+def test_a_line_longer_than_the_cap_is_refused_at_upload(seller, acme):
+    content = "Email,Notes\r\na@long.example," + "n" * (settings.CONTACT_IMPORT_MAX_LINE_BYTES + 1) + "\r\n"
+
+    response = seller.post(reverse("engage:import_start"), {"file": upload(content, "long.csv")})
+
+    assert response.status_code == 200
+    assert "Line 2 of this file is longer than 128 KB; Cadence reads lines of at most 128 KB." in _page(
+        response
+    )
+    assert not ContactImport.objects.filter(organization=acme).exists()
+
+
+def test_a_file_at_the_column_cap_maps_and_checks_without_hitting_djangos_field_limit(
+    seller, acme, django_capture_on_commit_callbacks
+):
+    cap = settings.CONTACT_IMPORT_MAX_COLUMNS
+    response = seller.post(reverse("engage:import_start"), {"file": upload(_csv(cap), "cap.csv")})
+    assert response.status_code == 302
+    page = seller.get(response.url)
+    assert page.status_code == 200
+    fields = {f"col_{n}": "" for n in range(cap)} | {"col_0": "email", "on_duplicate": "update"}
+    assert len(fields) + 1 <= settings.DATA_UPLOAD_MAX_NUMBER_FIELDS  # with the CSRF token
+
+    with django_capture_on_commit_callbacks(execute=True):
+        mapped = seller.post(response.url, fields)
+
+    imp = ContactImport.objects.get(organization=acme)
+    assert mapped.status_code == 302, _page(mapped)[:500]
+    assert imp.status == Status.VALIDATED
+    assert imp.validation["create"] == 2
+
+
+# --- CSV import: encodings and Excel's sep= line ------------------------------------------------------
+
+
+MIXED = (
+    b"First Name,Last Name,Email\r\n"
+    + "José,Ünal,jose@mixed.example\r\n".encode()
+    + "Zoë,Müller,zoe@mixed.example\r\n".encode("cp1252")  # one row pasted from a Windows export
+    + "Ana,Peña,ana@mixed.example\r\n".encode()
+)
+
+
+def test_a_mostly_utf8_file_with_one_windows_1252_row_is_reported_and_imported_only_when_chosen(
+    seller, acme, django_capture_on_commit_callbacks
+):
+    response = seller.post(reverse("engage:import_start"), {"file": upload(MIXED, "mixed.csv")})
+    assert response.status_code == 302
+    map_url = response.url
+
+    page = _page(seller.get(map_url))
+    assert "This file is UTF-8 except for 1 line:" in page
+    assert "line 3." in page
+    assert "José" in page and "Zoë" in page  # each line in its own encoding, nothing garbled
+    assert "JosÃ©" not in page
+
+    data = {"col_0": "first_name", "col_1": "last_name", "col_2": "email", "on_duplicate": "update"}
+    refused = seller.post(map_url, data)
+    assert refused.status_code == 200
+    assert "Tick this to import the file as it is, or fix those lines and upload it again." in _page(refused)
+    assert ContactImport.objects.get(organization=acme).status == Status.MAPPING
+
+    with django_capture_on_commit_callbacks(execute=True):
+        seller.post(map_url, {**data, "read_as_windows_1252": "on"})
+    imp = ContactImport.objects.get(organization=acme)
+    assert imp.status == Status.VALIDATED
+    with django_capture_on_commit_callbacks(execute=True):
+        seller.post(reverse("engage:import_run", kwargs={"import_id": imp.pk}))
+
+    names = dict(Contact.objects.filter(organization=acme).values_list("email", "first_name"))
+    assert names == {"jose@mixed.example": "José", "zoe@mixed.example": "Zoë", "ana@mixed.example": "Ana"}
+    assert Contact.objects.get(email="ana@mixed.example").last_name == "Peña"
+
+
+def test_excels_sep_line_names_the_delimiter_and_is_not_the_header(seller, acme):
+    content = "sep=;\r\nFirst Name;Last Name;Email\r\nAda;Lovelace;ada@sep.example\r\n"
+
+    response = seller.post(reverse("engage:import_start"), {"file": upload(content, "excel.csv")})
+
+    assert response.status_code == 302
+    imp = ContactImport.objects.get(organization=acme)
+    assert (imp.delimiter, imp.headers, imp.row_count) == (";", ["First Name", "Last Name", "Email"], 1)
+    page = _page(seller.get(response.url))
+    assert re.search(r'<select name="col_2"[^>]*>.*?<option value="email" selected>', page, re.S)
