@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
+from copilot.links import external_url
 from engage.crm.describe import (
     BOOLEAN_TYPES,
     DATE_TYPES,
@@ -216,7 +217,7 @@ def check_engage_value(value: str, field: EngageField) -> str | None:
 
 def to_engage(raw: Any, field: EngageField) -> Any:
     """A Salesforce value as ``field`` stores it: text stripped and cut to the column's length,
-    emails lower-cased, checkboxes as bools, numbers without a trailing ``.0``."""
+    emails lower-cased, URLs other than http(s) addresses or bare host names dropped, checkboxes as bools, numbers without a trailing ``.0``."""
     if field.kind == BOOL:
         if raw is None or raw == "":
             return False
@@ -235,6 +236,8 @@ def to_engage(raw: Any, field: EngageField) -> Any:
         text = " ".join(str(raw).split()) if field.kind != TEXT else str(raw).strip()
     if field.kind == EMAIL:
         text = text.lower()
+    if field.kind == URL and not external_url(text):
+        text = ""  # a javascript: or other non-web "website" is never stored, so never a link
     if field.max_length:
         text = text[: field.max_length]
     return text

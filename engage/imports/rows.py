@@ -3,7 +3,7 @@ naming the column (by its header) so the person can find and fix it.
 
 Rules: the email is required, valid and lower-cased; every value must fit its field (an error,
 never a silent truncation); opt-out takes yes/no, true/false, 1/0, x or empty; phones and names
-are trimmed; CRM ids are Salesforce ids (15 or 18 letters and digits); a row whose mapped cells
+are trimmed; a website is an http(s) address or a bare host name; CRM ids are Salesforce ids (15 or 18 letters and digits); a row whose mapped cells
 are all empty is an error. Status and owner names are looked up later by the writer, which
 knows the organisation.
 """
@@ -17,6 +17,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
+from copilot.links import external_url
 from engage.imports.fields import FIELDS_BY_KEY, ImportField
 
 _validate_email = EmailValidator()
@@ -122,6 +123,13 @@ def clean_row(number: int, cells: list[str], columns: list[Column], header_count
                 )
         elif key == "full_name":
             _split_full_name(row, value, header)
+        elif key == "website" and not external_url(value):
+            row.problems.append(
+                Problem(
+                    header,
+                    f"“{_short(value)}” is not a web address (only http and https links are imported).",
+                )
+            )
         elif len(value) > limit:
             row.problems.append(Problem(header, f"Too long: {len(value)} characters, the limit is {limit}."))
         else:

@@ -8,10 +8,14 @@ import re
 
 import pytest
 from django.conf import settings
+from django.template import Context, Template
 from django.urls import reverse
 
+from engage.crm.mapping import MappingRow, apply_mapping
 from engage.models import Contact, ContactImport
+from engage.services.imports import import_create, import_set_mapping
 from tests.engage.imports.conftest import upload
+from tests.factories import AccountFactory
 
 Status = ContactImport.Status
 
@@ -130,3 +134,62 @@ def test_excels_sep_line_names_the_delimiter_and_is_not_the_header(seller, acme)
     assert (imp.delimiter, imp.headers, imp.row_count) == (";", ["First Name", "Last Name", "Email"], 1)
     page = _page(seller.get(response.url))
     assert re.search(r'<select name="col_2"[^>]*>.*?<option value="email" selected>', page, re.S)
+
+
+# --- Links to the outside world -----------------------------------------------------------------------
+
+HOSTILE_WEBSITE = "javascript://%0aalert(document.cookie)"
+
+
+def test_an_account_website_that_is_not_http_is_shown_as_text_never_as_a_link(seller, acme):
+    account = AccountFactory(organization=acme, name="Hostile Co", website=HOSTILE_WEBSITE)
+    safe = AccountFactory(organization=acme, name="Plain Co", website="plain.example")
+
+    page = seller.get(reverse("engage:account_detail", args=[account.pk])).content.decode()
+    assert 'href="javascript:' not in page
+    assert HOSTILE_WEBSITE in page  # still shown, as text
+    page = seller.get(reverse("engage:account_detail", args=[safe.pk])).content.decode()
+    assert 'href="https://plain.example"' in page
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("acme.example", "https://acme.example"),
+        ("http://acme.example/about?x=1", "http://acme.example/about?x=1"),
+        ("JavaScript:alert(1)", ""),
+        (HOSTILE_WEBSITE, ""),
+        ("data:text/html,<script>alert(1)</script>", ""),
+        ("vbscript:msgbox", ""),
+        ("https://bank.example@evil.example", ""),
+        ("https://acme.example\n.evil", ""),
+    ],
+)
+def test_the_safe_url_filter_lets_only_http_and_https_through(value, expected):
+    assert Template("{% load cadence %}{{ value|safe_url }}").render(Context({"value": value})) == expected
+
+
+def test_a_csv_row_whose_website_is_not_a_web_address_is_refused(
+    teammate, acme, django_capture_on_commit_callbacks
+):
+    content = (
+        "Email,Company,Website\r\n"
+        f'ada@links.example,Hostile Co,"{HOSTILE_WEBSITE}"\r\n'
+        "bob@links.example,Plain Co,plain.example\r\n"
+    )
+    imp = import_create(organization=acme, actor=teammate, upload=upload(content))
+    with django_capture_on_commit_callbacks(execute=True):
+        import_set_mapping(contact_import=imp, actor=teammate, mapping=imp.mapping, on_duplicate="update")
+    imp.refresh_from_db()
+
+    assert imp.validation["error"] == 1
+    assert any("is not a web address" in str(problem) for problem in imp.validation["problems"]), (
+        imp.validation
+    )
+
+
+def test_a_salesforce_account_website_that_is_not_http_is_not_stored():
+    rows = [MappingRow(engage_field="website", crm_field="Website")]
+
+    assert apply_mapping({"Website": HOSTILE_WEBSITE}, rows) == {"website": ""}
+    assert apply_mapping({"Website": "www.acme.example"}, rows) == {"website": "www.acme.example"}
