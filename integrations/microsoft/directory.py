@@ -27,6 +27,7 @@ class TenantInfo:
     id: str
     name: str
     domain: str  # the default verified domain (e.g. the company's own), else the first one
+    domains: tuple[str, ...] = ()  # every verified domain, lower-cased
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ def tenant_info(client: GraphClient) -> TenantInfo:
         id=str(org.get("id") or client.tenant_id),
         name=str(org.get("displayName") or ""),
         domain=str(chosen.get("name") or "").lower(),
+        domains=tuple(sorted({str(d["name"]).strip().lower() for d in domains})),
     )
 
 
@@ -58,6 +60,22 @@ def user_addresses(client: GraphClient) -> list[str]:
     """Every user's mail address (or user principal name), lower-cased."""
     found = client.values("/users", params={"$select": "id,mail,userPrincipalName", "$top": "999"})
     return sorted({_address(user) for user in found} - {""})
+
+
+def member_addresses(client: GraphClient) -> list[str]:
+    """The addresses of the tenant's own users — both ``mail`` and ``userPrincipalName``,
+    lower-cased — leaving out guests (``userType`` "Guest"), whose mail is another organisation's."""
+    # Reference: https://learn.microsoft.com/en-us/graph/api/resources/user (userType)
+    found = client.values("/users", params={"$select": "id,mail,userPrincipalName,userType", "$top": "999"})
+    addresses: set[str] = set()
+    for user in found:
+        if str(user.get("userType") or "Member").lower() == "guest":
+            continue
+        for key in ("mail", "userPrincipalName"):
+            address = str(user.get(key) or "").strip().lower()
+            if address and "#ext#" not in address:
+                addresses.add(address)
+    return sorted(addresses)
 
 
 def security_groups(client: GraphClient) -> list[SecurityGroup]:

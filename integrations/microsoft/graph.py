@@ -78,6 +78,10 @@ class GraphClient:
         self.delegated = details.get("mode") == "delegated"
         self.tenant_id = str(details.get("tenant_id") or connection.external_org_id)
         self.mailbox = mailbox.lower()
+        # The tenant's own users' addresses, read through Graph at connect (``microsoft.tenant``);
+        # None on connections stored before they were kept.
+        members = details.get("tenant_members")
+        self.tenant_members = frozenset(members) if isinstance(members, list) else None
         self.http = ProviderSession()
         self.requests_made = 0  # provider requests sent (SyncPage.api_calls, benchmarks)
         self._log_extra = {"connection_id": connection.pk, "organization_id": connection.organization_id}
@@ -96,6 +100,7 @@ class GraphClient:
         """``/me`` for a delegated token, else ``/users/{address}`` (default: this client's mailbox)."""
         if self.delegated:
             return "/me"
+        self._check_member(address or self.mailbox)
         return f"/users/{quote(address or self.mailbox, safe='@')}"
 
     def absolute(self, path_or_url: str) -> str:
@@ -194,6 +199,8 @@ class GraphClient:
         headers: Mapping[str, str] | None = None,
         slots: int = 1,
     ) -> GraphResponse:
+        if self.mailbox and not self.delegated:
+            self._check_member(self.mailbox)
         url = self.absolute(path_or_url)
         for attempt in (1, 2):
             token = self._token(refresh=attempt == 2)
@@ -283,6 +290,16 @@ class GraphClient:
         return failure
 
     # --- Internals -------------------------------------------------------------------------------
+    def _check_member(self, address: str) -> None:
+        """App-only access reaches every mailbox of the tenant: act only on the tenant's own
+        users, whatever address a caller passes (defence in depth beside eligibility)."""
+        if self.tenant_members is not None and address.lower() not in self.tenant_members:
+            logger.warning("microsoft.graph.not_a_tenant_member", extra=self._log_extra)
+            raise MailboxAccessDenied(
+                "This address is not a user of the connected Microsoft 365 organisation, so Cadence "
+                "does not read or send from it."
+            )
+
     def _token(self, *, refresh: bool) -> str:
         if self.delegated:
             return identity.delegated_token(self.connection, force_refresh=refresh)

@@ -4,7 +4,9 @@ user's delegated tokens (user-managed connection), with the one refresh helper (
 - App-only: one ``ConfidentialClientApplication`` per (tenant, app credentials) lives for the
   process; msal's in-memory cache hands out its token until 5 minutes before expiry, so a worker
   asks Entra once an hour per tenant, not once per mailbox or request.
-- Delegated: the person signs in through msal's auth-code flow (PKCE and nonce checked by msal).
+- Sign-in: msal's auth-code flow (PKCE and nonce checked by msal); the ID token is then verified
+  here (``id_tokens``: signature, issuer, audience, nonce, expiry), since msal no longer does.
+- Delegated: the person signs in as above.
   msal's ``SerializableTokenCache`` (holding the refresh token) is kept encrypted in
   ``Connection.credentials`` with the current access token and its expiry beside it; a request
   uses that access token until 5 minutes before expiry, then ``acquire_token_silent`` refreshes
@@ -34,12 +36,14 @@ from django.conf import settings
 from integrations import services
 from integrations.exceptions import ProviderAuthError, ProviderError, ProviderUnavailable
 from integrations.http import ProviderSession
+from integrations.microsoft import id_tokens
 from integrations.microsoft.client import (
     GRAPH_APP_SCOPE,
     TIMEOUT_SECONDS,
     error_from_response,
     error_from_result,
 )
+from integrations.microsoft.id_tokens import VerifiedIdentity
 from integrations.models import Connection
 
 logger = logging.getLogger(__name__)
@@ -88,6 +92,7 @@ def reset_caches() -> None:
         for cached in _apps.values():
             cached.http.close()
         _apps.clear()
+    id_tokens.reset_caches()
 
 
 def _credentials(client_id: str | None = None, client_secret: str | None = None) -> tuple[str, str]:
@@ -199,11 +204,15 @@ class DelegatedGrant:
     user_id: str  # the user's object id in the tenant
     username: str  # preferred_username (the UPN, usually the email address)
     name: str
+    email: str = ""  # the ID token's email claim, when it has one
 
 
-def user_flow_begin(*, redirect_uri: str, state: str, login_hint: str = "") -> dict[str, Any]:
-    """msal's auth-code flow dict (PKCE verifier, nonce, our ``state``): keep it in the session
-    and send the person to ``flow["auth_uri"]``."""
+def sign_in_begin(
+    *, redirect_uri: str, state: str, scopes: tuple[str, ...] = (), login_hint: str = ""
+) -> dict[str, Any]:
+    """msal's auth-code flow dict (PKCE verifier, nonce, our ``state``) for an OpenID Connect
+    sign-in through the multi-tenant authority, asking for ``scopes`` besides openid and profile:
+    keep it with the state and send the person to ``flow["auth_uri"]``."""
     http = _Session(timeout=TIMEOUT_SECONDS)
     try:
         app = _new_app(SIGN_IN_TENANT, http)
@@ -213,7 +222,7 @@ def user_flow_begin(*, redirect_uri: str, state: str, login_hint: str = "") -> d
             # the state and the PKCE verifier, which already protect the code.
             warnings.filterwarnings("ignore", message="response_mode='form_post' is recommended")
             return app.initiate_auth_code_flow(
-                list(DELEGATED_SCOPES),
+                list(scopes),
                 redirect_uri=redirect_uri,
                 state=state,
                 login_hint=login_hint or None,
@@ -221,31 +230,26 @@ def user_flow_begin(*, redirect_uri: str, state: str, login_hint: str = "") -> d
                 prompt="select_account",
             )
     except MSAL_FAILURES as exc:
-        raise _mapped(exc, http, event="microsoft.user_flow.failed", log_extra={}) from exc
+        raise _mapped(exc, http, event="microsoft.sign_in.failed", log_extra={}) from exc
     finally:
         http.close()
+
+
+def sign_in_complete(*, flow: dict[str, Any], response: dict[str, str]) -> VerifiedIdentity:
+    """Who signed in (an admin before tenant-wide consent): the code redeemed through msal (state,
+    PKCE, nonce), then the ID token verified by ``id_tokens.verify``. No token is kept."""
+    result, _, _ = _redeem(flow, response, msal.SerializableTokenCache())
+    return _verified(result, flow)
 
 
 def user_flow_complete(*, flow: dict[str, Any], response: dict[str, str]) -> DelegatedGrant:
-    """Redeem the code Microsoft sent back (msal checks state, PKCE and the ID token's nonce).
+    """Redeem the code Microsoft sent back (msal checks state, PKCE and the ID token's nonce) and
+    verify the ID token: the tenant, user and address come from its checked claims only.
 
     Raises ``ProviderError`` with Entra's reason when the exchange is refused."""
     cache = msal.SerializableTokenCache()
-    http = _Session(timeout=TIMEOUT_SECONDS)
-    try:
-        app = _new_app(SIGN_IN_TENANT, http, token_cache=cache)
-        result = app.acquire_token_by_auth_code_flow(dict(flow), response)
-    except ValueError as exc:  # msal: state mismatch or a malformed answer
-        raise ProviderError(f"Microsoft's answer did not match the sign-in Cadence started ({exc}).") from exc
-    except MSAL_FAILURES as exc:
-        raise _mapped(exc, http, event="microsoft.user_flow.failed", log_extra={}) from exc
-    finally:
-        http.close()
-    if "access_token" not in result:
-        error = error_from_result(result, http.last_response)
-        logger.warning("microsoft.user_flow.refused", extra={"error": error.code})
-        raise error
-    claims = result.get("id_token_claims") or {}
+    result, app, _ = _redeem(flow, response, cache)
+    verified = _verified(result, flow)
     accounts = app.get_accounts()
     if not accounts:
         raise ProviderError("Microsoft's answer named no account (no client_info); nothing was connected.")
@@ -253,11 +257,43 @@ def user_flow_complete(*, flow: dict[str, Any], response: dict[str, str]) -> Del
     credentials = _delegated_credentials(cache, account, result)
     return DelegatedGrant(
         credentials=credentials,
-        tenant_id=str(claims.get("tid") or account.get("realm") or ""),
-        user_id=str(claims.get("oid") or account.get("local_account_id") or ""),
-        username=str(claims.get("preferred_username") or account.get("username") or "").lower(),
-        name=str(claims.get("name") or ""),
+        tenant_id=verified.tenant_id,
+        user_id=verified.object_id,
+        username=verified.username,
+        name=verified.name,
+        email=verified.email,
     )
+
+
+def _redeem(
+    flow: dict[str, Any], response: dict[str, str], cache: msal.SerializableTokenCache
+) -> tuple[dict[str, Any], msal.ConfidentialClientApplication, _Session]:
+    http = _Session(timeout=TIMEOUT_SECONDS)
+    try:
+        app = _new_app(SIGN_IN_TENANT, http, token_cache=cache)
+        result = app.acquire_token_by_auth_code_flow(dict(flow), response)
+    except ValueError as exc:  # msal: state mismatch or a malformed answer
+        raise ProviderError(f"Microsoft's answer did not match the sign-in Cadence started ({exc}).") from exc
+    except MSAL_FAILURES as exc:
+        raise _mapped(exc, http, event="microsoft.sign_in.failed", log_extra={}) from exc
+    finally:
+        http.close()
+    if "access_token" not in result:
+        error = error_from_result(result, http.last_response)
+        logger.warning("microsoft.sign_in.refused", extra={"error": error.code})
+        raise error
+    return result, app, http
+
+
+def _verified(result: dict[str, Any], flow: dict[str, Any]) -> VerifiedIdentity:
+    raw = result.get("id_token")
+    if not raw:
+        raise ProviderAuthError(
+            "Microsoft's answer carried no ID token; nothing was connected.", code="no_id_token"
+        )
+    # msal sent sha256(flow["nonce"]) in the authorization request (and compared it already).
+    nonce = hashlib.sha256(str(flow.get("nonce") or "").encode("ascii")).hexdigest()
+    return id_tokens.verify(str(raw), nonce=nonce)
 
 
 def delegated_token(connection: Connection, *, force_refresh: bool = False) -> str:

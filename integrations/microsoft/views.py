@@ -1,5 +1,11 @@
-"""Connecting Microsoft 365: an admin's tenant-wide consent (B2), the optional security group,
-the "all set up" page; a person's own connection from Settings › Integrations (B3)."""
+"""Connecting Microsoft 365: an admin signs in (OpenID Connect) and grants tenant-wide consent
+for the tenant the verified ID token names (B2), optionally picks a security group, and sees the
+"all set up" page; a person connects their own mailbox from Settings › Integrations (B3).
+
+A tenant is bound to a Cadence organisation only through what Microsoft signed: the consent
+callback's ``tenant`` must be the ``tid`` of the ID token the same admin, in the same session and
+organisation, got moments before (DESIGN, "Tenancy and security").
+"""
 
 from __future__ import annotations
 
@@ -14,31 +20,47 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from copilot.tenancy import admin_required, member_required
 from integrations import governance, selectors, services
 from integrations.exceptions import ProviderAuthError, ProviderError
-from integrations.microsoft import directory, identity
+from integrations.microsoft import directory, identity, tenant
 from integrations.microsoft.client import GRAPH_APP_SCOPE
 from integrations.microsoft.graph import GraphClient
 from integrations.microsoft.provider import MICROSOFT
 from integrations.models import Connection, ConnectionApp
-from integrations.oauth import CallbackWording, callback_declined, callback_state, state_begin, state_pop
+from integrations.oauth import (
+    CallbackWording,
+    PendingAuthorization,
+    callback_declined,
+    callback_state,
+    state_attach,
+    state_begin,
+    state_pop,
+)
 from integrations.records import APPS
 from integrations.selectors import org_connection, user_connection
 
 logger = logging.getLogger(__name__)
 
 PROVIDER = MICROSOFT.key
-PENDING_KEY = "integrations.microsoft.pending"  # state → what that flow needs back (apps, msal flow)
-MAX_PENDING = 5
+SIGN_IN, CONSENT = "sign_in", "consent"  # the two legs of the admin's connect, in the state's data
 APP_NAMES = {"email": "Microsoft Outlook", "calendar": "Microsoft Calendar"}
 CONSENT_DECLINED = "Consent was declined in Microsoft; nothing was connected."
 SIGN_IN_CANCELLED = "You cancelled the Microsoft sign-in; nothing was connected."
 STALE_STATE = (
     "That Microsoft sign-in could not be matched to one you started here (it expired or was "
     "already used), so nothing changed. Please connect again."
+)
+OTHER_TENANT = (
+    "Microsoft confirmed consent for a different Microsoft 365 organisation than the one you signed "
+    "in to, so nothing was connected. Please connect again and accept as an admin of your own "
+    "organisation."
+)
+OTHER_ADDRESS = (
+    "You signed in to Microsoft as {signed_in}, which is not your Cadence address {own}, so nothing "
+    "was connected. Please connect again and sign in with {own}."
 )
 ADMIN_MANAGED = (
     "Your organisation's admin has connected Microsoft 365 for everyone, so you need no connection "
@@ -62,17 +84,18 @@ CONSENT_CALLBACK = CallbackWording(
     cancelled_level=messages.ERROR,
     is_cancel=_is_cancel,
 )
-USER_CALLBACK = replace(CONSENT_CALLBACK, log_event="microsoft.connect_user", cancelled=SIGN_IN_CANCELLED)
+SIGN_IN_CALLBACK = replace(CONSENT_CALLBACK, log_event="microsoft.sign_in", cancelled=SIGN_IN_CANCELLED)
 
 
-# --- Admin-managed: tenant-wide admin consent -----------------------------------------------------
-@require_GET
+# --- Admin-managed: sign-in, then tenant-wide admin consent ---------------------------------------
+@require_POST
 @admin_required
 def connect(request: HttpRequest) -> HttpResponse:
-    """Install the Outlook (``?app=email``) or Calendar (``?app=calendar``) app; without ``app``
-    both. The first install asks a Microsoft admin for tenant-wide consent; installing the other
-    app later, on a connection that works, needs no second consent."""
-    apps = _requested_apps(request.GET.get("app"))
+    """Install the Outlook (``app=email``) or Calendar (``app=calendar``) app; without ``app``
+    both. The first install signs the admin in to learn their tenant from a verified ID token,
+    then asks for tenant-wide consent there; installing the other app later, on a connection
+    that works, needs neither."""
+    apps = _requested_apps(request.POST.get("app") or request.GET.get("app"))
     catalog = reverse("integrations:catalog")
     lock = request.organization.package_lock_reason(MICROSOFT.package)
     if lock or not MICROSOFT.is_configured():
@@ -85,9 +108,50 @@ def connect(request: HttpRequest) -> HttpResponse:
         return redirect("integrations:microsoft_done")
     purpose = "reconnect" if existing and existing.status != Connection.Status.DISCONNECTED else "connect"
     state = state_begin(
-        request, provider=PROVIDER, scope=Connection.Scope.ORGANIZATION, purpose=purpose, return_to=catalog
+        request,
+        provider=PROVIDER,
+        scope=Connection.Scope.ORGANIZATION,
+        purpose=purpose,
+        return_to=catalog,
+        data={"leg": SIGN_IN, "apps": list(apps), **_who(request)},
     )
-    _pending_put(request, state, {"apps": list(apps)})
+    return _sign_in_redirect(request, state, back=catalog)
+
+
+def _admin_signed_in(request: HttpRequest, pending: PendingAuthorization) -> HttpResponse:
+    """The admin is back from signing in: verify who and which tenant, then send them to that
+    tenant's admin consent with a new state that remembers the verified tenant."""
+    catalog = reverse("integrations:catalog")
+    if (
+        not request.user.is_org_admin
+        or pending.data.get("leg") != SIGN_IN
+        or not _same_admin(request, pending)
+    ):
+        return _refuse_binding(request, "sign_in_not_ours", STALE_STATE)
+    try:
+        verified = identity.sign_in_complete(flow=pending.data.get("flow") or {}, response=request.GET.dict())
+    except ProviderError as exc:
+        logger.warning(
+            "microsoft.connect.sign_in_failed", extra={"user_id": request.user.pk, "code": exc.code}
+        )
+        messages.error(request, f"Microsoft 365 did not connect: {exc} Nothing was connected.")
+        return redirect(catalog)
+    state = state_begin(
+        request,
+        provider=PROVIDER,
+        scope=Connection.Scope.ORGANIZATION,
+        purpose=pending.purpose,
+        return_to=catalog,
+        data={
+            "leg": CONSENT,
+            "tenant_id": verified.tenant_id,
+            "apps": pending.data.get("apps") or [],
+            **_who(request),
+        },
+    )
+    logger.info(
+        "microsoft.connect.signed_in", extra={"user_id": request.user.pk, "tenant_id": verified.tenant_id}
+    )
     # Reference: https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent
     query = urlencode(
         {
@@ -98,33 +162,42 @@ def connect(request: HttpRequest) -> HttpResponse:
         }
     )
     login = settings.MICROSOFT_LOGIN_URL.rstrip("/")
-    return HttpResponseRedirect(f"{login}/{identity.SIGN_IN_TENANT}/v2.0/adminconsent?{query}")
+    return HttpResponseRedirect(f"{login}/{verified.tenant_id}/v2.0/adminconsent?{query}")
 
 
 @require_GET
 @admin_required
 def consent_callback(request: HttpRequest) -> HttpResponse:
-    """Microsoft sends the admin back with ``admin_consent=True&tenant=…`` (or ``error``)."""
-    state = request.GET.get("state")
-    extra = _pending_pop(request, state)
+    """Microsoft sends the admin back with ``admin_consent=True&tenant=…`` (or ``error``). Only
+    the tenant this admin's verified sign-in named is accepted, and it is that one we store."""
     catalog = reverse("integrations:catalog")
     pending = callback_state(
-        request, CONSENT_CALLBACK, provider=PROVIDER, state=state, scope=Connection.Scope.ORGANIZATION
+        request,
+        CONSENT_CALLBACK,
+        provider=PROVIDER,
+        state=request.GET.get("state"),
+        scope=Connection.Scope.ORGANIZATION,
     )
-    if pending is None or callback_declined(request, CONSENT_CALLBACK):
+    if pending is None:
         return redirect(catalog)
-    tenant_id = request.GET.get("tenant", "").strip()
-    if request.GET.get("admin_consent", "").lower() != "true" or not tenant_id:
+    verified_tenant = str(pending.data.get("tenant_id") or "")
+    if pending.data.get("leg") != CONSENT or not verified_tenant or not _same_admin(request, pending):
+        return _refuse_binding(request, "consent_not_ours", STALE_STATE)
+    if callback_declined(request, CONSENT_CALLBACK):
+        return redirect(catalog)
+    if request.GET.get("admin_consent", "").lower() != "true" or not request.GET.get("tenant"):
         messages.error(request, "Microsoft did not confirm the admin consent; nothing was connected.")
         return redirect(catalog)
+    if request.GET["tenant"].strip().lower() != verified_tenant:
+        return _refuse_binding(request, "other_tenant", OTHER_TENANT, tenant_id=verified_tenant)
 
     try:
-        connection = _connect_tenant(request, tenant_id)
+        connection = _connect_tenant(request, verified_tenant)
     except ProviderError as exc:
         logger.warning("microsoft.connect.failed", extra={"user_id": request.user.pk, "code": exc.code})
         messages.error(request, _connect_failure_message(exc))
         return redirect(catalog)
-    apps = _requested_apps(",".join(extra.get("apps") or ()))
+    apps = _requested_apps(",".join(pending.data.get("apps") or ()))
     governance.apps_install(connection=connection, apps=apps, actor=request.user)
     messages.success(request, f"Microsoft 365 is connected for {connection.external_username}.")
     return redirect("integrations:microsoft_scope")
@@ -132,8 +205,9 @@ def consent_callback(request: HttpRequest) -> HttpResponse:
 
 def _connect_tenant(request: HttpRequest, tenant_id: str) -> Connection:
     """Check Cadence can act in the tenant (an app token, then the directory) and store the
-    organisation's connection. A reconnect to the same tenant keeps the chosen security group.
-    The Graph client's first request takes the app token, so refused credentials fail here."""
+    organisation's connection with the tenant's verified domains and own users. A reconnect to
+    the same tenant keeps the chosen security group. The Graph client's first request takes the
+    app token, so refused credentials fail here."""
     probe = Connection(
         organization=request.organization,
         provider=PROVIDER,
@@ -142,11 +216,13 @@ def _connect_tenant(request: HttpRequest, tenant_id: str) -> Connection:
         details={"mode": "app", "tenant_id": tenant_id},
     )
     with GraphClient(probe) as client:
-        tenant = directory.tenant_info(client)
-        users = directory.user_addresses(client)
+        info = directory.tenant_info(client)
+        members = tenant.tenant_directory(client)
+    if info.id.lower() != tenant_id:
+        raise ProviderError("Microsoft Graph answered for another organisation than the one consented.")
     existing = org_connection(request.organization, PROVIDER)
     kept: dict[str, Any] = {}
-    if existing is not None and (existing.details or {}).get("tenant_id") == tenant.id:
+    if existing is not None and (existing.details or {}).get("tenant_id") == tenant_id:
         kept = {
             key: existing.details[key]
             for key in ("scope", "scope_members", "scope_checked_at", "initial_sync_days")
@@ -158,18 +234,19 @@ def _connect_tenant(request: HttpRequest, tenant_id: str) -> Connection:
         provider=PROVIDER,
         scope=Connection.Scope.ORGANIZATION,
         # App-only access holds no token: msal mints one per hour from Cadence's credentials.
-        credentials={"tenant_id": tenant.id},
-        external_org_id=tenant.id,
+        credentials={"tenant_id": tenant_id},
+        external_org_id=tenant_id,
         external_user_id="",
-        external_username=tenant.domain or tenant.id,
+        external_username=info.domain or tenant_id,
         instance_url="",
         details={
             **kept,
+            **members,
             "mode": "app",
-            "tenant_id": tenant.id,
-            "tenant_domain": tenant.domain,
-            "tenant_name": tenant.name,
-            "tenant_users": len(users),
+            "tenant_id": tenant_id,
+            "tenant_domain": info.domain,
+            "tenant_name": info.name,
+            "tenant_users": len(members[tenant.MEMBERS_KEY]),
         },
     )
 
@@ -202,6 +279,8 @@ def _save_scope(
     request: HttpRequest, client: GraphClient, connection: Connection, groups: list[directory.SecurityGroup]
 ) -> HttpResponse:
     chosen = request.POST.get("group", "")
+    # Who belongs to the tenant may have changed since connect: read it again before the first sync.
+    tenant.tenant_directory_store(connection=connection, client=client)
     if not chosen:
         governance.connection_set_scope(
             connection=connection, kind="", key="", name="", members=(), actor=request.user
@@ -261,7 +340,7 @@ def done(request: HttpRequest) -> HttpResponse:
 
 
 # --- User-managed: a person's own mailbox ---------------------------------------------------------
-@require_http_methods(["GET", "POST"])
+@require_POST
 @member_required
 def connect_user(request: HttpRequest) -> HttpResponse:
     """One sign-in connects the person's Outlook mail, calendar and contacts (B3)."""
@@ -276,43 +355,54 @@ def connect_user(request: HttpRequest) -> HttpResponse:
     existing = user_connection(request.user, PROVIDER)
     purpose = "reconnect" if existing and existing.status != Connection.Status.DISCONNECTED else "connect"
     state = state_begin(
-        request, provider=PROVIDER, scope=Connection.Scope.USER, purpose=purpose, return_to=settings_page
+        request,
+        provider=PROVIDER,
+        scope=Connection.Scope.USER,
+        purpose=purpose,
+        return_to=settings_page,
+        data=_who(request),
     )
-    try:
-        flow = identity.user_flow_begin(
-            redirect_uri=request.build_absolute_uri(reverse("integrations:microsoft_callback")),
-            state=state,
-            login_hint=request.user.email,
-        )
-    except ProviderError as exc:
-        state_pop(request, provider=PROVIDER, state=state)
-        messages.error(request, f"Could not start the Microsoft sign-in: {exc}")
-        return redirect(settings_page)
-    _pending_put(request, state, {"flow": flow})
-    return HttpResponseRedirect(flow["auth_uri"])
+    return _sign_in_redirect(
+        request, state, back=settings_page, scopes=identity.DELEGATED_SCOPES, login_hint=request.user.email
+    )
 
 
 @require_GET
 @member_required
 def callback(request: HttpRequest) -> HttpResponse:
-    """Microsoft sends the person back with ``code`` (or ``error``) and our ``state``."""
-    state = request.GET.get("state")
-    flow = _pending_pop(request, state).get("flow")
+    """Microsoft sends the person back from signing in with ``code`` (or ``error``) and our
+    ``state``: an admin's first leg of connecting the tenant, or a person's own connection."""
+    pending = callback_state(request, SIGN_IN_CALLBACK, provider=PROVIDER, state=request.GET.get("state"))
+    if pending is None:
+        return redirect(_settings_page())
+    if callback_declined(request, SIGN_IN_CALLBACK):
+        return redirect(pending.return_to)
+    if pending.scope == Connection.Scope.ORGANIZATION:
+        return _admin_signed_in(request, pending)
+    return _user_signed_in(request, pending)
+
+
+def _user_signed_in(request: HttpRequest, pending: PendingAuthorization) -> HttpResponse:
     settings_page = _settings_page()
-    # Without its msal flow the sign-in cannot be completed: refused like an unknown state.
-    pending = callback_state(
-        request, USER_CALLBACK, provider=PROVIDER, state=state if flow else None, scope=Connection.Scope.USER
-    )
-    if pending is None or callback_declined(request, USER_CALLBACK):
-        return redirect(settings_page)
+    if not _same_admin(request, pending):
+        return _refuse_binding(request, "user_sign_in_not_ours", STALE_STATE, back=settings_page)
     if _admin_managed(request):
         messages.info(request, ADMIN_MANAGED)
         return redirect(settings_page)
     try:
-        grant = identity.user_flow_complete(flow=flow, response=request.GET.dict())
+        grant = identity.user_flow_complete(flow=pending.data.get("flow") or {}, response=request.GET.dict())
     except ProviderError as exc:
         logger.warning("microsoft.connect_user.failed", extra={"user_id": request.user.pk, "code": exc.code})
         messages.error(request, f"Microsoft 365 did not connect: {exc} Nothing changed; please try again.")
+        return redirect(settings_page)
+    own = request.user.email.strip().lower()
+    if own not in {grant.username, grant.email}:
+        # Only the person's own mailbox may be connected as theirs: another address would sync
+        # and send as someone else.
+        logger.warning("microsoft.connect_user.other_address", extra={"user_id": request.user.pk})
+        messages.error(
+            request, OTHER_ADDRESS.format(signed_in=grant.username or grant.email, own=request.user.email)
+        )
         return redirect(settings_page)
     connection = services.connection_save_from_oauth(
         organization=request.organization,
@@ -322,26 +412,20 @@ def callback(request: HttpRequest) -> HttpResponse:
         credentials=grant.credentials,
         external_org_id=grant.tenant_id,
         external_user_id=grant.user_id,
-        external_username=grant.username,
+        external_username=own,
         instance_url="",
         details={
             "mode": "delegated",
             "tenant_id": grant.tenant_id,
-            "tenant_domain": grant.username.rpartition("@")[2],
+            "tenant_domain": own.rpartition("@")[2],
             "name": grant.name,
         },
     )
     governance.apps_install(connection=connection, apps=APPS, actor=request.user)
     messages.success(
         request,
-        f"Microsoft 365 is connected as {grant.username}: Cadence syncs your Outlook mail, calendar and contacts.",
+        f"Microsoft 365 is connected as {own}: Cadence syncs your Outlook mail, calendar and contacts.",
     )
-    if grant.username != request.user.email.lower():
-        messages.warning(
-            request,
-            f"You signed in to Microsoft as {grant.username}, not as {request.user.email}. Cadence syncs "
-            "the mailbox you signed in to; sign in with your work address if that is not the one you meant.",
-        )
     return redirect(settings_page)
 
 
@@ -400,16 +484,47 @@ def _connect_failure_message(exc: ProviderError) -> str:
     return f"Microsoft 365 did not answer as expected: {exc} Nothing was connected; please try again."
 
 
-def _pending_put(request: HttpRequest, state: str, data: dict[str, Any]) -> None:
-    pending = dict(request.session.get(PENDING_KEY) or {})
-    pending[state] = data
-    while len(pending) > MAX_PENDING:
-        pending.pop(next(iter(pending)))
-    request.session[PENDING_KEY] = pending
+def _who(request: HttpRequest) -> dict[str, Any]:
+    """Who starts a flow, kept on its state: the callback must come back to the same person."""
+    return {"user_id": request.user.pk, "organization_id": request.organization.pk}
 
 
-def _pending_pop(request: HttpRequest, state: str | None) -> dict[str, Any]:
-    pending = dict(request.session.get(PENDING_KEY) or {})
-    found = pending.pop(state or "", None)
-    request.session[PENDING_KEY] = pending
-    return found if isinstance(found, dict) else {}
+def _same_admin(request: HttpRequest, pending: PendingAuthorization) -> bool:
+    return pending.data.get("user_id") == request.user.pk and pending.data.get("organization_id") == (
+        request.organization.pk
+    )
+
+
+def _refuse_binding(
+    request: HttpRequest, reason: str, message: str, *, tenant_id: str = "", back: str = ""
+) -> HttpResponse:
+    logger.warning(
+        "microsoft.connect.refused",
+        extra={
+            "user_id": request.user.pk,
+            "organization_id": request.organization.pk,
+            "reason": reason,
+            "tenant_id": tenant_id,
+        },
+    )
+    messages.error(request, message)
+    return redirect(back or reverse("integrations:catalog"))
+
+
+def _sign_in_redirect(
+    request: HttpRequest, state: str, *, back: str, scopes: tuple[str, ...] = (), login_hint: str = ""
+) -> HttpResponse:
+    """Start msal's sign-in for ``state`` (its flow kept on the state) and send the person there."""
+    try:
+        flow = identity.sign_in_begin(
+            redirect_uri=request.build_absolute_uri(reverse("integrations:microsoft_callback")),
+            state=state,
+            scopes=scopes,
+            login_hint=login_hint,
+        )
+    except ProviderError as exc:
+        state_pop(request, provider=PROVIDER, state=state)
+        messages.error(request, f"Could not start the Microsoft sign-in: {exc}")
+        return redirect(back)
+    state_attach(request, state=state, data={"flow": flow})
+    return HttpResponseRedirect(flow["auth_uri"])

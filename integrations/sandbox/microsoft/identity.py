@@ -3,7 +3,8 @@
 
 msal, given ``authority="https://localhost:PORT/<tenant>"`` and ``instance_discovery=False``,
 first GETs ``<authority>/v2.0/.well-known/openid-configuration`` (every endpoint in it must be
-https) and then POSTs the token endpoint it names (provider-facts B1, B2). The authorize and admin
+https) and then POSTs the token endpoint it names (provider-facts B1, B2). ID tokens are signed
+RS256 by the key ``jwks_uri`` publishes (``tokens.signing_key``). The authorize and admin
 consent pages are in ``authorize``.
 """
 
@@ -31,7 +32,7 @@ from integrations.sandbox.microsoft.directory import (
     directory,
 )
 from integrations.sandbox.microsoft.errors import aadsts_error, tenant_not_found
-from integrations.sandbox.microsoft.tokens import issue_app_token
+from integrations.sandbox.microsoft.tokens import issue_app_token, jwks
 from integrations.sandbox.routing import Request, Response, Router, json_response
 from integrations.sandbox.state import SandboxState
 
@@ -128,9 +129,14 @@ def openid_configuration(request: Request, state: SandboxState) -> Response:
 
 
 def signing_keys(request: Request, state: SandboxState) -> Response:
-    if resolve_authority(state, request.params["tenant"]) is None:
+    """The ID-token signing keys (JWKS); each names the issuer whose tokens it signs, with the
+    ``{tenantid}`` placeholder on the multi-tenant authorities, as Entra's do."""
+    # Reference: https://learn.microsoft.com/en-us/entra/identity-platform/access-tokens#validate-the-issuer
+    authority = resolve_authority(state, request.params["tenant"])
+    if authority is None:
         return tenant_not_found(request, request.params["tenant"])
-    return json_response(200, {"keys": []})
+    tenant = "{tenantid}" if isinstance(authority, str) else authority.id
+    return json_response(200, jwks(f"{request.base_url}/{tenant}/v2.0"))
 
 
 def token(request: Request, state: SandboxState) -> Response:

@@ -1,13 +1,16 @@
 """Issuing the tokens the identity routes hand out: app-only and delegated access tokens, refresh
 tokens, ID tokens and ``client_info``.
 
-Access and ID tokens are JWT-shaped like Entra's (clients must treat access tokens as opaque; msal
-only decodes ID token claims). Nothing checks their signature, an HMAC under a per-sandbox key
-rather than Entra's RS256. Refresh tokens are opaque strings, as Entra's are.
+ID tokens are signed RS256 with a ``kid`` header, as Entra's are, by a key made once per sandbox
+process and published (``jwks``) at the ``jwks_uri`` the OpenID configuration names, so a client
+verifies them exactly as it would Entra's. Access tokens are JWT-shaped too but opaque to clients
+(Graph looks them up), so they keep an HMAC under a per-sandbox key. Refresh tokens are opaque
+strings, as Entra's are.
 """
 
 # Reference: https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference
 # Reference: https://learn.microsoft.com/en-us/entra/identity-platform/id-token-claims-reference
+# Reference: https://learn.microsoft.com/en-us/entra/identity-platform/signing-key-rollover
 
 from __future__ import annotations
 
@@ -17,8 +20,15 @@ import hashlib
 import hmac
 import json
 import secrets
+import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
 
 from integrations.sandbox.microsoft.directory import (
     ACCESS_TOKEN_LIFETIME,
@@ -32,6 +42,82 @@ from integrations.sandbox.microsoft.directory import (
 
 # OpenID Connect scopes: they shape the response (id_token, refresh_token), not the access token.
 OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
+ID_TOKEN_LIFETIME_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """The emulator's ID-token signing key and the self-signed certificate Entra publishes with
+    it; ``kid`` is the certificate's SHA-1 thumbprint (``x5t``), as Entra's kids are."""
+
+    private_key: rsa.RSAPrivateKey
+    certificate: x509.Certificate
+
+    @property
+    def kid(self) -> str:
+        return _b64(self.certificate.fingerprint(hashes.SHA1()))  # noqa: S303 - x5t is SHA-1 by spec
+
+
+_key_lock = threading.Lock()
+_signing_key: SigningKey | None = None
+
+
+def signing_key() -> SigningKey:
+    """Made once per process (a restart rolls the key over; clients refetch the JWKS when they
+    meet an unknown ``kid``)."""
+    global _signing_key
+    with _key_lock:
+        if _signing_key is None:
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            name = x509.Name(
+                [x509.NameAttribute(NameOID.COMMON_NAME, "accounts.sandbox.microsoftonline.example")]
+            )
+            now = dt.datetime.now(dt.UTC)
+            certificate = (
+                x509.CertificateBuilder()
+                .subject_name(name)
+                .issuer_name(name)
+                .public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - dt.timedelta(days=1))
+                .not_valid_after(now + dt.timedelta(days=365))
+                .sign(key, hashes.SHA256())
+            )
+            _signing_key = SigningKey(private_key=key, certificate=certificate)
+        return _signing_key
+
+
+def jwks(issuer: str) -> dict[str, Any]:
+    """The JSON Web Key Set of ``GET /{tenant}/discovery/v2.0/keys``, in Entra's shape."""
+    key = signing_key()
+    numbers = key.private_key.public_key().public_numbers()
+    der = key.certificate.public_bytes(serialization.Encoding.DER)
+    return {
+        "keys": [
+            {
+                "kty": "RSA",
+                "use": "sig",
+                "kid": key.kid,
+                "x5t": key.kid,
+                "n": _b64(numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")),
+                "e": _b64(numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")),
+                "x5c": [base64.b64encode(der).decode("ascii")],
+                "cloud_instance_name": "microsoftonline.com",
+                "issuer": issuer,
+            }
+        ]
+    }
+
+
+def sign_rs256(
+    claims: Mapping[str, Any], key: rsa.RSAPrivateKey | None = None, kid: str | None = None
+) -> str:
+    """A compact JWS signed RS256 (by default with the emulator's key and its ``kid``)."""
+    default = signing_key()
+    header = {"typ": "JWT", "alg": "RS256", "kid": kid or default.kid}
+    signing_input = _part(header) + b"." + _part(claims)
+    signature = (key or default.private_key).sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+    return (signing_input + b"." + _b64(signature).encode()).decode()
 
 
 def issue_app_token(directory: Directory, *, app: AppRegistration, tenant_id: str, resource: str) -> str:
@@ -122,16 +208,17 @@ def issue_refresh_token(
     return token
 
 
-def id_token(
-    directory: Directory, *, app: AppRegistration, user: User, issuer_base: str, nonce: str | None
-) -> str:
+def id_token_claims(
+    *, app: AppRegistration, user: User, issuer_base: str, nonce: str | None
+) -> dict[str, Any]:
+    """The v2.0 ID token's claims as Entra issues them (``iss`` names the user's own tenant)."""
     now = int(dt.datetime.now(dt.UTC).timestamp())
     claims: dict[str, Any] = {
         "aud": app.client_id,
         "iss": f"{issuer_base}/{user.tenant_id}/v2.0",
         "iat": now,
         "nbf": now,
-        "exp": now + 3600,
+        "exp": now + ID_TOKEN_LIFETIME_SECONDS,
         "name": user.display_name,
         "oid": user.id,
         "preferred_username": user.user_principal_name,
@@ -143,7 +230,15 @@ def id_token(
     }
     if nonce:
         claims["nonce"] = nonce
-    return jwt(directory, claims)
+    return claims
+
+
+def id_token(
+    directory: Directory, *, app: AppRegistration, user: User, issuer_base: str, nonce: str | None
+) -> str:
+    """An ID token signed RS256 by the emulator's published key, ``nonce`` echoed from the
+    authorization request."""
+    return sign_rs256(id_token_claims(app=app, user=user, issuer_base=issuer_base, nonce=nonce))
 
 
 def client_info(user: User) -> str:
@@ -153,13 +248,18 @@ def client_info(user: User) -> str:
 
 
 def jwt(directory: Directory, claims: Mapping[str, Any]) -> str:
-    def part(data: Mapping[str, Any]) -> bytes:
-        raw = json.dumps(data, separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(raw).rstrip(b"=")
-
-    signing_input = part({"typ": "JWT", "alg": "HS256"}) + b"." + part(claims)
+    """An access token: JWT-shaped, HMAC-signed (Graph looks it up; nobody verifies it)."""
+    signing_input = _part({"typ": "JWT", "alg": "HS256"}) + b"." + _part(claims)
     signature = hmac.new(directory.signing_key, signing_input, hashlib.sha256).digest()
-    return (signing_input + b"." + base64.urlsafe_b64encode(signature).rstrip(b"=")).decode()
+    return (signing_input + b"." + _b64(signature).encode()).decode()
+
+
+def _part(data: Mapping[str, Any]) -> bytes:
+    return _b64(json.dumps(data, separators=(",", ":")).encode()).encode()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def _pairwise_subject(user: User, client_id: str) -> str:

@@ -107,6 +107,30 @@ def follow_back(client: Any, location: str) -> Any:
     return client.get(parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()})
 
 
+def start_admin_connect(client: Any, app: str = "email") -> str:
+    """POST Connect as an admin; the sandbox sign-in URL it redirects to."""
+    from django.urls import reverse
+
+    response = client.post(reverse("integrations:microsoft_connect"), {"app": app})
+    assert response.status_code == 302, response
+    return response["Location"]
+
+
+def admin_sign_in(sandbox: Any, client: Any, *, app: str = "email", user: str = ADMIN) -> str:
+    """The first leg: Connect, sign in on the sandbox as ``user``; the admin consent URL Cadence
+    sends the admin to next."""
+    back = follow_back(client, answer_consent(sandbox, start_admin_connect(client, app), user=user))
+    assert back.status_code == 302, back
+    assert "/v2.0/adminconsent" in back["Location"], back["Location"]
+    return back["Location"]
+
+
+def admin_connect(sandbox: Any, client: Any, *, app: str = "email", accept: bool = True) -> Any:
+    """Both legs (sign-in, then admin consent) as Demo Co's Global Administrator."""
+    consent_url = admin_sign_in(sandbox, client, app=app)
+    return follow_back(client, answer_consent(sandbox, consent_url, user=ADMIN, accept=accept))
+
+
 # --- Sync helpers --------------------------------------------------------------------------------
 def mailbox(address: str, user_id: int = 1) -> Any:
     from integrations.mailsync.adapter import MailboxRef

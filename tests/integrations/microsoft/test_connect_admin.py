@@ -1,6 +1,7 @@
-"""An admin connects Microsoft 365 for the organisation (B2) through the sandbox's tenant-wide
-admin consent page: the state check, declining, wrong app credentials, the optional security
-group, the "all set up" page, and installing the second app without a second consent."""
+"""An admin connects Microsoft 365 for the organisation (B2) in two legs through the sandbox: an
+OpenID Connect sign-in whose verified ID token names the tenant, then that tenant's admin consent
+page: the state check, declining, wrong app credentials, the optional security group, the "all
+set up" page, and installing the second app without a second consent."""
 
 from __future__ import annotations
 
@@ -15,13 +16,17 @@ from copilot.models import AuditEvent
 from integrations.microsoft.views import CONSENT_DECLINED, STALE_STATE
 from integrations.models import Connection, ConnectionApp
 from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_TENANT_ID
+from tests.factories import UserFactory
 from tests.integrations.microsoft.conftest import (
     ADMIN,
     SELLER1,
     SELLER2,
+    admin_connect,
+    admin_sign_in,
     answer_consent,
     consent_form,
     follow_back,
+    start_admin_connect,
 )
 
 CONNECT = reverse("integrations:microsoft_connect")
@@ -31,14 +36,8 @@ def messages_of(response: Any) -> list[str]:
     return [str(m) for m in get_messages(response.wsgi_request)]
 
 
-def start(client: Any, app: str = "email") -> str:
-    response = client.get(CONNECT, {"app": app})
-    assert response.status_code == 302, response
-    return response["Location"]
-
-
 def consent_and_return(ms: Any, client: Any, *, app: str = "email", accept: bool = True) -> Any:
-    return follow_back(client, answer_consent(ms, start(client, app), user=ADMIN, accept=accept))
+    return admin_connect(ms, client, app=app, accept=accept)
 
 
 def org_connection(acme: Any) -> Connection:
@@ -52,13 +51,27 @@ def installed_apps(connection: Connection) -> set[str]:
 
 
 # --- Consent -------------------------------------------------------------------------------------
-def test_connect_sends_the_admin_to_tenant_wide_admin_consent(ms, owner_client):
-    url = start(owner_client)
+def test_connect_first_signs_the_admin_in_through_openid_connect(ms, owner_client):
+    url = start_admin_connect(owner_client)
 
     parts = urlsplit(url)
     query = parse_qs(parts.query)
     assert url.startswith(ms.url)
-    assert parts.path == "/organizations/v2.0/adminconsent"
+    assert parts.path == "/organizations/oauth2/v2.0/authorize"
+    assert query["client_id"] == [DEMO_CLIENT_ID]
+    assert query["redirect_uri"] == ["http://testserver/integrations/microsoft/callback/"]
+    assert {"openid", "profile"} <= set(query["scope"][0].split())
+    assert query["nonce"] and query["code_challenge_method"] == ["S256"]
+    assert len(query["state"][0]) >= 32
+
+
+def test_after_the_sign_in_the_admin_consents_for_the_signed_in_tenant(ms, owner_client):
+    url = admin_sign_in(ms, owner_client)
+
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    assert url.startswith(ms.url)
+    assert parts.path == f"/{DEMO_TENANT_ID}/v2.0/adminconsent"
     assert query["client_id"] == [DEMO_CLIENT_ID]
     assert query["redirect_uri"] == ["http://testserver/integrations/microsoft/consent/callback/"]
     assert query["scope"] == ["https://graph.microsoft.com/.default"]
@@ -66,7 +79,7 @@ def test_connect_sends_the_admin_to_tenant_wide_admin_consent(ms, owner_client):
 
 
 def test_the_consent_page_lists_the_application_permissions(ms, owner_client):
-    _, page, form = consent_form(ms, start(owner_client))
+    _, page, form = consent_form(ms, admin_sign_in(ms, owner_client))
 
     assert page.status_code == 200
     assert "sandbox" in form.text.lower()
@@ -87,6 +100,8 @@ def test_an_admin_connects_the_tenant_and_lands_on_the_security_group_choice(ms,
     assert conn.details["tenant_domain"] == "demo.example"
     assert conn.external_username == "demo.example"
     assert conn.get_credentials() == {"tenant_id": DEMO_TENANT_ID}  # app-only: no token is kept
+    assert conn.details["verified_domains"] == ["demo.example", "democo.onmicrosoft.com"]
+    assert {ADMIN, SELLER1, SELLER2} <= set(conn.details["tenant_members"])
     assert installed_apps(conn) == {"email"}
     assert AuditEvent.objects.filter(organization=acme, action="integration.connected", actor=owner).exists()
     assert AuditEvent.objects.filter(organization=acme, action="integration.app_installed").count() == 1
@@ -140,24 +155,27 @@ def test_a_group_that_microsoft_did_not_list_is_refused(ms, owner_client, acme):
 
 
 def test_the_done_page_counts_the_users_who_sync(ms, owner_client, acme, teammate):
+    for address in (SELLER1, SELLER2):  # Acme users who are also users of the demo tenant
+        UserFactory(organization=acme, email=address)
     consent_and_return(ms, owner_client, app="email")
 
     page = owner_client.get(reverse("integrations:microsoft_done"))
 
     body = page.content.decode()
     assert "You're all set up" in body
-    assert [(a["name"], a["syncing"], a["users"]) for a in page.context["apps"]] == [
-        ("Microsoft Outlook", 2, 2)
-    ]
+    ((name, syncing, users),) = [(a["name"], a["syncing"], a["users"]) for a in page.context["apps"]]
+    # The tenant's own users sync; whether Acme's other addresses do is eligibility's to decide.
+    assert (name, users) == ("Microsoft Outlook", 4)
+    assert syncing >= 2
     assert "All users of the tenant" in body
-    assert reverse("integrations:microsoft_connect") + "?app=calendar" in body
+    assert 'name="app" value="calendar"' in body
 
 
 def test_the_second_app_installs_without_a_second_consent(ms, owner_client, acme):
     consent_and_return(ms, owner_client, app="email")
     ms.control.clear_requests()
 
-    response = owner_client.get(CONNECT, {"app": "calendar"})
+    response = owner_client.post(CONNECT, {"app": "calendar"})
 
     assert response["Location"] == reverse("integrations:microsoft_done")
     assert installed_apps(org_connection(acme)) == {"email", "calendar"}
@@ -189,7 +207,7 @@ def test_declining_consent_connects_nothing(ms, owner_client, acme):
 
 
 def test_wrong_app_credentials_are_reported_plainly(ms, owner_client, acme, settings):
-    location = answer_consent(ms, start(owner_client))
+    location = answer_consent(ms, admin_sign_in(ms, owner_client))
     settings.MICROSOFT_CLIENT_SECRET = "not-the-secret"
 
     response = follow_back(owner_client, location)
@@ -200,7 +218,8 @@ def test_wrong_app_credentials_are_reported_plainly(ms, owner_client, acme, sett
 
 
 def test_a_callback_with_a_state_we_did_not_issue_is_refused(ms, owner_client, acme):
-    start(owner_client)
+    admin_sign_in(ms, owner_client)
+    ms.control.clear_requests()
 
     response = owner_client.get(
         reverse("integrations:microsoft_consent_callback"),
@@ -213,7 +232,7 @@ def test_a_callback_with_a_state_we_did_not_issue_is_refused(ms, owner_client, a
 
 
 def test_a_state_is_good_for_one_return_only(ms, owner_client, acme):
-    location = answer_consent(ms, start(owner_client))
+    location = answer_consent(ms, admin_sign_in(ms, owner_client))
     follow_back(owner_client, location)
     Connection.objects.filter(organization=acme).delete()
 
@@ -223,10 +242,18 @@ def test_a_state_is_good_for_one_return_only(ms, owner_client, acme):
     assert not Connection.objects.filter(organization=acme).exists()
 
 
+def test_connect_refuses_get_and_changes_nothing(ms, owner_client, acme):
+    response = owner_client.get(CONNECT, {"app": "calendar"})
+
+    assert response.status_code == 405
+    assert ms.control.requests() == []
+    assert not Connection.objects.filter(organization=acme).exists()
+
+
 def test_only_admins_connect_the_organisation(ms, client, teammate):
     client.force_login(teammate)
 
-    assert client.get(CONNECT, {"app": "email"}).status_code == 403
+    assert client.post(CONNECT, {"app": "email"}).status_code == 403
     assert client.get(reverse("integrations:microsoft_scope")).status_code == 403
 
 
@@ -238,7 +265,7 @@ def test_connect_explains_why_it_cannot_start(ms, owner_client, acme, settings, 
     else:
         settings.MICROSOFT_CLIENT_SECRET = ""
 
-    response = owner_client.get(CONNECT, {"app": "email"})
+    response = owner_client.post(CONNECT, {"app": "email"})
 
     assert response["Location"] == reverse("integrations:catalog")
     assert messages_of(response)

@@ -19,15 +19,22 @@ from integrations.microsoft.graph import GraphClient
 from integrations.microsoft.views import ADMIN_MANAGED, SIGN_IN_CANCELLED, STALE_STATE
 from integrations.models import Connection, ConnectionApp
 from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_TENANT_ID
-from tests.integrations.microsoft.conftest import SELLER1, answer_consent, follow_back
+from tests.factories import UserFactory
+from tests.integrations.microsoft.conftest import SELLER1, SELLER2, answer_consent, follow_back
 
 CONNECT = reverse("integrations:microsoft_connect_user")
 SETTINGS_PAGE = reverse("engage:settings") + "#connections"
 
 
 @pytest.fixture
-def seller_client(client: Any, teammate: Any) -> Any:
-    client.force_login(teammate)
+def seller(acme: Any) -> Any:
+    """An Acme contributor whose Cadence address is their address in the demo tenant."""
+    return UserFactory(organization=acme, email=SELLER1)
+
+
+@pytest.fixture
+def seller_client(client: Any, seller: Any) -> Any:
+    client.force_login(seller)
     return client
 
 
@@ -36,7 +43,7 @@ def messages_of(response: Any) -> list[str]:
 
 
 def start(client: Any) -> str:
-    response = client.get(CONNECT)
+    response = client.post(CONNECT)
     assert response.status_code == 302, response
     return response["Location"]
 
@@ -49,7 +56,7 @@ def own_connection(user: Any) -> Connection:
     return Connection.objects.get(user=user, provider="microsoft", scope="user")
 
 
-def test_connect_starts_msals_auth_code_flow_with_pkce(ms, seller_client, teammate):
+def test_connect_starts_msals_auth_code_flow_with_pkce(ms, seller_client, seller):
     url = start(seller_client)
 
     parts = urlsplit(url)
@@ -66,14 +73,14 @@ def test_connect_starts_msals_auth_code_flow_with_pkce(ms, seller_client, teamma
         "offline_access",
     }
     assert query["code_challenge_method"] == ["S256"]
-    assert query["login_hint"] == [teammate.email]
+    assert query["login_hint"] == [seller.email]
 
 
-def test_a_person_connects_their_own_mailbox_for_both_apps(ms, seller_client, teammate):
+def test_a_person_connects_their_own_mailbox_for_both_apps(ms, seller_client, seller):
     response = connect(ms, seller_client)
 
     assert response["Location"] == SETTINGS_PAGE
-    conn = own_connection(teammate)
+    conn = own_connection(seller)
     assert conn.status == "connected"
     assert conn.external_username == SELLER1
     assert conn.external_org_id == DEMO_TENANT_ID
@@ -91,15 +98,30 @@ def test_a_person_connects_their_own_mailbox_for_both_apps(ms, seller_client, te
     assert any("Microsoft 365 is connected as seller1@demo.example" in m for m in messages_of(response))
 
 
-def test_cancelling_the_sign_in_connects_nothing(ms, seller_client, teammate):
+def test_connect_refuses_get(ms, seller_client, seller):
+    response = seller_client.get(CONNECT)
+
+    assert response.status_code == 405
+    assert ms.control.requests() == []
+
+
+def test_signing_in_as_another_address_connects_nothing(ms, seller_client, seller):
+    response = connect(ms, seller_client, user=SELLER2)
+
+    assert response["Location"] == SETTINGS_PAGE
+    assert any(f"You signed in to Microsoft as {SELLER2}" in m for m in messages_of(response))
+    assert not Connection.objects.filter(user=seller).exists()
+
+
+def test_cancelling_the_sign_in_connects_nothing(ms, seller_client, seller):
     response = connect(ms, seller_client, accept=False)
 
     assert response["Location"] == SETTINGS_PAGE
     assert SIGN_IN_CANCELLED in messages_of(response)
-    assert not Connection.objects.filter(user=teammate).exists()
+    assert not Connection.objects.filter(user=seller).exists()
 
 
-def test_a_forged_state_is_refused_before_any_code_is_exchanged(ms, seller_client, teammate):
+def test_a_forged_state_is_refused_before_any_code_is_exchanged(ms, seller_client, seller):
     location = answer_consent(ms, start(seller_client))
     query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
@@ -107,24 +129,24 @@ def test_a_forged_state_is_refused_before_any_code_is_exchanged(ms, seller_clien
 
     assert STALE_STATE in messages_of(response)
     assert ms.control.requests("/oauth2/v2.0/token") == []
-    assert not Connection.objects.filter(user=teammate).exists()
+    assert not Connection.objects.filter(user=seller).exists()
 
 
 def test_own_connections_are_not_offered_when_the_admin_connected_the_tenant(
-    ms, seller_client, app_connection, teammate
+    ms, seller_client, app_connection, seller
 ):
-    response = seller_client.get(CONNECT)
+    response = seller_client.post(CONNECT)
 
     assert response["Location"] == SETTINGS_PAGE
     assert ADMIN_MANAGED in messages_of(response)
     assert ms.control.requests("/authorize") == []
 
 
-def test_the_delegated_token_reads_the_own_mailbox_as_me(ms, seller_client, teammate):
+def test_the_delegated_token_reads_the_own_mailbox_as_me(ms, seller_client, seller):
     connect(ms, seller_client)
-    conn = own_connection(teammate)
+    conn = own_connection(seller)
 
-    with GraphClient(conn, mailbox=teammate.email) as graph:
+    with GraphClient(conn, mailbox=seller.email) as graph:
         me = graph.get("/me")
 
     assert me["userPrincipalName"] == SELLER1
@@ -132,9 +154,9 @@ def test_the_delegated_token_reads_the_own_mailbox_as_me(ms, seller_client, team
     assert call["path"] == "/graph/v1.0/me"
 
 
-def test_an_expired_access_token_is_refreshed_and_written_back(ms, seller_client, teammate):
+def test_an_expired_access_token_is_refreshed_and_written_back(ms, seller_client, seller):
     connect(ms, seller_client)
-    conn = own_connection(teammate)
+    conn = own_connection(seller)
     old = conn.get_credentials()
     conn.credentials = json.dumps({**old, "expires_at": int(time.time()) - 10})
     conn.save(update_fields=["credentials"])
@@ -152,9 +174,9 @@ def test_an_expired_access_token_is_refreshed_and_written_back(ms, seller_client
     assert fresh["token_cache"] != old["token_cache"]
 
 
-def test_a_401_from_graph_refreshes_once_then_retries(ms, seller_client, teammate):
+def test_a_401_from_graph_refreshes_once_then_retries(ms, seller_client, seller):
     connect(ms, seller_client)
-    conn = own_connection(teammate)
+    conn = own_connection(seller)
     ms.control.clear_requests()
     ms.control.inject_fault(
         r"/graph/v1\.0/me$",
@@ -175,9 +197,9 @@ def test_a_401_from_graph_refreshes_once_then_retries(ms, seller_client, teammat
     assert [r["body"]["grant_type"] for r in ms.control.requests("/oauth2/v2.0/token")] == ["refresh_token"]
 
 
-def test_a_refused_refresh_marks_the_connection_needs_reconnect(ms, seller_client, teammate):
+def test_a_refused_refresh_marks_the_connection_needs_reconnect(ms, seller_client, seller):
     connect(ms, seller_client)
-    conn = own_connection(teammate)
+    conn = own_connection(seller)
     conn.credentials = json.dumps({**conn.get_credentials(), "expires_at": 0})
     conn.save(update_fields=["credentials"])
     ms.control.inject_fault(
@@ -199,9 +221,9 @@ def test_a_refused_refresh_marks_the_connection_needs_reconnect(ms, seller_clien
     assert ms.control.requests("/graph/v1.0/") == []
 
 
-def test_a_connection_without_a_token_cache_needs_reconnect(ms, seller_client, teammate):
+def test_a_connection_without_a_token_cache_needs_reconnect(ms, seller_client, seller):
     connect(ms, seller_client)
-    conn = own_connection(teammate)
+    conn = own_connection(seller)
     conn.credentials = json.dumps({"access_token": "stale", "expires_at": 0})
     conn.save(update_fields=["credentials"])
 
