@@ -3,10 +3,6 @@ from django.urls import include, path
 
 from engage.views.workspace import landing
 
-admin.site.site_header = "Cadence support"
-admin.site.site_title = "Cadence support"
-admin.site.index_title = "Organisations, users and sync"
-
 urlpatterns = [
     path("", landing, name="landing"),
     path("support/", admin.site.urls),

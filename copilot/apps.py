@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.db.models.signals import post_save
 
 
@@ -25,3 +26,11 @@ def _organization_created(sender, instance, created: bool, raw: bool = False, **
         from copilot.intelligence.services import mail_rules_ensure_defaults
 
         mail_rules_ensure_defaults(organization=instance)
+
+
+class SupportAdminConfig(admin_apps.AdminConfig):
+    """``django.contrib.admin`` whose ``admin.site`` is the support site: signed in through allauth
+    with TOTP only (copilot/support_site.py)."""
+
+    default = False  # copilot's own default config stays CopilotConfig
+    default_site = "copilot.support_site.SupportAdminSite"

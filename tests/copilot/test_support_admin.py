@@ -5,19 +5,19 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from copilot.models import AuditEvent, User
+from copilot.models import AuditEvent
 from tests.factories import InvitationFactory, OrgGroupFactory
+from tests.support_login import sign_in_to_support, support_user
 
 
 @pytest.fixture
 def support(db):
-    return User.objects.create_superuser("support@cadence.example", "x")
+    return support_user()
 
 
 @pytest.fixture
 def support_client(client, support):
-    client.force_login(support)
-    return client
+    return sign_in_to_support(client, support)
 
 
 @pytest.mark.parametrize(

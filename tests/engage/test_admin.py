@@ -16,6 +16,7 @@ from tests.factories import (
     UserFactory,
     VoicemailFactory,
 )
+from tests.support_login import sign_in_to_support, support_user
 
 MODELS = [
     "contact",
@@ -33,9 +34,8 @@ MODELS = [
 
 @pytest.fixture
 def support_client(client, db):
-    from copilot.models import User
 
-    client.force_login(User.objects.create_superuser("support@cadence.example", "x"))
+    sign_in_to_support(client, support_user())
     return client
 
 

@@ -10,6 +10,7 @@ from copilot.intelligence.services import intelligence_settings_update
 from copilot.models import Activity, AuditEvent, MailRule, Person
 from integrations.ingest import deliver
 from tests.copilot.intelligence.records import context, message
+from tests.support_login import sign_in_to_support, support_user
 
 RULES = reverse("copilot:intelligence_rules")
 CONFIRM = reverse("copilot:intelligence_rule_block_confirm")
@@ -163,10 +164,9 @@ def test_turning_bodies_off_with_none_stored_needs_no_confirmation(owner_client,
 
 
 def test_support_staff_see_intelligence_rows_read_only(client, acme, owner):
-    from copilot.models import User
 
     deliver(context(owner), [message(1, sender="buyer@bluefin.example", to=(owner.email,))])
-    client.force_login(User.objects.create_superuser("support@cadence.example", "x"))
+    sign_in_to_support(client, support_user())
     for name in ("company", "person", "activity", "mailrule", "ingestionskip"):
         assert client.get(reverse(f"admin:copilot_{name}_changelist")).status_code == 200
     activity = Activity.objects.get()

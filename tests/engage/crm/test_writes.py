@@ -17,6 +17,7 @@ from engage.services.crm import mapping_rows
 from integrations.sandbox.salesforce import control as sfc
 from tests.engage.crm import sf_helpers as sf
 from tests.factories import ContactFactory
+from tests.support_login import sign_in_to_support, support_user
 
 Action, Result = CrmWriteLog.Action, CrmWriteLog.Result
 
@@ -281,9 +282,8 @@ def test_contributors_cannot_open_the_write_log(client, teammate):
 
 
 def test_support_staff_see_writes_read_only(client, acme):
-    from copilot.models import User
 
-    client.force_login(User.objects.create_superuser("support@cadence.example", "x"))
+    sign_in_to_support(client, support_user())
     log = _log(acme, message="Seen by support.")
     assert client.get(reverse("admin:engage_crmwritelog_changelist")).status_code == 200
     url = reverse("admin:engage_crmwritelog_change", args=[log.pk])

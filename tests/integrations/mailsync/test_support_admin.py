@@ -10,8 +10,8 @@ from django.utils import timezone
 from integrations import governance, services
 from integrations.mailsync import tasks as mailsync_tasks
 from integrations.models import SyncState
-from tests.factories import UserFactory
 from tests.integrations.mailsync.fixtures import SELLER1
+from tests.support_login import sign_in_to_support, support_user
 
 
 def test_support_staff_see_apps_opt_outs_and_mailbox_rows_read_only(client, demo, google):
@@ -21,7 +21,7 @@ def test_support_staff_see_apps_opt_outs_and_mailbox_rows_read_only(client, demo
     services.mailbox_sync_states_ensure(
         connection=google, wanted=[(demo.seller1.pk, "email", f"email:{SELLER1}")]
     )
-    client.force_login(UserFactory(organization=None, is_staff=True, is_superuser=True))
+    sign_in_to_support(client, support_user())
 
     for path in ("connectionapp", "syncoptout", "syncstate"):
         assert client.get(f"/support/integrations/{path}/").status_code == 200
@@ -40,7 +40,7 @@ def test_re_run_sync_clears_a_mailbox_backoff_and_enqueues_it(client, demo, goog
     monkeypatch.setattr(
         mailsync_tasks, "enqueue_mailbox_sync", lambda pk, force=False, **kw: started.append((pk, force))
     )
-    client.force_login(UserFactory(organization=None, is_staff=True, is_superuser=True))
+    sign_in_to_support(client, support_user())
 
     client.post("/support/integrations/syncstate/", {"action": "rerun_sync", "_selected_action": [state.pk]})
 

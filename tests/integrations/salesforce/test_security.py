@@ -12,8 +12,8 @@ from django.urls import reverse
 from copilot.services.users import user_delete
 from integrations.models import Connection
 from integrations.salesforce.client import SalesforceClient
-from tests.factories import UserFactory
 from tests.integrations.salesforce.conftest import connect, refresh_grant, rest_get, sandbox_connection
+from tests.support_login import sign_in_to_support, support_user
 
 REST = r"/services/data/v59\.0/"
 
@@ -53,8 +53,8 @@ def test_tokens_never_reach_the_logs(sf, owner_client, acme, caplog):
 def test_the_support_admin_never_shows_tokens(sf, client, acme, owner):
     conn = sandbox_connection(sf, acme, owner)
     tokens = conn.get_credentials()
-    staff = UserFactory(organization=None, is_staff=True, is_superuser=True)
-    client.force_login(staff)
+    staff = support_user()
+    sign_in_to_support(client, staff)
 
     pages = [
         client.get("/support/integrations/connection/"),
@@ -71,8 +71,8 @@ def test_the_support_admin_never_shows_tokens(sf, client, acme, owner):
 
 
 def test_the_support_admin_is_read_only(client, acme):
-    staff = UserFactory(organization=None, is_staff=True, is_superuser=True)
-    client.force_login(staff)
+    staff = support_user()
+    sign_in_to_support(client, staff)
 
     assert client.get("/support/integrations/connection/add/").status_code == 403
 
