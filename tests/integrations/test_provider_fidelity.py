@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from copilot.intelligence.services import intelligence_settings_update
 from copilot.models import Activity
@@ -18,9 +19,12 @@ from integrations.google.adapter import GOOGLE_ADAPTER, mailbox_client
 from integrations.ingest import deliver
 from integrations.records import MailMessageRecord
 from integrations.sandbox.google import control as google
+from integrations.sandbox.salesforce import control as sf
+from integrations.sandbox.salesforce.demo import REP1_USERNAME
 from tests.copilot.intelligence.records import context
 from tests.factories import AdminFactory, OrganizationFactory, UserFactory
 from tests.integrations.google.conftest import ADMIN, SELLER1, dwd_connection, mailbox
+from tests.integrations.sandbox.salesforce.conftest import client as salesforce_client
 
 CUSTOMER = "kunde@bluefinanalytics.example"
 
@@ -150,3 +154,33 @@ def test_gmail_raw_has_crlf_line_endings_and_a_size_estimate_that_never_changes(
         assert data.count(b"\n") == data.count(b"\r\n"), "every line ends in CRLF"
         sizes = {m[message_id]["sizeEstimate"] for m in (minimal, raw, full, again)}
         assert sizes == {len(data)}
+
+
+# ---- point 10: SOQL as Salesforce parses it ------------------------------------------------------
+def test_soql_refuses_like_escapes_outside_like_and_knows_the_date_literals(sandbox: Any) -> None:
+    # Reference: https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_quotedstringescapes.htm
+    # Reference: https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_dateformats.htm
+    api = salesforce_client(sandbox, sf.issue_tokens(sandbox.state).access_token)
+    sf.set_clock(sandbox.state, dt.datetime(2026, 5, 13, 12, tzinfo=dt.UTC))
+    sf.add_records(
+        sandbox.state,
+        "Lead",
+        [
+            {"LastName": "Under_Score", "Company": "Fidelity Co", "CreatedDate": "2026-05-01T00:00:00+00:00"},
+            {"LastName": "Older", "Company": "Fidelity Co", "CreatedDate": "2026-04-30T23:59:59+00:00"},
+        ],
+        owner=REP1_USERNAME,
+    )
+
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        api.query("SELECT Id FROM Lead WHERE LastName = 'Under\\_Score'")
+    assert refused.value.content[0]["errorCode"] == "MALFORMED_QUERY"
+
+    def names(where: str) -> list[str]:
+        soql = f"SELECT LastName FROM Lead WHERE Company = 'Fidelity\\u0020Co' AND {where} ORDER BY LastName"
+        return [r["LastName"] for r in api.query(soql)["records"]]
+
+    assert names("LastName LIKE 'Under\\_%'") == ["Under_Score"]
+    assert names("CreatedDate = THIS_MONTH") == ["Under_Score"]
+    assert names("CreatedDate = LAST_MONTH") == ["Older"]
+    assert names("CreatedDate = LAST_N_MONTHS:3") == ["Older"]

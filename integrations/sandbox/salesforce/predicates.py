@@ -8,8 +8,9 @@ Each returns a predicate over one stored record; ``query.py`` composes them with
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from integrations.sandbox.salesforce.schema import TEXT_TYPES, Field
@@ -66,15 +67,64 @@ def date_range(op: str, get: Callable[[Record], Any], bounds: tuple[Any, Any]) -
     return lambda r: (v := get(r)) is not None and test(v)
 
 
-def like(pattern: str) -> re.Pattern[str]:
-    """``%`` any run, ``_`` one character, ``\\%``/``\\_`` themselves; case-insensitive."""
-    parts, i = [], 0
-    while i < len(pattern):
-        if pattern.startswith("\\%", i) or pattern.startswith("\\_", i):
-            parts.append(re.escape(pattern[i + 1]))
-            i += 2
-            continue
-        char = pattern[i]
-        parts.append(".*" if char == "%" else "." if char == "_" else re.escape(char))
-        i += 1
+def like(pattern: str, escaped: Collection[int] = ()) -> re.Pattern[str]:
+    """``%`` any run, ``_`` one character, except at ``escaped`` offsets (written ``\\%``/``\\_``),
+    where they are themselves; case-insensitive."""
+    parts = [
+        re.escape(char) if i in escaped else ".*" if char == "%" else "." if char == "_" else re.escape(char)
+        for i, char in enumerate(pattern)
+    ]
     return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
+
+
+_LITERAL = re.compile(
+    r"(?P<when>LAST|THIS|NEXT)_(?P<n>N_)?(?P<unit>DAY|WEEK|MONTH|QUARTER|YEAR)S?|N_(?P<ago>DAY|WEEK|MONTH|QUARTER|YEAR)S_AGO"
+)
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    return day.replace(year=index // 12, month=index % 12 + 1)
+
+
+def date_literal_range(name: str, n: int, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The days ``[start, end)`` a date literal stands for, seen from ``today`` (UTC).
+
+    Weeks start on Sunday (the en_US locale); the fiscal year is the calendar year (Salesforce's
+    default, a fiscal year starting in January). ``LAST_N_DAYS:n`` includes today; ``LAST_N_WEEKS``,
+    ``…MONTHS``, ``…QUARTERS``, ``…YEARS`` end where the current period starts; ``NEXT_N_…`` start
+    where it ends; ``N_…_AGO:n`` is the one period n periods back.
+    """
+    # Reference: https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_dateformats.htm
+    relative_days = {"YESTERDAY": -1, "TODAY": 0, "TOMORROW": 1}
+    if name in relative_days:
+        start = today + dt.timedelta(days=relative_days[name])
+        return start, start + dt.timedelta(days=1)
+    if name in ("LAST_90_DAYS", "NEXT_90_DAYS"):
+        name, n = name.replace("90", "N"), 90
+    match = _LITERAL.fullmatch(name.replace("FISCAL_", ""))
+    if match is None:
+        raise ValueError(name)
+    unit = match["unit"] or match["ago"]
+    week = today - dt.timedelta(days=(today.weekday() + 1) % 7)
+    anchors: dict[str, tuple[dt.date, Callable[[dt.date, int], dt.date]]] = {
+        "DAY": (today, lambda d, k: d + dt.timedelta(days=k)),
+        "WEEK": (week, lambda d, k: d + dt.timedelta(weeks=k)),
+        "MONTH": (today.replace(day=1), _add_months),
+        "QUARTER": (
+            today.replace(day=1, month=(today.month - 1) // 3 * 3 + 1),
+            lambda d, k: _add_months(d, 3 * k),
+        ),
+        "YEAR": (today.replace(day=1, month=1), lambda d, k: _add_months(d, 12 * k)),
+    }
+    start, step = anchors[unit]
+    if match["ago"]:
+        return step(start, -n), step(start, 1 - n)
+    count = n if match["n"] else 1
+    if match["when"] == "THIS":
+        return start, step(start, 1)
+    if match["when"] == "LAST":
+        if unit == "DAY":  # LAST_N_DAYS:n counts today too: n days back through the end of today
+            return step(start, -count), step(start, 1)
+        return step(start, -count), start
+    return step(start, 1), step(start, 1 + count)

@@ -23,6 +23,7 @@ from integrations.sandbox.salesforce.predicates import (
     FAST_COMPARE,
     Predicate,
     compare,
+    date_literal_range,
     date_range,
     folded,
     like,
@@ -206,7 +207,7 @@ class _Compiler:
                 )  # fmt: skip
             if literal.kind != "string":
                 raise self.type_error(target, literal)
-            pattern = like(literal.value)
+            pattern = like(literal.value, frozenset(literal.escaped))
             return lambda r: (v := get(r)) is not None and pattern.fullmatch(v) is not None
         if literal.kind == "dateliteral" and target.type in ("date", "datetime"):
             return date_range(op, get, self.literal_range(target, literal.value))
@@ -227,6 +228,16 @@ class _Compiler:
         """The literal converted to the field's stored form (lower-cased for text)."""
         if literal.kind == "null":
             return None
+        if literal.escaped:
+            # Reference: https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_quotedstringescapes.htm
+            # "LIKE expression only: \_ … \%"; "If you use a backslash character in any other
+            # context, an error occurs."
+            sequence = "\\" + literal.value[literal.escaped[0]]
+            raise self.error(
+                "MALFORMED_QUERY",
+                soql.illegal_sequence(literal.text[1:-1], sequence, literal.pos).detail,
+                literal.pos,
+            )
         kind = target.type
         if kind in ("id", "reference"):
             if literal.kind != "string":
@@ -240,7 +251,7 @@ class _Compiler:
         if kind in TEXT_TYPES:
             if literal.kind != "string":
                 raise self.type_error(target, literal)
-            return literal.value.replace("\\_", "_").replace("\\%", "%").lower()
+            return literal.value.lower()
         expected = {"boolean": ("boolean",), "date": ("date",), "datetime": ("datetime",)}.get(
             kind, ("number",)
         )
@@ -262,16 +273,9 @@ class _Compiler:
         )
 
     def literal_range(self, target: Field, literal: tuple[str, int]) -> tuple[Any, Any]:
-        name, days = literal
+        name, n = literal
         today = dt.datetime.fromtimestamp(self.store.clock.now(), dt.UTC).date()
-        start, end = {
-            "TODAY": (today, today + dt.timedelta(days=1)),
-            "YESTERDAY": (today - dt.timedelta(days=1), today),
-            "TOMORROW": (today + dt.timedelta(days=1), today + dt.timedelta(days=2)),
-            "LAST_N_DAYS": (today - dt.timedelta(days=days), today + dt.timedelta(days=1)),
-            "NEXT_N_DAYS": (today + dt.timedelta(days=1), today + dt.timedelta(days=days + 1)),
-            "N_DAYS_AGO": (today - dt.timedelta(days=days), today - dt.timedelta(days=days - 1)),
-        }[name]
+        start, end = date_literal_range(name, n, today)
         if target.type == "date":
             return start.isoformat(), end.isoformat()
         midnight = dt.time(tzinfo=dt.UTC)

@@ -2,9 +2,10 @@
 
 Supported: ``SELECT`` field paths (``Owner.Name``), ``COUNT()`` / ``COUNT(field)``, ``FROM``,
 ``WHERE`` with ``AND``/``OR``/``NOT`` and parentheses, ``= != <> < > <= >= LIKE IN NOT IN
-INCLUDES EXCLUDES``, ``NULL``, ``TRUE``/``FALSE``, strings with backslash escapes, numbers, date and
-datetime literals and the date literals ``TODAY``/``YESTERDAY``/``TOMORROW``/``LAST_N_DAYS:n``/
-``NEXT_N_DAYS:n``/``N_DAYS_AGO:n``, ``ORDER BY`` (``ASC``/``DESC``, ``NULLS FIRST``/``LAST``),
+INCLUDES EXCLUDES``, ``NULL``, ``TRUE``/``FALSE``, strings with backslash escapes (``\\_`` and ``\\%``
+in LIKE patterns only), numbers, date and datetime literals and every relative date literal
+(``TODAY``, ``LAST_WEEK``, ``THIS_MONTH``, ``LAST_N_MONTHS:n``, ``N_YEARS_AGO:n``, fiscal ones with
+the default January fiscal year…), ``ORDER BY`` (``ASC``/``DESC``, ``NULLS FIRST``/``LAST``),
 ``LIMIT``, ``OFFSET``. Like Salesforce, mixing ``AND`` and ``OR`` without parentheses and ``x AND
 NOT y`` are syntax errors (the Apex grammar: ``NOT`` only opens a condition).
 """
@@ -45,10 +46,19 @@ KEYWORDS = frozenset(
      "BY", "ASC", "DESC", "NULLS", "FIRST", "LAST", "LIMIT", "OFFSET", "NULL", "TRUE", "FALSE",
      "GROUP", "HAVING", "WITH", "FOR", "USING"}
 )  # fmt: skip
-DATE_LITERALS = frozenset({"TODAY", "YESTERDAY", "TOMORROW"})
-N_DAY_LITERALS = frozenset({"LAST_N_DAYS", "NEXT_N_DAYS", "N_DAYS_AGO"})
-STRING_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'": "'",
-                  "\\": "\\", "_": "\\_", "%": "\\%"}  # fmt: skip
+_UNITS = ("DAYS", "WEEKS", "MONTHS", "QUARTERS", "YEARS", "FISCAL_QUARTERS", "FISCAL_YEARS")
+DATE_LITERALS = frozenset(
+    {"TODAY", "YESTERDAY", "TOMORROW", "LAST_90_DAYS", "NEXT_90_DAYS"}
+    | {f"{when}_{unit[:-1]}" for when in ("LAST", "THIS", "NEXT") for unit in _UNITS[1:]}
+)
+N_DATE_LITERALS = frozenset(
+    {f"{when}_N_{unit}" for when in ("LAST", "NEXT") for unit in _UNITS}
+    | {f"N_{unit}_AGO" for unit in _UNITS}
+)
+# \n \r \t \b \f in either case; \_ and \% are LIKE-only and \uXXXX is a code point (handled apart).
+STRING_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
+LIKE_ESCAPES = ("_", "%")
+_UNICODE = re.compile(r"u([0-9A-Fa-f]{4})")
 
 _DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?![\dT])")
@@ -64,6 +74,7 @@ class Token:
     value: Any
     pos: int
     text: str
+    escaped: tuple[int, ...] = ()  # strings: offsets in ``value`` of characters written \_ or \%
 
 
 def tokenize(soql: str) -> list[Token]:
@@ -85,7 +96,7 @@ def tokenize(soql: str) -> list[Token]:
             assert match is not None
             word = match.group()
             upper = word.upper()
-            if upper in N_DAY_LITERALS and (days := _N_DAYS.match(soql, match.end())):
+            if upper in N_DATE_LITERALS and (days := _N_DAYS.match(soql, match.end())):
                 tokens.append(Token("dateliteral", (upper, int(days.group(1))), i, soql[i : days.end()]))
                 i = days.end()
                 continue
@@ -107,29 +118,43 @@ def tokenize(soql: str) -> list[Token]:
 
 
 def _string(soql: str, start: int, tokens: list[Token]) -> int:
-    """A quoted string; ``\\_`` and ``\\%`` stay escaped so LIKE can tell them from wildcards."""
+    """A quoted string, escapes decoded. ``\\_`` and ``\\%`` become ``_`` and ``%`` with their offsets
+    kept, so LIKE can tell them from wildcards and any other use can be refused."""
     out: list[str] = []
+    escaped: list[int] = []
     i = start + 1
     while i < len(soql):
         char = soql[i]
         if char == "\\":
             escape = soql[i + 1 : i + 2]
-            if escape not in STRING_ESCAPES:
-                raise SoqlError(
-                    "MALFORMED_QUERY",
-                    f"Invalid string literal '{soql[start + 1 : i + 2]}'. Illegal character sequence "
-                    f"'\\{escape}' in string literal.",
-                    start,
-                )
-            out.append(STRING_ESCAPES[escape])
-            i += 2
+            unicode = _UNICODE.match(soql, i + 1)
+            if escape.lower() in STRING_ESCAPES and escape:
+                out.append(STRING_ESCAPES[escape.lower()])
+                i += 2
+            elif escape in LIKE_ESCAPES and escape:
+                escaped.append(len(out))
+                out.append(escape)
+                i += 2
+            elif unicode:
+                out.append(chr(int(unicode.group(1), 16)))
+                i = unicode.end()
+            else:
+                raise illegal_sequence(soql[start + 1 : i + 2], f"\\{escape}", start)
         elif char == "'":
-            tokens.append(Token("string", "".join(out), start, soql[start : i + 1]))
+            tokens.append(Token("string", "".join(out), start, soql[start : i + 1], tuple(escaped)))
             return i + 1
         else:
             out.append(char)
             i += 1
     raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{soql[start:]}'", start)
+
+
+def illegal_sequence(literal: str, sequence: str, pos: int) -> SoqlError:
+    return SoqlError(
+        "MALFORMED_QUERY",
+        f"Invalid string literal '{literal}'. Illegal character sequence '{sequence}' in string literal.",
+        pos,
+    )
 
 
 def _number_or_date(soql: str, i: int, tokens: list[Token]) -> int:
@@ -165,6 +190,7 @@ class Literal:
     value: Any
     pos: int
     text: str
+    escaped: tuple[int, ...] = ()  # strings: offsets of characters written \_ or \% (LIKE only)
 
 
 @dataclass(frozen=True)
@@ -358,7 +384,7 @@ class _Parser:
         token = self.tok
         if token.kind in ("string", "number", "date", "datetime", "dateliteral"):
             self.take()
-            return Literal(token.kind, token.value, token.pos, token.text)
+            return Literal(token.kind, token.value, token.pos, token.text, token.escaped)
         if token.kind == "keyword" and token.value in ("TRUE", "FALSE"):
             self.take()
             return Literal("boolean", token.value == "TRUE", token.pos, token.text)

@@ -282,3 +282,128 @@ def test_an_empty_query_string_is_malformed(sandbox: Any, admin_token: str) -> N
     assert response.json() == [
         {"message": "A query string has to be specified", "errorCode": "MALFORMED_QUERY"}
     ]
+
+
+# ---- issue 10: escapes and date literals as Salesforce documents them ----------------------------
+# Reference: https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_quotedstringescapes.htm
+@pytest.mark.parametrize(
+    "where",
+    [
+        "Title = '100\\% Sales\\_Lead'",
+        "LastName = 'O\\_Brien'",
+        "LastName IN ('Alpha', 'a\\%b')",
+        "Title != 'CT\\_'",
+    ],
+)
+def test_like_escapes_outside_like_are_malformed(api: Salesforce, leads: dict[str, str], where: str) -> None:
+    body = error(api, f"SELECT Id FROM Lead WHERE {where}")
+
+    assert body["errorCode"] == "MALFORMED_QUERY"
+    assert "Illegal character sequence" in body["message"]
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ("Title = 'VP\\u0020Sales'", ["Alpha"]),
+        ("LastName = '\\u0043harlie'", ["Charlie"]),
+        ("Title = 'Line\\none\\tTab'", ["Delta"]),
+        ("Title = 'Line\\NOne\\TTab'", ["Delta"]),
+        ("Title = 'Say \\\"hi\\\"\\r\\f\\b'", ["Echo"]),
+        ("LastName LIKE 'Back\\\\%'", ["Back\\slash"]),
+        ("Title LIKE '100\\%%'", ["O'Brien"]),
+    ],
+)
+def test_every_documented_escape_sequence_is_accepted(
+    sandbox: Any, api: Salesforce, leads: dict[str, str], where: str, expected: list[str]
+) -> None:
+    sf.add_records(
+        sandbox.state,
+        "Lead",
+        [
+            {"LastName": "Delta", "Title": "Line\none\tTab", "Company": CO},
+            {"LastName": "Echo", "Title": 'Say "hi"\r\f\b', "Company": CO},
+        ],
+        owner=REP1_USERNAME,
+    )
+
+    assert names(api, where) == expected
+
+
+TODAY = dt.date(2026, 5, 13)  # a Wednesday; weeks start on Sunday (en_US)
+D = dt.date
+
+
+@pytest.mark.parametrize(
+    ("literal", "first", "last"),
+    [
+        ("YESTERDAY", D(2026, 5, 12), D(2026, 5, 12)),
+        ("TODAY", TODAY, TODAY),
+        ("TOMORROW", D(2026, 5, 14), D(2026, 5, 14)),
+        ("LAST_WEEK", D(2026, 5, 3), D(2026, 5, 9)),
+        ("THIS_WEEK", D(2026, 5, 10), D(2026, 5, 16)),
+        ("NEXT_WEEK", D(2026, 5, 17), D(2026, 5, 23)),
+        ("LAST_MONTH", D(2026, 4, 1), D(2026, 4, 30)),
+        ("THIS_MONTH", D(2026, 5, 1), D(2026, 5, 31)),
+        ("NEXT_MONTH", D(2026, 6, 1), D(2026, 6, 30)),
+        ("LAST_90_DAYS", D(2026, 2, 12), TODAY),
+        ("NEXT_90_DAYS", D(2026, 5, 14), D(2026, 8, 11)),
+        ("LAST_N_DAYS:7", D(2026, 5, 6), TODAY),
+        ("NEXT_N_DAYS:3", D(2026, 5, 14), D(2026, 5, 16)),
+        ("N_DAYS_AGO:3", D(2026, 5, 10), D(2026, 5, 10)),
+        ("LAST_N_WEEKS:2", D(2026, 4, 26), D(2026, 5, 9)),
+        ("NEXT_N_WEEKS:2", D(2026, 5, 17), D(2026, 5, 30)),
+        ("N_WEEKS_AGO:1", D(2026, 5, 3), D(2026, 5, 9)),
+        ("LAST_N_MONTHS:3", D(2026, 2, 1), D(2026, 4, 30)),
+        ("NEXT_N_MONTHS:2", D(2026, 6, 1), D(2026, 7, 31)),
+        ("N_MONTHS_AGO:2", D(2026, 3, 1), D(2026, 3, 31)),
+        ("THIS_QUARTER", D(2026, 4, 1), D(2026, 6, 30)),
+        ("LAST_QUARTER", D(2026, 1, 1), D(2026, 3, 31)),
+        ("NEXT_QUARTER", D(2026, 7, 1), D(2026, 9, 30)),
+        ("LAST_N_QUARTERS:2", D(2025, 10, 1), D(2026, 3, 31)),
+        ("THIS_YEAR", D(2026, 1, 1), D(2026, 12, 31)),
+        ("LAST_YEAR", D(2025, 1, 1), D(2025, 12, 31)),
+        ("NEXT_YEAR", D(2027, 1, 1), D(2027, 12, 31)),
+        ("LAST_N_YEARS:2", D(2024, 1, 1), D(2025, 12, 31)),
+        ("NEXT_N_YEARS:1", D(2027, 1, 1), D(2027, 12, 31)),
+        ("N_YEARS_AGO:1", D(2025, 1, 1), D(2025, 12, 31)),
+        ("THIS_FISCAL_YEAR", D(2026, 1, 1), D(2026, 12, 31)),
+        ("LAST_FISCAL_QUARTER", D(2026, 1, 1), D(2026, 3, 31)),
+    ],
+)
+def test_date_literals_are_the_documented_ranges_in_utc(
+    sandbox: Any, api: Salesforce, literal: str, first: dt.date, last: dt.date
+) -> None:
+    sf.set_clock(sandbox.state, dt.datetime.combine(TODAY, dt.time(23, 30), dt.UTC))
+    days = {
+        "before": first - dt.timedelta(days=1),
+        "first": first,
+        "last": last,
+        "after": last + dt.timedelta(days=1),
+    }
+    sf.add_records(
+        sandbox.state,
+        "Task",
+        [{"Subject": f"dl-{k}", "ActivityDate": d.isoformat()} for k, d in days.items()],
+    )
+    sf.add_records(
+        sandbox.state,
+        "Lead",
+        [
+            {"LastName": "just-before", "CreatedDate": f"{first - dt.timedelta(days=1)}T23:59:59+00:00"},
+            {"LastName": "first-second", "CreatedDate": f"{first}T00:00:00+00:00"},
+            {"LastName": "last-second", "CreatedDate": f"{last}T23:59:59+00:00"},
+            {"LastName": "just-after", "CreatedDate": f"{last + dt.timedelta(days=1)}T00:00:00+00:00"},
+        ],
+        owner=REP1_USERNAME,
+    )
+
+    def tasks(op: str) -> list[str]:
+        soql = f"SELECT Subject FROM Task WHERE Subject LIKE 'dl-%' AND ActivityDate {op} {literal} ORDER BY ActivityDate"
+        return [r["Subject"] for r in api.query(soql)["records"]]
+
+    assert tasks("=") == ["dl-first", "dl-last"]
+    assert tasks("<") == ["dl-before"]
+    assert tasks(">") == ["dl-after"]
+    soql = f"SELECT LastName FROM Lead WHERE CreatedDate = {literal} AND LastName LIKE '%-%' ORDER BY CreatedDate"
+    assert [r["LastName"] for r in api.query(soql)["records"]] == ["first-second", "last-second"]
