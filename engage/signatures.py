@@ -1,23 +1,20 @@
 """Email signatures (A8): two templates filled from the seller's profile, a custom one, or none.
 
-Custom signatures are HTML written by the seller. They are sanitised with nh3 before they are
-stored (``sanitize_signature``) and again whenever they are used (``signature_html``), because a
-signature written elsewhere (the onboarding wizard) may not have been cleaned.
+Custom signatures are HTML written by the seller. Every path that stores one (the Profile page
+here, the onboarding wizard in copilot) cleans it with the one sanitiser,
+``copilot.sanitize.sanitize_signature``; ``signature_html`` cleans it again when it is used, for
+rows stored before that was so.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import nh3
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
 from copilot.models import User
-
-ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "a", "br", "p", "div", "span", "ul", "ol", "li", "img"}
-ALLOWED_ATTRIBUTES = {"a": {"href"}, "img": {"src", "alt"}}
-ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
+from copilot.sanitize import sanitize_signature
 
 TEMPLATES = {
     User.Signature.CLASSIC: "engage/profile/signature_classic.html",
@@ -50,19 +47,6 @@ def signature_facts(user: User) -> SignatureFacts:
         phone=user.phone,
         email=user.email,
     )
-
-
-def sanitize_signature(html: str) -> str:
-    """Only simple formatting, links (http, https, mailto) and images survive; scripts, styles
-    and event-handler attributes are removed with their content."""
-    cleaned = nh3.clean(
-        html or "",
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes=ALLOWED_URL_SCHEMES,
-        link_rel="noopener noreferrer",
-    )
-    return cleaned.strip()
 
 
 def render_template_signature(choice: str, facts: SignatureFacts) -> SafeString:

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from copilot.models import User
+from copilot.sanitize import sanitize_signature
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,10 @@ def onboarding_save_step(*, user: User, step_key: str, data: dict[str, Any]) -> 
     user_fields = USER_FIELDS[step.key]
     for field in user_fields:
         if field in data:
-            setattr(user, field, data[field])
+            value = data[field]
+            if field == "signature_custom":  # rendered on the Profile page and in every email
+                value = sanitize_signature(value)
+            setattr(user, field, value)
     org_answers = {
         attr: data[key] for key, attr in ORG_FIELDS.get(step.key, {}).items() if data.get(key) is not None
     }

@@ -193,3 +193,42 @@ def test_a_salesforce_account_website_that_is_not_http_is_not_stored():
 
     assert apply_mapping({"Website": HOSTILE_WEBSITE}, rows) == {"website": ""}
     assert apply_mapping({"Website": "www.acme.example"}, rows) == {"website": "www.acme.example"}
+
+
+# --- Signatures ------------------------------------------------------------------------------------
+
+HOSTILE_SIGNATURE = (
+    '<b>Tom</b><script>alert("s")</script><img src="x.png" onerror="alert(1)">'
+    '<a href="javascript:alert(2)">site</a><a href="https://acme.example">ok</a>'
+)
+
+
+def _assert_clean(signature: str) -> None:
+    assert "<script" not in signature and "alert(" not in signature
+    assert "onerror" not in signature and "javascript:" not in signature
+    assert "<b>Tom</b>" in signature and 'href="https://acme.example"' in signature
+
+
+def test_the_onboarding_wizard_stores_a_custom_signature_sanitised(client, teammate):
+    client.force_login(teammate)
+
+    client.post(
+        reverse("copilot:onboarding_step", args=["signature"]),
+        {"signature_choice": "custom", "signature_custom": HOSTILE_SIGNATURE, "save": "1"},
+    )
+
+    teammate.refresh_from_db()
+    assert teammate.signature_choice == "custom"
+    _assert_clean(teammate.signature_custom)
+    page = client.get(reverse("engage:profile") + "?edit=signature").content.decode()
+    assert "onerror" not in page and "javascript:alert" not in page and "alert(" not in page
+
+
+def test_the_profile_page_stores_a_custom_signature_sanitised(seller, teammate):
+    seller.post(
+        reverse("engage:profile_signature"),
+        {"signature_choice": "custom", "signature_custom": HOSTILE_SIGNATURE},
+    )
+
+    teammate.refresh_from_db()
+    _assert_clean(teammate.signature_custom)
