@@ -1,10 +1,12 @@
 """Outlook address books as ``SyncPage``s: a contacts delta per contact folder (the default
 "Contacts" folder and the folders in it), keeping each folder's name on its contacts (D6).
 
-The cursor is JSON ``{"folders": {<key>: {"name", "link"}}, "listed_at": ISO}``; the key is the
-folder id, or ``default`` for the default folder. The folder list is read at a full sync and again
-once a day (new folders start their own full round, removed ones are dropped); in between an idle
-round of every folder is one JSON batch.
+Graph documents contact delta per folder only (``/contactFolders/{id}/contacts/delta``); the
+default folder is tracked by its id, the ``parentFolderId`` of the folders listed in it (or of a
+contact in it when it has no sub-folders). The cursor is JSON ``{"folders": {<key>: {"name",
+"link"}}, "listed_at": ISO}``; the key is the folder id, or ``default`` for the default folder. The
+folder list is read at a full sync and again once a day (new folders start their own full round,
+removed ones are dropped); in between an idle round of every folder is one JSON batch.
 """
 
 # Reference: https://learn.microsoft.com/en-us/graph/api/contact-delta
@@ -36,18 +38,33 @@ SELECT = (
 HEADERS = {"Prefer": f"odata.maxpagesize={PAGE_SIZE}"}
 
 
-def initial_url(client: GraphClient, folder_key: str) -> str:
-    collection = "/contacts" if folder_key == DEFAULT else f"/contactFolders/{quote(folder_key)}/contacts"
+def initial_url(client: GraphClient, folder_id: str) -> str:
+    collection = f"/contactFolders/{quote(folder_id, safe='')}/contacts"
     return client.absolute(f"{client.user_path()}{collection}/delta?$select={quote(SELECT, safe=',')}")
 
 
-def list_folders(client: GraphClient) -> dict[str, str]:
-    """Folder key → display name: the default folder and every folder the user made in it."""
-    folders = {DEFAULT: DEFAULT_NAME}
-    for folder in client.values(f"{client.user_path()}/contactFolders", params={"$select": "id,displayName"}):
+def list_folders(client: GraphClient) -> dict[str, tuple[str, str]]:
+    """Folder key → (folder id, display name): the default folder (when its id can be known) and
+    every folder the user made in it."""
+    folders: dict[str, tuple[str, str]] = {}
+    default_id = ""
+    params = {"$select": "id,displayName,parentFolderId"}
+    for folder in client.values(f"{client.user_path()}/contactFolders", params=params):
         if folder.get("id"):
-            folders[str(folder["id"])] = str(folder.get("displayName") or "")
+            folders[str(folder["id"])] = (str(folder["id"]), str(folder.get("displayName") or ""))
+            default_id = default_id or str(folder.get("parentFolderId") or "")
+    if not default_id:
+        # Reference: https://learn.microsoft.com/en-us/graph/api/user-list-contacts (default folder)
+        page = client.get(f"{client.user_path()}/contacts", params={"$top": "1", "$select": "parentFolderId"})
+        default_id = next((str(c.get("parentFolderId") or "") for c in (page or {}).get("value") or ()), "")
+    if default_id:
+        folders = {DEFAULT: (default_id, DEFAULT_NAME), **folders}
     return folders
+
+
+def _legacy(link: str) -> bool:
+    """A link to ``/users/{id}/contacts/delta``, which earlier versions stored (Graph refuses it)."""
+    return "/contactFolders/" not in link
 
 
 def fetch(client: GraphClient, *, cursor: str, since: dt.datetime) -> Iterator[SyncPage]:
@@ -58,13 +75,21 @@ def fetch(client: GraphClient, *, cursor: str, since: dt.datetime) -> Iterator[S
     folders: dict[str, dict[str, str]] = dict(state.get("folders") or {})
     listed_at = parse_datetime(state.get("listed_at"))
     now = timezone.now()
-    if not folders or listed_at is None or now - listed_at >= RELIST_AFTER:
+    legacy = any(_legacy(str(folder.get("link") or "")) for folder in folders.values())
+    if not folders or legacy or listed_at is None or now - listed_at >= RELIST_AFTER:
         current = list_folders(client)
+        kept = {key: str(folder.get("link") or "") for key, folder in folders.items()}
         folders = {
-            key: {"name": name, "link": (folders.get(key) or {}).get("link") or initial_url(client, key)}
-            for key, name in current.items()
+            key: {
+                "name": name,
+                "link": kept[key]
+                if kept.get(key) and not _legacy(kept[key])
+                else initial_url(client, folder_id),
+            }
+            for key, (folder_id, name) in current.items()
         }
-        listed_at = now
+        # Without a default folder id (no folders, no contacts yet) list again next round.
+        listed_at = now if DEFAULT in current else now - RELIST_AFTER
     spent = client.requests_made
     links = {key: folder["link"] for key, folder in folders.items()}
     for page in delta.rounds(client, links, headers=HEADERS):

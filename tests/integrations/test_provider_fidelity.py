@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import email.utils
+import json
 from typing import Any
 
 import pytest
@@ -17,13 +18,19 @@ from copilot.intelligence.services import intelligence_settings_update
 from copilot.models import Activity
 from integrations.google.adapter import GOOGLE_ADAPTER, mailbox_client
 from integrations.ingest import deliver
-from integrations.records import MailMessageRecord
+from integrations.records import AddressBookContactRecord, MailMessageRecord
 from integrations.sandbox.google import control as google
 from integrations.sandbox.salesforce import control as sf
 from integrations.sandbox.salesforce.demo import REP1_USERNAME
 from tests.copilot.intelligence.records import context
 from tests.factories import AdminFactory, OrganizationFactory, UserFactory
 from tests.integrations.google.conftest import ADMIN, SELLER1, dwd_connection, mailbox
+from tests.integrations.microsoft import conftest as microsoft
+from tests.integrations.microsoft.conftest import (  # noqa: F401  (fixtures)
+    _fresh_microsoft_caches,
+    app_connection,
+    ms,
+)
 from tests.integrations.sandbox.salesforce.conftest import client as salesforce_client
 
 CUSTOMER = "kunde@bluefinanalytics.example"
@@ -184,3 +191,47 @@ def test_soql_refuses_like_escapes_outside_like_and_knows_the_date_literals(sand
     assert names("CreatedDate = THIS_MONTH") == ["Under_Score"]
     assert names("CreatedDate = LAST_MONTH") == ["Older"]
     assert names("CreatedDate = LAST_N_MONTHS:3") == ["Older"]
+
+
+# ---- point 10: Microsoft contacts delta by the documented contactFolders path ------------------
+def test_outlook_contacts_sync_through_the_documented_contact_folders_delta(
+    ms: Any,  # noqa: F811  (the Microsoft fixtures imported above)
+    app_connection: Any,  # noqa: F811
+) -> None:
+    # Reference: https://learn.microsoft.com/en-us/graph/api/contact-delta
+    ms.control.seed(
+        "microsoft",
+        {
+            "contacts": [
+                {
+                    "mailbox": microsoft.SELLER1,
+                    "given_name": "Ray",
+                    "surname": "Lo",
+                    "emails": "ray@lo.example",
+                }
+            ]
+        },
+    )
+    ms.control.clear_requests()
+
+    pages = microsoft.sync(app_connection, microsoft.SELLER1, "contacts")
+
+    ray = next(
+        r
+        for r in microsoft.records_of(pages)
+        if isinstance(r, AddressBookContactRecord) and r.family_name == "Lo"
+    )
+    assert ray.folders == ("Contacts",)
+    paths = [r["path"] for r in microsoft.graph_requests(ms)]
+    deltas = [p for p in paths if p.endswith("/delta")]
+    assert deltas and all("/contactFolders/" in p for p in deltas), deltas
+
+    # A cursor an earlier version stored, pointing at the undocumented /contacts/delta: upgraded.
+    state = json.loads(pages[-1].cursor)
+    legacy_link = state["folders"]["default"]["link"].split("/contactFolders/")[0] + "/contacts/delta"
+    state["folders"]["default"]["link"] = legacy_link
+    again = microsoft.sync(app_connection, microsoft.SELLER1, "contacts", cursor=json.dumps(state))
+    assert any(
+        isinstance(r, AddressBookContactRecord) and r.family_name == "Lo" for r in microsoft.records_of(again)
+    )
+    assert "/contactFolders/" in json.loads(again[-1].cursor)["folders"]["default"]["link"]

@@ -1,6 +1,8 @@
 """Graph contacts: the default Contacts folder (``/contacts``), its child contact folders
-(``/contactFolders``), and a contacts delta per folder (``/contactFolders/{id}/contacts/delta``;
-``/contacts/delta`` tracks the default folder).
+(``/contactFolders``), and a contacts delta per folder (``/contactFolders/{id}/contacts/delta``,
+the default folder by its id or the well-known name ``contacts``). ``/contacts/delta`` is not a
+documented path: like ``/messages/delta`` and ``/calendar/events/delta`` it answers 400 (change
+tracking is only offered per folder).
 
 Page sizes: contact lists default to 10 (``$top`` up to 1000); contacts delta defaults to 10 per page
 (``Prefer: odata.maxpagesize`` up to 1000).
@@ -34,7 +36,7 @@ CONTACT_TYPE = "Microsoft.OutlookServices.Contact"
 
 def routes() -> list[tuple[str, str, Any, str]]:
     return [
-        ("GET", rf"{USER}/contacts/delta", contacts_delta, "contacts.read"),
+        ("GET", rf"{USER}/contacts/delta", unsupported_delta, "contacts.read"),
         ("GET", rf"{USER}/contacts", list_contacts, "contacts.read"),
         ("GET", rf"{USER}/contacts/(?P<contact>[^/]+)", get_contact, "contacts.read"),
         ("GET", rf"{USER}/contactFolders", list_folders, "contacts.read"),
@@ -43,6 +45,15 @@ def routes() -> list[tuple[str, str, Any, str]]:
         ("GET", rf"{USER}/contactFolders/(?P<folder>[^/]+)/childFolders", child_folders, "contacts.read"),
         ("GET", rf"{USER}/contactFolders/(?P<folder>[^/]+)", get_folder, "contacts.read"),
     ]
+
+
+def unsupported_delta(request: Request, state: SandboxState, target: Target) -> Response:
+    # Reference: https://learn.microsoft.com/en-us/graph/api/contact-delta (HTTP request: only
+    # /me|/users/{id}/contactFolders/{id}/contacts/delta); the answer Graph gives to delta on an
+    # Outlook collection outside a folder: https://github.com/microsoftgraph/msgraph-metadata/issues/608
+    return errors.bad_request(
+        request, "Unsupported request: Change tracking is not supported against 'microsoft.graph.contact'."
+    )
 
 
 def _folder(box: Mailbox, request: Request) -> str | None:

@@ -39,7 +39,9 @@ def test_contact_delta_per_folder_and_for_the_default_folder(app_graph: Graph) -
     prospects = next(f for f in folders if f["displayName"] == "Prospects")
     in_folder, delta_link = drain(app_graph, f"/users/{SELLER1}/contactFolders/{prospects['id']}/contacts/delta",
                                   headers={"Prefer": "odata.maxpagesize=2"})  # fmt: skip
-    default, default_link = drain(app_graph, f"/users/{SELLER1}/contacts/delta")
+    # The default folder is tracked by its id (the parent of the folders in it), as Graph documents.
+    default_id = prospects["parentFolderId"]
+    default, default_link = drain(app_graph, f"/users/{SELLER1}/contactFolders/{default_id}/contacts/delta")
 
     assert in_folder and all(c["parentFolderId"] == prospects["id"] for c in in_folder)
     assert default == []
@@ -51,6 +53,18 @@ def test_contact_delta_per_folder_and_for_the_default_folder(app_graph: Graph) -
 
     assert [c["displayName"] for c in drain(app_graph, delta_link)[0]] == ["Nia Ode"]
     assert [c["displayName"] for c in drain(app_graph, default_link)[0]] == ["Ray Lo"]
+
+
+def test_contact_delta_outside_a_folder_is_refused_as_graph_does(app_graph: Graph) -> None:
+    # Reference: https://learn.microsoft.com/en-us/graph/api/contact-delta (per folder only)
+    response = app_graph.request("GET", f"/users/{SELLER1}/contacts/delta")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "BadRequest"
+    assert (
+        "Change tracking is not supported against 'microsoft.graph.contact'"
+        in response.json()["error"]["message"]
+    )
 
 
 def test_mailbox_settings_read_and_update(app_graph: Graph) -> None:
