@@ -8,7 +8,9 @@ from django.contrib.auth.password_validation import password_validators_help_tex
 from django.core.exceptions import ValidationError
 
 from copilot.models import TIME_ZONES, Organization, OrgGroup, Role, User
+from copilot.validators import refuse_control_characters
 
+NAME_VALIDATORS = [refuse_control_characters]
 PHONE_RE = re.compile(r"^\+?[0-9 ()./-]{6,25}(\s*(x|ext\.?|extension)\s*[0-9]{1,6})?$", re.I)
 
 
@@ -24,8 +26,8 @@ def clean_phone(value: str) -> str:
 class SignupExtraForm(forms.Form):
     """Extra sign-up fields (allauth calls ``signup``); the adapter creates the organisation."""
 
-    first_name = forms.CharField(max_length=150, label="First name")
-    last_name = forms.CharField(max_length=150, label="Last name")
+    first_name = forms.CharField(max_length=150, label="First name", validators=NAME_VALIDATORS)
+    last_name = forms.CharField(max_length=150, label="Last name", validators=NAME_VALIDATORS)
     organization_name = forms.CharField(
         max_length=200,
         label="Company",
@@ -58,8 +60,8 @@ class StepForm(forms.Form):
 
 class ContactStepForm(StepForm):
     org_fields = ("company",)
-    first_name = forms.CharField(max_length=150)
-    last_name = forms.CharField(max_length=150)
+    first_name = forms.CharField(max_length=150, validators=NAME_VALIDATORS)
+    last_name = forms.CharField(max_length=150, validators=NAME_VALIDATORS)
     phone = forms.CharField(max_length=40, required=False)
     job_title = forms.CharField(max_length=150, required=False)
     company = forms.CharField(max_length=200, required=False)
@@ -161,8 +163,8 @@ class OrgGroupChoiceMixin:
 
 
 class InviteForm(OrgGroupChoiceMixin, forms.Form):
-    first_name = forms.CharField(max_length=150)
-    last_name = forms.CharField(max_length=150)
+    first_name = forms.CharField(max_length=150, validators=NAME_VALIDATORS)
+    last_name = forms.CharField(max_length=150, validators=NAME_VALIDATORS)
     email = forms.EmailField()
     role = forms.ChoiceField(choices=Role.choices, initial=Role.CONTRIBUTOR, widget=forms.RadioSelect)
     org_groups = forms.ModelMultipleChoiceField(
@@ -181,8 +183,8 @@ class InviteForm(OrgGroupChoiceMixin, forms.Form):
 
 
 class UserEditForm(OrgGroupChoiceMixin, forms.Form):
-    first_name = forms.CharField(max_length=150, required=False)
-    last_name = forms.CharField(max_length=150, required=False)
+    first_name = forms.CharField(max_length=150, required=False, validators=NAME_VALIDATORS)
+    last_name = forms.CharField(max_length=150, required=False, validators=NAME_VALIDATORS)
     mailbox_username = forms.CharField(
         max_length=254,
         label="User name",

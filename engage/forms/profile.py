@@ -12,6 +12,7 @@ from django.template.defaultfilters import filesizeformat
 
 from copilot.forms import clean_phone
 from copilot.models import TIME_ZONES, User
+from copilot.validators import refuse_control_characters
 from engage.cultures import CULTURES, holiday_countries
 from engage.models import NotificationChoice, SellerProfile
 from engage.scheduling import WEEKDAYS
@@ -26,10 +27,15 @@ DEFAULT_HOURS = ("09:00", "17:00")
 class PrimaryInfoForm(forms.Form):
     first_name = forms.CharField(
         max_length=150,
+        validators=[refuse_control_characters],
         error_messages={"required": "Enter your first name."},
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "given-name"}),
     )
-    last_name = forms.CharField(max_length=150, error_messages={"required": "Enter your last name."})
+    last_name = forms.CharField(
+        max_length=150,
+        validators=[refuse_control_characters],
+        error_messages={"required": "Enter your last name."},
+    )
     job_title = forms.CharField(max_length=150, required=False)
     phone = forms.CharField(
         max_length=40, required=False, widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"})

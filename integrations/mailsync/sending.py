@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from email.utils import make_msgid
 
 from django.db import transaction
@@ -22,7 +23,7 @@ from integrations import ingest, selectors, services
 from integrations.exceptions import MailboxAccessDenied, ProviderAuthError, ProviderError
 from integrations.mailsync.adapter import MailboxRef, OutgoingMessage, get_adapter
 from integrations.models import Connection
-from integrations.records import MailboxContext, MailMessageRecord
+from integrations.records import Address, MailboxContext, MailMessageRecord
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,33 @@ def sending_unavailable_reason(user: User) -> tuple[Connection | None, str]:
     return connection, ""
 
 
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def header_text(value: str) -> str:
+    """``value`` on one line: control characters (a line break in a name stored before names
+    refused them) become spaces, so the email library never refuses the header and no value
+    can start a header of its own."""
+    return " ".join(_CONTROL_CHARACTERS.sub(" ", value or "").split())
+
+
+def header_safe(message: OutgoingMessage) -> OutgoingMessage:
+    """The message with every value that goes into a header (names, subject) on one line; the
+    adapters then build From/To/Cc with ``email.utils.formataddr``."""
+
+    def names(addresses: tuple[Address, ...]) -> tuple[Address, ...]:
+        return tuple(dataclasses.replace(a, name=header_text(a.name)) for a in addresses)
+
+    return dataclasses.replace(
+        message,
+        sender_name=header_text(message.sender_name),
+        subject=header_text(message.subject),
+        to=names(message.to),
+        cc=names(message.cc),
+        bcc=names(message.bcc),
+    )
+
+
 def send_message(*, user: User, message: OutgoingMessage) -> MailMessageRecord:
     """Send ``message`` from ``user``'s mailbox; the sent copy is on the timeline at once."""
     connection, reason = sending_unavailable_reason(user)
@@ -78,6 +106,7 @@ def send_message(*, user: User, message: OutgoingMessage) -> MailMessageRecord:
     adapter = get_adapter(connection.provider)
     assert adapter is not None
     address = user.email.lower()
+    message = header_safe(message)
     if not message.message_id_header:
         domain = address.rsplit("@", 1)[-1]
         message = dataclasses.replace(message, message_id_header=make_msgid(domain=domain).strip("<>"))

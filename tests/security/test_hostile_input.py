@@ -3,19 +3,24 @@ CRM mapping or user name could do before, and what a person sees now."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import html
 import re
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.template import Context, Template
 from django.urls import reverse
 
+from copilot.models import User
 from engage.crm.mapping import MappingRow, apply_mapping
 from engage.models import Contact, ContactImport
 from engage.services.imports import import_create, import_set_mapping
 from tests.engage.imports.conftest import upload
-from tests.factories import AccountFactory
+from tests.engage.test_compose import DEMO_ADMIN, DEMO_SELLER, _google_connection, _sent_copies
+from tests.factories import AccountFactory, AdminFactory, OrganizationFactory, UserFactory
 
 Status = ContactImport.Status
 
@@ -232,3 +237,74 @@ def test_the_profile_page_stores_a_custom_signature_sanitised(seller, teammate):
 
     teammate.refresh_from_db()
     _assert_clean(teammate.signature_custom)
+
+
+# --- Names and email headers ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["Tom\r\nBcc: victim@evil.example", "Tom\x00", "Tom\tMate", "Tom\x7f"])
+def test_names_refuse_control_characters_on_every_form_that_takes_one(client, owner, teammate, name):
+    message = "Names cannot contain line breaks, tabs or other invisible control characters."
+    client.force_login(teammate)
+    onboarding = client.post(
+        reverse("copilot:onboarding_step", args=["contact"]),
+        {"first_name": name, "last_name": "Mate", "save": "1"},
+    )
+    profile = client.post(reverse("engage:profile_primary"), {"first_name": "Tom", "last_name": name})
+    client.force_login(owner)
+    invite = client.post(
+        reverse("copilot:user_invite"),
+        {"first_name": name, "last_name": "New", "email": "new@acme.example", "role": "contributor"},
+    )
+
+    for response in (onboarding, profile, invite):
+        assert message in _page(response), response.status_code
+    teammate.refresh_from_db()
+    assert (teammate.first_name, teammate.last_name) == ("Tom", "Mate")
+
+
+def test_signup_refuses_a_name_with_a_line_break(client, db):
+    response = client.post(
+        reverse("account_signup"),
+        {
+            "first_name": "Eve\nBcc: all@evil.example",
+            "last_name": "Vil",
+            "organization_name": "Evil Co",
+            "email": "eve@evil.example",
+            "password1": "a-long-enough-passphrase-1",
+            "password2": "a-long-enough-passphrase-1",
+        },
+    )
+
+    assert "Names cannot contain line breaks" in _page(response)
+    assert not User.objects.filter(email="eve@evil.example").exists()
+
+
+def test_a_stored_name_with_a_line_break_still_sends_with_the_break_removed(sandbox, client, db):
+    organization = OrganizationFactory(name="Demo Co")
+    admin = AdminFactory(organization=organization, email=DEMO_ADMIN)
+    # Stored before names refused control characters.
+    seller = UserFactory(
+        organization=organization,
+        email=DEMO_SELLER,
+        first_name="Sam\r\nBcc: victim@evil.example",
+        last_name="Seller",
+    )
+    EmailAddress.objects.get_or_create(
+        user=seller, email=seller.email, defaults={"verified": True, "primary": True}
+    )
+    connection = _google_connection(sandbox, organization, admin)
+    connection.details = {**connection.details, "verified_domains": ["demo.example"]}
+    connection.save(update_fields=["details"])
+    client.force_login(seller)
+
+    response = client.post(
+        "/app/compose/",
+        {"to": "Peter Gibbons <peter@initech.example>", "subject": "Header safety", "body": "Hi Peter"},
+    )
+
+    assert response.status_code == 302, _page(response)[-800:]
+    (sent,) = _sent_copies(sandbox, "Header safety")
+    mime = email.message_from_bytes(sent.raw_bytes(), policy=email.policy.default)
+    assert mime["From"] == '"Sam Bcc: victim@evil.example Seller" <seller1@demo.example>'
+    assert mime["Bcc"] is None
