@@ -19,6 +19,7 @@ from integrations import services
 from integrations.microsoft import delta, identity
 from integrations.models import Connection
 from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
+from integrations.sandbox.microsoft.directory import directory
 
 ADMIN = "admin@demo.example"
 SELLER1 = "seller1@demo.example"
@@ -51,6 +52,13 @@ def ms(sandbox: Any, settings: Any) -> Any:
 def app_connection(ms: Any, acme: Any, owner: Any) -> Connection:
     """Acme's admin-managed connection to the demo tenant (as after admin consent)."""
     ms.control.seed("microsoft", {"consents": [{"tenant_id": DEMO_TENANT_ID}]})
+    tenant = directory(ms.state).tenants[DEMO_TENANT_ID]
+    members = {
+        address.lower()
+        for user in directory(ms.state).users_of(DEMO_TENANT_ID)
+        for address in (user.mail, user.user_principal_name)
+        if address
+    }
     return services.connection_save_from_oauth(
         organization=acme,
         actor=owner,
@@ -61,7 +69,14 @@ def app_connection(ms: Any, acme: Any, owner: Any) -> Connection:
         external_user_id="",
         external_username="demo.example",
         instance_url="",
-        details={"mode": "app", "tenant_id": DEMO_TENANT_ID, "tenant_domain": "demo.example"},
+        details={
+            "mode": "app",
+            "tenant_id": DEMO_TENANT_ID,
+            "tenant_domain": "demo.example",
+            # What connect reads from Graph (``integrations.microsoft.tenant``).
+            "verified_domains": sorted(d.lower() for d in tenant.all_domains),
+            "tenant_members": sorted(members),
+        },
     )
 
 

@@ -156,3 +156,17 @@ def test_taking_several_slots_at_once_waits_for_all_of_them():
         with pytest.raises(ProviderThrottled):
             take("t:many@example.com", limit=4, count=2, wait_seconds=0.05)
         take("t:many@example.com", limit=4, count=1)  # the fourth is free
+
+
+def test_an_app_client_refuses_a_mailbox_that_is_not_a_user_of_the_connected_tenant(ms, app_connection):
+    ms.control.clear_requests()
+
+    with GraphClient(app_connection, mailbox="ceo@victim.example") as graph:
+        with pytest.raises(MailboxAccessDenied, match="not a user of the connected Microsoft 365"):
+            graph.get(f"{graph.user_path()}/mailFolders")
+        with pytest.raises(MailboxAccessDenied):
+            graph.user_path("someone@elsewhere.example")
+
+    assert ms.control.requests("/graph/") == []
+    with GraphClient(app_connection, mailbox=SELLER1) as graph:
+        assert graph.get(f"{graph.user_path()}/mailFolders")["value"]
