@@ -126,8 +126,10 @@ DEFAULT_MAPPINGS: dict[str, tuple[MappingRow, ...]] = {
 def resolve_crm_field(
     describe: Describe, crm_field: str, related: Mapping[str, Describe] | None = None
 ) -> tuple[FieldDescribe | None, str | None]:
-    """The describe of ``crm_field`` on the object (``Account.Name`` through the relationship,
-    using ``related[sobject]`` when given), or why there is none."""
+    """The describe of ``crm_field`` on the object, or why there is none. ``Account.Name`` is
+    checked on both sides: ``Account`` must be a relationship of the object (a reference field's
+    ``relationshipName``) and ``Name`` a field of every object it can point to, whose describes
+    ``related`` holds (by object name). Nothing unchecked is accepted: the field goes into SOQL."""
     sobject = describe.get("name", "the object")
     if "." not in crm_field:
         field = find_field(describe, crm_field)
@@ -141,13 +143,19 @@ def resolve_crm_field(
     reference = relationship_field(describe, relationship)
     if reference is None:
         return None, f"Salesforce has no relationship {relationship} on {sobject}."
-    targets = reference.get("referenceTo") or []
-    other = (related or {}).get(targets[0]) if len(targets) == 1 else None
-    if other is None:  # no describe of the other object to hand: trust the name, read-only
-        return {"name": crm_field, "type": "string", "updateable": False, "createable": False}, None
-    field = find_field(other, target)
-    if field is None:
-        return None, f"Salesforce has no field {target} on {targets[0]} (through {relationship})."
+    targets = list(reference.get("referenceTo") or [])
+    describes = [(related or {}).get(name) for name in targets]
+    if not targets or any(other is None for other in describes):
+        return None, (
+            f"{crm_field}: Cadence could not read the fields of {' or '.join(targets) or 'the related object'} "
+            "from Salesforce to check it. Try again in a moment."
+        )
+    fields = [find_field(other, target) for other in describes if other is not None]
+    missing = [name for name, field in zip(targets, fields, strict=True) if field is None]
+    if missing:
+        return None, f"Salesforce has no field {target} on {' or '.join(missing)} (through {relationship})."
+    field = fields[0]
+    assert field is not None
     return {**field, "name": f"{reference['relationshipName']}.{field['name']}", "updateable": False}, None
 
 

@@ -17,10 +17,9 @@ from django.db import transaction
 from copilot.models import Organization, User
 from copilot.services.audit import audit_record
 from engage.crm import salesforce
-from engage.crm.describe import Describe, picklist_for_statuses
+from engage.crm.describe import Describe, picklist_for_statuses, relationship_field
 from engage.crm.fields import MAPPED_OBJECTS
 from engage.crm.mapping import (
-    ACCOUNT,
     DEFAULT_MAPPINGS,
     LEAD,
     MappingRow,
@@ -137,15 +136,24 @@ def mapping_is_default(*, organization: Organization, sobject: str) -> bool:
 
 
 def _related_describes(
-    organization: Organization, sobject: str, rows: list[MappingRow]
+    organization: Organization, describe: Describe, rows: list[MappingRow]
 ) -> dict[str, Describe]:
-    """Describes of objects the rows read through (``Account.Name`` on Contact), best-effort."""
-    if sobject == ACCOUNT or not any("." in r.crm_field for r in rows):
-        return {}
-    try:
-        return {ACCOUNT: salesforce.describe_for(organization, ACCOUNT)}
-    except (salesforce.CrmNotConnected, salesforce.CrmUnavailable):
-        return {}
+    """Describes (cached like the object's own) of the objects the rows read through
+    (``Account.Name`` on Contact: Account). A row whose related object could not be described is
+    refused by ``validate_mapping``, never trusted."""
+    targets: set[str] = set()
+    for row in rows:
+        relationship = row.crm_field.split(".", 1)[0] if "." in row.crm_field else ""
+        reference = relationship_field(describe, relationship) if relationship else None
+        if reference is not None:
+            targets.update(str(name) for name in reference.get("referenceTo") or [])
+    related: dict[str, Describe] = {}
+    for name in sorted(targets):
+        try:
+            related[name] = salesforce.describe_for(organization, name)
+        except (salesforce.CrmNotConnected, salesforce.CrmUnavailable):
+            continue
+    return related
 
 
 def _follow_status_picklist(
@@ -170,7 +178,7 @@ def mapping_save(
     _check_object(sobject, MAPPED_OBJECTS)
     clean = [as_row(r) for r in rows]
     describe = _live_describe(organization, sobject)
-    errors = validate_mapping(clean, describe, related=_related_describes(organization, sobject, clean))
+    errors = validate_mapping(clean, describe, related=_related_describes(organization, describe, clean))
     if errors:
         raise MappingInvalid(errors)
     FieldMapping.objects.for_org(organization).filter(sobject=sobject).delete()

@@ -15,9 +15,11 @@ from django.template import Context, Template
 from django.urls import reverse
 
 from copilot.models import User
-from engage.crm.mapping import MappingRow, apply_mapping
-from engage.models import Contact, ContactImport
+from engage.crm.mapping import DEFAULT_MAPPINGS, MappingRow, apply_mapping
+from engage.models import Contact, ContactImport, FieldMapping
+from engage.services import crm as crm_services
 from engage.services.imports import import_create, import_set_mapping
+from tests.engage.crm.conftest import salesforce_connection  # noqa: F401 (fixture)
 from tests.engage.imports.conftest import upload
 from tests.engage.test_compose import DEMO_ADMIN, DEMO_SELLER, _google_connection, _sent_copies
 from tests.factories import AccountFactory, AdminFactory, OrganizationFactory, UserFactory
@@ -308,3 +310,50 @@ def test_a_stored_name_with_a_line_break_still_sends_with_the_break_removed(sand
     mime = email.message_from_bytes(sent.raw_bytes(), policy=email.policy.default)
     assert mime["From"] == '"Sam Bcc: victim@evil.example Seller" <seller1@demo.example>'
     assert mime["Bcc"] is None
+
+
+# --- CRM mapping: relationship fields ------------------------------------------------------------
+
+
+def _lead_rows(title_field: str) -> list[MappingRow]:
+    return [
+        MappingRow("title", title_field) if row.engage_field == "title" else row
+        for row in DEFAULT_MAPPINGS["Lead"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("crm_field", "message"),
+    [
+        (
+            "ConvertedContact.Title FROM Contact WHERE Title != null --",
+            "Salesforce has no field Title FROM Contact WHERE Title != null -- on Contact (through ConvertedContact).",
+        ),
+        (
+            "ConvertedContact.NoSuchField__c",
+            "Salesforce has no field NoSuchField__c on Contact (through ConvertedContact).",
+        ),
+        ("NotARelationship.Name", "Salesforce has no relationship NotARelationship on Lead."),
+    ],
+)
+@pytest.mark.usefixtures("salesforce_connection")
+def test_a_relationship_field_is_checked_against_the_related_objects_describe(
+    acme, owner, crm_field, message
+):
+    with pytest.raises(crm_services.MappingInvalid) as exc:
+        crm_services.mapping_save(organization=acme, sobject="Lead", rows=_lead_rows(crm_field), actor=owner)
+
+    assert exc.value.row_errors == {2: [message]}
+    assert not FieldMapping.objects.filter(organization=acme).exists()
+
+
+@pytest.mark.usefixtures("salesforce_connection")
+def test_a_real_relationship_field_is_accepted(acme, owner):
+    crm_services.mapping_save(
+        organization=acme, sobject="Lead", rows=_lead_rows("convertedcontact.title"), actor=owner
+    )
+
+    assert (
+        FieldMapping.objects.get(organization=acme, engage_field="title").crm_field
+        == "convertedcontact.title"
+    )
