@@ -1,0 +1,151 @@
+"""State changes only on POST (issue 10, point 6): for every URL pattern, a GET writes nothing.
+
+The URL patterns are enumerated from the resolver (as in tests/copilot/test_tenancy_urls.py), so
+a view added later is covered without being listed. Each URL is opened with GET by an
+administrator of the organisation that owns the objects in it, with and without query
+parameters that state-changing views read (``?app=calendar`` re-installed a disconnected app
+before this test existed), and every SQL statement the request runs is captured: any INSERT,
+UPDATE or DELETE outside the session table fails the test with the URL and the statement.
+Cross-site GETs (a link, an <img>) therefore cannot change anything; POSTs carry the CSRF token.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection as db
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from engage.services.crm import crm_settings_for
+from engage.services.statuses import engage_settings_for
+from integrations.models import Connection, ConnectionApp
+from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
+from tests.copilot.test_tenancy_urls import ALL_ROUTES, OBJECT_FACTORIES, Route
+from tests.integrations.salesforce.factories import ConnectionFactory
+
+# Values for URL kwargs that are not object ids.
+PLAIN_KWARGS = {
+    "token": "not-a-real-invitation-token",
+    "step": "contact",
+    "key": "not-a-real-key",
+    "uidb36": "1",
+    "sobject": "Lead",
+}
+# Query parameters that state-changing views read.
+PROVOKING_QUERIES = ({}, {"app": "calendar"}, {"app": "email", "confirm": "1", "all": "1", "enabled": "0"})
+WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+# Tables a GET may write, and why.
+ALLOWED_TABLES = {
+    "django_session": "the session: messages, the OAuth state a connect flow starts",
+    "engage_sellerprofile": "a seller's profile row with default values, made the first time a page needs it",
+}
+# Writes a GET may cause, and why: what a provider answered, never what the visitor asked for.
+ALLOWED_WRITES = {
+    re.compile(r"""^UPDATE "integrations_connection" SET "status" = 'needs_reconnect'"""): (
+        "a provider read that finds Cadence's credentials refused records it on the connection"
+    ),
+    re.compile(r"""^INSERT INTO "copilot_auditevent" .*'integration\.needs_reconnect'"""): (
+        "... and in the audit trail, so admins see when and why"
+    ),
+}
+# Routes whose GET is the protocol's own, and why (each still refuses to act without its secret).
+GET_BY_PROTOCOL = {
+    "integrations:salesforce_callback": "OAuth redirect target: acts only with the session's one-time state",
+    "integrations:google_callback": "OAuth redirect target: acts only with the session's one-time state",
+    "integrations:microsoft_callback": "OAuth redirect target: acts only with the session's one-time state",
+    "integrations:microsoft_consent_callback": "admin-consent redirect target: acts only with the session's state",
+}
+
+
+def _url(route: Route, organization) -> str:
+    kwargs = {}
+    for kwarg in route.kwargs:
+        if kwarg in OBJECT_FACTORIES:
+            kwargs[kwarg] = OBJECT_FACTORIES[kwarg](organization).pk
+        else:
+            kwargs[kwarg] = PLAIN_KWARGS[kwarg]
+    return reverse(route.name, kwargs=kwargs)
+
+
+def _writes(queries: list[dict]) -> list[str]:
+    found = []
+    for query in queries:
+        sql = query["sql"]
+        if not WRITE.match(sql):
+            continue
+        if any(f'"{table}"' in sql or f" {table} " in sql for table in ALLOWED_TABLES):
+            continue
+        if any(pattern.search(sql) for pattern in ALLOWED_WRITES):
+            continue
+        found.append(sql[:300])
+    return found
+
+
+ROUTES = [r for r in ALL_ROUTES if r.name not in GET_BY_PROTOCOL]
+
+
+def test_the_walk_covers_the_state_changing_urls():
+    names = {r.name for r in ROUTES}
+    assert {
+        "integrations:microsoft_connect",
+        "integrations:google_connect",
+        "integrations:app_toggle",
+        "copilot:user_delete",
+        "engage:contact_delete",
+        "engage:settings_phone_start",
+    } <= names
+
+
+def _connections(organization, admin, sandbox, settings) -> None:
+    """Organisation-wide Google, Microsoft and Salesforce connections, each mail connection with
+    its Calendar app disconnected by the admin: a GET that (re)installs, toggles or connects
+    anything has something to act on. Microsoft's is to the sandbox's consented demo tenant, so
+    a view that checks the connection still works gets a yes."""
+    settings.MICROSOFT_LOGIN_URL = sandbox.url
+    settings.MICROSOFT_GRAPH_URL = f"{sandbox.url}/graph"
+    settings.MICROSOFT_CLIENT_ID = DEMO_CLIENT_ID
+    settings.MICROSOFT_CLIENT_SECRET = DEMO_CLIENT_SECRET
+    sandbox.control.seed("microsoft", {"consents": [{"tenant_id": DEMO_TENANT_ID}]})
+    taken = set(
+        Connection.objects.filter(organization=organization, scope="organization").values_list(
+            "provider", flat=True
+        )
+    )
+    microsoft = {"mode": "app", "tenant_id": DEMO_TENANT_ID, "tenant_domain": "demo.example"}
+    for provider, details in (("google", {"mode": "dwd"}), ("microsoft", microsoft)):
+        if provider in taken:  # the URL's own object is this provider's connection
+            continue
+        connection = ConnectionFactory(
+            organization=organization,
+            provider=provider,
+            details=details,
+            connected_by=admin,
+            external_org_id=details.get("tenant_id", "C0demo"),
+        )
+        ConnectionApp.objects.create(organization=organization, connection=connection, app="email")
+        ConnectionApp.objects.create(
+            organization=organization, connection=connection, app="calendar", installed=False, enabled=False
+        )
+    if "salesforce" not in taken:
+        ConnectionFactory(organization=organization, provider="salesforce")
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+def test_a_get_writes_nothing(route, client, owner, acme, teammate, sandbox, settings):
+    # Defaults that the organisation gets at creation or first use exist beforehand, as they do
+    # for any organisation that has used Cadence for a day.
+    engage_settings_for(acme)
+    crm_settings_for(acme)
+    url = _url(route, acme)
+    _connections(acme, owner, sandbox, settings)
+    client.force_login(owner)
+    client.raise_request_exception = False
+
+    for query in PROVOKING_QUERIES:
+        with CaptureQueriesContext(db) as captured:
+            response = client.get(url, query)
+        assert response.status_code < 500, f"GET {url} {query} answered {response.status_code}"
+        writes = _writes(captured.captured_queries)
+        assert not writes, f"GET {url} {query} wrote to the database:\n" + "\n".join(writes)
