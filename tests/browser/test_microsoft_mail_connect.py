@@ -1,6 +1,6 @@
 """Microsoft 365 end to end in real Chromium (issue 5 points 4, 5, 7, 13): Demo Co's admin finds
 Microsoft Outlook in Admin Portal › Integrations, grants Cadence tenant-wide admin consent on the
-provider sandbox's Microsoft page, limits the sync to the security group "Cadence sellers",
+provider sandbox's Microsoft pages (sign-in first, then the signed-in tenant's admin consent), limits the sync to the security group "Cadence sellers",
 installs Microsoft Calendar too, sees who will sync (the sellers; the admin is outside the group)
 and opts one seller out; a sync runs through Microsoft Graph; a seller sees a customer's emails
 and meetings on its company page.
@@ -22,6 +22,7 @@ from copilot.models import ActivityParticipant, ActivitySource, User
 from integrations.dispatcher import dispatch_all
 from integrations.models import Connection, SyncOptOut, SyncState
 from integrations.sandbox import demo_world
+from integrations.sandbox.microsoft.demo import DEMO_TENANT_ID
 from tests.browser.mail_connect import demo_co_users, opt_seller2_out, screenshots, search_catalog
 
 SHOWN = "Bluefin Analytics"  # one of seller1's customers in the demo world
@@ -52,10 +53,17 @@ def test_an_admin_connects_outlook_for_a_security_group_and_a_seller_sees_the_sy
     admin = sign_in(new_page(ignore_https_errors=True), admin_user)
     outlook = search_catalog(admin, live_server.url, "outlook", "outlook", hidden=("gmail",))
     screenshot(admin, "1-catalog-search")
-    outlook.get_by_role("link", name="Connect").click()
+    outlook.get_by_role("button", name="Connect").click()
 
-    # --- The sandbox's Microsoft admin consent page: the Global Administrator, Accept -----------
-    admin.wait_for_url(f"{sandbox.url}/**/adminconsent*")
+    # --- The sandbox's Microsoft sign-in (Cadence learns the tenant from the verified ID token) ---
+    admin.wait_for_url(f"{sandbox.url}/organizations/oauth2/v2.0/authorize*")
+    expect(admin.get_by_text("Cadence provider sandbox").first).to_be_visible()
+    admin.get_by_label("admin@demo.example").check()
+    screenshot(admin, "2-sign-in")
+    admin.get_by_role("button", name="Accept").click()
+
+    # --- Then that tenant's admin consent page: the Global Administrator, Accept -----------------
+    admin.wait_for_url(f"{sandbox.url}/{DEMO_TENANT_ID}/v2.0/adminconsent*")
     expect(admin.get_by_text("Cadence provider sandbox").first).to_be_visible()
     admin.get_by_label("admin@demo.example").check()
     screenshot(admin, "2-admin-consent")
@@ -68,7 +76,7 @@ def test_an_admin_connects_outlook_for_a_security_group_and_a_seller_sees_the_sy
     admin.get_by_role("button", name="Continue").click()
     expect(admin.get_by_role("heading", name="You're all set up")).to_be_visible()
     expect(admin.get_by_text(f"Only members of the security group {group} are synced.")).to_be_visible()
-    admin.get_by_role("link", name="Install Microsoft Calendar too").click()
+    admin.get_by_role("button", name="Install Microsoft Calendar too").click()
     expect(admin.get_by_role("heading", name="You're all set up")).to_be_visible()
     expect(admin.locator("tr[data-app=calendar]")).to_be_visible()
     screenshot(admin, "4-all-set-up")
