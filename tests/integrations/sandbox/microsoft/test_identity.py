@@ -125,3 +125,38 @@ def test_token_requests_to_an_unknown_tenant_fail_with_aadsts90002(sandbox: Any)
 
     assert response.status_code == 400
     assert response.json()["error_codes"] == [90002]
+
+
+@pytest.mark.parametrize("authority", ["organizations", DEMO_TENANT_ID])
+def test_the_jwks_uri_publishes_the_key_that_signs_id_tokens(sandbox, authority):
+    import jwt
+
+    from integrations.sandbox.microsoft import tokens
+    from integrations.sandbox.microsoft.directory import directory
+
+    config = discover(sandbox, authority).json()
+    keys = requests.get(config["jwks_uri"], verify=sandbox.ca_path, timeout=10).json()["keys"]
+    store = directory(sandbox.state)
+    user = store.find_user("seller1@demo.example")
+    id_token = tokens.id_token(
+        store, app=store.apps[DEMO_CLIENT_ID], user=user, issuer_base=sandbox.url, nonce="n-1"
+    )
+
+    (key,) = keys
+    assert {"kty", "use", "kid", "x5t", "n", "e", "x5c", "issuer"} <= set(key)
+    assert (key["kty"], key["use"]) == ("RSA", "sig")
+    assert key["issuer"] == config["issuer"]
+    assert jwt.get_unverified_header(id_token) == {"typ": "JWT", "alg": "RS256", "kid": key["kid"]}
+    claims = jwt.decode(
+        id_token,
+        key=jwt.PyJWK(key).key,
+        algorithms=["RS256"],
+        audience=DEMO_CLIENT_ID,
+        issuer=f"{sandbox.url}/{DEMO_TENANT_ID}/v2.0",
+    )
+    assert (claims["tid"], claims["preferred_username"], claims["nonce"]) == (
+        DEMO_TENANT_ID,
+        "seller1@demo.example",
+        "n-1",
+    )
+    assert {"oid", "sub", "name", "iat", "nbf", "exp"} <= set(claims)
