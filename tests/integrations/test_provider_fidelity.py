@@ -24,7 +24,7 @@ from integrations.sandbox.salesforce import control as sf
 from integrations.sandbox.salesforce.demo import REP1_USERNAME
 from tests.copilot.intelligence.records import context
 from tests.factories import AdminFactory, OrganizationFactory, UserFactory
-from tests.integrations.google.conftest import ADMIN, SELLER1, dwd_connection, mailbox
+from tests.integrations.google.conftest import ADMIN, SELLER1, mailbox, own_connection
 from tests.integrations.microsoft import conftest as microsoft
 from tests.integrations.microsoft.conftest import (  # noqa: F401  (fixtures)
     _fresh_microsoft_caches,
@@ -101,7 +101,7 @@ def test_gmail_bodies_are_decoded_by_their_declared_charset_and_kept_as_written(
         for n, (name, (_, content_type, encoding, body)) in enumerate(SAMPLES.items())
     }
     google.add_messages(sandbox.control, [{"mailbox": SELLER1, "raw": raw} for raw in raws.values()])
-    connection = dwd_connection(sandbox, demo_admin.organization, demo_admin, scope={})
+    connection = own_connection(sandbox, seller1)
     since = timezone.now() - dt.timedelta(days=30)
 
     pages = list(
@@ -146,7 +146,7 @@ def test_gmail_raw_has_crlf_line_endings_and_a_size_estimate_that_never_changes(
             {"mailbox": SELLER1, "raw": base64.urlsafe_b64encode(bare_lf).decode("ascii")},
         ],
     )
-    connection = dwd_connection(sandbox, demo_admin.organization, demo_admin, scope={})
+    connection = own_connection(sandbox, seller1)
     client = mailbox_client(connection=connection, mailbox=mailbox(seller1), kind="email")
     ids = [m["id"] for m in client.gmail_messages_list(query="from:" + CUSTOMER)["messages"]]
 
@@ -235,3 +235,59 @@ def test_outlook_contacts_sync_through_the_documented_contact_folders_delta(
         isinstance(r, AddressBookContactRecord) and r.family_name == "Lo" for r in microsoft.records_of(again)
     )
     assert "/contactFolders/" in json.loads(again[-1].cursor)["folders"]["default"]["link"]
+
+
+# ---- point 10: Google Calendar singleEvents expands recurring meetings ---------------------------
+def _activity_rows(organization: Any, subject: str) -> list[tuple[Any, ...]]:
+    rows = []
+    for meeting in Activity.objects.filter(
+        organization=organization, kind="meeting", subject=subject
+    ).order_by("occurred_at"):
+        people = sorted(meeting.participants.values_list("email", "role"))
+        rows.append((meeting.occurred_at, meeting.organizer_email, meeting.organizer_name, people))
+    return rows
+
+
+def test_a_recurring_google_meeting_is_one_timeline_row_per_occurrence(
+    sandbox: Any, demo_admin: Any, seller1: Any
+) -> None:
+    # Reference: https://developers.google.com/workspace/calendar/api/v3/reference/events/list (singleEvents)
+    first = (timezone.now() + dt.timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    skipped = first + dt.timedelta(days=14)
+    google.seed(
+        sandbox.control,
+        {
+            "events": [
+                {
+                    "calendar": SELLER1,
+                    "id": "recurmeet01",
+                    "summary": "Weekly pipeline review",
+                    "start": first.isoformat(),
+                    "end": (first + dt.timedelta(minutes=30)).isoformat(),
+                    "attendees": [f"Kunde <{CUSTOMER}>", f"Sam Seller <{SELLER1}>"],
+                    "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=4", f"EXDATE:{skipped:%Y%m%dT%H%M%SZ}"],
+                }
+            ]
+        },
+    )
+    connection = own_connection(sandbox, seller1)
+    since = timezone.now() - dt.timedelta(days=30)
+
+    pages = list(
+        GOOGLE_ADAPTER.fetch(
+            connection=connection, mailbox=mailbox(seller1), kind="calendar", cursor="", since=since
+        )
+    )
+    records = [r for page in pages for r in page.records]
+    deliver(context(seller1, kind="calendar"), records)
+
+    instances = [r for r in records if getattr(r, "external_id", "").startswith("recurmeet01")]
+    assert [r.external_id for r in instances] == [
+        f"recurmeet01_{when:%Y%m%dT%H%M%SZ}"
+        for when in (first, first + dt.timedelta(days=7), first + dt.timedelta(days=21))
+    ]
+    people = sorted([(CUSTOMER, "attendee"), (SELLER1, "organizer")])
+    assert _activity_rows(demo_admin.organization, "Weekly pipeline review") == [
+        (when, SELLER1, "Sam Seller", people)
+        for when in (first, first + dt.timedelta(days=7), first + dt.timedelta(days=21))
+    ]

@@ -32,6 +32,7 @@ from integrations.sandbox.google.events import (
     normalise_attendees,
 )
 from integrations.sandbox.google.paging import BadToken, bool_param, decode_token, encode_token, int_param
+from integrations.sandbox.google.recurrence import expand
 from integrations.sandbox.google.store import AccessGrant, GoogleStore
 from integrations.sandbox.routing import Request, Response, empty_response, json_response
 
@@ -150,6 +151,9 @@ def _parse_time(value: str, name: str) -> float:
     return parsed.timestamp()
 
 
+EXPANSION_DAYS = 366  # singleEvents without timeMax: instances up to a year ahead
+
+
 def list_events(request: Request, store: GoogleStore, grant: AccessGrant) -> Response:
     calendar = _calendar(request, store, grant)
     query = request.query
@@ -195,18 +199,22 @@ def list_events(request: Request, store: GoogleStore, grant: AccessGrant) -> Res
     text = (request.query_param("q") or "").lower()
     ical_uid = request.query_param("iCalUID")
 
+    def meta_of(event: dict[str, Any]) -> Any:
+        # An instance of a recurring event changes with its series.
+        return calendar.meta.get(event["id"]) or calendar.meta[event["recurringEventId"]]
+
     def key(event: dict[str, Any]) -> tuple:
-        meta = calendar.meta[event["id"]]
+        meta = meta_of(event)
         if since is not None:
-            return (meta.seq, meta.ordinal)
+            return (meta.seq, meta.ordinal, event["id"])
         if order == "startTime":
-            return (event_times(event)[0], meta.ordinal)
+            return (event_times(event)[0], meta.ordinal, event["id"])
         if order == "updated":
-            return (meta.updated, meta.ordinal)
-        return (meta.ordinal,)
+            return (meta.updated, meta.ordinal, event["id"])
+        return (meta.ordinal, event["id"])
 
     def wanted(event: dict[str, Any]) -> bool:
-        meta = calendar.meta[event["id"]]
+        meta = meta_of(event)
         if meta.seq > snapshot or (since is not None and meta.seq <= since):
             return False
         if event.get("status") == "cancelled" and not show_deleted:
@@ -223,7 +231,11 @@ def list_events(request: Request, store: GoogleStore, grant: AccessGrant) -> Res
             or text in " ".join(str(event.get(f, "")) for f in ("summary", "description", "location")).lower()
         )
 
-    events = sorted((e for e in calendar.events.values() if wanted(e)), key=key)
+    stored: list[dict[str, Any]] = list(calendar.events.values())
+    if bool_param(request.query_param("singleEvents")):
+        horizon = dt.datetime.fromtimestamp(time_max or store.clock.now() + EXPANSION_DAYS * 86400, dt.UTC)
+        stored = [instance for event in stored for instance in expand(event, until=horizon)]
+    events = sorted((e for e in stored if wanted(e)), key=key)
     if after is not None:
         events = [e for e in events if key(e) > after]
     page = events[:size]
@@ -262,8 +274,11 @@ def _sync_position(calendar: Calendar, token: str) -> int:
 
 def _listed(event: dict[str, Any]) -> dict[str, Any]:
     if event.get("status") == "cancelled":
-        # Deleted events are only guaranteed their id (Event.status description).
-        return {"kind": "calendar#event", "etag": event["etag"], "id": event["id"], "status": "cancelled"}
+        # Deleted events are only guaranteed their id (Event.status description); a deleted
+        # instance of a recurring event is a cancelled exception naming its series and slot.
+        kept = ("recurringEventId", "originalStartTime")
+        return {"kind": "calendar#event", "etag": event.get("etag", ""), "id": event["id"],
+                "status": "cancelled", **{k: event[k] for k in kept if k in event}}  # fmt: skip
     return event
 
 

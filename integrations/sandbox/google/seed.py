@@ -245,6 +245,7 @@ def _events(store: GoogleStore, value: Any) -> None:
             ("location", "location"),
             ("visibility", "visibility"),
             ("ical_uid", "iCalUID"),
+            ("recurrence", "recurrence"),
         ):
             if row.get(source):
                 body[target] = row[source]
