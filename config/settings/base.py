@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "copilot.tenancy.OrganizationMiddleware",
     "copilot.middleware.DeactivatedOrganizationMiddleware",
+    "copilot.packages.PackageLockMiddleware",
     "copilot.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

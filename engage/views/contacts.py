@@ -190,9 +190,11 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
             "owners": selectors.contact_owner_choices(organization=org),
             "crm_error": crm_writes.crm_latest_error(contact=contact),
             # B8: the team's emails and meetings with this contact's address.
+            # The timeline is synced intelligence: only with the Copilot package (A1).
+            "timeline_lock": org.package_lock_reason("copilot"),
             **(
                 timeline_context(request, email=contact.email, label=contact.full_name or contact.email)
-                if contact.email
+                if contact.email and org.has_package("copilot")
                 else {}
             ),
         },
