@@ -13,6 +13,8 @@ address book). Every admin change to them goes through a function here, atomic a
 - ``opt_outs_set`` — "Manage users' sync data": opt users out of one app (B4).
 - ``connection_set_scope`` — the provider-side scope chosen at connect (Google group or org unit,
   Microsoft security group), which wins over the opt-out list.
+- ``connection_store_domains`` — the verified domains the provider lists for the connected
+  organisation; nobody outside them is ever synced or impersonated.
 
 Disconnecting a whole connection (``services.connection_disconnect``) disconnects its apps too.
 
@@ -198,6 +200,26 @@ def scope_members_store(*, connection: Connection, members: frozenset[str] | Non
     details["scope_checked_at"] = timezone.now().isoformat()
     Connection.objects.filter(pk=connection.pk).update(details=details)
     connection.details = details
+    return connection
+
+
+@transaction.atomic
+def connection_store_domains(*, connection: Connection, domains: Iterable[str]) -> Connection:
+    """Store the verified domains the provider lists for the connected organisation (lower-cased):
+    only addresses in them are ever eligible (``selectors.mailbox_reason``). Read at connect, again
+    when the scope is saved, and by the fan-out when a connection has none yet."""
+    locked = Connection.objects.select_for_update().only("pk", "details").get(pk=connection.pk)
+    details = dict(locked.details or {})
+    old = details.get("verified_domains")
+    details["verified_domains"] = sorted({d.strip().lower() for d in domains if d and d.strip()})
+    details["domains_checked_at"] = timezone.now().isoformat()
+    Connection.objects.filter(pk=connection.pk).update(details=details)
+    connection.details = details
+    if old != details["verified_domains"]:
+        _audit(connection, "integration.domains_set", actor=None, domains=details["verified_domains"])
+        logger.info(
+            "integration.domains_set", extra=_log_extra(connection, domains=len(details["verified_domains"]))
+        )
     return connection
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from allauth.account.models import EmailAddress
 from django.db.models import Q, QuerySet
 
 from copilot.models import Organization, User
@@ -160,6 +161,11 @@ REASON_APP_OFF = "Sync is turned off for this app"
 REASON_APP_DISCONNECTED = "This app is disconnected"
 REASON_CONNECTION_DISCONNECTED = "The connection is disconnected"
 REASON_ADMIN_MANAGED = "Your organisation's admin-managed connection serves this mailbox"
+REASON_UNVERIFIED = "Email address not confirmed in Cadence yet"
+REASON_DOMAINS_UNCHECKED = "Domains not checked yet: reconnect"
+REASON_FOREIGN_DOMAIN = "Address is not in a domain of the connected organisation"
+REASON_NOT_IN_TENANT = "Not a user of the connected Microsoft tenant"
+REASON_OTHER_MAILBOX = "The connection signed in as another address"
 
 
 @dataclass(frozen=True)
@@ -184,6 +190,63 @@ def scope_members(connection: Connection) -> frozenset[str] | None:
     if not details.get("scope"):
         return None
     return frozenset(details.get("scope_members") or ())
+
+
+def verified_domains(connection: Connection) -> frozenset[str] | None:
+    """The lower-cased domains the provider says the connected organisation owns (Google: the
+    Directory's verified domains and aliases; Microsoft: the tenant's verified domains), or None
+    when they were never read (then nobody is eligible: fail closed)."""
+    domains = (connection.details or {}).get("verified_domains")
+    if domains is None:
+        return None
+    return frozenset(str(d).strip().lower() for d in domains if d)
+
+
+def tenant_members(connection: Connection) -> frozenset[str] | None:
+    """Microsoft: lower-cased addresses of the connected tenant's users (Graph), or None."""
+    members = (connection.details or {}).get("tenant_members")
+    if members is None:
+        return None
+    return frozenset(str(m).strip().lower() for m in members if m)
+
+
+def verified_addresses(user_ids: Iterable[int]) -> set[tuple[int, str]]:
+    """(user id, lower-cased address) of every address those users confirmed, in one query."""
+    rows = EmailAddress.objects.filter(user_id__in=list(user_ids), verified=True).values_list(
+        "user_id", "email"
+    )
+    return {(user_id, email.lower()) for user_id, email in rows}
+
+
+def address_verified(user: User) -> bool:
+    """Whether ``user`` proved they own their address (allauth's confirmation or an invitation)."""
+    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
+
+
+def mailbox_reason(connection: Connection, address: str, *, verified: bool) -> str:
+    """Why ``connection`` may not act for ``address`` (read, impersonate, send), or "".
+
+    Cadence's provider credentials are shared by every customer, so an address counts only when
+    its owner proved it to Cadence and the provider says it belongs to what was connected: the
+    Workspace's / tenant's verified domains (and, for Microsoft, the tenant's users) for an
+    admin-managed connection, the signed-in address for a user-managed one."""
+    address = address.strip().lower()
+    if not verified:
+        return REASON_UNVERIFIED
+    if not connection.is_org_wide:
+        return "" if address == (connection.external_username or "").strip().lower() else REASON_OTHER_MAILBOX
+    domains = verified_domains(connection)
+    if domains is None:
+        return REASON_DOMAINS_UNCHECKED
+    if address.rpartition("@")[2] not in domains:
+        return REASON_FOREIGN_DOMAIN
+    if connection.provider == Provider.MICROSOFT:
+        members = tenant_members(connection)
+        if members is None:
+            return REASON_DOMAINS_UNCHECKED
+        if address not in members:
+            return REASON_NOT_IN_TENANT
+    return ""
 
 
 def _admin_managed_exists(connection: Connection) -> bool:
@@ -219,8 +282,8 @@ def eligibility(
     """Every user the connection could sync for ``app``, with whether it does and why not (B4).
 
     Admin-managed: the organisation's users; user-managed: only the connection's owner.
-    ``user_ids`` narrows the answer to those users. Three queries whatever the number of users
-    (users, opt-outs, the app row when not given)."""
+    ``user_ids`` narrows the answer to those users. Four queries whatever the number of users
+    (users, their verified addresses, opt-outs, the app row when not given)."""
     if app not in APPS:
         raise ValueError(f"Unknown app {app!r}: expected one of {', '.join(APPS)}.")
     if app_row is None:
@@ -236,11 +299,13 @@ def eligibility(
     opted_out = set(
         SyncOptOut.objects.filter(connection=connection, app=app).values_list("user_id", flat=True)
     )
+    users = list(users)
+    verified = verified_addresses(u.pk for u in users) if not blocker else set()
     members = scope_members(connection)
     outside = scope_reason(connection) if members is not None else ""
     result = []
     for user in users:
-        reason = blocker or _user_reason(user, members, outside, opted_out)
+        reason = blocker or _user_reason(connection, user, verified, members, outside, opted_out)
         result.append(
             Eligibility(
                 user=user,
@@ -252,9 +317,20 @@ def eligibility(
     return result
 
 
-def _user_reason(user: User, members: frozenset[str] | None, outside: str, opted_out: set[int]) -> str:
+def _user_reason(
+    connection: Connection,
+    user: User,
+    verified: set[tuple[int, str]],
+    members: frozenset[str] | None,
+    outside: str,
+    opted_out: set[int],
+) -> str:
     if not user.is_active:
         return REASON_INACTIVE
+    email = user.email.lower()
+    owned = mailbox_reason(connection, email, verified=(user.pk, email) in verified)
+    if owned:
+        return owned
     if (user.mailbox_username or "").strip().lower() != user.email.lower():
         return REASON_USERNAME
     if members is not None and user.email.lower() not in members:
@@ -281,8 +357,11 @@ def mail_connection_for(user: User) -> Connection | None:
     provider without an admin-managed connection); None when there is none.
 
     Disconnected connections never serve; one needing a reconnect or with its email app
-    disconnected still does (sending then says why it cannot)."""
+    disconnected still does (sending then says why it cannot). A connection serves only an
+    address it may act for (``mailbox_reason``): never an unconfirmed or foreign one."""
     if not getattr(user, "is_authenticated", False) or user.organization_id is None:
+        return None
+    if not address_verified(user):
         return None
     rows = list(
         Connection.objects.for_org(user.organization)
@@ -295,9 +374,13 @@ def mail_connection_for(user: User) -> Connection | None:
     email = user.email.lower()
     for connection in org_wide:
         members = scope_members(connection)
-        if members is None or email in members:
+        if (members is None or email in members) and not mailbox_reason(connection, email, verified=True):
             return connection
     for connection in rows:
-        if not connection.is_org_wide and connection.provider not in admin_providers:
+        if (
+            not connection.is_org_wide
+            and connection.provider not in admin_providers
+            and not mailbox_reason(connection, email, verified=True)
+        ):
             return connection
     return None

@@ -43,7 +43,7 @@ def mailbox_client(*, connection: Connection, mailbox: MailboxRef, kind: Kind) -
     connection.require_active_organization()
     if is_delegated(connection):
         credentials = DelegatedCredentials(
-            connection_id=connection.pk, address=mailbox.address, scopes=APP_SCOPES[APP_OF_KIND[kind]]
+            connection=connection, address=mailbox.address, scopes=APP_SCOPES[APP_OF_KIND[kind]]
         )
     else:
         credentials = ConnectionCredentials(connection)
@@ -91,6 +91,12 @@ class GoogleAdapter:
             body_text=message.text,
             labels=("SENT",),
         )
+
+    def verified_domains(self, *, connection: Connection) -> list[str] | None:
+        """The Workspace's verified domains (admin-managed only; None for a user's own connection)."""
+        if not is_delegated(connection):
+            return None
+        return directory.verified_domains(admin_client(connection))
 
     def scope_members(self, *, connection: Connection) -> frozenset[str] | None:
         scope = connection.details.get("scope") or {}

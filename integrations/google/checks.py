@@ -1,9 +1,10 @@
 """What Cadence checks after a Google sign-in, before it stores anything (B2, B3).
 
 Admin-managed: the account belongs to a Google Workspace domain, its user is an administrator
-there (the directory answers), and the domain has authorised Cadence's service account for the
-mailbox scopes (a DWD token can be minted for the admin). User-managed: the person signed in with
-the address they use in Cadence and granted every scope.
+there (the directory answers), the Workspace's verified domains are read (only their addresses are
+ever synced or impersonated), and the domain has authorised Cadence's service account for the
+mailbox scopes (a DWD token can be minted for the admin). User-managed: the person confirmed their
+Cadence address, signed in with it, and granted every scope.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import google.oauth2.credentials
+from django.urls import reverse
+from django.utils import timezone
 
 from copilot.models import User
+from integrations import selectors
 from integrations.exceptions import (
     MailboxAccessDenied,
     ProviderAuthError,
@@ -28,6 +32,7 @@ from integrations.google.provider import (
     ADMIN_SCOPES,
     CALENDAR_READONLY,
     CONTACTS_READONLY,
+    DIRECTORY_DOMAIN_READONLY,
     DIRECTORY_GROUP_READONLY,
     DIRECTORY_ORGUNIT_READONLY,
     DIRECTORY_USER_READONLY,
@@ -45,6 +50,7 @@ SCOPE_NAMES = {
     DIRECTORY_GROUP_READONLY: "read the directory's groups",
     DIRECTORY_ORGUNIT_READONLY: "read the organisational units",
     DIRECTORY_USER_READONLY: "read the directory's users",
+    DIRECTORY_DOMAIN_READONLY: "read your Workspace's domains",
 }
 
 
@@ -91,8 +97,16 @@ def check_admin(tokens: TokenResult) -> SignIn:
             "Workspace administrator account."
         )
         return sign_in
+    domains = directory.verified_domains(client)  # throttled / unavailable: the caller says so
+    if sign_in.domain not in domains:
+        sign_in.problems.append(
+            f"Google does not list {sign_in.domain} as a verified domain of this Workspace, so Cadence "
+            "cannot tell which mailboxes are yours. Verify the domain in the Google Admin console, "
+            "then connect again."
+        )
+        return sign_in
     try:
-        dwd.mint(address=sign_in.email, scopes=MAILBOX_SCOPES)
+        dwd.mint(address=sign_in.email, scopes=MAILBOX_SCOPES, domains=domains)
     except (ProviderAuthError, MailboxAccessDenied) as exc:
         sign_in.problems.append(str(exc))
         return sign_in
@@ -102,13 +116,28 @@ def check_admin(tokens: TokenResult) -> SignIn:
         "customer_id": str(user.get("customerId") or ""),
         "admin_email": sign_in.email,
         "admin_name": sign_in.name,
+        "verified_domains": domains,
+        "domains_checked_at": timezone.now().isoformat(),
     }
     return sign_in
 
 
+def unverified_message(user: User) -> str:
+    """What a person whose Cadence address is not confirmed yet must do before connecting."""
+    return (
+        f"Confirm your email address {user.email} first: open the link in the confirmation email "
+        f"Cadence sent you, or send it again from Account › Email ({reverse('account_email')}). "
+        "Then connect again."
+    )
+
+
 def check_user(tokens: TokenResult, *, user: User) -> SignIn:
-    """The checks of a person's sign-in for their own connection."""
+    """The checks of a person's sign-in for their own connection: Cadence acts only for the
+    address the person proved to Cadence, and only when they signed in to Google as it."""
     sign_in = _who(tokens)
+    if not selectors.address_verified(user):
+        sign_in.problems.append(unverified_message(user))
+        return sign_in
     if sign_in.email != user.email.lower():
         sign_in.problems.append(
             f"You signed in to Google as {sign_in.email}, but your Cadence address is {user.email}. "

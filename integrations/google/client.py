@@ -295,6 +295,11 @@ class GoogleClient:
         )
         return self._run(request, what="the members of a Google group")
 
+    # Reference: https://developers.google.com/workspace/admin/directory/reference/rest/v1/domains/list
+    def directory_domains_list(self) -> dict[str, Any]:
+        request = self.service("directory").domains().list(customer="my_customer")
+        return self._run(request, what="the Google Workspace domains")
+
     # Reference: https://developers.google.com/workspace/admin/directory/reference/rest/v1/orgunits/list
     def directory_orgunits_list(self) -> dict[str, Any]:
         request = self.service("directory").orgunits().list(customerId="my_customer", type="all")

@@ -1,6 +1,7 @@
 """The Google Workspace directory (Admin SDK), read as the admin who connected: groups and
-organisational units to pick the sync scope from (B2, seed "Grouping Google Users"), and who is
-in the chosen one (``scope_members``).
+organisational units to pick the sync scope from (B2, seed "Grouping Google Users"), who is in
+the chosen one (``scope_members``), and the Workspace's verified domains (``verified_domains``),
+the only addresses Cadence ever acts for.
 
 Reference: https://developers.google.com/workspace/admin/directory/v1/guides
 """
@@ -34,6 +35,19 @@ class OrgUnit:
 def admin_user(client: GoogleClient, email: str) -> dict[str, Any]:
     """The directory entry of ``email`` (``customerId``, ``isAdmin``, ``orgUnitPath``, …)."""
     return client.directory_user(email)
+
+
+def verified_domains(client: GoogleClient) -> list[str]:
+    """The Workspace's own domains, lower-cased: every domain and domain alias Google lists as
+    verified (an unverified one is not proven to be the customer's, so it never counts)."""
+    found: set[str] = set()
+    for domain in client.directory_domains_list().get("domains") or []:
+        if domain.get("verified") and domain.get("domainName"):
+            found.add(str(domain["domainName"]).strip().lower())
+        for alias in domain.get("domainAliases") or []:
+            if alias.get("verified") and alias.get("domainAliasName"):
+                found.add(str(alias["domainAliasName"]).strip().lower())
+    return sorted(found)
 
 
 def groups(client: GoogleClient) -> list[DirectoryGroup]:

@@ -35,6 +35,7 @@ from integrations.exceptions import (
 from integrations.google.http import token_transport
 from integrations.google.oauth import naive_utc, refresh_error
 from integrations.google.provider import MAILBOX_SCOPES
+from integrations.models import Connection
 
 logger = logging.getLogger(__name__)
 
@@ -46,14 +47,41 @@ NOT_AUTHORISED = frozenset({"unauthorized_client", "access_denied"})
 REFUSED = frozenset({"invalid_client", "deleted_client", "disabled_client", "invalid_scope", "org_internal"})
 
 
-class DelegatedCredentials(google.auth.credentials.Credentials):
-    """google-auth credentials for ``address``'s mailbox: the cached DWD token while it lasts, a
-    freshly minted one (written back to the cache) on refresh."""
+class ForeignAddressRefused(MailboxAccessDenied):
+    """Cadence will not act for an address outside the connected Workspace's verified domains:
+    its service account is shared by every customer, so the domain is what binds a mailbox to the
+    organisation that connected it."""
 
-    def __init__(self, *, connection_id: int, address: str, scopes: Iterable[str]) -> None:
+
+def connection_domains(connection: Connection) -> frozenset[str]:
+    """The connected Workspace's verified domains as stored at connect (empty when never read)."""
+    return frozenset(str(d).lower() for d in (connection.details or {}).get("verified_domains") or () if d)
+
+
+def check_domain(address: str, domains: Iterable[str]) -> None:
+    """Refuse ``address`` unless its domain is one of ``domains`` (the Workspace's verified ones)."""
+    allowed = {d.strip().lower() for d in domains if d}
+    domain = address.strip().lower().rpartition("@")[2]
+    if not domain or domain not in allowed:
+        logger.warning("google.dwd.foreign_address", extra={"domains": len(allowed)})
+        raise ForeignAddressRefused(
+            f"Cadence does not act for {address}: it is not in a verified domain of the connected "
+            "Google Workspace. Reconnect Google Workspace if the domain was added recently.",
+            code="foreign_domain",
+        )
+
+
+class DelegatedCredentials(google.auth.credentials.Credentials):
+    """google-auth credentials for ``address``'s mailbox under ``connection``: the cached DWD token
+    while it lasts, a freshly minted one (written back to the cache) on refresh. Refuses an
+    address outside the connection's verified domains before any token is used or minted."""
+
+    def __init__(self, *, connection: Connection, address: str, scopes: Iterable[str]) -> None:
         super().__init__()
-        self.connection_id = connection_id
+        self.connection_id = connection.pk
+        self.domains = connection_domains(connection)
         self.address = address.lower()
+        check_domain(self.address, self.domains)
         self.scopes = tuple(sorted(set(scopes)))
         cached = _cache_get(self._key)
         if cached is not None:
@@ -65,14 +93,14 @@ class DelegatedCredentials(google.auth.credentials.Credentials):
         return cache_key(connection_id=self.connection_id, address=self.address, scopes=self.scopes)
 
     def refresh(self, request: Any) -> None:
-        token, expiry = mint(address=self.address, scopes=self.scopes)
+        token, expiry = mint(address=self.address, scopes=self.scopes, domains=self.domains)
         _cache_set(self._key, token, expiry)
         self.token, self.expiry = token, naive_utc(expiry)
 
 
-def access_token(*, connection_id: int, address: str, scopes: Iterable[str]) -> str:
+def access_token(*, connection: Connection, address: str, scopes: Iterable[str]) -> str:
     """A DWD access token for ``address`` (cached, or minted now)."""
-    credentials = DelegatedCredentials(connection_id=connection_id, address=address, scopes=scopes)
+    credentials = DelegatedCredentials(connection=connection, address=address, scopes=scopes)
     if not credentials.valid:
         credentials.refresh(None)
     return str(credentials.token)
@@ -84,13 +112,17 @@ def cache_key(*, connection_id: int, address: str, scopes: Iterable[str]) -> str
 
 
 # Reference: https://developers.google.com/identity/protocols/oauth2/service-account#authorizingrequests
-def mint(*, address: str, scopes: Iterable[str]) -> tuple[str, dt.datetime]:
+def mint(*, address: str, scopes: Iterable[str], domains: Iterable[str]) -> tuple[str, dt.datetime]:
     """Ask Google for a token acting as ``address`` (JWT bearer grant). Returns (token, aware expiry).
 
-    Raises ``ProviderAuthError`` when the domain has not authorised Cadence's service account for
-    ``scopes`` (the message says what to authorise, and where), ``MailboxAccessDenied`` when
-    ``address`` is not a user of the domain, ``ProviderUnavailable`` when Google cannot be reached.
+    ``domains`` are the connected Workspace's verified domains: any other address is refused with
+    ``ForeignAddressRefused`` before Google is asked (another customer's domain may have authorised
+    the same service account). Raises ``ProviderAuthError`` when the domain has not authorised
+    Cadence's service account for ``scopes`` (the message says what to authorise, and where),
+    ``MailboxAccessDenied`` when ``address`` is not a user of the domain, ``ProviderUnavailable``
+    when Google cannot be reached.
     """
+    check_domain(address, domains)
     scopes = tuple(scopes)
     path = settings.GOOGLE_SERVICE_ACCOUNT_FILE
     if not path:

@@ -17,6 +17,7 @@ CONTACTS_READONLY = "https://www.googleapis.com/auth/contacts.readonly"
 DIRECTORY_GROUP_READONLY = "https://www.googleapis.com/auth/admin.directory.group.readonly"
 DIRECTORY_ORGUNIT_READONLY = "https://www.googleapis.com/auth/admin.directory.orgunit.readonly"
 DIRECTORY_USER_READONLY = "https://www.googleapis.com/auth/admin.directory.user.readonly"
+DIRECTORY_DOMAIN_READONLY = "https://www.googleapis.com/auth/admin.directory.domain.readonly"
 
 # What Cadence reads and sends in every synced mailbox: granted by each user (user-managed) or
 # authorised for Cadence's service account in the Admin console (domain-wide delegation).
@@ -26,7 +27,8 @@ APP_SCOPES: dict[str, tuple[str, ...]] = {
     "email": (GMAIL_READONLY, GMAIL_SEND),
     "calendar": (CALENDAR_READONLY, CONTACTS_READONLY),
 }
-# The admin's own sign-in (admin-managed): who they are, and the directory to pick a scope from.
+# The admin's own sign-in (admin-managed): who they are, the directory to pick a scope from, and
+# the Workspace's verified domains (only their addresses are ever synced or impersonated).
 ADMIN_SCOPES: tuple[str, ...] = (
     "openid",
     "email",
@@ -34,6 +36,7 @@ ADMIN_SCOPES: tuple[str, ...] = (
     DIRECTORY_GROUP_READONLY,
     DIRECTORY_ORGUNIT_READONLY,
     DIRECTORY_USER_READONLY,
+    DIRECTORY_DOMAIN_READONLY,
 )
 USER_SCOPES: tuple[str, ...] = ("openid", "email", *MAILBOX_SCOPES)
 

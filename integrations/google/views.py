@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from copilot.tenancy import admin_required, member_required
 from integrations import governance, selectors, services
@@ -55,12 +55,13 @@ KEPT_ON_RECONNECT = ("scope", "scope_members", "scope_checked_at", "initial_sync
 
 
 # --- Admin-managed -------------------------------------------------------------------------------
-@require_http_methods(["GET", "POST"])
+@require_POST
 @admin_required
 def connect(request: HttpRequest) -> HttpResponse:
-    """From a Gmail or Google Calendar tile (``?app=email|calendar``): sign in as the domain's
-    admin. When the organisation's connection works and only this app was disconnected, the app
-    is installed again without another consent (after a confirming POST)."""
+    """From a Gmail or Google Calendar tile's form (``?app=email|calendar``): sign in as the
+    domain's admin. When the organisation's connection works and only this app was disconnected,
+    the app is installed again without another consent, once the admin confirms (``confirm``).
+    POST only: starting a sign-in or installing an app changes state."""
     app = request.POST.get("app") or request.GET.get("app") or "email"
     if app not in APPS:
         app = "email"
@@ -75,7 +76,7 @@ def connect(request: HttpRequest) -> HttpResponse:
         if row is not None and row.installed:
             messages.info(request, f"{APP_NAMES[app]} is already connected.")
             return redirect("integrations:google_done")
-        if request.method == "POST":
+        if request.POST.get("confirm"):
             governance.apps_install(connection=existing, apps=(app,), actor=request.user)
             messages.success(
                 request, f"{APP_NAMES[app]} is connected again with your organisation's Google Workspace."
@@ -120,6 +121,9 @@ def scope(request: HttpRequest) -> HttpResponse:
             else:
                 kind, key, name = chosen
                 members = directory.scope_members(client, kind=kind, key=key) or frozenset()
+                governance.connection_store_domains(
+                    connection=connection, domains=directory.verified_domains(client)
+                )
                 governance.connection_set_scope(
                     connection=connection, kind=kind, key=key, name=name, members=members, actor=request.user
                 )
@@ -173,10 +177,11 @@ def done(request: HttpRequest) -> HttpResponse:
 
 
 # --- User-managed --------------------------------------------------------------------------------
-@require_http_methods(["GET", "POST"])
+@require_POST
 @member_required
 def connect_user(request: HttpRequest) -> HttpResponse:
-    """Settings › Integrations: connect your own Gmail and Google Calendar with one consent."""
+    """Settings › Integrations: connect your own Gmail and Google Calendar with one consent.
+    Refused before Google is asked when the person has not confirmed their Cadence address."""
     back = _settings_url()
     lock = request.organization.package_lock_reason(GOOGLE.package)
     if lock or not GOOGLE.oauth_configured():
@@ -185,6 +190,9 @@ def connect_user(request: HttpRequest) -> HttpResponse:
     admin_managed = org_connection(request.organization, PROVIDER)
     if admin_managed is not None and admin_managed.status != Connection.Status.DISCONNECTED:
         messages.info(request, ADMIN_MANAGED_EXISTS)
+        return redirect(back)
+    if not selectors.address_verified(request.user):
+        messages.error(request, checks.unverified_message(request.user))
         return redirect(back)
     existing = user_connection(request.user, PROVIDER)
     purpose = "reconnect" if existing and existing.status != Connection.Status.DISCONNECTED else "connect"

@@ -79,6 +79,7 @@ def due_states(connection: Connection, *, now: dt.datetime | None = None) -> lis
     syncing = [app for app in APPS if app in apps and apps[app].syncing]
     if not syncing:
         return []
+    refresh_domains(connection, adapter)
     refresh_scope(connection, adapter, now=now)
     if not connection.is_active:  # the refresh found the credentials refused
         return []
@@ -97,6 +98,34 @@ def is_due(state: SyncState, *, now: dt.datetime | None = None) -> bool:
     if state.next_run_at is not None and state.next_run_at > now:
         return False
     return state.lease_expires_at is None or state.lease_expires_at < now
+
+
+def refresh_domains(connection: Connection, adapter: MailboxAdapter) -> None:
+    """Read the connected organisation's verified domains when an admin-managed connection has
+    none stored yet (connected before Cadence read them): until then nobody is eligible."""
+    reader = getattr(adapter, "verified_domains", None)
+    if reader is None or not connection.is_org_wide or "verified_domains" in (connection.details or {}):
+        return
+    try:
+        domains = reader(connection=connection)
+    except ProviderAuthError as exc:
+        services.connection_mark_needs_reconnect(
+            connection=connection,
+            reason=(
+                f"{connection.get_provider_display()} did not let Cadence read your domains: {exc} "
+                "Reconnect so Cadence can check which mailboxes belong to you."
+            ),
+            error=str(exc),
+        )
+        return
+    except ProviderError as exc:  # nobody is eligible meanwhile; try again next cycle
+        logger.warning(
+            "mailsync.domains_refresh_failed",
+            extra={"connection_id": connection.pk, "error": type(exc).__name__, "code": exc.code},
+        )
+        return
+    if domains is not None:
+        governance.connection_store_domains(connection=connection, domains=domains)
 
 
 def refresh_scope(connection: Connection, adapter: MailboxAdapter, *, now: dt.datetime | None = None) -> None:

@@ -35,6 +35,10 @@ EMAIL_DISCONNECTED = (
     "Sending from Cadence is off: your administrator disconnected the email integration. "
     "Send from your mail app instead, or ask your administrator to connect it again."
 )
+UNVERIFIED = (
+    "Confirm your email address first: Cadence sends only from an address its owner has confirmed. "
+    "Open Account › Email to resend the confirmation email."
+)
 NEEDS_RECONNECT = (
     "Cadence can no longer reach your mailbox: the {provider} connection needs to be reconnected. {who}"
 )
@@ -59,9 +63,13 @@ def _needs_reconnect(connection: Connection) -> str:
 
 def sending_unavailable_reason(user: User) -> tuple[Connection | None, str]:
     """The connection sending would use and "" — or None/the connection and why it cannot."""
+    if not selectors.address_verified(user):
+        return None, UNVERIFIED
     connection = selectors.mail_connection_for(user)
     if connection is None:
         return None, NO_CONNECTION
+    if not connection.organization.is_active:
+        return connection, "Your organisation is deactivated in Cadence, so sending is paused."
     if not selectors.email_app_connected(connection):
         return connection, EMAIL_DISCONNECTED
     if connection.status == Connection.Status.NEEDS_RECONNECT:

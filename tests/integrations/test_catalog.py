@@ -53,9 +53,16 @@ def test_the_catalog_lists_every_integration_with_a_connect_action(admin_client,
 
     for name in TILE_NAMES:
         assert f">{name}</h2>" in page
-    assert f'href="{reverse("integrations:google_connect")}?app=email"' in tile(page, "gmail")
-    assert f'href="{reverse("integrations:google_connect")}?app=calendar"' in tile(page, "google_calendar")
-    assert f'href="{reverse("integrations:microsoft_connect")}?app=email"' in tile(page, "outlook")
+    # Connecting starts a sign-in: a form that POSTs (with its CSRF token), never a plain link.
+    assert f'<form method="post" action="{reverse("integrations:google_connect")}?app=email">' in tile(
+        page, "gmail"
+    )
+    assert f'<form method="post" action="{reverse("integrations:google_connect")}?app=calendar">' in tile(
+        page, "google_calendar"
+    )
+    assert f'<form method="post" action="{reverse("integrations:microsoft_connect")}?app=email">' in tile(
+        page, "outlook"
+    )
     assert ">Connect</button>" in tile(page, "salesforce")  # Salesforce keeps its own flow
 
 

@@ -128,7 +128,8 @@ def test_a_user_managed_connection_syncs_only_its_owner(demo):
         provider="google",
         scope=Connection.Scope.USER,
         user=demo.seller1,
-        details={"mode": "oauth"},
+        external_username=SELLER1,
+        details={"mode": "oauth", "email": SELLER1},
     )
     governance.apps_install(connection=own, actor=demo.seller1)
 
@@ -141,7 +142,8 @@ def test_a_user_managed_connection_is_not_synced_once_the_admin_connects(demo):
         provider="google",
         scope=Connection.Scope.USER,
         user=demo.seller1,
-        details={"mode": "oauth"},
+        external_username=SELLER1,
+        details={"mode": "oauth", "email": SELLER1},
     )
     governance.apps_install(connection=own, actor=demo.seller1)
     make_google_connection(demo)
@@ -311,7 +313,11 @@ def test_disconnecting_the_whole_connection_disconnects_its_apps(demo, google):
 # --- Which connection serves a mailbox ------------------------------------------------------------
 def test_the_admin_managed_connection_serves_everyone_in_its_scope(demo, google):
     own = Connection.objects.create(
-        organization=demo.org, provider="microsoft", scope=Connection.Scope.USER, user=demo.seller2
+        organization=demo.org,
+        provider="microsoft",
+        scope=Connection.Scope.USER,
+        user=demo.seller2,
+        external_username=SELLER2,
     )
     governance.connection_set_scope(
         connection=google,
@@ -329,7 +335,11 @@ def test_the_admin_managed_connection_serves_everyone_in_its_scope(demo, google)
 
 def test_a_users_own_connection_serves_only_without_an_admin_managed_one(demo):
     own = Connection.objects.create(
-        organization=demo.org, provider="google", scope=Connection.Scope.USER, user=demo.seller1
+        organization=demo.org,
+        provider="google",
+        scope=Connection.Scope.USER,
+        user=demo.seller1,
+        external_username=SELLER1,
     )
     assert selectors.mail_connection_for(demo.seller1) == own
     assert selectors.mail_connection_for(demo.seller2) is None

@@ -14,6 +14,7 @@ In-process (tests hold ``sandbox.state``)::
 
     tokens = google.issue_tokens(sandbox.state, "seller1@demo.example", scopes=[...])
     assert google.api_calls(sandbox.state, "seller1@demo.example")["gmail.users.history.list"] == 1
+    google.add_domain_alias(sandbox.state, "demo-co.example", verified=True)
 """
 
 from __future__ import annotations
@@ -181,3 +182,12 @@ def advance_clock(state: SandboxState, seconds: float) -> None:
     """Move the emulator's clock (token expiry, sync-token age); real time keeps running too."""
     with state.lock:
         store(state).clock.advance(seconds)
+
+
+def add_domain_alias(state: SandboxState, alias: str, *, verified: bool, domain: str = DEMO_DOMAIN) -> None:
+    """Admin console › Domains › Add an alias to ``domain`` (verified or still pending)."""
+    with state.lock:
+        customer = store(state).customer_for_domain(domain)
+        if customer is None:
+            raise ValueError(f"no Google customer for domain {domain!r}")
+        customer.domain_aliases[alias.lower()] = verified

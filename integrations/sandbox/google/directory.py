@@ -1,10 +1,11 @@
-"""Admin SDK Directory API routes: users.list, groups.list, members.list and orgunits.list under
+"""Admin SDK Directory API routes: users.list, groups.list, members.list, orgunits.list and domains.list under
 ``/google/admin/directory/v1/``. Only an administrator of the customer may call them (a token of a
 non-admin user answers 403, as the Admin SDK does).
 """
 
 # Reference: https://developers.google.com/workspace/admin/directory/reference/rest/v1/users/list
 # Reference: https://developers.google.com/workspace/admin/directory/reference/rest/v1/members/list
+# Reference: https://developers.google.com/workspace/admin/directory/reference/rest/v1/domains/list
 
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ def routes() -> list[ApiRoute]:
         ApiRoute("GET", rf"{BASE}/groups/(?P<group>[^/]+)/members", "directory.members.list", list_members),
         ApiRoute(
             "GET", rf"{BASE}/customer/(?P<customer>[^/]+)/orgunits", "directory.orgunits.list", list_org_units
+        ),
+        ApiRoute(
+            "GET", rf"{BASE}/customer/(?P<customer>[^/]+)/domains", "directory.domains.list", list_domains
         ),
     ]
 
@@ -305,3 +309,35 @@ def list_org_units(request: Request, store: GoogleStore, grant: AccessGrant) -> 
     if chosen:
         body["organizationUnits"] = [org_unit_json(u, store) for u in chosen]
     return json_response(200, body)
+
+
+def list_domains(request: Request, store: GoogleStore, grant: AccessGrant) -> Response:
+    """The customer's domain: its primary domain, verified, with its aliases (verified or not)."""
+    _, customer = _admin(store, grant)
+    if request.params["customer"] not in ("my_customer", customer.id):
+        raise not_authorized()
+    aliases = [
+        {
+            "kind": "admin#directory#domainAlias",
+            "etag": _etag("alias", alias),
+            "domainAliasName": alias,
+            "parentDomainName": customer.domain,
+            "verified": verified,
+            "creationTime": "1705309200000",
+        }
+        for alias, verified in sorted(customer.domain_aliases.items())
+    ]
+    primary: dict[str, Any] = {
+        "kind": "admin#directory#domain",
+        "etag": _etag("domain", customer.domain),
+        "domainName": customer.domain,
+        "isPrimary": True,
+        "verified": True,
+        "creationTime": "1705309200000",
+    }
+    if aliases:
+        primary["domainAliases"] = aliases
+    return json_response(
+        200,
+        {"kind": "admin#directory#domains", "etag": _etag("domains", customer.id), "domains": [primary]},
+    )

@@ -59,6 +59,9 @@ class Customer:
     name: str
     # Admin console › Security › API controls › Domain-wide delegation: numeric client id → scopes.
     dwd: dict[str, frozenset[str]] = field(default_factory=dict)
+    # Admin console › Account › Domains: alias name → whether Google verified it (the primary
+    # domain itself is always verified).
+    domain_aliases: dict[str, bool] = field(default_factory=dict)
 
 
 @dataclass

@@ -85,6 +85,7 @@ def dwd_connection(
         "domain": "demo.example",
         "customer_id": "",
         "admin_email": ADMIN,
+        "verified_domains": ["demo.example"],  # the Directory's domains list, read at connect
     }
     if scope is not None:
         details["scope"] = scope

@@ -198,11 +198,12 @@ def test_a_mailbox_outside_the_domain_is_refused_for_that_mailbox_only(
 ) -> None:
     connection = dwd_connection(sandbox, demo_admin.organization, demo_admin, scope={})
 
-    with pytest.raises(MailboxAccessDenied, match=r"owner@acme\.example is not a user"):
+    with pytest.raises(MailboxAccessDenied, match=r"does not act for owner@acme\.example"):
         list(GOOGLE_ADAPTER.fetch(
             connection=connection, mailbox=MailboxRef(user_id=owner.pk, address=owner.email), kind="email",
             cursor="", since=timezone.now(),
         ))  # fmt: skip
+    assert sandbox.control.requests("/google/token") == []  # Google was never asked to act for it
 
 
 def test_withdrawn_delegation_asks_the_admin_to_authorise_cadence_again(

@@ -11,6 +11,7 @@ from integrations import governance, services
 from integrations.google.dwd import service_account_client_id
 from integrations.google.provider import MAILBOX_SCOPES
 from integrations.models import Connection, ConnectionApp
+from integrations.oauth import SESSION_KEY
 from integrations.sandbox.google import control as google
 from tests.integrations.google.conftest import ADMIN, SELLER1, consent, dwd_connection
 
@@ -24,7 +25,7 @@ def _messages(response: Any) -> list[str]:
 def test_an_admin_connects_the_domain_picks_the_sales_group_and_is_all_set_up(
     sandbox: Any, admin_client: Any, seller1: Any, seller2: Any
 ) -> None:
-    start = admin_client.get(CONNECT, {"app": "email"})
+    start = admin_client.post(CONNECT, {"app": "email"})
     assert start.status_code == 302
 
     back = admin_client.get(consent(sandbox, start["Location"], email=ADMIN))
@@ -37,6 +38,7 @@ def test_an_admin_connects_the_domain_picks_the_sales_group_and_is_all_set_up(
     assert connection.details["domain"] == "demo.example"
     assert connection.details["admin_email"] == ADMIN
     assert connection.details["customer_id"]
+    assert connection.details["verified_domains"] == ["demo.example"]  # the Directory's domains list
     assert sorted(connection.apps.filter(installed=True).values_list("app", flat=True)) == [
         "calendar",
         "email",
@@ -60,7 +62,7 @@ def test_an_admin_connects_the_domain_picks_the_sales_group_and_is_all_set_up(
 
 
 def test_an_admin_who_denies_consent_is_told_nothing_was_connected(sandbox: Any, admin_client: Any) -> None:
-    start = admin_client.get(CONNECT, {"app": "calendar"})
+    start = admin_client.post(CONNECT, {"app": "calendar"})
 
     back = admin_client.get(consent(sandbox, start["Location"], email=ADMIN, decision="deny"), follow=True)
 
@@ -72,7 +74,7 @@ def test_an_admin_who_denies_consent_is_told_nothing_was_connected(sandbox: Any,
 def test_a_wrong_client_secret_is_a_plain_error_and_nothing_is_stored(
     sandbox: Any, admin_client: Any, settings: Any
 ) -> None:
-    start = admin_client.get(CONNECT, {"app": "email"})
+    start = admin_client.post(CONNECT, {"app": "email"})
     callback = consent(sandbox, start["Location"], email=ADMIN)
     settings.GOOGLE_CLIENT_SECRET = "not-the-secret"
 
@@ -88,7 +90,7 @@ def test_a_domain_that_has_not_authorised_delegation_gets_the_client_id_and_scop
     sandbox: Any, admin_client: Any
 ) -> None:
     google.revoke_dwd(sandbox.control)
-    start = admin_client.get(CONNECT, {"app": "email"})
+    start = admin_client.post(CONNECT, {"app": "email"})
 
     back = admin_client.get(consent(sandbox, start["Location"], email=ADMIN), follow=True)
 
@@ -104,7 +106,7 @@ def test_a_domain_that_has_not_authorised_delegation_gets_the_client_id_and_scop
 
 
 def test_signing_in_as_someone_who_is_not_a_domain_admin_is_refused(sandbox: Any, admin_client: Any) -> None:
-    start = admin_client.get(CONNECT, {"app": "email"})
+    start = admin_client.post(CONNECT, {"app": "email"})
 
     back = admin_client.get(consent(sandbox, start["Location"], email=SELLER1), follow=True)
 
@@ -156,10 +158,10 @@ def test_a_disconnected_app_comes_back_from_its_tile_without_another_consent(
     governance.app_disconnect(connection_app=email_app, actor=demo_admin)
     sandbox.control.clear_requests()
 
-    confirm = admin_client.get(CONNECT, {"app": "email"})
+    confirm = admin_client.post(CONNECT, {"app": "email"})
     assert confirm.status_code == 200
     assert b"Connect Gmail again?" in confirm.content
-    installed = admin_client.post(CONNECT, {"app": "email"})
+    installed = admin_client.post(CONNECT, {"app": "email", "confirm": "1"})
 
     assert installed["Location"] == reverse("integrations:google_done")
     assert ConnectionApp.objects.get(pk=email_app.pk).installed
@@ -174,7 +176,7 @@ def test_reconnecting_keeps_the_chosen_scope_and_the_apps_as_they_were(
     governance.app_toggle(connection_app=connection.apps.get(app="calendar"), enabled=False, actor=demo_admin)
     services.connection_mark_needs_reconnect(connection=connection, reason="refused")
 
-    start = admin_client.get(CONNECT, {"app": "email"})
+    start = admin_client.post(CONNECT, {"app": "email"})
     back = admin_client.get(consent(sandbox, start["Location"], email=ADMIN))
 
     assert back["Location"] == reverse("integrations:google_done")
@@ -199,7 +201,7 @@ def test_an_org_without_the_copilot_package_sees_the_lock(
     demo_co.package_copilot = False
     demo_co.save()
 
-    back = admin_client.get(CONNECT, {"app": "email"}, follow=True)
+    back = admin_client.post(CONNECT, {"app": "email"}, follow=True)
 
     assert "Needs the Copilot package" in _messages(back)[0]
 
@@ -209,7 +211,7 @@ def test_an_installation_without_google_settings_says_what_is_missing(
 ) -> None:
     settings.GOOGLE_SERVICE_ACCOUNT_FILE = ""
 
-    back = admin_client.get(CONNECT, {"app": "email"}, follow=True)
+    back = admin_client.post(CONNECT, {"app": "email"}, follow=True)
 
     assert "GOOGLE_SERVICE_ACCOUNT_FILE" in _messages(back)[0]
 
@@ -217,7 +219,20 @@ def test_an_installation_without_google_settings_says_what_is_missing(
 def test_only_admins_connect_for_the_organisation(sandbox: Any, client: Any, seller1: Any) -> None:
     client.force_login(seller1)
 
-    assert client.get(CONNECT, {"app": "email"}).status_code == 403
+    assert client.post(CONNECT, {"app": "email"}).status_code == 403
+
+
+def test_connecting_refuses_get_so_a_link_or_image_cannot_start_or_reinstall_anything(
+    sandbox: Any, admin_client: Any, demo_admin: Any
+) -> None:
+    connection = dwd_connection(sandbox, demo_admin.organization, demo_admin, scope={})
+    email_app = connection.apps.get(app="email")
+    governance.app_disconnect(connection_app=email_app, actor=demo_admin)
+
+    assert admin_client.get(CONNECT, {"app": "email", "confirm": "1"}).status_code == 405
+    assert admin_client.get(reverse("integrations:google_connect_user")).status_code == 405
+    assert not ConnectionApp.objects.get(pk=email_app.pk).installed
+    assert SESSION_KEY not in admin_client.session  # no sign-in was started either
 
 
 # --- User-managed --------------------------------------------------------------------------------
@@ -225,7 +240,7 @@ def test_a_seller_connects_gmail_and_calendar_with_one_consent(
     sandbox: Any, client: Any, seller1: Any
 ) -> None:
     client.force_login(seller1)
-    start = client.get(reverse("integrations:google_connect_user"))
+    start = client.post(reverse("integrations:google_connect_user"))
     assert "login_hint=seller1%40demo.example" in start["Location"]
 
     back = client.get(consent(sandbox, start["Location"], email=SELLER1), follow=True)
@@ -249,7 +264,7 @@ def test_a_seller_who_denies_consent_is_told_nothing_was_connected(
     sandbox: Any, client: Any, seller1: Any
 ) -> None:
     client.force_login(seller1)
-    start = client.get(reverse("integrations:google_connect_user"))
+    start = client.post(reverse("integrations:google_connect_user"))
 
     back = client.get(consent(sandbox, start["Location"], email=SELLER1, decision="deny"), follow=True)
 
@@ -259,7 +274,7 @@ def test_a_seller_who_denies_consent_is_told_nothing_was_connected(
 
 def test_a_seller_signing_in_with_another_account_is_refused(sandbox: Any, client: Any, seller1: Any) -> None:
     client.force_login(seller1)
-    start = client.get(reverse("integrations:google_connect_user"))
+    start = client.post(reverse("integrations:google_connect_user"))
 
     back = client.get(consent(sandbox, start["Location"], email="seller2@demo.example"), follow=True)
 
@@ -273,7 +288,7 @@ def test_sellers_are_not_offered_their_own_connection_when_the_admin_connected_t
     dwd_connection(sandbox, demo_admin.organization, demo_admin, scope={})
     client.force_login(seller1)
 
-    back = client.get(reverse("integrations:google_connect_user"), follow=True)
+    back = client.post(reverse("integrations:google_connect_user"), follow=True)
 
     assert "administrator has connected Google Workspace for everyone" in _messages(back)[0]
     assert not Connection.objects.filter(provider="google", scope=Connection.Scope.USER).exists()

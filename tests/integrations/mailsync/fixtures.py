@@ -50,7 +50,14 @@ def make_google_connection(demo: Demo, **details: object) -> Connection:
         connected_by=demo.admin,
         external_org_id="C0demo",
         external_username=ADMIN,
-        details={"mode": "dwd", "domain": DOMAIN, "customer_id": "C0demo", "admin_email": ADMIN, **details},
+        details={
+            "mode": "dwd",
+            "domain": DOMAIN,
+            "customer_id": "C0demo",
+            "admin_email": ADMIN,
+            "verified_domains": [DOMAIN],  # read from the Directory's domains list at connect
+            **details,
+        },
     )
     governance.apps_install(connection=connection, actor=demo.admin)
     return connection
@@ -111,7 +118,11 @@ def sandbox_google_connection(sandbox, demo: Demo, *, user=None, **details: obje
     scopes = normalise_scopes(" ".join(USER_SCOPES if user is not None else ADMIN_SCOPES))
     tokens = google_control.issue_tokens(sandbox.state, email, scopes=scopes)
     now = timezone.now()
-    mode = {"mode": "oauth", "email": email} if user is not None else {"mode": "dwd", "admin_email": ADMIN}
+    mode = (
+        {"mode": "oauth", "email": email}
+        if user is not None
+        else {"mode": "dwd", "admin_email": ADMIN, "verified_domains": [DOMAIN]}
+    )
     connection = services.connection_save_from_oauth(
         organization=demo.org,
         actor=user or demo.admin,

@@ -46,7 +46,14 @@ def microsoft(sandbox, settings, demo) -> Connection:
         external_user_id="",
         external_username="demo.example",
         instance_url="",
-        details={"mode": "app", "tenant_id": DEMO_TENANT_ID, "tenant_domain": "demo.example"},
+        details={
+            "mode": "app",
+            "tenant_id": DEMO_TENANT_ID,
+            "tenant_domain": "demo.example",
+            # What the admin consent reads from Graph: the tenant's verified domains and its users.
+            "verified_domains": ["demo.example"],
+            "tenant_members": [u.email for u in (demo.admin, demo.seller1, demo.seller2)],
+        },
     )
     governance.apps_install(connection=connection, actor=demo.admin)
     return connection

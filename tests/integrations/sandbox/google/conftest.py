@@ -36,6 +36,7 @@ DIRECTORY = [
     AUTH + "admin.directory.group.readonly",
     AUTH + "admin.directory.group.member.readonly",
     AUTH + "admin.directory.orgunit.readonly",
+    AUTH + "admin.directory.domain.readonly",
 ]
 ALL = [GMAIL_MODIFY, GMAIL_SEND, CALENDAR, CONTACTS_READONLY, *DIRECTORY]
 ENDPOINTS = {
