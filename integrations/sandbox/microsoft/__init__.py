@@ -41,7 +41,10 @@ Seed (``SandboxControl.seed("microsoft", {...})``), applied in this order::
      "events": [{"mailbox", "subject", "start", "end", "organizer"? (mailbox owner),
                  "attendees"?: ["a@b" | {"address", "name", "response"}], "teams"?: bool,
                  "join_url"? (Teams → onlineMeeting; others → location/body), "location"?, "body"?,
-                 "private"?: bool, "all_day"?: bool, "ical_uid"?}],
+                 "private"?: bool, "all_day"?: bool, "ical_uid"?,
+                 "recurrence"?: {"pattern": {"type", "interval", "daysOfWeek"?, ...},
+                                 "range": {"type", "startDate"?, "endDate"?, "numberOfOccurrences"?}}}],
+                                                  # a seriesMaster (Graph's patternedRecurrence)
      "contacts": [{"mailbox", "folder"? (name; default folder if absent), "given_name", "surname",
                    "display_name"?, "emails": [...] | "email", "phones"?, "company"?, "job_title"?}],
      "graph_latency_ms": 0,                       # per Graph request, outside the state lock

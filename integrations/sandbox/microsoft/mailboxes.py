@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from integrations.sandbox.faults import FaultBook
+from integrations.sandbox.microsoft import recurrence
 from integrations.sandbox.microsoft.directory import User
 from integrations.sandbox.microsoft.items import change_key, event_web_link, message_web_link, new_id
 from integrations.sandbox.microsoft.times import iso_z, now
@@ -224,26 +225,50 @@ def move_message(store: MailStore, box: Mailbox, message_id: str, folder_id: str
 # --- events -----------------------------------------------------------------------------------
 
 
+def _touched(event: dict[str, Any]) -> list[str]:
+    """What a change to this event changes in a calendar view: a series master is not listed
+    there, its occurrences are."""
+    return recurrence.occurrence_ids(event) if recurrence.is_master(event) else [event["id"]]
+
+
 def add_event(store: MailStore, box: Mailbox, event: dict[str, Any]) -> str:
-    event_id = new_id()
+    event_id = str(event.get("id") or new_id())  # an exception keeps its occurrence's id
     event["id"] = event_id
     event["webLink"] = event_web_link(event_id)
     seq = _stamp(store, event, touch_time=False)
     box.events[event_id] = event
-    box.event_log.record(seq, event_id)
+    for item_id in _touched(event):
+        box.event_log.record(seq, item_id)
     return event_id
 
 
 def update_event(store: MailStore, box: Mailbox, event_id: str, changes: dict[str, Any]) -> dict[str, Any]:
     event = box.events[event_id]
+    before = _touched(event)
     event.update(changes)
-    box.event_log.record(_stamp(store, event), event_id)
+    seq = _stamp(store, event)
+    for item_id in dict.fromkeys(before + _touched(event)):
+        box.event_log.record(seq, item_id)
     return event
 
 
 def remove_event(store: MailStore, box: Mailbox, event_id: str) -> None:
-    box.events.pop(event_id)
-    box.event_log.record(store.next_seq(), event_id)
+    event = box.events.pop(event_id)
+    seq = store.next_seq()
+    for item_id in _touched(event):
+        box.event_log.record(seq, item_id)
+    if recurrence.is_master(event):  # its exceptions go with it
+        for other in [e for e in box.events.values() if e.get("seriesMasterId") == event_id]:
+            box.events.pop(other["id"])
+            box.event_log.record(seq, other["id"])
+
+
+def cancel_occurrence(store: MailStore, box: Mailbox, master_id: str, occurrence: str, when: str) -> None:
+    """DELETE on one occurrence: the series skips that date (an exception there goes too)."""
+    master = box.events[master_id]
+    master["_cancelled"] = [*master.get("_cancelled", ()), when]
+    box.events.pop(occurrence, None)
+    box.event_log.record(store.next_seq(), occurrence)
 
 
 # --- contacts ---------------------------------------------------------------------------------

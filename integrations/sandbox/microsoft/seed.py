@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from integrations.sandbox.faults import InvalidFault
-from integrations.sandbox.microsoft import generator, mailboxes
+from integrations.sandbox.microsoft import generator, mailboxes, recurrence
 from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_TENANT_ID, object_id
 from integrations.sandbox.microsoft.directory import (
     ACCESS_RIGHTS,
@@ -284,6 +284,11 @@ def add_event(store: Directory, mail: mailboxes.MailStore, spec: Mapping[str, An
         all_day=bool(spec.get("all_day")),
         ical_uid=spec.get("ical_uid"),
     )
+    if spec.get("recurrence"):  # a series: Graph's patternedRecurrence, as POST /events takes it
+        series = recurrence.normalized(spec["recurrence"], start)
+        if isinstance(series, str):
+            raise SeedError(f"event {spec.get('subject')!r}: {series}")
+        event.update(type="seriesMaster", recurrence=series)
     return mailboxes.add_event(mail, mail.mailbox(owner), event)
 
 

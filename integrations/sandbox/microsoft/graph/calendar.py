@@ -2,6 +2,14 @@
 calendarView delta. Meetings reach attendees who have a sandbox mailbox (same ``iCalUId``); the
 organizer's updates and cancellation follow them there.
 
+Recurring meetings (``recurrence``): ``/events`` lists the ``seriesMaster`` (and exceptions), never
+its occurrences; ``calendarView`` lists the occurrences and exceptions in the window, never the
+master. calendarView *delta* sends an occurrence with only ``id``, ``type``, ``seriesMasterId``,
+``start`` and ``end`` (the client reads the rest from the master); exceptions come whole. The docs
+do not say whether the delta also lists the master: like ``calendarView``, the sandbox does not.
+A cancelled occurrence (or a deleted series) comes back as ``@removed`` in the next delta round, as
+the docs say for every event deleted within the window.
+
 Page sizes: event lists and calendarView default to 10 (``$top`` up to 1000); calendarView delta
 defaults to 10 per page (``Prefer: odata.maxpagesize`` up to 1000).
 """
@@ -9,6 +17,8 @@ defaults to 10 per page (``Prefer: odata.maxpagesize`` up to 1000).
 # Reference: https://learn.microsoft.com/en-us/graph/api/user-list-events
 # Reference: https://learn.microsoft.com/en-us/graph/api/user-post-events
 # Reference: https://learn.microsoft.com/en-us/graph/api/event-delta
+# Reference: https://learn.microsoft.com/en-us/graph/delta-query-events ("occurrences and exceptions")
+# Reference: https://learn.microsoft.com/en-us/graph/api/resources/event (type, seriesMasterId)
 
 from __future__ import annotations
 
@@ -16,7 +26,7 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from integrations.sandbox.microsoft import mailboxes
+from integrations.sandbox.microsoft import mailboxes, recurrence
 from integrations.sandbox.microsoft.directory import User
 from integrations.sandbox.microsoft.graph import delta, errors, odata
 from integrations.sandbox.microsoft.graph.mail import as_text
@@ -31,14 +41,15 @@ EVENT_FIELDS = (
     "id", "createdDateTime", "lastModifiedDateTime", "changeKey", "categories", "transactionId",
     "originalStartTimeZone", "originalEndTimeZone", "iCalUId", "uid", "reminderMinutesBeforeStart",
     "isReminderOn", "hasAttachments", "subject", "bodyPreview", "importance", "sensitivity", "isAllDay",
-    "isCancelled", "isOrganizer", "responseRequested", "seriesMasterId", "showAs", "type", "webLink",
+    "isCancelled", "isOrganizer", "responseRequested", "seriesMasterId", "originalStart", "showAs", "type", "webLink",
     "onlineMeetingUrl", "isOnlineMeeting", "onlineMeetingProvider", "allowNewTimeProposals", "isDraft",
     "hideAttendees", "responseStatus", "body", "start", "end", "location", "locations", "recurrence",
     "attendees", "organizer", "onlineMeeting",
 )  # fmt: skip
 WRITABLE = frozenset({"subject", "body", "start", "end", "location", "attendees", "isOnlineMeeting",
                       "onlineMeetingProvider", "sensitivity", "isAllDay", "showAs", "categories",
-                      "importance", "transactionId", "isReminderOn", "reminderMinutesBeforeStart"})  # fmt: skip
+                      "importance", "transactionId", "isReminderOn", "reminderMinutesBeforeStart",
+                      "recurrence"})  # fmt: skip
 
 
 def routes() -> list[tuple[str, str, Any, str]]:
@@ -67,8 +78,33 @@ def list_events(request: Request, state: SandboxState, target: Target) -> Respon
                       default=10, maximum=1000, decorate=_decorate(request))  # fmt: skip
 
 
+def _find(box: mailboxes.Mailbox, event_id: str) -> dict[str, Any] | None:
+    """A stored event, or an occurrence of a stored series (expanded on demand)."""
+    event = box.events.get(event_id)
+    if event is not None:
+        return event
+    parsed = recurrence.parse_occurrence_id(event_id)
+    master = box.events.get(parsed[0]) if parsed else None
+    if parsed is None or master is None or not recurrence.is_master(master):
+        return None
+    return recurrence.full(master, event_id, parsed[1]) if recurrence.scheduled(master, parsed[1]) else None
+
+
+def _in_view(box: mailboxes.Mailbox, start: float, end: float, *, stubs: bool) -> list[dict[str, Any]]:
+    """What a calendar view over [start, end) lists: single events and exceptions, and each
+    series' occurrences (whole, or as delta's stubs); never a series master itself."""
+    found = [e for e in box.events.values() if not recurrence.is_master(e) and _overlaps(e, start, end)]
+    shape = recurrence.stub if stubs else recurrence.full
+    for master in [e for e in box.events.values() if recurrence.is_master(e)]:
+        found += [
+            shape(master, oid, when) for oid, when in recurrence.occurrences(master, start, end, box.events)
+        ]
+    found.sort(key=lambda e: (e["_start"], e["id"]))
+    return found
+
+
 def get_event(request: Request, state: SandboxState, target: Target) -> Response:
-    event = target.mailbox.events.get(request.params["event"])
+    event = _find(target.mailbox, request.params["event"])
     if event is None:
         return errors.item_not_found(request)
     select = odata.selection(request, EVENT_FIELDS, "Microsoft.OutlookServices.Event")
@@ -103,8 +139,7 @@ def calendar_view(request: Request, state: SandboxState, target: Target) -> Resp
     select = odata.selection(request, EVENT_FIELDS, "Microsoft.OutlookServices.Event")
     if isinstance(select, Response):
         return select
-    events = [e for e in target.mailbox.events.values() if _overlaps(e, *window)]
-    events.sort(key=lambda e: (e["_start"], e["id"]))
+    events = _in_view(target.mailbox, *window, stubs=False)
     return odata.page(request, events, fragment=f"users('{target.user.id}')/calendarView", select=select,  # type: ignore[union-attr]
                       default=10, maximum=1000, decorate=_decorate(request))  # fmt: skip
 
@@ -125,12 +160,16 @@ def calendar_view_delta(request: Request, state: SandboxState, target: Target) -
         query = {"start": window[0], "end": window[1], "select": None}
 
     def initial(params: dict[str, Any]) -> list[str]:
-        found = [e for e in box.events.values() if _overlaps(e, params["start"], params["end"])]
-        found.sort(key=lambda e: (e["_start"], e["id"]))
-        return [e["id"] for e in found]
+        return [e["id"] for e in _in_view(box, params["start"], params["end"], stubs=True)]
 
     def present(event_id: str, params: dict[str, Any]) -> dict[str, Any] | None:
         event = box.events.get(event_id)
+        if event is None:
+            found = _find(box, event_id)  # an occurrence: sent as a stub
+            parsed = recurrence.parse_occurrence_id(event_id)
+            event = recurrence.stub(box.events[parsed[0]], event_id, parsed[1]) if found and parsed else None
+        elif recurrence.is_master(event):
+            return None
         # Changed events outside the window come back as @removed, as the docs warn.
         return event if event is not None and _overlaps(event, params["start"], params["end"]) else None
 
@@ -175,6 +214,11 @@ def create_event(request: Request, state: SandboxState, target: Target) -> Respo
         all_day=bool(payload.get("isAllDay")),
         created=dt.datetime.now(dt.UTC),
     )
+    if payload.get("recurrence") is not None:
+        series = recurrence.normalized(payload["recurrence"], start)
+        if isinstance(series, str):
+            return errors.bad_request(request, series, code="ErrorInvalidRequest")
+        event.update(type="seriesMaster", recurrence=series)
     for key in (
         "showAs",
         "categories",
@@ -194,9 +238,14 @@ def create_event(request: Request, state: SandboxState, target: Target) -> Respo
 
 def patch_event(request: Request, state: SandboxState, target: Target) -> Response:
     box = target.mailbox
-    event = box.events.get(request.params["event"])
+    event = _find(box, request.params["event"])
     if event is None:
         return errors.item_not_found(request)
+    if event["id"] not in box.events:  # an occurrence changed on its own becomes an exception
+        exception = {k: v for k, v in event.items() if k not in ("changeKey", "@odata.etag")}
+        exception["type"] = "exception"
+        mailboxes.add_event(target.store, box, exception)
+        event = exception
     payload = request.json()
     if not isinstance(payload, dict):
         return errors.bad_request(
@@ -220,9 +269,15 @@ def patch_event(request: Request, state: SandboxState, target: Target) -> Respon
 
 def delete_event(request: Request, state: SandboxState, target: Target) -> Response:
     box = target.mailbox
-    event = box.events.get(request.params["event"])
+    event = _find(box, request.params["event"])
     if event is None:
         return errors.item_not_found(request)
+    if event.get("seriesMasterId") and event["seriesMasterId"] in box.events:
+        # One occurrence (or exception) cancelled: the series skips that date. (Attendees' copies
+        # are not told in the sandbox.)
+        mailboxes.cancel_occurrence(target.store, box, event["seriesMasterId"], event["id"],
+                                    str(event["originalStart"]))  # fmt: skip
+        return empty_response(204)
     if event["isOrganizer"]:
         for other_box, copy in _copies(target, event):
             subject = (
@@ -263,6 +318,14 @@ def _changes(payload: dict[str, Any], event: dict[str, Any]) -> dict[str, Any] |
             )
         elif key == "sensitivity":
             changes["sensitivity"] = str(value).lower()
+        elif key == "recurrence":
+            if event.get("type") in ("occurrence", "exception"):
+                return "An occurrence of a series cannot have a recurrence of its own."
+            when = dt.datetime.fromtimestamp(changes.get("_start", event["_start"]), dt.UTC)
+            series = recurrence.normalized(value, when) if value is not None else None
+            if isinstance(series, str):
+                return series
+            changes.update(recurrence=series, type="seriesMaster" if series else "singleInstance")
         else:
             changes[key] = value
     if changes.get("_end", event["_end"]) < changes.get("_start", event["_start"]):
