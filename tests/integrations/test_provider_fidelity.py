@@ -291,3 +291,67 @@ def test_a_recurring_google_meeting_is_one_timeline_row_per_occurrence(
         (when, SELLER1, "Sam Seller", people)
         for when in (first, first + dt.timedelta(days=7), first + dt.timedelta(days=21))
     ]
+
+
+# ---- point 10: Graph calendarView delta sends recurring occurrences as bare stubs ----------------
+def test_a_recurring_outlook_meeting_is_one_timeline_row_per_occurrence(
+    ms: Any,  # noqa: F811  (the Microsoft fixtures imported above)
+    app_connection: Any,  # noqa: F811
+    acme: Any,
+) -> None:
+    # Reference: https://learn.microsoft.com/en-us/graph/delta-query-events ("occurrences and exceptions")
+    # Reference: https://github.com/microsoftgraph/microsoft-graph-docs-contrib/issues/34 (occurrences
+    # come with only id, type, seriesMasterId, start and end: the rest is the series master's)
+    sellers = [
+        UserFactory(organization=acme, email=microsoft.SELLER1, first_name="Sam", last_name="Seller"),
+        UserFactory(organization=acme, email=microsoft.SELLER2, first_name="Sofia", last_name="Seller"),
+    ]
+    first = (timezone.now() + dt.timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    series = {
+        "subject": "Weekly pipeline review",
+        "start": first.isoformat(),
+        "end": (first + dt.timedelta(minutes=30)).isoformat(),
+        "organizer": {"address": microsoft.SELLER1, "name": "Sam Seller"},
+        "attendees": [
+            {"address": CUSTOMER, "name": "Kunde", "response": "accepted"},
+            {"address": microsoft.SELLER2, "name": "Sofia Seller", "response": "accepted"},
+        ],
+        "body": "<p>Join: https://teams.microsoft.com/l/meetup-join/19%3ameeting_weekly%40thread.v2/0</p>",
+        "ical_uid": "040000008200E00074C5B7101A82E00800000000A1B2C3D4E5F6A7B8C9D0E1F2A3B4C5D6",
+        "recurrence": {
+            "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": [first.strftime("%A")]},
+            "range": {"type": "numbered", "startDate": first.date().isoformat(), "numberOfOccurrences": 4},
+        },
+    }
+    # The organiser's series and the attendee's copy of it (same iCalUId, its own ids).
+    ms.control.seed("microsoft", {"events": [{**series, "mailbox": microsoft.SELLER1},
+                                             {**series, "mailbox": microsoft.SELLER2}]})  # fmt: skip
+
+    def sync_and_ingest() -> list[Any]:
+        records = []
+        for seller in sellers:
+            pages = microsoft.sync(app_connection, seller.email, "calendar")
+            found = microsoft.records_of(pages)
+            deliver(context(seller, kind="calendar", provider="microsoft"), found)
+            records += found
+        return records
+
+    records = sync_and_ingest()
+
+    subjects = {getattr(r, "subject", None) for r in records if getattr(r, "start", None) in {
+        first + dt.timedelta(weeks=n) for n in range(4)}}  # fmt: skip
+    assert subjects == {"Weekly pipeline review"}
+    people = sorted(
+        [(CUSTOMER, "attendee"), (microsoft.SELLER1, "organizer"), (microsoft.SELLER2, "attendee")]
+    )
+    expected = [(first + dt.timedelta(weeks=n), microsoft.SELLER1, "Sam Seller", people) for n in range(4)]
+    assert _activity_rows(acme, "Weekly pipeline review") == expected
+    meetings = Activity.objects.filter(organization=acme, subject="Weekly pipeline review")
+    assert all(m.join_url.startswith("https://teams.microsoft.com/") for m in meetings)
+
+    # A second sync (full rounds again) rewrites the same rows: no duplicates.
+    all_meetings = Activity.objects.filter(organization=acme, kind="meeting")
+    before = all_meetings.count()
+    sync_and_ingest()
+    assert _activity_rows(acme, "Weekly pipeline review") == expected
+    assert all_meetings.count() == before
