@@ -170,7 +170,11 @@ def test_without_a_connected_mailbox_the_form_comes_back_with_the_reason_and_not
 
 def test_after_the_email_app_is_disconnected_sending_says_so(seller_client, acme):
     connection = ConnectionFactory(
-        organization=acme, provider="google", scope=Connection.Scope.ORGANIZATION, external_org_id="C0demo"
+        organization=acme,
+        provider="google",
+        scope=Connection.Scope.ORGANIZATION,
+        external_org_id="C0demo",
+        details={"mode": "dwd", "domain": "acme.example", "verified_domains": ["acme.example"]},
     )
     ConnectionApp.objects.create(organization=acme, connection=connection, app="email", installed=False)
     response = _post(seller_client)
@@ -235,7 +239,13 @@ def _google_connection(sandbox, organization, admin) -> Connection:
         external_user_id="",
         external_username=DEMO_ADMIN,
         instance_url="",
-        details={"mode": "dwd", "domain": "demo.example", "customer_id": "", "admin_email": DEMO_ADMIN},
+        details={
+            "mode": "dwd",
+            "domain": "demo.example",
+            "customer_id": "",
+            "admin_email": DEMO_ADMIN,
+            "verified_domains": ["demo.example"],  # the Directory's domains list, read at connect
+        },
     )
     governance.apps_install(connection=connection, apps=("email", "calendar"), actor=admin)
     return connection
