@@ -195,3 +195,113 @@ def test_an_event_in_an_iana_time_zone_is_read_as_utc():
     )
 
     assert record.start == dt.datetime(2026, 7, 1, 7, 0, tzinfo=dt.UTC)
+
+
+# --- Recurring meetings ---------------------------------------------------------------------------
+def seed_series(ms, first, count=3) -> None:
+    seed_event(
+        ms,
+        subject="Weekly sync",
+        start=first.isoformat(),
+        end=(first + dt.timedelta(minutes=30)).isoformat(),
+        ical_uid="weekly-1@cadence.test",
+        recurrence={
+            "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": [first.strftime("%A")]},
+            "range": {"type": "numbered", "numberOfOccurrences": count},
+        },
+    )
+
+
+def test_occurrences_take_the_series_master_and_cost_one_request_per_series(ms, app_connection):
+    first = (timezone.now() + dt.timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    seed_series(ms, first)
+    ms.control.clear_requests()
+
+    pages = sync(app_connection, SELLER1, "calendar")
+
+    weekly = [
+        r for r in records_of(pages) if isinstance(r, CalendarEventRecord) and r.subject == "Weekly sync"
+    ]
+    assert [r.start for r in weekly] == [first + dt.timedelta(weeks=n) for n in range(3)]
+    assert [r.ical_uid for r in weekly] == [
+        f"weekly-1@cadence.test#{(first + dt.timedelta(weeks=n)).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+        for n in range(3)
+    ]
+    assert all(Attendee("priya.patel@bluefinanalytics.example", "Priya Patel", "accepted") in r.attendees
+               for r in weekly)  # fmt: skip
+    assert len({r.external_id for r in weekly}) == 3
+    gets = [r for r in graph_requests(ms) if "/events/" in r["path"]]
+    assert len(gets) == 1
+
+
+def test_a_renamed_series_and_a_cancelled_occurrence_reach_the_next_round(ms, app_connection):
+    first = (timezone.now() + dt.timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    seed_series(ms, first)
+    pages = sync(app_connection, SELLER1, "calendar")
+    weekly = [
+        r for r in records_of(pages) if isinstance(r, CalendarEventRecord) and r.subject == "Weekly sync"
+    ]
+    with GraphClient(app_connection, mailbox=SELLER1) as graph:
+        master_id = graph.get(f"/users/{SELLER1}/events/{weekly[0].external_id}")["seriesMasterId"]
+        graph.request("DELETE", f"/users/{SELLER1}/events/{weekly[1].external_id}")
+        graph.patch(f"/users/{SELLER1}/events/{master_id}", json={"subject": "Weekly sync (new time)"})
+
+    again = records_of(sync(app_connection, SELLER1, "calendar", cursor=pages[-1].cursor))
+
+    assert Deletion(kind="calendar", external_id=weekly[1].external_id) in again
+    renamed = [r for r in again if isinstance(r, CalendarEventRecord)]
+    assert {r.external_id for r in renamed} == {weekly[0].external_id, weekly[2].external_id}
+    assert {r.subject for r in renamed} == {"Weekly sync (new time)"}
+
+
+MASTER = {
+    **RECORDED_EVENT,
+    "id": "AAMkMASTER=",
+    "type": "seriesMaster",
+    "isCancelled": False,
+    "subject": "Weekly board prep",
+    "iCalUId": "040000008200E00074C5B7101A82E00800000000D0B3A3C1",
+    "recurrence": {"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["tuesday"]},
+                   "range": {"type": "noEnd", "startDate": "2026-11-24"}},
+}  # fmt: skip
+STUB = {
+    "@odata.type": "#microsoft.graph.event",
+    "@odata.etag": 'W/"DwAAABYAAAC9"',
+    "id": "AAMkOCC1=",
+    "seriesMasterId": "AAMkMASTER=",
+    "type": "occurrence",
+    "start": {"dateTime": "2026-12-01T15:00:00.0000000", "timeZone": "UTC"},
+    "end": {"dateTime": "2026-12-01T16:30:00.0000000", "timeZone": "UTC"},
+}
+
+
+def test_a_recorded_occurrence_takes_its_masters_fields_and_the_master_is_no_row():
+    record = calendar.event_record(STUB, master=MASTER)
+
+    assert record.external_id == "AAMkOCC1="
+    assert record.ical_uid == "040000008200E00074C5B7101A82E00800000000D0B3A3C1#2026-12-01T15:00:00Z"
+    assert record.subject == "Weekly board prep" and record.organizer.email == "admin@demo.example"
+    assert record.start == dt.datetime(2026, 12, 1, 15, 0, tzinfo=dt.UTC)
+    assert len(record.attendees) == 3 and record.description == "Agenda&notes"
+    assert calendar.event_record(MASTER) is None
+    assert calendar.event_record(STUB) is None  # no master: cannot be told apart from any other
+
+
+def test_a_recorded_exception_keeps_its_own_fields_and_its_original_slot():
+    exception = {
+        **MASTER,
+        "id": "AAMkOCC2=",
+        "type": "exception",
+        "seriesMasterId": "AAMkMASTER=",
+        "subject": "Board prep (moved)",
+        "iCalUId": "040000008200E00074C5B7101A82E00807EA0C0800000000D0B3A3C1",
+        "originalStart": "2026-12-08T15:00:00Z",
+        "start": {"dateTime": "2026-12-09T10:00:00.0000000", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-12-09T11:00:00.0000000", "timeZone": "UTC"},
+    }
+
+    record = calendar.event_record(exception, master=MASTER)
+
+    assert record.subject == "Board prep (moved)"
+    assert record.start == dt.datetime(2026, 12, 9, 10, 0, tzinfo=dt.UTC)
+    assert record.ical_uid == "040000008200E00074C5B7101A82E00800000000D0B3A3C1#2026-12-08T15:00:00Z"
