@@ -62,7 +62,7 @@ def test_an_admin_connects_gmail_for_the_sales_group_and_a_seller_sees_the_synce
     admin = sign_in(new_page(ignore_https_errors=True), admin_user)
     gmail = search_catalog(admin, live_server.url, "gmail", "gmail", hidden=("outlook", "salesforce"))
     screenshot(admin, "1-catalog-search")
-    gmail.get_by_role("link", name="Connect").click()
+    gmail.get_by_role("button", name="Connect").click()
 
     # --- The sandbox's Google consent page: the admin account, Allow ---------------------------
     admin.wait_for_url(f"{sandbox.url}/google/o/oauth2/v2/auth*")

@@ -17,6 +17,7 @@ FOUNDER_PASSWORD = "quiet-lantern-harbour-42"
 INVITEE_EMAIL = "ivan@northwind.example"
 INVITEE_PASSWORD = "amber-kettle-orchard-17"
 INVITE_LINK = re.compile(r"https?://\S+/invite/[\w-]+/")
+CONFIRM_LINK = re.compile(r"https?://\S+/accounts/confirm-email/[^/\s]+/")
 # "Password:" (allauth) or "Password *" (our forms), but not "Password (again)".
 PASSWORD = re.compile(r"^Password[\s:*]*$")
 
@@ -34,6 +35,12 @@ def save_and_continue(page: Page) -> None:
 def open_user_menu_item(page: Page, item: str) -> None:
     page.get_by_label(re.compile(r"^Account menu for ")).click()
     page.get_by_role("menuitem", name=item).click()
+
+
+def confirmation_link_for(email: str) -> str:
+    """The link in the email that asks ``email`` to confirm the address it signed up with."""
+    [message] = [m for m in mail.outbox if m.to == [email] and CONFIRM_LINK.search(m.body)]
+    return CONFIRM_LINK.search(message.body).group(0)
 
 
 def invitation_link_for(email: str) -> str:
@@ -59,6 +66,11 @@ def test_a_founder_signs_up_onboards_and_invites_a_colleague_who_joins(
     admin.get_by_label(PASSWORD).fill(FOUNDER_PASSWORD)
     admin.get_by_label("Password (again)").fill(FOUNDER_PASSWORD)
     admin.get_by_role("button", name="Sign Up").click()
+
+    # The address must be confirmed first (mandatory verification): open the emailed link, confirm.
+    expect(admin.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
+    admin.goto(confirmation_link_for(FOUNDER_EMAIL))
+    admin.get_by_role("button", name="Confirm").click()
 
     # The wizard starts at its first step.
     expect(admin).to_have_url(re.compile(r"/onboarding/contact/$"))
