@@ -464,11 +464,12 @@ def _start_worker(number: int, env: dict[str, str]) -> _Worker:
 
 def _mailbox_user(org, email: str, first: str, last: str):
     """A Cadence user whose mailbox the connection syncs (user name = email, A2)."""
+    from allauth.account.models import EmailAddress
     from django.utils import timezone
 
     from copilot.models import User
 
-    return User.objects.create_user(
+    user = User.objects.create_user(
         email,
         None,
         organization=org,
@@ -477,6 +478,9 @@ def _mailbox_user(org, email: str, first: str, last: str):
         mailbox_username=email,
         onboarding_finished_at=timezone.now(),
     )
+    # Only confirmed addresses are synced (issue 10): confirmed, as the invitation link leaves it.
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
 
 
 def _dwd_connection(sandbox: Any, org, admin):
