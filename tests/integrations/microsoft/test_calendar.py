@@ -305,3 +305,12 @@ def test_a_recorded_exception_keeps_its_own_fields_and_its_original_slot():
     assert record.subject == "Board prep (moved)"
     assert record.start == dt.datetime(2026, 12, 9, 10, 0, tzinfo=dt.UTC)
     assert record.ical_uid == "040000008200E00074C5B7101A82E00800000000D0B3A3C1#2026-12-08T15:00:00Z"
+
+
+def test_a_series_master_that_came_in_the_round_is_used_without_a_request():
+    # Some tenants list the master in calendarView delta too (the docs are silent): no GET then.
+    masters = calendar.SeriesMasters(client=None)  # type: ignore[arg-type]  (never called)
+
+    masters.remember([STUB, MASTER])
+
+    assert masters.get("AAMkMASTER=") is MASTER
