@@ -24,8 +24,11 @@ Seed (``SandboxControl.seed("microsoft", {...})``), applied in this order::
      "apps": [{"client_id", "tenant_id", "client_secret" | "client_secrets": [...], "display_name"?,
                "roles"?: [...], "redirect_uris"?: [...], "local_redirects"?: false, "multi_tenant"?: true}],
      "users": [{"user_principal_name" | "email", "tenant_id"? (default: by domain), "display_name"?,
-                "given_name"?, "surname"?, "job_title"?, "admin"?: false, "account_enabled"?: true,
-                "mailbox"?: true, "id"?}],
+                "given_name"?, "surname"?, "job_title"?, "admin"?: false (Global Administrator),
+                "roles"?: [template id | name, e.g. "Privileged Role Administrator"],
+                "mail"?: (default: the UPN), "email_claim"?: (the ID token's email, default: mail),
+                "account_enabled"?: true, "mailbox"?: true, "id"?}],
+     "remove_users": [upn | id, ...],                              # deleted from the tenant
      "groups": [{"display_name", "tenant_id"? (demo), "id"?, "mail"?, "security_enabled"?: true,
                  "mail_enabled"?, "group_types"?: [], "description"?, "members": [upn | group name | id]}],
      "consents": [{"tenant_id", "client_id"? (demo app)}],          # tenant-wide admin consent

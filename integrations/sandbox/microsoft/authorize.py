@@ -155,9 +155,9 @@ def admin_consent(request: Request, state: SandboxState) -> Response:
     store = directory(state)
     users = _signable_users(store, authority)
     hint = store.find_user(params.get("login_hint", ""))
-    if hint is not None and not hint.is_admin:
+    if hint is not None and not hint.can_grant_admin_consent:
         return consent.need_admin_approval_page(app_name=app.display_name, user=hint)
-    admins = [u for u in users if u.is_admin]
+    admins = [u for u in users if u.can_grant_admin_consent]
     selected = hint or (admins[0] if admins else users[0] if users else None)
     scopes = parse_scopes(params["scope"])
     wanted = [*scopes.graph, *(app.roles if scopes.default else ())]
@@ -166,7 +166,8 @@ def admin_consent(request: Request, state: SandboxState) -> Response:
         intro=(
             f"<strong>{escape(app.display_name)}</strong> wants access to "
             f"{escape(_authority_name(authority))} for every user in the organization, without a "
-            "signed-in user. Only a Global Administrator can accept this for the organization."
+            "signed-in user. Only a Global Administrator or Privileged Role Administrator can accept "
+            "this for the organization."
         ),
         action=request.path,
         users=users,
@@ -184,7 +185,7 @@ def admin_consent_decision(request: Request, state: SandboxState) -> Response:
         return decided
     params, app, user = decided
     store = directory(state)
-    if not user.is_admin:
+    if not user.can_grant_admin_consent:
         return consent.need_admin_approval_page(app_name=app.display_name, user=user)
     if user.tenant_id != app.tenant_id and not app.multi_tenant:
         return _not_multi_tenant(app)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from html import escape
 
-from integrations.sandbox.microsoft.directory import Tenant, User
+from integrations.sandbox.microsoft.directory import DIRECTORY_ROLES, Tenant, User
 from integrations.sandbox.routing import Response, text_response
 
 PAGE = """<!doctype html>
@@ -54,7 +54,7 @@ def consent_page(
         f'<label><input type="radio" name="user" value="{escape(u.user_principal_name)}"'
         f"{' checked' if u.user_principal_name.lower() == selected.lower() else ''}> "
         f"{escape(u.display_name)} &lt;{escape(u.user_principal_name)}&gt;"
-        f"{' &middot; Global Administrator' if u.is_admin else ''}"
+        f"{''.join(f' &middot; {escape(DIRECTORY_ROLES[r][0])}' for r in u.role_template_ids if r in DIRECTORY_ROLES)}"
         f"{_tenant_suffix(u, tenants)}</label>"
         for u in users
     )

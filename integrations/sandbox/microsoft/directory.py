@@ -24,6 +24,31 @@ KNOWN_RESOURCES = frozenset({GRAPH_RESOURCE, "00000003-0000-0000-c000-0000000000
 # Authorities that name no single tenant (the user's tenant is known once they sign in).
 MULTI_TENANT_AUTHORITIES = frozenset({"common", "organizations"})
 ACCESS_RIGHTS = frozenset({"RestrictAccess", "DenyAccess"})
+# Built-in directory roles by template id (the same in every tenant): (displayName, description).
+# Reference: https://learn.microsoft.com/en-us/entra/identity/role-based-access-control/permissions-reference
+GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
+PRIVILEGED_ROLE_ADMINISTRATOR = "e8611ab8-c189-46e8-94e1-60213ab1f814"
+DIRECTORY_ROLES: dict[str, tuple[str, str]] = {
+    GLOBAL_ADMINISTRATOR: (
+        "Global Administrator",
+        "Can manage all aspects of Microsoft Entra ID and Microsoft services that use Microsoft Entra identities.",
+    ),
+    PRIVILEGED_ROLE_ADMINISTRATOR: (
+        "Privileged Role Administrator",
+        "Can manage role assignments in Microsoft Entra ID, and all aspects of Privileged Identity Management.",
+    ),
+    "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3": (
+        "Application Administrator",
+        "Can create and manage all aspects of app registrations and enterprise apps.",
+    ),
+    "fe930be7-5e62-47db-91af-98c3a49a38b1": (
+        "User Administrator",
+        "Can manage all aspects of users and groups, including resetting passwords for limited admins.",
+    ),
+}
+# Who may grant tenant-wide admin consent to application permissions for Microsoft Graph.
+# Reference: https://learn.microsoft.com/en-us/entra/identity/enterprise-apps/grant-admin-consent
+CONSENTING_ROLES = frozenset({GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR})
 
 
 @dataclass(frozen=True)
@@ -67,8 +92,21 @@ class User:
     business_phones: tuple[str, ...] = ()
     account_enabled: bool = True
     is_admin: bool = False  # holds the Global Administrator role
+    roles: tuple[str, ...] = ()  # further directory roles held, by template id (DIRECTORY_ROLES)
     has_mailbox: bool = True
     created: str = "2024-01-15T09:00:00Z"
+    # What the ID token's optional ``email`` claim says, when not ``mail``: Entra may fill it from
+    # an address nobody verified (a guest's, an unmanaged domain's), so it proves nothing.
+    email_claim: str | None = None
+
+    @property
+    def role_template_ids(self) -> tuple[str, ...]:
+        held = ((GLOBAL_ADMINISTRATOR,) if self.is_admin else ()) + self.roles
+        return tuple(dict.fromkeys(held))
+
+    @property
+    def can_grant_admin_consent(self) -> bool:
+        return bool(CONSENTING_ROLES & set(self.role_template_ids))
 
 
 @dataclass
@@ -188,6 +226,16 @@ class Directory:
         if user.mail:
             self._upn_index.setdefault(user.mail.lower(), user.id)
         self._upn_index[user.user_principal_name.lower()] = user.id
+
+    def remove_user(self, user: User) -> None:
+        """The user leaves the tenant (deleted): out of the directory and every group."""
+        self.users.pop(user.id, None)
+        for name in (user.user_principal_name, user.mail):
+            if name and self._upn_index.get(name.lower()) == user.id:
+                del self._upn_index[name.lower()]
+        for group in self.groups.values():
+            if user.id in group.members:
+                group.members.remove(user.id)
 
     def find_user(self, key: str, tenant_id: str | None = None) -> User | None:
         """By object id, userPrincipalName or primary SMTP address (case-insensitive), optionally

@@ -47,6 +47,10 @@ NEEDS: dict[str, frozenset[str]] = {
     "users": frozenset({"User.ReadBasic.All", "User.Read.All", "Directory.Read.All"}),
     "organization": frozenset({"User.Read", "Organization.Read.All", "Directory.Read.All"}),
     "groups": frozenset({"Group.Read.All", "GroupMember.Read.All", "Directory.Read.All"}),
+    # A user's memberOf / transitiveMemberOf (groups and directory roles); own ones need "me".
+    "memberships": frozenset(
+        {"User.Read.All", "Group.Read.All", "GroupMember.Read.All", "Directory.Read.All"}
+    ),
     "mail.read": frozenset({"Mail.ReadBasic", "Mail.ReadBasic.All", "Mail.Read", "Mail.ReadWrite"}),
     "mail.write": frozenset({"Mail.ReadWrite"}),
     "mail.send": frozenset({"Mail.Send"}),

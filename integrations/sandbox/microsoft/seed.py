@@ -13,6 +13,7 @@ from integrations.sandbox.microsoft import generator, mailboxes, recurrence
 from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_TENANT_ID, object_id
 from integrations.sandbox.microsoft.directory import (
     ACCESS_RIGHTS,
+    DIRECTORY_ROLES,
     AccessPolicy,
     AppRegistration,
     Directory,
@@ -28,7 +29,7 @@ from integrations.sandbox.provider import SeedError
 from integrations.sandbox.state import SandboxState
 
 KNOWN_KEYS = (
-    "tenants", "apps", "users", "groups", "consents", "revoke_consents", "access_policies",
+    "tenants", "apps", "users", "remove_users", "groups", "consents", "revoke_consents", "access_policies",
     "clear_access_policies", "messages", "events", "contacts", "graph_latency_ms", "graph_mailbox_limit",
     "graph_mailbox_concurrency", "delta_expiry", "delta_filter_max_messages", "generate_users",
     "generate_mailbox", "append_messages", "expire_delta_tokens", "expire_access_tokens",
@@ -60,6 +61,8 @@ def _apply(state: SandboxState, data: Mapping[str, Any]) -> None:
         _add_app(store, spec)
     for spec in _objects(data, "users"):
         add_user(store, spec)
+    for key in data.get("remove_users") or ():
+        store.remove_user(_user(store, str(key)))
     for spec in _objects(data, "groups"):
         _add_group(store, spec)
     for spec in _objects(data, "consents"):
@@ -184,10 +187,24 @@ def add_user(store: Directory, spec: Mapping[str, Any]) -> User:
         department=spec.get("department"),
         account_enabled=bool(spec.get("account_enabled", True)),
         is_admin=bool(spec.get("admin", False)),
+        roles=_roles(spec.get("roles")),
         has_mailbox=bool(spec.get("mailbox", True)),
+        email_claim=str(spec["email_claim"]) if spec.get("email_claim") is not None else None,
     )
     store.add_user(user)
     return user
+
+
+def _roles(value: Any) -> tuple[str, ...]:
+    """Directory roles by template id or display name ("Privileged Role Administrator")."""
+    by_name = {name.lower(): template for template, (name, _) in DIRECTORY_ROLES.items()}
+    roles = []
+    for role in value or ():
+        template = by_name.get(str(role).lower(), str(role).lower())
+        if template not in DIRECTORY_ROLES:
+            raise SeedError(f"unknown directory role {role!r}: one of {sorted(by_name)}")
+        roles.append(template)
+    return tuple(roles)
 
 
 def _add_group(store: Directory, spec: Mapping[str, Any]) -> None:

@@ -222,7 +222,7 @@ def id_token_claims(
         "name": user.display_name,
         "oid": user.id,
         "preferred_username": user.user_principal_name,
-        "email": user.mail,
+        "email": user.mail if user.email_claim is None else user.email_claim,
         "sub": _pairwise_subject(user, app.client_id),
         "tid": user.tenant_id,
         "uti": secrets.token_urlsafe(16),

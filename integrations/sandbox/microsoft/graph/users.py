@@ -1,17 +1,19 @@
 """Graph users: ``/me``, ``/users`` (``$select``, ``$top``, ``$filter`` with ``eq``/``startswith``)
-and ``/users/{id | userPrincipalName}``, plus the groups a user belongs to.
+and ``/users/{id | userPrincipalName}``, plus the groups and directory roles a user belongs to.
 
 Page size: 100 by default, ``$top`` up to 999, opaque ``$skiptoken`` in ``@odata.nextLink``.
 """
 
 # Reference: https://learn.microsoft.com/en-us/graph/api/user-list
 # Reference: https://learn.microsoft.com/en-us/graph/api/user-get
+# Reference: https://learn.microsoft.com/en-us/graph/api/user-list-transitivememberof
 
 from __future__ import annotations
 
 from typing import Any
 
-from integrations.sandbox.microsoft.directory import Directory, Group, User
+from integrations.sandbox.microsoft.demo import object_id
+from integrations.sandbox.microsoft.directory import DIRECTORY_ROLES, Directory, Group, User
 from integrations.sandbox.microsoft.graph import errors, odata
 from integrations.sandbox.microsoft.graph.filters import FilterError, matches, parse_filter
 from integrations.sandbox.microsoft.graph.pipeline import Target
@@ -32,9 +34,9 @@ def routes() -> list[tuple[str, str, Any, str, str]]:
         ("GET", r"/graph/v1\.0/users", list_users, "users", "directory"),
         (
             "GET",
-            rf"{USER}/(?:transitiveMemberOf|memberOf)(?:/microsoft\.graph\.group)?",
+            rf"{USER}/(?:transitiveMemberOf|memberOf)(?:/microsoft\.graph\.(?P<cast>group|directoryRole))?",
             member_of,
-            "groups",
+            "memberships",
             "user",
         ),
         ("GET", USER, get_user, "users", "user"),
@@ -112,15 +114,38 @@ def get_user(request: Request, state: SandboxState, target: Target) -> Response:
 
 
 def member_of(request: Request, state: SandboxState, target: Target) -> Response:
+    """The groups and directory roles the user belongs to (``transitiveMemberOf``: through nested
+    groups too); the OData cast ``/microsoft.graph.group`` or ``/microsoft.graph.directoryRole``
+    keeps one type."""
     from integrations.sandbox.microsoft.graph.groups import group_json
 
     user: User = target.user  # type: ignore[assignment]
     transitive = "transitiveMemberOf" in request.path
-    groups = groups_of(target.directory, user.id, transitive=transitive)
-    items = [{"@odata.type": "#microsoft.graph.group", **group_json(g)} for g in groups]
-    return odata.page(
-        request, items, fragment="directoryObjects", select=None, default=100, maximum=999, opaque=True
-    )
+    cast = request.params.get("cast")
+    items: list[dict[str, Any]] = []
+    if cast in (None, "group"):
+        groups = groups_of(target.directory, user.id, transitive=transitive)
+        items += [{"@odata.type": "#microsoft.graph.group", **group_json(g)} for g in groups]
+    if cast in (None, "directoryRole"):
+        items += [
+            directory_role_json(user.tenant_id, t) for t in user.role_template_ids if t in DIRECTORY_ROLES
+        ]
+    fragment = {"group": "groups", "directoryRole": "directoryRoles"}.get(cast or "", "directoryObjects")
+    return odata.page(request, items, fragment=fragment, select=None, default=100, maximum=999, opaque=True)
+
+
+def directory_role_json(tenant_id: str, template_id: str) -> dict[str, Any]:
+    """A directoryRole as Graph lists it: the tenant's activated instance of a role template."""
+    # Reference: https://learn.microsoft.com/en-us/graph/api/resources/directoryrole
+    name, description = DIRECTORY_ROLES[template_id]
+    return {
+        "@odata.type": "#microsoft.graph.directoryRole",
+        "id": object_id(tenant_id, f"directoryRole:{template_id}"),
+        "deletedDateTime": None,
+        "description": description,
+        "displayName": name,
+        "roleTemplateId": template_id,
+    }
 
 
 def groups_of(store: Directory, member_id: str, *, transitive: bool) -> list[Group]:

@@ -131,3 +131,45 @@ def test_me_needs_a_delegated_token(app_graph: Graph) -> None:
 
     assert response.status_code == 400
     assert "only valid with delegated authentication flow" in response.json()["error"]["message"]
+
+
+GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
+PRIVILEGED_ROLE_ADMINISTRATOR = "e8611ab8-c189-46e8-94e1-60213ab1f814"
+
+
+def test_a_users_directory_roles_through_the_directory_role_cast(app_graph: Graph) -> None:
+    app_graph.sandbox.control.seed(
+        "microsoft",
+        {"users": [{"user_principal_name": "pra@demo.example", "roles": ["Privileged Role Administrator"]}]},
+    )
+
+    admin = app_graph.ok(f"/users/{ADMIN}/transitiveMemberOf/microsoft.graph.directoryRole")["value"]
+    pra = app_graph.ok("/users/pra@demo.example/transitiveMemberOf/microsoft.graph.directoryRole")["value"]
+    seller = app_graph.ok(f"/users/{SELLER1}/transitiveMemberOf/microsoft.graph.directoryRole")["value"]
+
+    (role,) = admin
+    assert role["@odata.type"] == "#microsoft.graph.directoryRole"
+    assert (role["displayName"], role["roleTemplateId"]) == ("Global Administrator", GLOBAL_ADMINISTRATOR)
+    assert {"id", "description", "deletedDateTime"} <= set(role) and role["id"] != GLOBAL_ADMINISTRATOR
+    assert [r["roleTemplateId"] for r in pra] == [PRIVILEGED_ROLE_ADMINISTRATOR]
+    assert seller == []
+
+
+def test_member_of_lists_groups_and_roles_unless_cast(app_graph: Graph) -> None:
+    everything = app_graph.ok(f"/users/{ADMIN}/memberOf")["value"]
+    groups = app_graph.ok(f"/users/{ADMIN}/memberOf/microsoft.graph.group")["value"]
+
+    types = {item["@odata.type"] for item in everything}
+    assert types == {"#microsoft.graph.group", "#microsoft.graph.directoryRole"}
+    assert {g["@odata.type"] for g in groups} == {"#microsoft.graph.group"}
+
+
+def test_a_removed_user_leaves_the_directory_and_its_groups(app_graph: Graph) -> None:
+    app_graph.sandbox.control.seed("microsoft", {"remove_users": [SELLER2]})
+
+    addresses = {u["mail"] for u in app_graph.ok("/users")["value"]}
+    assert SELLER2 not in addresses and SELLER1 in addresses
+    assert app_graph.get(f"/users/{SELLER2}").status_code == 404
+    sellers = app_graph.ok("/groups", params={"$filter": "securityEnabled eq true"})["value"][0]
+    members = app_graph.ok(f"/groups/{sellers['id']}/members")["value"]
+    assert SELLER2 not in {m.get("mail") for m in members}
