@@ -22,11 +22,19 @@ from copilot.models import Organization, User
 from copilot.services.audit import audit_record
 from integrations.base import get_provider
 from integrations.exceptions import ProviderError
-from integrations.models import Connection, ConnectionApp, SyncState
+from integrations.models import Connection, ConnectionApp, Provider, SyncState
 
 logger = logging.getLogger(__name__)
 
 Status = Connection.Status
+# Providers whose organisation (a Microsoft tenant) may be connected org-wide to one Cadence
+# organisation only: Cadence's app is shared by every customer, so a second organisation holding
+# the same tenant would read its mailboxes too (DESIGN, "Tenancy and security").
+ONE_CADENCE_ORGANISATION = frozenset({Provider.MICROSOFT})
+
+
+class ExternalOrgTaken(Exception):
+    """The provider organisation is already connected org-wide to another Cadence organisation."""
 
 
 def _log_extra(connection: Connection, **more: Any) -> dict[str, Any]:
@@ -66,8 +74,12 @@ def connection_save_from_oauth(
 ) -> Connection:
     """Store the result of a completed (and checked) OAuth flow: a new connection, or the
     existing one of that scope reconnected. Old credentials that are replaced are revoked after
-    commit (best-effort)."""
+    commit (best-effort). ``ExternalOrgTaken`` when another Cadence organisation holds the
+    provider organisation (``ONE_CADENCE_ORGANISATION``); nothing is stored then."""
     if scope == Connection.Scope.ORGANIZATION:
+        _refuse_taken_external_org(
+            organization=organization, provider=provider, external_org_id=external_org_id
+        )
         owner = None
         existing = Connection.objects.for_org(organization).filter(provider=provider, scope=scope)
     else:
@@ -114,6 +126,30 @@ def connection_save_from_oauth(
         transaction.on_commit(lambda: _revoke_quietly(connection, replaced))
     logger.info("integration.connected", extra=_log_extra(connection, scope=scope))
     return connection
+
+
+def _refuse_taken_external_org(*, organization: Organization, provider: str, external_org_id: str) -> None:
+    """Raise ``ExternalOrgTaken`` when another organisation's live org-wide connection holds
+    ``external_org_id``; those rows stay locked until commit. (Two first connects of one tenant by
+    two organisations in the same instant could both pass on PostgreSQL: there is no row to lock
+    yet; a partial unique index would close that, but existing data may already hold duplicates.)"""
+    if provider not in ONE_CADENCE_ORGANISATION or not external_org_id:
+        return
+    holders = list(
+        Connection.objects.select_for_update()
+        .filter(
+            provider=provider, scope=Connection.Scope.ORGANIZATION, external_org_id__iexact=external_org_id
+        )
+        .exclude(organization=organization)
+        .exclude(status=Status.DISCONNECTED)
+        .values_list("pk", flat=True)
+    )
+    if holders:
+        logger.warning(
+            "integration.external_org_taken",
+            extra={"organization_id": organization.pk, "provider": provider, "connection_id": holders[0]},
+        )
+        raise ExternalOrgTaken(f"{provider} organisation already connected to another Cadence organisation")
 
 
 def connection_store_tokens(

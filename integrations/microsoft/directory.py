@@ -8,6 +8,7 @@ tenant whatever policy restricts mailbox access.
 # Reference: https://learn.microsoft.com/en-us/graph/api/organization-get
 # Reference: https://learn.microsoft.com/en-us/graph/api/group-list
 # Reference: https://learn.microsoft.com/en-us/graph/api/group-list-members
+# Reference: https://learn.microsoft.com/en-us/graph/api/resources/directoryrole
 
 from __future__ import annotations
 
@@ -20,6 +21,14 @@ from integrations.microsoft.graph import GraphClient
 
 USER_TYPE = "#microsoft.graph.user"
 GROUP_FIELDS = "id,displayName,mail,description"
+# The built-in roles that may grant tenant-wide admin consent to Microsoft Graph application
+# permissions (what Cadence asks for), by their template id — the same in every tenant.
+# Reference: https://learn.microsoft.com/en-us/entra/identity/enterprise-apps/grant-admin-consent
+# Reference: https://learn.microsoft.com/en-us/entra/identity/role-based-access-control/permissions-reference
+CONSENTING_ROLES = {
+    "62e90394-69f5-4237-9190-012177145e10": "Global Administrator",
+    "e8611ab8-c189-46e8-94e1-60213ab1f814": "Privileged Role Administrator",
+}
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,32 @@ def member_addresses(client: GraphClient) -> list[str]:
             if address and "#ext#" not in address:
                 addresses.add(address)
     return sorted(addresses)
+
+
+def directory_roles(client: GraphClient, user_id: str) -> frozenset[str]:
+    """The template ids of the directory roles ``user_id`` holds, directly or through a
+    role-assignable group (active assignments only: an eligible PIM role not activated is not
+    listed, and cannot grant consent either)."""
+    # Reference: https://learn.microsoft.com/en-us/graph/api/user-list-transitivememberof
+    roles = client.values(f"/users/{quote(user_id)}/transitiveMemberOf/microsoft.graph.directoryRole")
+    return frozenset(str(role.get("roleTemplateId") or "").lower() for role in roles) - {""}
+
+
+def can_grant_admin_consent(client: GraphClient, user_id: str) -> bool:
+    """Whether ``user_id`` holds a role that may grant tenant-wide consent to Cadence's app."""
+    return bool(directory_roles(client, user_id) & set(CONSENTING_ROLES))
+
+
+def me_addresses(client: GraphClient) -> tuple[str, str, str]:
+    """(id, mail, userPrincipalName) of the signed-in user, lower-cased, as the directory holds
+    them: unlike an ID token's optional ``email`` claim, these are the tenant's own."""
+    # Reference: https://learn.microsoft.com/en-us/graph/api/user-get
+    me = client.get("/me", params={"$select": "id,mail,userPrincipalName"}) or {}
+    return (
+        str(me.get("id") or ""),
+        str(me.get("mail") or "").strip().lower(),
+        str(me.get("userPrincipalName") or "").strip().lower(),
+    )
 
 
 def security_groups(client: GraphClient) -> list[SecurityGroup]:

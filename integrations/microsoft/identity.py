@@ -204,7 +204,8 @@ class DelegatedGrant:
     user_id: str  # the user's object id in the tenant
     username: str  # preferred_username (the UPN, usually the email address)
     name: str
-    email: str = ""  # the ID token's email claim, when it has one
+    # No ``email``: Entra's optional email claim may be an address nobody verified. Whose mailbox
+    # this is comes from Graph's /me (``directory.me_addresses``).
 
 
 def sign_in_begin(
@@ -261,7 +262,6 @@ def user_flow_complete(*, flow: dict[str, Any], response: dict[str, str]) -> Del
         user_id=verified.object_id,
         username=verified.username,
         name=verified.name,
-        email=verified.email,
     )
 
 

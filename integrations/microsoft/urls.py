@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from integrations.microsoft import views
+from integrations.microsoft import user_views, views
 
 # Included by integrations/urls.py into the "integrations" namespace.
 urlpatterns = [
@@ -16,5 +16,5 @@ urlpatterns = [
     path("integrations/microsoft/callback/", views.callback, name="microsoft_callback"),
     path("admin/integrations/microsoft/scope/", views.scope, name="microsoft_scope"),
     path("admin/integrations/microsoft/done/", views.done, name="microsoft_done"),
-    path("integrations/microsoft/connect/", views.connect_user, name="microsoft_connect_user"),
+    path("integrations/microsoft/connect/", user_views.connect_user, name="microsoft_connect_user"),
 ]

@@ -1,17 +1,17 @@
-"""Connecting Microsoft 365: an admin signs in (OpenID Connect) and grants tenant-wide consent
-for the tenant the verified ID token names (B2), optionally picks a security group, and sees the
-"all set up" page; a person connects their own mailbox from Settings › Integrations (B3).
+"""Connecting Microsoft 365 for the whole organisation: an admin signs in (OpenID Connect) and
+grants tenant-wide consent for the tenant the verified ID token names (B2), optionally picks a
+security group, and sees the "all set up" page. A person's own mailbox: ``user_views`` (B3).
 
-A tenant is bound to a Cadence organisation only through what Microsoft signed: the consent
-callback's ``tenant`` must be the ``tid`` of the ID token the same admin, in the same session and
-organisation, got moments before (DESIGN, "Tenancy and security").
+A tenant is bound to a Cadence organisation only through what Microsoft signed or Graph says: the
+consent callback's ``tenant`` must be the ``tid`` of the ID token the same admin, in the same
+session and organisation, got moments before; the person who signed in must hold a role that can
+grant tenant-wide consent (the consent leg's answer is unsigned, so it proves nothing by itself);
+and a tenant is connected to one Cadence organisation only (DESIGN, "Tenancy and security").
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,6 +20,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from copilot.tenancy import admin_required, member_required
@@ -27,64 +28,57 @@ from integrations import governance, selectors, services
 from integrations.exceptions import ProviderAuthError, ProviderError
 from integrations.microsoft import directory, identity, tenant
 from integrations.microsoft.client import GRAPH_APP_SCOPE
+from integrations.microsoft.flow import (
+    AADSTS,
+    CONSENT_CALLBACK,
+    CONSENT_DECLINED,
+    PROVIDER,
+    SIGN_IN_CALLBACK,
+    SIGN_IN_CANCELLED,
+    STALE_STATE,
+    refuse_binding,
+    same_person,
+    settings_page,
+    sign_in_redirect,
+    who,
+)
 from integrations.microsoft.graph import GraphClient
 from integrations.microsoft.provider import MICROSOFT
+from integrations.microsoft.user_views import user_signed_in
 from integrations.models import Connection, ConnectionApp
-from integrations.oauth import (
-    CallbackWording,
-    PendingAuthorization,
-    callback_declined,
-    callback_state,
-    state_attach,
-    state_begin,
-    state_pop,
-)
+from integrations.oauth import PendingAuthorization, callback_declined, callback_state, state_begin
 from integrations.records import APPS
-from integrations.selectors import org_connection, user_connection
+from integrations.selectors import org_connection
+
+__all__ = ["CONSENT_DECLINED", "SIGN_IN_CANCELLED", "STALE_STATE"]  # wordings the tests check
 
 logger = logging.getLogger(__name__)
 
-PROVIDER = MICROSOFT.key
 SIGN_IN, CONSENT = "sign_in", "consent"  # the two legs of the admin's connect, in the state's data
 APP_NAMES = {"email": "Microsoft Outlook", "calendar": "Microsoft Calendar"}
-CONSENT_DECLINED = "Consent was declined in Microsoft; nothing was connected."
-SIGN_IN_CANCELLED = "You cancelled the Microsoft sign-in; nothing was connected."
-STALE_STATE = (
-    "That Microsoft sign-in could not be matched to one you started here (it expired or was "
-    "already used), so nothing changed. Please connect again."
-)
 OTHER_TENANT = (
     "Microsoft confirmed consent for a different Microsoft 365 organisation than the one you signed "
     "in to, so nothing was connected. Please connect again and accept as an admin of your own "
     "organisation."
 )
-OTHER_ADDRESS = (
-    "You signed in to Microsoft as {signed_in}, which is not your Cadence address {own}, so nothing "
-    "was connected. Please connect again and sign in with {own}."
+NOT_TENANT_ADMIN = (
+    "{address} is not a Global Administrator or Privileged Role Administrator of {tenant}; ask one "
+    "of them to connect Microsoft 365. Nothing was connected."
 )
-ADMIN_MANAGED = (
-    "Your organisation's admin has connected Microsoft 365 for everyone, so you need no connection "
-    "of your own."
+TENANT_TAKEN = (
+    "{tenant} is already connected to another Cadence organisation, and a Microsoft 365 "
+    "organisation can be connected to one Cadence organisation only, so nothing was connected. "
+    "Please contact Cadence support if it should move to yours."
 )
-_AADSTS = re.compile(r"AADSTS\d+")
 
 
-def _is_cancel(description: str) -> bool:
-    # AADSTS65004: the user declined to consent; access_denied without a code means the same.
-    return "AADSTS65004" in description or not _AADSTS.search(description)
+class _Refused(Exception):
+    """The tenant may not be connected for this admin or organisation: ``reason`` for the log,
+    the message for the admin."""
 
-
-# Neither callback has a code to check: admin consent answers with ``admin_consent`` and
-# ``tenant``, and msal checks the sign-in's code itself.
-CONSENT_CALLBACK = CallbackWording(
-    log_event="microsoft.connect",
-    stale=STALE_STATE,
-    cancelled=CONSENT_DECLINED,
-    failed="Microsoft did not connect: {reason}. Nothing was connected.",
-    cancelled_level=messages.ERROR,
-    is_cancel=_is_cancel,
-)
-SIGN_IN_CALLBACK = replace(CONSENT_CALLBACK, log_event="microsoft.sign_in", cancelled=SIGN_IN_CANCELLED)
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 # --- Admin-managed: sign-in, then tenant-wide admin consent ---------------------------------------
@@ -113,21 +107,21 @@ def connect(request: HttpRequest) -> HttpResponse:
         scope=Connection.Scope.ORGANIZATION,
         purpose=purpose,
         return_to=catalog,
-        data={"leg": SIGN_IN, "apps": list(apps), **_who(request)},
+        data={"leg": SIGN_IN, "apps": list(apps), **who(request)},
     )
-    return _sign_in_redirect(request, state, back=catalog)
+    return sign_in_redirect(request, state, back=catalog)
 
 
 def _admin_signed_in(request: HttpRequest, pending: PendingAuthorization) -> HttpResponse:
     """The admin is back from signing in: verify who and which tenant, then send them to that
-    tenant's admin consent with a new state that remembers the verified tenant."""
+    tenant's admin consent with a new state that remembers the verified tenant and user."""
     catalog = reverse("integrations:catalog")
     if (
         not request.user.is_org_admin
         or pending.data.get("leg") != SIGN_IN
-        or not _same_admin(request, pending)
+        or not same_person(request, pending)
     ):
-        return _refuse_binding(request, "sign_in_not_ours", STALE_STATE)
+        return refuse_binding(request, "sign_in_not_ours", STALE_STATE)
     try:
         verified = identity.sign_in_complete(flow=pending.data.get("flow") or {}, response=request.GET.dict())
     except ProviderError as exc:
@@ -145,8 +139,12 @@ def _admin_signed_in(request: HttpRequest, pending: PendingAuthorization) -> Htt
         data={
             "leg": CONSENT,
             "tenant_id": verified.tenant_id,
+            # Who signed in, from the verified ID token: the role check after consent asks Graph
+            # about this user, not about whoever clicked through the consent page.
+            "user_oid": verified.object_id,
+            "username": verified.username,
             "apps": pending.data.get("apps") or [],
-            **_who(request),
+            **who(request),
         },
     )
     logger.info(
@@ -169,7 +167,9 @@ def _admin_signed_in(request: HttpRequest, pending: PendingAuthorization) -> Htt
 @admin_required
 def consent_callback(request: HttpRequest) -> HttpResponse:
     """Microsoft sends the admin back with ``admin_consent=True&tenant=…`` (or ``error``). Only
-    the tenant this admin's verified sign-in named is accepted, and it is that one we store."""
+    the tenant this admin's verified sign-in named is accepted, and it is that one we store —
+    once Graph confirms the signed-in user may grant tenant-wide consent there (this answer is
+    unsigned: anyone can call it) and no other Cadence organisation holds the tenant."""
     catalog = reverse("integrations:catalog")
     pending = callback_state(
         request,
@@ -181,18 +181,28 @@ def consent_callback(request: HttpRequest) -> HttpResponse:
     if pending is None:
         return redirect(catalog)
     verified_tenant = str(pending.data.get("tenant_id") or "")
-    if pending.data.get("leg") != CONSENT or not verified_tenant or not _same_admin(request, pending):
-        return _refuse_binding(request, "consent_not_ours", STALE_STATE)
+    user_oid = str(pending.data.get("user_oid") or "")
+    if (
+        pending.data.get("leg") != CONSENT
+        or not verified_tenant
+        or not user_oid
+        or not same_person(request, pending)
+    ):
+        return refuse_binding(request, "consent_not_ours", STALE_STATE)
     if callback_declined(request, CONSENT_CALLBACK):
         return redirect(catalog)
     if request.GET.get("admin_consent", "").lower() != "true" or not request.GET.get("tenant"):
         messages.error(request, "Microsoft did not confirm the admin consent; nothing was connected.")
         return redirect(catalog)
     if request.GET["tenant"].strip().lower() != verified_tenant:
-        return _refuse_binding(request, "other_tenant", OTHER_TENANT, tenant_id=verified_tenant)
+        return refuse_binding(request, "other_tenant", OTHER_TENANT, tenant_id=verified_tenant)
 
     try:
-        connection = _connect_tenant(request, verified_tenant)
+        connection = _connect_tenant(
+            request, verified_tenant, user_oid=user_oid, username=str(pending.data.get("username") or "")
+        )
+    except _Refused as refused:
+        return refuse_binding(request, refused.reason, str(refused), tenant_id=verified_tenant)
     except ProviderError as exc:
         logger.warning("microsoft.connect.failed", extra={"user_id": request.user.pk, "code": exc.code})
         messages.error(request, _connect_failure_message(exc))
@@ -203,11 +213,13 @@ def consent_callback(request: HttpRequest) -> HttpResponse:
     return redirect("integrations:microsoft_scope")
 
 
-def _connect_tenant(request: HttpRequest, tenant_id: str) -> Connection:
-    """Check Cadence can act in the tenant (an app token, then the directory) and store the
-    organisation's connection with the tenant's verified domains and own users. A reconnect to
-    the same tenant keeps the chosen security group. The Graph client's first request takes the
-    app token, so refused credentials fail here."""
+def _connect_tenant(request: HttpRequest, tenant_id: str, *, user_oid: str, username: str) -> Connection:
+    """Check Cadence can act in the tenant (an app token, then the directory), that the signed-in
+    user ``user_oid`` holds a role that can grant tenant-wide consent (``_Refused`` otherwise),
+    and store the organisation's connection with the tenant's verified domains and own users
+    (``_Refused`` when another Cadence organisation holds the tenant). A reconnect to the same
+    tenant keeps the chosen security group. The Graph client's first request takes the app
+    token, so refused credentials fail here."""
     probe = Connection(
         organization=request.organization,
         provider=PROVIDER,
@@ -217,9 +229,18 @@ def _connect_tenant(request: HttpRequest, tenant_id: str) -> Connection:
     )
     with GraphClient(probe) as client:
         info = directory.tenant_info(client)
+        if info.id.lower() != tenant_id:
+            raise ProviderError("Microsoft Graph answered for another organisation than the one consented.")
+        # A tenant that consented once gives Cadence an app token whoever comes back here, so the
+        # consent answer proves nothing: the signed-in user must be one who could have given it.
+        if not directory.can_grant_admin_consent(client, user_oid):
+            raise _Refused(
+                "not_tenant_admin",
+                NOT_TENANT_ADMIN.format(
+                    address=username or "You", tenant=info.name or info.domain or tenant_id
+                ),
+            )
         members = tenant.tenant_directory(client)
-    if info.id.lower() != tenant_id:
-        raise ProviderError("Microsoft Graph answered for another organisation than the one consented.")
     existing = org_connection(request.organization, PROVIDER)
     kept: dict[str, Any] = {}
     if existing is not None and (existing.details or {}).get("tenant_id") == tenant_id:
@@ -228,27 +249,33 @@ def _connect_tenant(request: HttpRequest, tenant_id: str) -> Connection:
             for key in ("scope", "scope_members", "scope_checked_at", "initial_sync_days")
             if key in existing.details
         }
-    return services.connection_save_from_oauth(
-        organization=request.organization,
-        actor=request.user,
-        provider=PROVIDER,
-        scope=Connection.Scope.ORGANIZATION,
-        # App-only access holds no token: msal mints one per hour from Cadence's credentials.
-        credentials={"tenant_id": tenant_id},
-        external_org_id=tenant_id,
-        external_user_id="",
-        external_username=info.domain or tenant_id,
-        instance_url="",
-        details={
-            **kept,
-            **members,
-            "mode": "app",
-            "tenant_id": tenant_id,
-            "tenant_domain": info.domain,
-            "tenant_name": info.name,
-            "tenant_users": len(members[tenant.MEMBERS_KEY]),
-        },
-    )
+    try:
+        return services.connection_save_from_oauth(
+            organization=request.organization,
+            actor=request.user,
+            provider=PROVIDER,
+            scope=Connection.Scope.ORGANIZATION,
+            # App-only access holds no token: msal mints one per hour from Cadence's credentials.
+            credentials={"tenant_id": tenant_id},
+            external_org_id=tenant_id,
+            external_user_id="",
+            external_username=info.domain or tenant_id,
+            instance_url="",
+            details={
+                **kept,
+                **members,
+                tenant.CHECKED_KEY: timezone.now().isoformat(),
+                "mode": "app",
+                "tenant_id": tenant_id,
+                "tenant_domain": info.domain,
+                "tenant_name": info.name,
+                "tenant_users": len(members[tenant.MEMBERS_KEY]),
+            },
+        )
+    except services.ExternalOrgTaken as exc:
+        raise _Refused(
+            "tenant_taken", TENANT_TAKEN.format(tenant=info.name or info.domain or tenant_id)
+        ) from exc
 
 
 @require_http_methods(["GET", "POST"])
@@ -339,34 +366,7 @@ def done(request: HttpRequest) -> HttpResponse:
     )
 
 
-# --- User-managed: a person's own mailbox ---------------------------------------------------------
-@require_POST
-@member_required
-def connect_user(request: HttpRequest) -> HttpResponse:
-    """One sign-in connects the person's Outlook mail, calendar and contacts (B3)."""
-    settings_page = _settings_page()
-    lock = request.organization.package_lock_reason(MICROSOFT.package)
-    if lock or not MICROSOFT.is_configured():
-        messages.error(request, lock or MICROSOFT.not_configured_reason())
-        return redirect(settings_page)
-    if _admin_managed(request):
-        messages.info(request, ADMIN_MANAGED)
-        return redirect(settings_page)
-    existing = user_connection(request.user, PROVIDER)
-    purpose = "reconnect" if existing and existing.status != Connection.Status.DISCONNECTED else "connect"
-    state = state_begin(
-        request,
-        provider=PROVIDER,
-        scope=Connection.Scope.USER,
-        purpose=purpose,
-        return_to=settings_page,
-        data=_who(request),
-    )
-    return _sign_in_redirect(
-        request, state, back=settings_page, scopes=identity.DELEGATED_SCOPES, login_hint=request.user.email
-    )
-
-
+# --- The sign-in callback, for both flows -------------------------------------------------------
 @require_GET
 @member_required
 def callback(request: HttpRequest) -> HttpResponse:
@@ -374,59 +374,12 @@ def callback(request: HttpRequest) -> HttpResponse:
     ``state``: an admin's first leg of connecting the tenant, or a person's own connection."""
     pending = callback_state(request, SIGN_IN_CALLBACK, provider=PROVIDER, state=request.GET.get("state"))
     if pending is None:
-        return redirect(_settings_page())
+        return redirect(settings_page())
     if callback_declined(request, SIGN_IN_CALLBACK):
         return redirect(pending.return_to)
     if pending.scope == Connection.Scope.ORGANIZATION:
         return _admin_signed_in(request, pending)
-    return _user_signed_in(request, pending)
-
-
-def _user_signed_in(request: HttpRequest, pending: PendingAuthorization) -> HttpResponse:
-    settings_page = _settings_page()
-    if not _same_admin(request, pending):
-        return _refuse_binding(request, "user_sign_in_not_ours", STALE_STATE, back=settings_page)
-    if _admin_managed(request):
-        messages.info(request, ADMIN_MANAGED)
-        return redirect(settings_page)
-    try:
-        grant = identity.user_flow_complete(flow=pending.data.get("flow") or {}, response=request.GET.dict())
-    except ProviderError as exc:
-        logger.warning("microsoft.connect_user.failed", extra={"user_id": request.user.pk, "code": exc.code})
-        messages.error(request, f"Microsoft 365 did not connect: {exc} Nothing changed; please try again.")
-        return redirect(settings_page)
-    own = request.user.email.strip().lower()
-    if own not in {grant.username, grant.email}:
-        # Only the person's own mailbox may be connected as theirs: another address would sync
-        # and send as someone else.
-        logger.warning("microsoft.connect_user.other_address", extra={"user_id": request.user.pk})
-        messages.error(
-            request, OTHER_ADDRESS.format(signed_in=grant.username or grant.email, own=request.user.email)
-        )
-        return redirect(settings_page)
-    connection = services.connection_save_from_oauth(
-        organization=request.organization,
-        actor=request.user,
-        provider=PROVIDER,
-        scope=Connection.Scope.USER,
-        credentials=grant.credentials,
-        external_org_id=grant.tenant_id,
-        external_user_id=grant.user_id,
-        external_username=own,
-        instance_url="",
-        details={
-            "mode": "delegated",
-            "tenant_id": grant.tenant_id,
-            "tenant_domain": own.rpartition("@")[2],
-            "name": grant.name,
-        },
-    )
-    governance.apps_install(connection=connection, apps=APPS, actor=request.user)
-    messages.success(
-        request,
-        f"Microsoft 365 is connected as {own}: Cadence syncs your Outlook mail, calendar and contacts.",
-    )
-    return redirect(settings_page)
+    return user_signed_in(request, pending)
 
 
 # --- Helpers --------------------------------------------------------------------------------------
@@ -461,17 +414,8 @@ def _org_connection_or_none(request: HttpRequest) -> Connection | None:
     return connection
 
 
-def _admin_managed(request: HttpRequest) -> bool:
-    connection = org_connection(request.organization, PROVIDER)
-    return connection is not None and connection.status != Connection.Status.DISCONNECTED
-
-
-def _settings_page() -> str:
-    return reverse("engage:settings") + "#connections"
-
-
 def _connect_failure_message(exc: ProviderError) -> str:
-    code = _AADSTS.search(str(exc))
+    code = AADSTS.search(str(exc))
     if isinstance(exc, ProviderAuthError) and exc.code in ("invalid_client", "unauthorized_client"):
         return (
             f"Cadence's Microsoft app credentials were refused ({code.group(0) if code else exc.code}): "
@@ -482,49 +426,3 @@ def _connect_failure_message(exc: ProviderError) -> str:
     if isinstance(exc, ProviderAuthError):
         return f"Microsoft 365 refused Cadence: {exc} Nothing was connected."
     return f"Microsoft 365 did not answer as expected: {exc} Nothing was connected; please try again."
-
-
-def _who(request: HttpRequest) -> dict[str, Any]:
-    """Who starts a flow, kept on its state: the callback must come back to the same person."""
-    return {"user_id": request.user.pk, "organization_id": request.organization.pk}
-
-
-def _same_admin(request: HttpRequest, pending: PendingAuthorization) -> bool:
-    return pending.data.get("user_id") == request.user.pk and pending.data.get("organization_id") == (
-        request.organization.pk
-    )
-
-
-def _refuse_binding(
-    request: HttpRequest, reason: str, message: str, *, tenant_id: str = "", back: str = ""
-) -> HttpResponse:
-    logger.warning(
-        "microsoft.connect.refused",
-        extra={
-            "user_id": request.user.pk,
-            "organization_id": request.organization.pk,
-            "reason": reason,
-            "tenant_id": tenant_id,
-        },
-    )
-    messages.error(request, message)
-    return redirect(back or reverse("integrations:catalog"))
-
-
-def _sign_in_redirect(
-    request: HttpRequest, state: str, *, back: str, scopes: tuple[str, ...] = (), login_hint: str = ""
-) -> HttpResponse:
-    """Start msal's sign-in for ``state`` (its flow kept on the state) and send the person there."""
-    try:
-        flow = identity.sign_in_begin(
-            redirect_uri=request.build_absolute_uri(reverse("integrations:microsoft_callback")),
-            state=state,
-            scopes=scopes,
-            login_hint=login_hint,
-        )
-    except ProviderError as exc:
-        state_pop(request, provider=PROVIDER, state=state)
-        messages.error(request, f"Could not start the Microsoft sign-in: {exc}")
-        return redirect(back)
-    state_attach(request, state=state, data={"flow": flow})
-    return HttpResponseRedirect(flow["auth_uri"])

@@ -20,7 +20,8 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
-from integrations.microsoft.views import OTHER_TENANT, STALE_STATE
+from integrations import services
+from integrations.microsoft.views import NOT_TENANT_ADMIN, OTHER_TENANT, STALE_STATE, TENANT_TAKEN
 from integrations.models import Connection, ConnectionApp
 from integrations.oauth import SESSION_KEY
 from integrations.sandbox.microsoft import tokens
@@ -298,3 +299,129 @@ def test_the_connection_keeps_the_tenants_verified_domains_and_members(ms, owner
     assert "demo.example" in details["verified_domains"]
     assert {ADMIN, SELLER1, SELLER2} <= set(details["tenant_members"])
     assert GLOBEX_ADMIN not in details["tenant_members"]
+
+
+# --- Point 1 follow-up: only someone who could consent binds a tenant ------------------------------
+def _skip_consent(client: Any, consent_url: str) -> Any:
+    """Call Cadence's consent callback as if Microsoft had answered, without any consent page
+    (the answer is unsigned: anyone can type it)."""
+    return client.get(
+        CONSENT_CALLBACK,
+        {"admin_consent": "True", "tenant": DEMO_TENANT_ID, "state": query_of(consent_url)["state"]},
+    )
+
+
+def test_an_ordinary_user_of_the_victims_tenant_cannot_bind_it(
+    victim_consented, outsider_client, globex, acme
+):
+    # The attacker administers Globex in Cadence and has a plain account in the victim's tenant.
+    consent_url = admin_sign_in(victim_consented, outsider_client, user=SELLER1)
+    assert urlsplit(consent_url).path == f"/{DEMO_TENANT_ID}/v2.0/adminconsent"
+
+    response = _skip_consent(outsider_client, consent_url)
+
+    assert response["Location"] == reverse("integrations:catalog")
+    assert NOT_TENANT_ADMIN.format(address=SELLER1, tenant="Demo Co") in messages_of(response)
+    assert_nothing_stored(globex, acme)
+    assert victim_consented.control.requests("/transitiveMemberOf/microsoft.graph.directoryRole")
+
+
+def test_a_directory_role_that_cannot_consent_to_application_permissions_is_not_enough(
+    victim_consented, outsider_client, globex
+):
+    victim_consented.control.seed(
+        "microsoft",
+        {"users": [{"user_principal_name": "apps@demo.example", "roles": ["Application Administrator"]}]},
+    )
+    consent_url = admin_sign_in(victim_consented, outsider_client, user="apps@demo.example")
+
+    response = _skip_consent(outsider_client, consent_url)
+
+    assert NOT_TENANT_ADMIN.format(address="apps@demo.example", tenant="Demo Co") in messages_of(response)
+    assert_nothing_stored(globex)
+
+
+def test_a_privileged_role_administrator_connects_the_tenant(ms, owner_client, acme):
+    ms.control.seed(
+        "microsoft",
+        {
+            "users": [
+                {"user_principal_name": "roles@demo.example", "roles": ["Privileged Role Administrator"]}
+            ]
+        },
+    )
+    consent_url = admin_sign_in(ms, owner_client, user="roles@demo.example")
+
+    follow_back(owner_client, answer_consent(ms, consent_url, user="roles@demo.example"))
+
+    assert Connection.objects.get(organization=acme, provider="microsoft").external_org_id == DEMO_TENANT_ID
+
+
+# --- One tenant, one Cadence organisation ---------------------------------------------------------
+def test_a_tenant_connected_to_another_organisation_is_refused(
+    ms, app_connection, outsider_client, globex, acme
+):
+    # The tenant's real Global Administrator, from a second Cadence organisation.
+    consent_url = admin_sign_in(ms, outsider_client, user=ADMIN)
+
+    response = follow_back(outsider_client, answer_consent(ms, consent_url, user=ADMIN))
+
+    assert TENANT_TAKEN.format(tenant="Demo Co") in messages_of(response)
+    assert "contact Cadence support" in TENANT_TAKEN
+    assert_nothing_stored(globex)
+    app_connection.refresh_from_db()
+    assert app_connection.status == Connection.Status.CONNECTED and app_connection.organization == acme
+
+
+def test_a_tenant_disconnected_elsewhere_may_be_connected(ms, app_connection, outsider_client, globex):
+    Connection.objects.filter(pk=app_connection.pk).update(status=Connection.Status.DISCONNECTED)
+    consent_url = admin_sign_in(ms, outsider_client, user=ADMIN)
+
+    follow_back(outsider_client, answer_consent(ms, consent_url, user=ADMIN))
+
+    assert Connection.objects.get(organization=globex, provider="microsoft").external_org_id == DEMO_TENANT_ID
+
+
+def test_the_service_refuses_a_tenant_held_by_another_organisation(app_connection, globex, outsider):
+    with pytest.raises(services.ExternalOrgTaken):
+        services.connection_save_from_oauth(
+            organization=globex,
+            actor=outsider,
+            provider="microsoft",
+            scope=Connection.Scope.ORGANIZATION,
+            credentials={"tenant_id": DEMO_TENANT_ID},
+            external_org_id=DEMO_TENANT_ID.upper(),
+            external_user_id="",
+            external_username="demo.example",
+            instance_url="",
+        )
+
+    assert_nothing_stored(globex)
+
+
+# --- Point 3: a person's own mailbox is decided by Graph's /me, not the email claim ----------------
+def test_an_email_claim_naming_the_victim_does_not_connect_their_mailbox(ms, globex_tenant, client, acme):
+    # Entra may fill the optional email claim from an address nobody verified.
+    globex_tenant.control.seed(
+        "microsoft",
+        {"users": [{"user_principal_name": "mallory@globex.example", "email_claim": SELLER1}]},
+    )
+    client.force_login(UserFactory(organization=acme, email=SELLER1))
+    start = client.post(reverse("integrations:microsoft_connect_user"))
+
+    response = follow_back(client, answer_consent(ms, start["Location"], user="mallory@globex.example"))
+
+    assert any("You signed in to Microsoft as mallory@globex.example" in m for m in messages_of(response))
+    assert not Connection.objects.filter(organization=acme, provider="microsoft").exists()
+    assert ms.control.requests("/graph/v1.0/me")
+
+
+def test_the_own_mailbox_connects_when_me_names_the_address(ms, client, acme):
+    seller = UserFactory(organization=acme, email=SELLER1)
+    client.force_login(seller)
+    start = client.post(reverse("integrations:microsoft_connect_user"))
+
+    follow_back(client, answer_consent(ms, start["Location"], user=SELLER1))
+
+    connection = Connection.objects.get(organization=acme, provider="microsoft", user=seller)
+    assert connection.external_username == SELLER1

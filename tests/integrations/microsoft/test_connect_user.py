@@ -15,8 +15,9 @@ from django.urls import reverse
 
 from integrations.exceptions import ProviderAuthError
 from integrations.microsoft import identity
+from integrations.microsoft.flow import SIGN_IN_CANCELLED, STALE_STATE
 from integrations.microsoft.graph import GraphClient
-from integrations.microsoft.views import ADMIN_MANAGED, SIGN_IN_CANCELLED, STALE_STATE
+from integrations.microsoft.user_views import ADMIN_MANAGED
 from integrations.models import Connection, ConnectionApp
 from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_TENANT_ID
 from tests.factories import UserFactory
@@ -145,6 +146,7 @@ def test_own_connections_are_not_offered_when_the_admin_connected_the_tenant(
 def test_the_delegated_token_reads_the_own_mailbox_as_me(ms, seller_client, seller):
     connect(ms, seller_client)
     conn = own_connection(seller)
+    ms.control.clear_requests()  # the connect itself asked /me who signed in
 
     with GraphClient(conn, mailbox=seller.email) as graph:
         me = graph.get("/me")
@@ -202,6 +204,7 @@ def test_a_refused_refresh_marks_the_connection_needs_reconnect(ms, seller_clien
     conn = own_connection(seller)
     conn.credentials = json.dumps({**conn.get_credentials(), "expires_at": 0})
     conn.save(update_fields=["credentials"])
+    ms.control.clear_requests()  # the connect itself asked /me who signed in
     ms.control.inject_fault(
         r"/oauth2/v2\.0/token$",
         status=400,
