@@ -4,7 +4,8 @@ For every usable Google/Microsoft connection, every syncing app (installed and O
 eligible mailbox (``selectors.eligible_mailboxes``: org users, provider scope, opt-outs), one
 ``integrations.sync_mailbox`` task per kind (email; calendar and contacts) whose row is due:
 not backing off until later and not held by a live run. Rows left RUNNING by a dead or hung
-worker are freed first. The provider-side scope's members are refreshed at most hourly.
+worker are freed first. The provider-side scope's members, and what the provider says the
+connected organisation owns (verified domains; Microsoft: the tenant's users), are refreshed hourly.
 
 Queries: a handful per connection, none per mailbox (rows are read and created in bulk).
 """
@@ -26,6 +27,7 @@ from integrations.records import APPS, kinds_of_app
 logger = logging.getLogger(__name__)
 
 SCOPE_REFRESH = dt.timedelta(hours=1)
+DIRECTORY_REFRESH = dt.timedelta(hours=1)
 
 
 def fan_out() -> int:
@@ -79,7 +81,7 @@ def due_states(connection: Connection, *, now: dt.datetime | None = None) -> lis
     syncing = [app for app in APPS if app in apps and apps[app].syncing]
     if not syncing:
         return []
-    refresh_domains(connection, adapter)
+    refresh_domains(connection, adapter, now=now)
     refresh_scope(connection, adapter, now=now)
     if not connection.is_active:  # the refresh found the credentials refused
         return []
@@ -100,14 +102,28 @@ def is_due(state: SyncState, *, now: dt.datetime | None = None) -> bool:
     return state.lease_expires_at is None or state.lease_expires_at < now
 
 
-def refresh_domains(connection: Connection, adapter: MailboxAdapter) -> None:
-    """Read the connected organisation's verified domains when an admin-managed connection has
-    none stored yet (connected before Cadence read them): until then nobody is eligible."""
-    reader = getattr(adapter, "verified_domains", None)
-    if reader is None or not connection.is_org_wide or "verified_domains" in (connection.details or {}):
+def refresh_domains(
+    connection: Connection, adapter: MailboxAdapter, *, now: dt.datetime | None = None
+) -> None:
+    """Re-read what the provider says an admin-managed connection's organisation owns — its
+    verified domains (Google, Microsoft) and the tenant's own users (Microsoft) — when none are
+    stored yet (until then nobody is eligible) or the last read is over an hour old: a new hire
+    becomes eligible and a leaver stops being without an admin reconnecting, scoped or not."""
+    refresher = getattr(adapter, "directory_refresh", None)  # reads and stores (Microsoft)
+    reader = getattr(adapter, "verified_domains", None)  # reads; stored here (Google)
+    if (refresher is None and reader is None) or not connection.is_org_wide:
         return
+    details = connection.details or {}
+    if "verified_domains" in details and not _stale(
+        details.get("domains_checked_at"), DIRECTORY_REFRESH, now
+    ):
+        return
+    domains = None
     try:
-        domains = reader(connection=connection)
+        if refresher is not None:
+            refresher(connection=connection)
+        else:
+            domains = reader(connection=connection)
     except ProviderAuthError as exc:
         services.connection_mark_needs_reconnect(
             connection=connection,
@@ -118,7 +134,7 @@ def refresh_domains(connection: Connection, adapter: MailboxAdapter) -> None:
             error=str(exc),
         )
         return
-    except ProviderError as exc:  # nobody is eligible meanwhile; try again next cycle
+    except ProviderError as exc:  # keep what was known (or nobody eligible); try again next cycle
         logger.warning(
             "mailsync.domains_refresh_failed",
             extra={"connection_id": connection.pk, "error": type(exc).__name__, "code": exc.code},
@@ -128,18 +144,21 @@ def refresh_domains(connection: Connection, adapter: MailboxAdapter) -> None:
         governance.connection_store_domains(connection=connection, domains=domains)
 
 
+def _stale(checked: object, age: dt.timedelta, now: dt.datetime | None) -> bool:
+    """Whether a stored ISO timestamp is missing, unreadable or older than ``age``."""
+    try:
+        checked_at = dt.datetime.fromisoformat(str(checked)) if checked else None
+    except ValueError:
+        checked_at = None
+    return checked_at is None or (now or timezone.now()) - checked_at >= age
+
+
 def refresh_scope(connection: Connection, adapter: MailboxAdapter, *, now: dt.datetime | None = None) -> None:
     """Re-read the provider-side scope's members when the last read is over an hour old."""
     details = connection.details or {}
     if not details.get("scope"):
         return
-    now = now or timezone.now()
-    checked = details.get("scope_checked_at")
-    try:
-        checked_at = dt.datetime.fromisoformat(checked) if checked else None
-    except ValueError:
-        checked_at = None
-    if checked_at is not None and now - checked_at < SCOPE_REFRESH:
+    if not _stale(details.get("scope_checked_at"), SCOPE_REFRESH, now):
         return
     try:
         members = adapter.scope_members(connection=connection)

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from integrations.exceptions import ProviderError
 from integrations.mailsync.adapter import MailboxRef, OutgoingMessage
-from integrations.microsoft import calendar, contacts, directory, mail
+from integrations.microsoft import calendar, contacts, directory, mail, tenant
 from integrations.microsoft.graph import GraphClient
 from integrations.microsoft.provider import MICROSOFT
 from integrations.models import Connection
@@ -73,6 +73,14 @@ class MicrosoftAdapter:
             body_text=message.text,
             labels=(SENT_FOLDER,),
         )
+
+    def directory_refresh(self, *, connection: Connection) -> None:
+        """Re-read and store the tenant's verified domains and own users (admin-managed only):
+        the fan-out calls this hourly, so a new hire becomes eligible and a leaver stops being."""
+        if (connection.details or {}).get("mode") != "app":
+            return
+        with GraphClient(connection) as client:
+            tenant.tenant_directory_store(connection=connection, client=client)
 
     def scope_members(self, *, connection: Connection) -> frozenset[str] | None:
         scope = (connection.details or {}).get("scope") or {}

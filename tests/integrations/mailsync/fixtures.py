@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import pytest
+from django.utils import timezone
 
 from integrations import governance
 from integrations.ingest import register_ingest_handler, unregister_ingest_handler
@@ -56,6 +57,7 @@ def make_google_connection(demo: Demo, **details: object) -> Connection:
             "customer_id": "C0demo",
             "admin_email": ADMIN,
             "verified_domains": [DOMAIN],  # read from the Directory's domains list at connect
+            "domains_checked_at": timezone.now().isoformat(),  # then re-read hourly by the fan-out
             **details,
         },
     )
@@ -121,7 +123,12 @@ def sandbox_google_connection(sandbox, demo: Demo, *, user=None, **details: obje
     mode = (
         {"mode": "oauth", "email": email}
         if user is not None
-        else {"mode": "dwd", "admin_email": ADMIN, "verified_domains": [DOMAIN]}
+        else {
+            "mode": "dwd",
+            "admin_email": ADMIN,
+            "verified_domains": [DOMAIN],
+            "domains_checked_at": now.isoformat(),
+        }
     )
     connection = services.connection_save_from_oauth(
         organization=demo.org,

@@ -400,3 +400,15 @@ def test_the_fan_out_refreshes_the_providers_scope_at_most_hourly(sandbox, demo,
     google_control.clear_api_calls(sandbox.state)
     fanout.fan_out()
     assert not any(method.startswith("directory.") for method in google_control.api_calls(sandbox.state))
+
+
+def test_the_workspaces_verified_domains_are_read_again_hourly_without_a_scope(sandbox, demo, connection):
+    google_control.add_domain_alias(sandbox.state, "demo-co.example", verified=True)
+
+    fanout.due_states(connection)  # read at connect, less than an hour ago: not read again
+    assert connection.details["verified_domains"] == ["demo.example"]
+    fanout.due_states(connection, now=timezone.now() + fanout.DIRECTORY_REFRESH)
+
+    connection.refresh_from_db()
+    assert "scope" not in connection.details
+    assert connection.details["verified_domains"] == ["demo-co.example", "demo.example"]

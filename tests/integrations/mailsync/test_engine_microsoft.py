@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from copilot.models import Activity
-from integrations import governance, services
+from integrations import governance, selectors, services
 from integrations.mailsync import fanout
 from integrations.mailsync import tasks as mailsync_tasks
 from integrations.mailsync.engine import Stop, run_mailbox_sync
@@ -16,6 +16,7 @@ from integrations.microsoft import delta, identity
 from integrations.models import Connection, SyncState
 from integrations.sandbox.microsoft import control as ms_control
 from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
+from tests.factories import UserFactory
 from tests.integrations.mailsync.fixtures import ADMIN, SELLER2
 
 
@@ -53,6 +54,7 @@ def microsoft(sandbox, settings, demo) -> Connection:
             # What the admin consent reads from Graph: the tenant's verified domains and its users.
             "verified_domains": ["demo.example"],
             "tenant_members": [u.email for u in (demo.admin, demo.seller1, demo.seller2)],
+            "domains_checked_at": timezone.now().isoformat(),  # then re-read hourly by the fan-out
         },
     )
     governance.apps_install(connection=connection, actor=demo.admin)
@@ -114,3 +116,45 @@ def test_a_mailbox_outside_the_access_policy_fails_alone(sandbox, demo, microsof
     assert inside.stopped == Stop.DONE
     microsoft.refresh_from_db()
     assert microsoft.status == Connection.Status.CONNECTED
+
+
+# --- The hourly refresh of the tenant's directory (unscoped tenants too) ---------------------------
+def mailboxes(connection: Connection) -> set[str]:
+    return {m.address for m in selectors.eligible_mailboxes(connection=connection, app="email")}
+
+
+def test_a_new_hire_becomes_eligible_after_the_hourly_refresh_without_a_scope(sandbox, demo, microsoft):
+    newcomer = "new.hire@demo.example"
+    UserFactory(organization=demo.org, email=newcomer)
+    sandbox.control.seed("microsoft", {"users": [{"user_principal_name": newcomer}]})
+    assert "scope" not in microsoft.details and newcomer not in mailboxes(microsoft)
+
+    fanout.due_states(microsoft)  # checked at connect, less than an hour ago: not read again
+    assert newcomer not in mailboxes(microsoft)
+    fanout.due_states(microsoft, now=timezone.now() + fanout.DIRECTORY_REFRESH)
+
+    microsoft.refresh_from_db()
+    assert newcomer in microsoft.details["tenant_members"]
+    assert newcomer in mailboxes(microsoft)
+
+
+def test_a_leaver_stops_being_eligible_after_the_hourly_refresh(sandbox, demo, microsoft):
+    assert SELLER2 in mailboxes(microsoft)
+    sandbox.control.seed("microsoft", {"remove_users": [SELLER2]})
+
+    states = fanout.due_states(microsoft, now=timezone.now() + fanout.DIRECTORY_REFRESH)
+
+    microsoft.refresh_from_db()
+    assert SELLER2 not in microsoft.details["tenant_members"]
+    assert SELLER2 not in mailboxes(microsoft)
+    assert not any(state.object_name.endswith(SELLER2) for state in states)
+
+
+def test_a_failed_directory_refresh_keeps_what_was_known(sandbox, demo, microsoft):
+    ms_control.inject_graph_fault(sandbox.control, r"/users$", status=503)
+
+    fanout.due_states(microsoft, now=timezone.now() + fanout.DIRECTORY_REFRESH)
+
+    microsoft.refresh_from_db()
+    assert microsoft.status == Connection.Status.CONNECTED
+    assert SELLER2 in mailboxes(microsoft)

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import requests
+from django.utils import timezone
 from lxml import html as lxml_html
 
 from integrations import services
@@ -76,6 +77,7 @@ def app_connection(ms: Any, acme: Any, owner: Any) -> Connection:
             # What connect reads from Graph (``integrations.microsoft.tenant``).
             "verified_domains": sorted(d.lower() for d in tenant.all_domains),
             "tenant_members": sorted(members),
+            "domains_checked_at": timezone.now().isoformat(),  # then re-read hourly by the fan-out
         },
     )
 
