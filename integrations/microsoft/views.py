@@ -12,7 +12,6 @@ and a tenant is connected to one Cadence organisation only (DESIGN, "Tenancy and
 from __future__ import annotations
 
 import logging
-from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -20,21 +19,18 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from copilot.tenancy import admin_required, member_required
-from integrations import governance, selectors, services
+from integrations import governance, selectors
 from integrations.exceptions import ProviderAuthError, ProviderError
-from integrations.microsoft import directory, identity, tenant
+from integrations.microsoft import binding, directory, identity, tenant
 from integrations.microsoft.client import GRAPH_APP_SCOPE
 from integrations.microsoft.flow import (
     AADSTS,
     CONSENT_CALLBACK,
-    CONSENT_DECLINED,
     PROVIDER,
     SIGN_IN_CALLBACK,
-    SIGN_IN_CANCELLED,
     STALE_STATE,
     refuse_binding,
     same_person,
@@ -50,8 +46,6 @@ from integrations.oauth import PendingAuthorization, callback_declined, callback
 from integrations.records import APPS
 from integrations.selectors import org_connection
 
-__all__ = ["CONSENT_DECLINED", "SIGN_IN_CANCELLED", "STALE_STATE"]  # wordings the tests check
-
 logger = logging.getLogger(__name__)
 
 SIGN_IN, CONSENT = "sign_in", "consent"  # the two legs of the admin's connect, in the state's data
@@ -61,24 +55,6 @@ OTHER_TENANT = (
     "in to, so nothing was connected. Please connect again and accept as an admin of your own "
     "organisation."
 )
-NOT_TENANT_ADMIN = (
-    "{address} is not a Global Administrator or Privileged Role Administrator of {tenant}; ask one "
-    "of them to connect Microsoft 365. Nothing was connected."
-)
-TENANT_TAKEN = (
-    "{tenant} is already connected to another Cadence organisation, and a Microsoft 365 "
-    "organisation can be connected to one Cadence organisation only, so nothing was connected. "
-    "Please contact Cadence support if it should move to yours."
-)
-
-
-class _Refused(Exception):
-    """The tenant may not be connected for this admin or organisation: ``reason`` for the log,
-    the message for the admin."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 # --- Admin-managed: sign-in, then tenant-wide admin consent ---------------------------------------
@@ -198,10 +174,14 @@ def consent_callback(request: HttpRequest) -> HttpResponse:
         return refuse_binding(request, "other_tenant", OTHER_TENANT, tenant_id=verified_tenant)
 
     try:
-        connection = _connect_tenant(
-            request, verified_tenant, user_oid=user_oid, username=str(pending.data.get("username") or "")
+        connection = binding.tenant_connect(
+            organization=request.organization,
+            actor=request.user,
+            tenant_id=verified_tenant,
+            user_oid=user_oid,
+            username=str(pending.data.get("username") or ""),
         )
-    except _Refused as refused:
+    except binding.TenantRefused as refused:
         return refuse_binding(request, refused.reason, str(refused), tenant_id=verified_tenant)
     except ProviderError as exc:
         logger.warning("microsoft.connect.failed", extra={"user_id": request.user.pk, "code": exc.code})
@@ -211,71 +191,6 @@ def consent_callback(request: HttpRequest) -> HttpResponse:
     governance.apps_install(connection=connection, apps=apps, actor=request.user)
     messages.success(request, f"Microsoft 365 is connected for {connection.external_username}.")
     return redirect("integrations:microsoft_scope")
-
-
-def _connect_tenant(request: HttpRequest, tenant_id: str, *, user_oid: str, username: str) -> Connection:
-    """Check Cadence can act in the tenant (an app token, then the directory), that the signed-in
-    user ``user_oid`` holds a role that can grant tenant-wide consent (``_Refused`` otherwise),
-    and store the organisation's connection with the tenant's verified domains and own users
-    (``_Refused`` when another Cadence organisation holds the tenant). A reconnect to the same
-    tenant keeps the chosen security group. The Graph client's first request takes the app
-    token, so refused credentials fail here."""
-    probe = Connection(
-        organization=request.organization,
-        provider=PROVIDER,
-        scope=Connection.Scope.ORGANIZATION,
-        external_org_id=tenant_id,
-        details={"mode": "app", "tenant_id": tenant_id},
-    )
-    with GraphClient(probe) as client:
-        info = directory.tenant_info(client)
-        if info.id.lower() != tenant_id:
-            raise ProviderError("Microsoft Graph answered for another organisation than the one consented.")
-        # A tenant that consented once gives Cadence an app token whoever comes back here, so the
-        # consent answer proves nothing: the signed-in user must be one who could have given it.
-        if not directory.can_grant_admin_consent(client, user_oid):
-            raise _Refused(
-                "not_tenant_admin",
-                NOT_TENANT_ADMIN.format(
-                    address=username or "You", tenant=info.name or info.domain or tenant_id
-                ),
-            )
-        members = tenant.tenant_directory(client)
-    existing = org_connection(request.organization, PROVIDER)
-    kept: dict[str, Any] = {}
-    if existing is not None and (existing.details or {}).get("tenant_id") == tenant_id:
-        kept = {
-            key: existing.details[key]
-            for key in ("scope", "scope_members", "scope_checked_at", "initial_sync_days")
-            if key in existing.details
-        }
-    try:
-        return services.connection_save_from_oauth(
-            organization=request.organization,
-            actor=request.user,
-            provider=PROVIDER,
-            scope=Connection.Scope.ORGANIZATION,
-            # App-only access holds no token: msal mints one per hour from Cadence's credentials.
-            credentials={"tenant_id": tenant_id},
-            external_org_id=tenant_id,
-            external_user_id="",
-            external_username=info.domain or tenant_id,
-            instance_url="",
-            details={
-                **kept,
-                **members,
-                tenant.CHECKED_KEY: timezone.now().isoformat(),
-                "mode": "app",
-                "tenant_id": tenant_id,
-                "tenant_domain": info.domain,
-                "tenant_name": info.name,
-                "tenant_users": len(members[tenant.MEMBERS_KEY]),
-            },
-        )
-    except services.ExternalOrgTaken as exc:
-        raise _Refused(
-            "tenant_taken", TENANT_TAKEN.format(tenant=info.name or info.domain or tenant_id)
-        ) from exc
 
 
 @require_http_methods(["GET", "POST"])

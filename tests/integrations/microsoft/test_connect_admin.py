@@ -13,7 +13,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from copilot.models import AuditEvent
-from integrations.microsoft.views import CONSENT_DECLINED, STALE_STATE
+from integrations.microsoft.flow import CONSENT_DECLINED, STALE_STATE
 from integrations.models import Connection, ConnectionApp
 from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_TENANT_ID
 from tests.factories import UserFactory
