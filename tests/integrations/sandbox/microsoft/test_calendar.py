@@ -133,7 +133,9 @@ def seed_weekly_series(graph: Graph, first: dt.datetime, count: int = 4) -> dict
         "recurrence": {"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": [first.strftime("%A")]},
                        "range": {"type": "numbered", "numberOfOccurrences": count}},
     }]})  # fmt: skip
-    return next(e for e in ms.events(graph.sandbox.state, SELLER1) if e["subject"] == "Weekly pipeline review")
+    return next(
+        e for e in ms.events(graph.sandbox.state, SELLER1) if e["subject"] == "Weekly pipeline review"
+    )
 
 
 def first_slot() -> dt.datetime:
@@ -147,7 +149,9 @@ def test_a_series_is_one_master_in_events_and_its_occurrences_in_the_calendar_vi
     listed = app_graph.ok(f"/users/{SELLER1}/events", params={"$top": "1000"})["value"]
     assert [e["type"] for e in listed if e["id"] == master["id"]] == ["seriesMaster"]
     assert not any(e.get("seriesMasterId") == master["id"] for e in listed)
-    assert app_graph.ok(f"/users/{SELLER1}/events/{master['id']}")["recurrence"]["pattern"]["type"] == "weekly"
+    assert (
+        app_graph.ok(f"/users/{SELLER1}/events/{master['id']}")["recurrence"]["pattern"]["type"] == "weekly"
+    )
 
     view = app_graph.ok(f"/users/{SELLER1}/calendarView", params={**window(), "$top": "1000"})["value"]
     occurrences = [e for e in view if e.get("seriesMasterId") == master["id"]]
@@ -161,7 +165,9 @@ def test_a_series_is_one_master_in_events_and_its_occurrences_in_the_calendar_vi
     assert one["start"] == occurrences[1]["start"] and one["seriesMasterId"] == master["id"]
 
 
-def test_calendar_view_delta_sends_occurrences_as_stubs_and_cancellations_as_removed(app_graph: Graph) -> None:
+def test_calendar_view_delta_sends_occurrences_as_stubs_and_cancellations_as_removed(
+    app_graph: Graph,
+) -> None:
     first = first_slot()
     master = seed_weekly_series(app_graph, first)
 
@@ -192,10 +198,14 @@ def test_calendar_view_delta_sends_occurrences_as_stubs_and_cancellations_as_rem
     assert by_id[cancelled["id"]]["@removed"] == {"reason": "deleted"}
     exception = by_id[moved["id"]]
     assert exception["type"] == "exception" and exception["subject"] == "Weekly pipeline review"
-    assert exception["seriesMasterId"] == master["id"] and exception["start"]["dateTime"][:19] == iso(later)[:19]
+    assert (
+        exception["seriesMasterId"] == master["id"] and exception["start"]["dateTime"][:19] == iso(later)[:19]
+    )
     again, _ = drain(app_graph, f"/users/{SELLER1}/calendarView/delta", params=window())
     assert {e["id"] for e in again if e.get("seriesMasterId") == master["id"]} == {
-        occurrences[0]["id"], moved["id"], occurrences[3]["id"]
+        occurrences[0]["id"],
+        moved["id"],
+        occurrences[3]["id"],
     }
 
 
@@ -225,6 +235,9 @@ def test_a_series_is_created_through_post_and_a_bad_pattern_is_refused(app_graph
     view = app_graph.ok(f"/users/{SELLER1}/calendarView", params={**window(), "$top": "1000"})["value"]
     assert len([e for e in view if e.get("seriesMasterId") == created.json()["id"]]) == 5
 
-    bad = {**payload, "recurrence": {"pattern": {"type": "weekly", "interval": 1}, "range": {"type": "noEnd"}}}
+    bad = {
+        **payload,
+        "recurrence": {"pattern": {"type": "weekly", "interval": 1}, "range": {"type": "noEnd"}},
+    }
     refused = app_graph.post(f"/users/{SELLER1}/events", json=bad)
     assert refused.status_code == 400 and "daysOfWeek" in refused.json()["error"]["message"]
