@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from copilot.models import Role, User
-from copilot.services.demo import demo_seed
+from copilot.services.demo import DEMO_PASSWORD, SUPPORT_EMAIL, demo_seed
 from integrations import selectors
 from integrations.mailsync.adapter import OutgoingMessage
 from integrations.mailsync.sending import UNVERIFIED, SendingUnavailable, send_message
@@ -125,3 +125,16 @@ def test_the_demo_seed_gives_its_people_confirmed_addresses(db: Any) -> None:
 
     people = list(User.objects.for_org(organization))
     assert people and all(selectors.address_verified(person) for person in people)
+
+
+def test_the_demo_support_account_signs_in_even_in_a_database_seeded_before_confirmation(db: Any) -> None:
+    demo_seed()
+    support = User.objects.get(email=SUPPORT_EMAIL)
+    EmailAddress.objects.filter(user=support).delete()  # as an older seed left it
+
+    demo_seed()  # make run seeds on every start
+    client = Client()
+    response = client.post(reverse("account_login"), {"login": SUPPORT_EMAIL, "password": DEMO_PASSWORD})
+
+    assert response.status_code == 302 and response["Location"] != reverse("account_email_verification_sent")
+    assert client.get(reverse("admin:index"), follow=True).status_code == 403  # TOTP set-up page next
