@@ -128,7 +128,7 @@ def resolve_crm_field(
 ) -> tuple[FieldDescribe | None, str | None]:
     """The describe of ``crm_field`` on the object, or why there is none. ``Account.Name`` is
     checked on both sides: ``Account`` must be a relationship of the object (a reference field's
-    ``relationshipName``) and ``Name`` a field of every object it can point to, whose describes
+    ``relationshipName``) and ``Name`` a field of an object it can point to, whose describes
     ``related`` holds (by object name). Nothing unchecked is accepted: the field goes into SOQL."""
     sobject = describe.get("name", "the object")
     if "." not in crm_field:
@@ -150,12 +150,12 @@ def resolve_crm_field(
             f"{crm_field}: Cadence could not read the fields of {' or '.join(targets) or 'the related object'} "
             "from Salesforce to check it. Try again in a moment."
         )
-    fields = [find_field(other, target) for other in describes if other is not None]
-    missing = [name for name, field in zip(targets, fields, strict=True) if field is None]
-    if missing:
-        return None, f"Salesforce has no field {target} on {' or '.join(missing)} (through {relationship})."
-    field = fields[0]
-    assert field is not None
+    # A polymorphic relationship (a Lead's Owner: a User or a queue) reads a field any of its
+    # objects has; Salesforce answers null for records of the others. The name that reaches SOQL
+    # is the describe's own, never the typed text.
+    field = next((found for other in describes if (found := find_field(other, target)) is not None), None)
+    if field is None:
+        return None, f"Salesforce has no field {target} on {' or '.join(targets)} (through {relationship})."
     return {**field, "name": f"{reference['relationshipName']}.{field['name']}", "updateable": False}, None
 
 

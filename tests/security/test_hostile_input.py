@@ -334,6 +334,11 @@ def _lead_rows(title_field: str) -> list[MappingRow]:
             "Salesforce has no field NoSuchField__c on Contact (through ConvertedContact).",
         ),
         ("NotARelationship.Name", "Salesforce has no relationship NotARelationship on Lead."),
+        # A Lead's Owner is a User or a queue (Group): the field must be on one of them.
+        (
+            "Owner.Name FROM User --",
+            "Salesforce has no field Name FROM User -- on Group or User (through Owner).",
+        ),
     ],
 )
 @pytest.mark.usefixtures("salesforce_connection")
@@ -357,3 +362,11 @@ def test_a_real_relationship_field_is_accepted(acme, owner):
         FieldMapping.objects.get(organization=acme, engage_field="title").crm_field
         == "convertedcontact.title"
     )
+
+
+@pytest.mark.usefixtures("salesforce_connection")
+def test_a_polymorphic_owner_field_is_accepted_when_one_of_its_objects_has_it(acme, owner):
+    """Owner.Alias exists on User but not on Group (queues): Salesforce reads it, so does Cadence."""
+    crm_services.mapping_save(organization=acme, sobject="Lead", rows=_lead_rows("Owner.Alias"), actor=owner)
+
+    assert FieldMapping.objects.get(organization=acme, engage_field="title").crm_field == "Owner.Alias"

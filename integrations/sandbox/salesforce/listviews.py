@@ -154,9 +154,12 @@ def _columns(obj: ObjectDef, view: ListViewDef) -> list[dict[str, Any]]:
 
 def _final_field(obj: ObjectDef, path: str) -> Field:
     *relationships, name = path.split(".")
-    for relationship in relationships:
+    for index, relationship in enumerate(relationships):
         fk = obj.relationships[relationship.lower()]
-        obj = next(OBJECTS[t] for t in fk.reference_to if t in OBJECTS)
+        targets = [OBJECTS[t] for t in fk.reference_to if t in OBJECTS]
+        # A polymorphic reference (Owner: Group or User) goes to the object that has the next step.
+        step = relationships[index + 1] if index + 1 < len(relationships) else name
+        obj = next((t for t in targets if t.field(step) or step.lower() in t.relationships), targets[0])
     found = obj.field(name)
     if found is None:
         raise SalesforceError(500, "UNKNOWN_EXCEPTION", f"list view column {path} is not a field")

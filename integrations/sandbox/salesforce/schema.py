@@ -355,8 +355,24 @@ LIST_VIEW = ObjectDef(
     writable=False, deletable=False, replicateable=False,
 )  # fmt: skip
 
+# Queues and public groups: the other half of the polymorphic OwnerId of Leads (a Lead owned by a
+# queue). Describable, so Owner.* relationship paths can be checked against both sides.
+# Reference: https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_group.htm
+GROUP = ObjectDef(
+    "Group", "Group", "Groups", "00G",
+    (
+        _id(), text("Name", "Name", 40, nillable=False, name_field=True),
+        text("DeveloperName", "Developer Name", 80, nillable=False),
+        picklist("Type", "Type", _values("Regular", "Role", "Queue", "Organization")),
+        Field("Email", "Email", "email", 255), boolean("DoesSendEmailToMembers", "Send Email to Members"),
+        *_audit(deleted=False),
+    ),
+    writable=False, deletable=False, replicateable=False,
+)  # fmt: skip
+
 OBJECTS: dict[str, ObjectDef] = {
-    o.name: o for o in (ACCOUNT, CONTACT, LEAD, TASK, USER, PROFILE, ORGANIZATION, LEAD_STATUS, LIST_VIEW)
+    o.name: o
+    for o in (ACCOUNT, CONTACT, LEAD, TASK, USER, PROFILE, ORGANIZATION, LEAD_STATUS, LIST_VIEW, GROUP)
 }
 OBJECTS_LOWER = {name.lower(): obj for name, obj in OBJECTS.items()}
 BY_PREFIX = {o.key_prefix: o for o in OBJECTS.values()}
