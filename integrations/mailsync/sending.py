@@ -67,7 +67,7 @@ def sending_unavailable_reason(user: User) -> tuple[Connection | None, str]:
         return None, UNVERIFIED
     connection = selectors.mail_connection_for(user)
     if connection is None:
-        return None, NO_CONNECTION
+        return None, _not_served_reason(user)
     if not connection.organization.is_active:
         return connection, "Your organisation is deactivated in Cadence, so sending is paused."
     if not selectors.email_app_connected(connection):
@@ -104,6 +104,24 @@ def header_safe(message: OutgoingMessage) -> OutgoingMessage:
         cc=names(message.cc),
         bcc=names(message.bcc),
     )
+
+
+def _not_served_reason(user: User) -> str:
+    """Why no connection serves ``user``: the organisation's own says why when there is one
+    (an address outside its domains or tenant, …), otherwise nothing is connected."""
+    email = user.email.lower()
+    for provider in selectors.MAIL_PROVIDERS:
+        connection = selectors.org_connection(user.organization, provider)
+        if connection is None or connection.status == Connection.Status.DISCONNECTED:
+            continue
+        reason = selectors.mailbox_reason(connection, email, verified=True)
+        if reason:
+            return (
+                f"Cadence cannot send from {email} through your organisation's "
+                f"{connection.get_provider_display()} connection: {reason.lower()}. "
+                "Ask your administrator."
+            )
+    return NO_CONNECTION
 
 
 def send_message(*, user: User, message: OutgoingMessage) -> MailMessageRecord:

@@ -120,8 +120,8 @@ def test_another_companys_address_is_never_eligible_impersonated_or_synced(
     assert grants_for(sandbox, VICTIM) == []
     assert google.api_calls(sandbox.state, VICTIM) == {}
 
-    # Nor can she send through the connection.
-    with pytest.raises(SendingUnavailable):
+    # Nor can she send through the connection, and she is told why.
+    with pytest.raises(SendingUnavailable, match="is not in a domain of the connected organisation"):
         send_message(
             user=alice,
             message=OutgoingMessage(to=(Address(email="x@example.com"),), subject="Hi", text="Hi"),
