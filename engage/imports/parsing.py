@@ -35,6 +35,8 @@ ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 # Per line: UTF-8, else Windows-1252 (else Latin-1, for the five bytes Windows-1252 leaves undefined).
 MIXED = "utf-8+cp1252"
 NON_UTF8_LINES_KEPT = 20  # line numbers listed for the person; the count covers them all
+NON_UTF8_SAMPLES_KEPT = 3  # of them shown as they read in Windows-1252
+NON_UTF8_SAMPLE_CHARS = 200
 DELIMITERS = ",;\t"
 SAMPLE_BYTES = 64 * 1024
 READ_CHUNK = 1024 * 1024
@@ -62,6 +64,8 @@ class FileInfo:
     # MIXED only: the first lines (as a text editor numbers them) that are not UTF-8, and how many.
     non_utf8_lines: tuple[int, ...] = ()
     non_utf8_count: int = 0
+    # The first few of those lines as they read in Windows-1252, for the person to check.
+    non_utf8_samples: tuple[str, ...] = ()
 
 
 # Excel writes ``sep=;`` as the first line of a CSV to say which delimiter it used.
@@ -225,10 +229,17 @@ def inspect(
         except UnicodeDecodeError as exc:
             last_error = exc
         if encoding == "utf-8-sig":
-            bad, count = _non_utf8_lines(fileobj, max_line_bytes)
+            bad, count, samples = _non_utf8_lines(fileobj, max_line_bytes)
             if bad:  # mostly UTF-8: never decode it all as Windows-1252
                 info = _info(fileobj, head, MIXED, **caps)
-                return FileInfo(**{**info.__dict__, "non_utf8_lines": bad, "non_utf8_count": count})
+                return FileInfo(
+                    **{
+                        **info.__dict__,
+                        "non_utf8_lines": bad,
+                        "non_utf8_count": count,
+                        "non_utf8_samples": samples,
+                    }
+                )
     raise NotACsvFile(f"The file's text encoding could not be read ({last_error}). Save it as CSV UTF-8.")
 
 
@@ -248,12 +259,16 @@ def _info(
     return FileInfo(encoding=encoding, delimiter=delimiter, headers=headers, row_count=row_count)
 
 
-def _non_utf8_lines(fileobj: IO[bytes], max_line_bytes: int | None) -> tuple[tuple[int, ...], int]:
-    """For a file that is not all UTF-8: its first lines that are not, and how many there are —
-    or nothing when no line has a UTF-8 accent (the whole file is another encoding)."""
+def _non_utf8_lines(
+    fileobj: IO[bytes], max_line_bytes: int | None
+) -> tuple[tuple[int, ...], int, tuple[str, ...]]:
+    """For a file that is not all UTF-8: its first lines that are not, how many there are, and
+    the first few as they read in Windows-1252 — or nothing when no line has a UTF-8 accent (the
+    whole file is another encoding)."""
     fileobj.seek(0)
     raw = io.BufferedReader(_GuardedReader(fileobj, max_line_bytes=max_line_bytes), READ_CHUNK)
     bad: list[int] = []
+    samples: list[str] = []
     count = 0
     utf8_accents = False
     for number, line in enumerate(raw, start=1):
@@ -265,9 +280,14 @@ def _non_utf8_lines(fileobj: IO[bytes], max_line_bytes: int | None) -> tuple[tup
             count += 1
             if len(bad) < NON_UTF8_LINES_KEPT:
                 bad.append(number)
+            if len(samples) < NON_UTF8_SAMPLES_KEPT:
+                text = _decode_line(line, first=False).rstrip("\r\n")
+                samples.append(
+                    text[:NON_UTF8_SAMPLE_CHARS] + ("…" if len(text) > NON_UTF8_SAMPLE_CHARS else "")
+                )
         else:
             utf8_accents = True
-    return (tuple(bad), count) if utf8_accents else ((), 0)
+    return (tuple(bad), count, tuple(samples)) if utf8_accents else ((), 0, ())
 
 
 def _decode_sample(head: bytes, encoding: str) -> str:

@@ -95,21 +95,28 @@ def import_create(*, organization: Organization, actor: User, upload: UploadedFi
 
 # Kept in ``ContactImport.validation`` from the upload on (the passes add their counts beside it):
 # the lines of a mostly-UTF-8 file that are not UTF-8, for the mapping page to name.
-ENCODING_FACTS = ("non_utf8_lines", "non_utf8_count")
+ENCODING_FACTS = ("non_utf8_lines", "non_utf8_count", "non_utf8_samples")
 
 
 def _encoding_facts(info: parsing.FileInfo) -> dict:
     if info.encoding != parsing.MIXED:
         return {}
-    return {"non_utf8_lines": list(info.non_utf8_lines), "non_utf8_count": info.non_utf8_count}
+    return {
+        "non_utf8_lines": list(info.non_utf8_lines),
+        "non_utf8_count": info.non_utf8_count,
+        "non_utf8_samples": list(info.non_utf8_samples),
+    }
 
 
-def import_non_utf8_lines(contact_import: ContactImport) -> tuple[list[int], int]:
-    """The first lines of the file that are read as Windows-1252, and how many there are."""
+def import_non_utf8_lines(contact_import: ContactImport) -> tuple[list[int], int, list[tuple[int, str]]]:
+    """The first lines of the file that are read as Windows-1252, how many there are, and the
+    first few as (line number, text read as Windows-1252)."""
     if contact_import.encoding != parsing.MIXED:
-        return [], 0
+        return [], 0, []
     facts = contact_import.validation or {}
-    return list(facts.get("non_utf8_lines") or []), int(facts.get("non_utf8_count") or 0)
+    lines = list(facts.get("non_utf8_lines") or [])
+    samples = list(zip(lines, facts.get("non_utf8_samples") or [], strict=False))
+    return lines, int(facts.get("non_utf8_count") or 0), samples
 
 
 def _kept_facts(contact_import: ContactImport) -> dict:

@@ -70,11 +70,12 @@ def import_map(request: HttpRequest, import_id: int) -> HttpResponse:
         else contact_import.mapping
     )
     samples = import_services.import_samples(contact_import=contact_import)
-    non_utf8_lines, non_utf8_count = import_services.import_non_utf8_lines(contact_import)
+    non_utf8_lines, non_utf8_count, non_utf8_samples = import_services.import_non_utf8_lines(contact_import)
     context = {
         "contact_import": contact_import,
         "non_utf8_lines": non_utf8_lines,
         "non_utf8_count": non_utf8_count,
+        "non_utf8_samples": non_utf8_samples,
         "non_utf8_more": non_utf8_count - len(non_utf8_lines),
         "form": form,
         "step": 2,
