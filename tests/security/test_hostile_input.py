@@ -110,7 +110,7 @@ def test_a_mostly_utf8_file_with_one_windows_1252_row_is_reported_and_imported_o
     page = _page(seller.get(map_url))
     assert "This file is UTF-8 except for 1 line:" in page
     assert "line 3." in page
-    assert "Line 3 read as Windows-1252: <code>José," in page  # the person sees what it will become
+    assert "Line 3 read as Windows-1252: <code>Zoë,Müller,zoe@mixed.example</code>" in page  # as it will read
     assert "José" in page and "Zoë" in page  # each line in its own encoding, nothing garbled
     assert "JosÃ©" not in page
 
