@@ -14,6 +14,7 @@ import json
 import logging
 from typing import Any
 
+from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -130,11 +131,17 @@ def connection_save_from_oauth(
 
 def _refuse_taken_external_org(*, organization: Organization, provider: str, external_org_id: str) -> None:
     """Raise ``ExternalOrgTaken`` when another organisation's live org-wide connection holds
-    ``external_org_id``; those rows stay locked until commit. (Two first connects of one tenant by
-    two organisations in the same instant could both pass on PostgreSQL: there is no row to lock
-    yet; a partial unique index would close that, but existing data may already hold duplicates.)"""
+    ``external_org_id``; those rows stay locked until commit. Two first connects of one tenant by
+    two organisations at the same instant have no row to lock yet, so on PostgreSQL a
+    transaction-level advisory lock on the tenant serialises them (SQLite's writes are serial)."""
     if provider not in ONE_CADENCE_ORGANISATION or not external_org_id:
         return
+    if db_connection.vendor == "postgresql":
+        with db_connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))",
+                [f"cadence:{provider}:{external_org_id.lower()}"],
+            )
     holders = list(
         Connection.objects.select_for_update()
         .filter(

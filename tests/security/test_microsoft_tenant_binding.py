@@ -9,14 +9,18 @@ exchange), so the product verifies them exactly as it would Entra's.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import threading
 import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.conf import settings
 from django.contrib.messages import get_messages
+from django.db import connection as db_connection
 from django.test import Client
 from django.urls import reverse
 
@@ -28,7 +32,7 @@ from integrations.oauth import SESSION_KEY
 from integrations.sandbox.microsoft import tokens
 from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_TENANT_ID
 from integrations.sandbox.microsoft.directory import directory
-from tests.factories import UserFactory
+from tests.factories import AdminFactory, OrganizationFactory, UserFactory
 from tests.integrations.microsoft import conftest as microsoft
 from tests.integrations.microsoft.conftest import (
     ADMIN,
@@ -426,3 +430,56 @@ def test_the_own_mailbox_connects_when_me_names_the_address(ms, client, acme):
 
     connection = Connection.objects.get(organization=acme, provider="microsoft", user=seller)
     assert connection.external_username == SELLER1
+
+
+@pytest.mark.skipif(
+    "postgresql" not in settings.DATABASES["default"]["ENGINE"],
+    reason="two writers at once need a server database (SQLite writes one transaction at a time)",
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_organisations_connecting_one_tenant_at_the_same_instant_get_one_connection(monkeypatch):
+    """Both pass the 'is it taken?' check before either has a row to lock, unless the tenant itself
+    is locked first. The save of a new connection waits (bounded) for the other writer to get
+    there too: without the lock both arrive and both store; with it the second never gets past
+    the check until the first commits, then finds the tenant taken."""
+    admins = [AdminFactory(organization=OrganizationFactory(name=f"Racer {n}")) for n in range(2)]
+    both_checked = threading.Barrier(2, timeout=3)
+    original_save = Connection.save
+
+    def save_when_both_checked(self, *args, **kwargs):
+        if self._state.adding:
+            # A broken barrier: the other writer is held at the tenant lock and never got here.
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_checked.wait()
+        return original_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Connection, "save", save_when_both_checked)
+    outcomes: list[str] = []
+
+    def connect(admin) -> None:
+        try:
+            services.connection_save_from_oauth(
+                organization=admin.organization,
+                actor=admin,
+                provider="microsoft",
+                scope=Connection.Scope.ORGANIZATION,
+                credentials={"tenant_id": DEMO_TENANT_ID},
+                external_org_id=DEMO_TENANT_ID,
+                external_user_id="",
+                external_username="demo.example",
+                instance_url="",
+            )
+            outcomes.append("stored")
+        except services.ExternalOrgTaken:
+            outcomes.append("taken")
+        finally:
+            db_connection.close()
+
+    threads = [threading.Thread(target=connect, args=(admin,)) for admin in admins]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+
+    assert sorted(outcomes) == ["stored", "taken"]
+    assert Connection.objects.filter(provider="microsoft", external_org_id=DEMO_TENANT_ID).count() == 1
