@@ -104,7 +104,10 @@ def message_record(message: dict[str, Any]) -> MailMessageRecord:
     if message.get("raw") and not message.get("payload"):
         return _raw_record(message)
     payload = message.get("payload") or {}
-    headers = _headers(payload)
+    return _record(message, _headers(payload), body_text(payload))
+
+
+def _record(message: dict[str, Any], headers: dict[str, str], text: str | None) -> MailMessageRecord:
     labels = tuple(str(label) for label in message.get("labelIds") or ())
     senders = addresses(headers.get("from"))
     return MailMessageRecord(
@@ -118,7 +121,7 @@ def message_record(message: dict[str, Any]) -> MailMessageRecord:
         to=tuple(addresses(headers.get("to"))),
         cc=tuple(addresses(headers.get("cc"))),
         bcc=tuple(addresses(headers.get("bcc"))),
-        body_text=body_text(payload),
+        body_text=text,
         labels=labels,
         is_draft="DRAFT" in labels,
     )
@@ -141,22 +144,8 @@ def _raw_record(message: dict[str, Any]) -> MailMessageRecord:
             plain = decode_text(data, part.get_content_charset())
         elif part.get_content_type() == "text/html" and rich is None:
             rich = decode_text(data, part.get_content_charset())
-    labels = tuple(str(label) for label in message.get("labelIds") or ())
-    senders = addresses(headers.get("from"))
-    return MailMessageRecord(
-        external_id=str(message["id"]),
-        thread_id=str(message.get("threadId") or message["id"]),
-        message_id_header=strip_brackets(headers.get("message-id", "")),
-        subject=headers.get("subject", ""),
-        snippet=html.unescape(str(message.get("snippet") or "")),
-        sender=senders[0] if senders else Address(email=""),
-        sent_at=_sent_at(message, headers),
-        to=tuple(addresses(headers.get("to"))),
-        cc=tuple(addresses(headers.get("cc"))),
-        bcc=tuple(addresses(headers.get("bcc"))),
-        body_text=plain if plain is not None else (html_to_text(rich) if rich is not None else None),
-        labels=labels,
-        is_draft="DRAFT" in labels,
+    return _record(
+        message, headers, plain if plain is not None else (html_to_text(rich) if rich is not None else None)
     )
 
 
