@@ -13,10 +13,22 @@ class EngageConfig(AppConfig):
         post_save.connect(_organization_created, sender=Organization, dispatch_uid="engage-org-defaults")
 
         # Engage decides what Salesforce Leads and Contacts become (G5, G6); integrations fetches.
-        from engage.crm.sync import handler
+        from engage.services.crm.sync_handler import handler
         from integrations.salesforce.sync import register_handler
 
         register_handler(handler)
+
+        # A person's own connections are listed on engage's settings page: integrations sends
+        # people back there without knowing engage's URLs.
+        from integrations.base import set_user_settings_url
+
+        set_user_settings_url(_user_settings_url)
+
+
+def _user_settings_url() -> str:
+    from django.urls import reverse
+
+    return reverse("engage:settings")
 
 
 def _organization_created(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:

@@ -7,6 +7,7 @@ a ``Connection`` row and the provider's client *do* the work. Each provider pack
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -37,3 +38,25 @@ def register_provider(provider: Provider) -> None:
 
 def get_provider(key: str) -> Provider | None:
     return _providers.get(key)
+
+
+# The page where a person manages their own connections belongs to the app that owns the
+# workspace (engage), which registers it from its ``AppConfig.ready``: integrations builds no
+# other app's URLs.
+_user_settings_url: Callable[[], str] | None = None
+
+
+def set_user_settings_url(url: Callable[[], str]) -> None:
+    """Register the callable that answers the URL of a person's own settings page."""
+    global _user_settings_url
+    _user_settings_url = url
+
+
+def user_settings_url() -> str:
+    """A person's own settings page (where their own connections are listed)."""
+    return _user_settings_url() if _user_settings_url is not None else "/"
+
+
+def user_connections_url() -> str:
+    """The connections section of a person's own settings page."""
+    return user_settings_url() + "#connections"

@@ -21,6 +21,7 @@ from typing import Any
 import requests
 from django.contrib import messages
 from django.http import HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from integrations.exceptions import ProviderAuthError, ProviderError, ProviderUnavailable
 from integrations.http import ProviderSession
@@ -121,6 +122,14 @@ class CallbackWording:
     cancelled_level: int = messages.INFO
     # Whether an ``access_denied`` with this ``error_description`` is the person saying no.
     is_cancel: Callable[[str], bool] = lambda description: True
+
+
+def safe_return_url(request: HttpRequest, url: str, *, fallback: str) -> str:
+    """``url`` when it stays on this site (a flow's ``return_to``), else ``fallback``."""
+    local = url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return url if local else fallback
 
 
 def callback_state(

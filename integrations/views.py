@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from copilot.models import Organization
 from copilot.tenancy import admin_required, member_required, org_object_or_404
 from integrations import governance, selectors, services
-from integrations.base import get_provider
+from integrations.base import get_provider, user_connections_url
 from integrations.mailsync.health import apps_health
 from integrations.mailsync.tasks import enqueue_mailbox_sync
 from integrations.models import Connection, ConnectionApp, Provider, SyncState
@@ -303,10 +303,6 @@ def disconnect(request: HttpRequest, connection_id: int) -> HttpResponse:
     return render(request, "integrations/disconnect.html", {"connection": connection})
 
 
-def _settings_url() -> str:
-    return reverse("engage:settings") + "#connections"
-
-
 @member_required
 def own_disconnect(request: HttpRequest) -> HttpResponse:
     """A person disconnects their own Google or Microsoft connection (both apps, B3):
@@ -317,7 +313,7 @@ def own_disconnect(request: HttpRequest) -> HttpResponse:
         connection = selectors.user_connection(request.user, provider)
     if connection is None or connection.status == Connection.Status.DISCONNECTED:
         messages.info(request, "You have no connection of your own to disconnect there.")
-        return redirect(_settings_url())
+        return redirect(user_connections_url())
     if request.method == "POST":
         services.connection_disconnect(connection=connection, actor=request.user)
         messages.success(
@@ -325,7 +321,7 @@ def own_disconnect(request: HttpRequest) -> HttpResponse:
             f"Your {connection.get_provider_display()} mailbox and calendar are disconnected and "
             "Cadence's access is revoked.",
         )
-        return redirect(_settings_url())
+        return redirect(user_connections_url())
     return render(
         request,
         "integrations/own_disconnect.html",

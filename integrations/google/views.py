@@ -18,17 +18,23 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from copilot.tenancy import admin_required, member_required
 from integrations import governance, selectors, services
+from integrations.base import user_connections_url
 from integrations.exceptions import ProviderAuthError, ProviderError
 from integrations.google import checks, directory, oauth
 from integrations.google.adapter import admin_client
 from integrations.google.provider import ADMIN_SCOPES, GOOGLE, USER_SCOPES
 from integrations.models import Connection
-from integrations.oauth import CallbackWording, callback_declined, callback_state, state_begin
+from integrations.oauth import (
+    CallbackWording,
+    callback_declined,
+    callback_state,
+    safe_return_url,
+    state_begin,
+)
 from integrations.records import APPS
 from integrations.selectors import org_connection, user_connection
 
@@ -182,7 +188,7 @@ def done(request: HttpRequest) -> HttpResponse:
 def connect_user(request: HttpRequest) -> HttpResponse:
     """Settings › Integrations: connect your own Gmail and Google Calendar with one consent.
     Refused before Google is asked when the person has not confirmed their Cadence address."""
-    back = _settings_url()
+    back = user_connections_url()
     lock = request.organization.package_lock_reason(GOOGLE.package)
     if lock or not GOOGLE.oauth_configured():
         messages.error(request, lock or GOOGLE.not_configured_reason())
@@ -212,11 +218,13 @@ def callback(request: HttpRequest) -> HttpResponse:
     """Google sends the person back here with ``code`` (or ``error``) and our ``state``."""
     pending = callback_state(request, CALLBACK, provider=PROVIDER, state=request.GET.get("state"))
     if pending is None:
-        return redirect("integrations:catalog" if request.user.is_org_admin else _settings_url())
+        return redirect("integrations:catalog" if request.user.is_org_admin else user_connections_url())
     fallback = (
-        reverse("integrations:catalog") if pending.scope == Connection.Scope.ORGANIZATION else _settings_url()
+        reverse("integrations:catalog")
+        if pending.scope == Connection.Scope.ORGANIZATION
+        else user_connections_url()
     )
-    back = pending.return_to if _is_local(request, pending.return_to) else fallback
+    back = safe_return_url(request, pending.return_to, fallback=fallback)
     if callback_declined(request, CALLBACK):
         return redirect(back)
     code = request.GET["code"]  # callback_declined made sure there is one
@@ -358,13 +366,3 @@ def _chosen_scope(
 
 def _redirect_uri(request: HttpRequest) -> str:
     return request.build_absolute_uri(reverse("integrations:google_callback"))
-
-
-def _is_local(request: HttpRequest, url: str) -> bool:
-    return url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-
-
-def _settings_url() -> str:
-    return reverse("engage:settings") + "#connections"

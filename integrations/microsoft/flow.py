@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from integrations.base import user_connections_url
 from integrations.exceptions import ProviderError
 from integrations.microsoft import identity
 from integrations.microsoft.provider import MICROSOFT
@@ -104,4 +105,4 @@ def admin_managed(request: HttpRequest) -> bool:
 
 
 def settings_page() -> str:
-    return reverse("engage:settings") + "#connections"
+    return user_connections_url()

@@ -10,14 +10,20 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from copilot.tenancy import admin_required, member_required, org_object_or_404
 from integrations import services
+from integrations.base import user_connections_url, user_settings_url
 from integrations.exceptions import ProviderAuthError, ProviderError
 from integrations.models import Connection
-from integrations.oauth import CallbackWording, callback_declined, callback_state, state_begin
+from integrations.oauth import (
+    CallbackWording,
+    callback_declined,
+    callback_state,
+    safe_return_url,
+    state_begin,
+)
 from integrations.salesforce import oauth
 from integrations.salesforce.checks import check_connection, check_tokens, privilege_names, privilege_rows
 from integrations.salesforce.client import SalesforceClient
@@ -54,7 +60,7 @@ def connect(request: HttpRequest) -> HttpResponse:
         return_to = reverse("integrations:catalog")
     elif scope == Connection.Scope.USER:
         existing = user_connection(request.user, PROVIDER)
-        return_to = reverse("engage:settings") + "#connections"
+        return_to = user_connections_url()
     else:
         raise PermissionDenied("Unknown connection scope.")
     lock = request.organization.package_lock_reason(SALESFORCE.package)
@@ -71,10 +77,10 @@ def connect(request: HttpRequest) -> HttpResponse:
 def callback(request: HttpRequest) -> HttpResponse:
     """Salesforce sends the person back here with ``code`` (or ``error``) and our ``state``."""
     pending = callback_state(request, CALLBACK, provider=PROVIDER, state=request.GET.get("state"))
-    fallback = reverse("integrations:catalog") if request.user.is_org_admin else reverse("engage:settings")
+    fallback = reverse("integrations:catalog") if request.user.is_org_admin else user_settings_url()
     if pending is None:
         return redirect(fallback)
-    return_to = pending.return_to if _is_local(request, pending.return_to) else fallback
+    return_to = safe_return_url(request, pending.return_to, fallback=fallback)
     if pending.scope == Connection.Scope.ORGANIZATION and not request.user.is_org_admin:
         raise PermissionDenied("Only administrators connect Salesforce for the organisation.")
 
@@ -174,11 +180,11 @@ def user_disconnect(request: HttpRequest) -> HttpResponse:
     connection = user_connection(request.user, PROVIDER)
     if connection is None or connection.status == Connection.Status.DISCONNECTED:
         messages.info(request, "You have no Salesforce connection of your own.")
-        return redirect(reverse("engage:settings") + "#connections")
+        return redirect(user_connections_url())
     if request.method == "POST":
         services.connection_disconnect(connection=connection, actor=request.user)
         messages.success(request, "Your Salesforce connection is disconnected and its access revoked.")
-        return redirect(reverse("engage:settings") + "#connections")
+        return redirect(user_connections_url())
     org_wide = org_connection(request.organization, PROVIDER)
     return render(
         request,
@@ -189,12 +195,6 @@ def user_disconnect(request: HttpRequest) -> HttpResponse:
 
 def _redirect_uri(request: HttpRequest) -> str:
     return request.build_absolute_uri(reverse("integrations:salesforce_callback"))
-
-
-def _is_local(request: HttpRequest, url: str) -> bool:
-    return url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
 
 
 def _revoke_unkept(credentials: dict[str, str]) -> None:
