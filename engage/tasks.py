@@ -45,9 +45,9 @@ POLL_HARD_LIMIT = POLL_SOFT_LIMIT + 120
     time_limit=POLL_HARD_LIMIT,
 )
 def crm_poll_run(poll_id: int) -> None:
-    from engage.services import crm_poll
+    from engage.services.crm import poll
 
-    crm_poll.poll_run(poll_id=poll_id)
+    poll.poll_run(poll_id=poll_id)
 
 
 # --- Salesforce writes (G9, G11, G12) -------------------------------------------------------------
@@ -65,18 +65,18 @@ def _retry_later(task, **options) -> None:
 
 @shared_task(name="engage.crm_push_status", bind=True, ignore_result=True, max_retries=CRM_WRITE_MAX_RETRIES)
 def crm_push_status(self, contact_ids: list[int], actor_id: int | None = None) -> None:
-    from engage.services import crm_writes
+    from engage.services.crm import pushes
 
-    report = crm_writes.crm_push_statuses(contact_ids=contact_ids, actor_id=actor_id)
+    report = pushes.crm_push_statuses(contact_ids=contact_ids, actor_id=actor_id)
     if report.retry_ids:
         _retry_later(self, args=[report.retry_ids], kwargs={"actor_id": actor_id})
 
 
 @shared_task(name="engage.crm_push_opt_out", bind=True, ignore_result=True, max_retries=CRM_WRITE_MAX_RETRIES)
 def crm_push_opt_out(self, contact_id: int, actor_id: int | None = None) -> None:
-    from engage.services import crm_writes
+    from engage.services.crm import pushes
 
-    if crm_writes.crm_push_opt_out(contact_id=contact_id, actor_id=actor_id) is None:
+    if pushes.crm_push_opt_out(contact_id=contact_id, actor_id=actor_id) is None:
         _retry_later(self)
 
 
@@ -84,7 +84,7 @@ def crm_push_opt_out(self, contact_id: int, actor_id: int | None = None) -> None
     name="engage.crm_flush_activities", bind=True, ignore_result=True, max_retries=CRM_WRITE_MAX_RETRIES
 )
 def crm_flush_activities(self, organization_id: int) -> None:
-    from engage.crm import activities
+    from engage.services.crm import activities
 
     if activities.activities_flush(organization_id=organization_id).retry:
         _retry_later(self)
@@ -92,6 +92,6 @@ def crm_flush_activities(self, organization_id: int) -> None:
 
 @shared_task(name="engage.crm_link_imported", ignore_result=True)
 def crm_link_imported(import_id: int) -> None:
-    from engage.services import crm_writes
+    from engage.services.crm import linking
 
-    crm_writes.crm_link_imported(import_id=import_id)
+    linking.crm_link_imported(import_id=import_id)

@@ -6,7 +6,7 @@ from django.urls import path
 from engage.views import accounts, compose, contacts, list_view_import, workspace
 from engage.views import crm as crm_views
 from engage.views import crm_poll as crm_poll_views
-from engage.views import crm_writes as crm_write_views
+from engage.views import crm_write_log as crm_write_views
 from engage.views import imports as import_views
 from engage.views import profile as profile_views
 from engage.views import settings as settings_views

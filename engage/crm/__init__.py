@@ -1,3 +1,3 @@
-"""Engage's side of the Salesforce integration: the pure rules of field mapping
-(``mapping``) and sync rules (``rules``) over plain describe dicts (``describe``), and the one
-door to the integrations app (``salesforce``)."""
+"""Engage's pure CRM rules: describe parsing (``describe``), Engage's fields (``fields``), field
+mapping (``mapping``), sync rules compiled to SOQL (``soql_rules``) and the configuration pages'
+models (``pages``). No I/O here: what talks to Salesforce is in ``engage.services.crm``."""

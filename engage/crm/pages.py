@@ -18,7 +18,7 @@ from engage.crm.describe import (
 )
 from engage.crm.fields import ENGAGE_FIELDS, engage_field, is_compatible, is_required
 from engage.crm.mapping import MappingRow, resolve_crm_field
-from engage.crm.rules import COMBINATORS, family, operator, operators_for, rule_fields
+from engage.crm.soql_rules import COMBINATORS, family, operator, operators_for, rule_fields
 
 OBJECT_LABELS = {"Lead": "Leads", "Contact": "Contacts", "Account": "Accounts"}
 

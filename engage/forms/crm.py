@@ -11,7 +11,7 @@ from django import forms
 from django.http import QueryDict
 
 from engage.crm.mapping import MappingRow
-from engage.crm.rules import MAX_CONDITIONS
+from engage.crm.soql_rules import MAX_CONDITIONS
 from engage.models import CrmSettings
 
 MAX_ROWS = 60

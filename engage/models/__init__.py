@@ -3,7 +3,7 @@ and settings. One module per concern; import models from ``engage.models``."""
 
 from engage.models.contacts import Account, Contact
 from engage.models.crm import CrmObject, CrmPoll, CrmSettings, FieldMapping, SyncRule
-from engage.models.crm_writes import CrmActivity, CrmWriteLog
+from engage.models.crm_log import CrmActivity, CrmWriteLog
 from engage.models.imports import ContactImport
 from engage.models.profile import NotificationChoice, PhoneVerification, SellerProfile, Voicemail
 from engage.models.statuses import DEFAULT_STATUSES, ContactStatus, EngageSettings

@@ -148,7 +148,7 @@ def contact_set_status(*, contact: Contact, status: ContactStatus, actor: User) 
     contact.updated_at = timezone.now()
     contact.save(update_fields=["status", "updated_at"])
     if contact.crm_type == Contact.CrmType.LEAD and contact.crm_id:
-        from engage.services.crm_writes import crm_status_push_on_commit, status_push_wanted
+        from engage.services.crm.pushes import crm_status_push_on_commit, status_push_wanted
 
         # G9: the linked Lead's Status follows, once this commits.
         if status_push_wanted(organization=contact.organization, status=status):
@@ -187,7 +187,7 @@ def contacts_bulk_update(
         raise ValidationError("Choose a new status or owner.")
     lead_ids: list[int] = []
     if status is not None:
-        from engage.services.crm_writes import crm_status_push_on_commit, lead_linked_ids, status_push_wanted
+        from engage.services.crm.pushes import crm_status_push_on_commit, lead_linked_ids, status_push_wanted
 
         # G9: linked Leads follow. Read before the UPDATE: a filter on the old status would no
         # longer match after it.

@@ -20,7 +20,7 @@ from engage import selectors
 from engage.forms.contacts import BulkForm, ContactForm
 from engage.models import Account, Contact
 from engage.services import contacts as contact_services
-from engage.services import crm_writes
+from engage.services.crm import linking as crm_linking
 
 FILTER_PARAMS = ("q", "owner", "status", "account", "source", "opted_out", "sort")
 CRM_LEVELS = {
@@ -156,7 +156,7 @@ def contact_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Added {contact}.")
             # F2, after the contact's transaction: find, link or create it in Salesforce.
-            outcome = crm_writes.crm_contact_added(contact=contact, actor=request.user)
+            outcome = crm_linking.crm_contact_added(contact=contact, actor=request.user)
             if outcome is not None:
                 messages.add_message(request, CRM_LEVELS[outcome.level], outcome.message)
             return redirect("engage:contact_detail", contact_id=contact.pk)
@@ -188,7 +188,7 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
             "contact": contact,
             "statuses": selectors.contact_status_choices(organization=org),
             "owners": selectors.contact_owner_choices(organization=org),
-            "crm_error": crm_writes.crm_latest_error(contact=contact),
+            "crm_error": crm_linking.crm_latest_error(contact=contact),
             # B8: the team's emails and meetings with this contact's address.
             # The timeline is synced intelligence: only with the Copilot package (A1).
             "timeline_lock": org.package_lock_reason("copilot"),

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from copilot.tenancy import admin_required
-from engage.crm import pages, salesforce
+from engage.crm import pages
 from engage.crm.describe import Describe
 from engage.crm.mapping import SUMMARY, MappingRow, resolve_crm_field
 from engage.forms.crm import (
@@ -23,8 +23,9 @@ from engage.forms.crm import (
     conditions_from_post,
     mapping_rows_from_post,
 )
-from engage.services import crm as crm_services
-from engage.services import crm_poll as poll_services
+from engage.services.crm import configuration as crm_services
+from engage.services.crm import gateway
+from engage.services.crm import poll as poll_services
 
 OBJECT_LABELS = pages.OBJECT_LABELS
 
@@ -38,7 +39,7 @@ def _object_or_404(sobject: str, allowed: tuple[str, ...]) -> str:
 def crm_connection(request: HttpRequest) -> Any:
     """The org-wide Salesforce connection, looked up once per request."""
     if not hasattr(request, "_crm_connection"):
-        request._crm_connection = salesforce.org_connection(request.organization)  # type: ignore[attr-defined]
+        request._crm_connection = gateway.org_connection(request.organization)  # type: ignore[attr-defined]
     return request._crm_connection  # type: ignore[attr-defined]
 
 
@@ -48,10 +49,10 @@ def _live(request: HttpRequest, sobject: str) -> tuple[bool, Describe | None, st
     if crm_connection(request) is None:
         return False, None, ""
     try:
-        return True, salesforce.describe_for(organization, sobject, connection=crm_connection(request)), ""
-    except salesforce.CrmNotConnected:
+        return True, gateway.describe_for(organization, sobject, connection=crm_connection(request)), ""
+    except gateway.CrmNotConnected:
         return False, None, ""
-    except salesforce.CrmUnavailable as exc:
+    except gateway.CrmUnavailable as exc:
         return True, None, str(exc)
 
 
@@ -149,10 +150,8 @@ def _sample(
     if not names:
         return None
     try:
-        return salesforce.sample_record(
-            request.organization, sobject, names, connection=crm_connection(request)
-        )
-    except (salesforce.CrmNotConnected, salesforce.CrmUnavailable, ValueError):
+        return gateway.sample_record(request.organization, sobject, names, connection=crm_connection(request))
+    except (gateway.CrmNotConnected, gateway.CrmUnavailable, ValueError):
         return None
 
 
@@ -191,11 +190,9 @@ def crm_mapping(request: HttpRequest, sobject: str) -> HttpResponse:
     if sobject == "Contact" and describe is not None:
         try:
             related = {
-                "Account": salesforce.describe_for(
-                    organization, "Account", connection=crm_connection(request)
-                )
+                "Account": gateway.describe_for(organization, "Account", connection=crm_connection(request))
             }
-        except (salesforce.CrmNotConnected, salesforce.CrmUnavailable):
+        except (gateway.CrmNotConnected, gateway.CrmUnavailable):
             related = {}
     sample = _sample(request, sobject, rows, describe, related)
     return crm_page(

@@ -13,8 +13,8 @@ from django.views.decorators.http import require_POST
 from copilot.tenancy import admin_required, org_object_or_404
 from engage.crm import pages
 from engage.models import CrmPoll
-from engage.services import crm as crm_services
-from engage.services import crm_poll as poll_services
+from engage.services.crm import configuration as crm_services
+from engage.services.crm import poll as poll_services
 from engage.views.crm import crm_connection, crm_page
 
 OBJECT_LABELS = pages.OBJECT_LABELS

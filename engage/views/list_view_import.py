@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from copilot.tenancy import member_required
-from engage.crm import list_views, salesforce
+from engage.services.crm import gateway, list_views
 
 
 def _plural(count: int, word: str) -> str:
@@ -27,7 +27,7 @@ def import_list_view(request: HttpRequest) -> HttpResponse:
     sobject = sobject if sobject in list_views.OBJECTS else "Lead"
     view_id = source.get("view", "").strip()
     context = {"objects": list_views.OBJECTS.items(), "sobject": sobject, "view_id": view_id}
-    connected = salesforce.org_connection(organization) is not None
+    connected = gateway.org_connection(organization) is not None
     context["connected"] = connected
     if not connected:
         return render(request, "engage/imports/list_view.html", context)
@@ -35,7 +35,7 @@ def import_list_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and view_id:
         try:
             result = list_views.import_view(organization, sobject, view_id, actor=request.user)
-        except (salesforce.CrmNotConnected, salesforce.CrmUnavailable) as exc:
+        except (gateway.CrmNotConnected, gateway.CrmUnavailable) as exc:
             messages.error(request, f"Nothing was imported. {exc}")
             query = urlencode({"sobject": sobject, "view": view_id})
             return redirect(f"{reverse('engage:import_list_view')}?{query}")
@@ -63,6 +63,6 @@ def import_list_view(request: HttpRequest) -> HttpResponse:
                 context["view_id"] = ""
             else:
                 context["preview"] = list_views.preview(organization, sobject, view_id)
-    except (salesforce.CrmNotConnected, salesforce.CrmUnavailable) as exc:
+    except (gateway.CrmNotConnected, gateway.CrmUnavailable) as exc:
         context["problem"] = str(exc)
     return render(request, "engage/imports/list_view.html", context)

@@ -77,9 +77,9 @@ def _measure(vendor: str) -> dict[str, float]:
 def _bench(vendor: str, sandbox: Any) -> dict[str, float]:
     from django.db import connection
 
-    from engage.crm.sync import handler
+    from engage.services.crm.sync_handler import handler
     from engage.models import Contact, CrmPoll
-    from engage.services import crm_poll
+    from engage.services.crm import poll as crm_poll
 
     org, admin, sf_connection = _seed(sandbox)
     lead_ids = _salesforce_leads(sandbox)
@@ -183,7 +183,7 @@ def _seed(sandbox: Any):
     """An organisation whose admin connected Salesforce through the consent flow; sync on;
     statuses following the Lead Status picklist."""
     from copilot.models import Role
-    from engage.services.crm import crm_settings_update, crm_statuses_follow_mapping
+    from engage.services.crm.configuration import crm_settings_update, crm_statuses_follow_mapping
     from tests.integrations.salesforce.conftest import sandbox_connection
 
     org, admin = support.create_org_user(
@@ -224,7 +224,7 @@ def _queued_poll(org, admin):
     """A poll started as the page starts it, without running its task (the run is measured)."""
     from unittest import mock
 
-    from engage.services import crm_poll
+    from engage.services.crm import poll as crm_poll
 
     with mock.patch("engage.tasks.crm_poll_run.delay"):
         return crm_poll.poll_start(organization=org, sobject="Lead", actor=admin)

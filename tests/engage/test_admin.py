@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from engage.models import ContactStatus, FieldMapping, SellerProfile, SyncRule
-from engage.services.crm import crm_settings_for
+from engage.services.crm.configuration import crm_settings_for
 from engage.services.statuses import engage_settings_for
 from tests.factories import (
     AccountFactory,

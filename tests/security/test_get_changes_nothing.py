@@ -18,7 +18,7 @@ from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from engage.services.crm import crm_settings_for
+from engage.services.crm.configuration import crm_settings_for
 from engage.services.statuses import engage_settings_for
 from integrations.models import Connection, ConnectionApp
 from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID

@@ -17,7 +17,7 @@ from django.urls import reverse
 from copilot.models import User
 from engage.crm.mapping import DEFAULT_MAPPINGS, MappingRow, apply_mapping
 from engage.models import Contact, ContactImport, FieldMapping
-from engage.services import crm as crm_services
+from engage.services.crm import configuration as crm_services
 from engage.services.imports import import_create, import_set_mapping
 from tests.engage.crm.conftest import salesforce_connection  # noqa: F401 (fixture)
 from tests.engage.imports.conftest import upload

@@ -43,7 +43,7 @@ def account_describe() -> dict[str, Any]:
 @pytest.fixture(autouse=True)
 def _fresh_describe_cache():
     """Describes are cached per process; no test sees another's."""
-    from engage.crm import salesforce
+    from engage.services.crm import gateway as salesforce
 
     salesforce.cache_clear()
     yield

@@ -9,7 +9,7 @@ from typing import Any
 
 from engage.crm.mapping import MappingRow
 from engage.models import Contact, FieldMapping
-from engage.services.crm import crm_statuses_follow_mapping
+from engage.services.crm.configuration import crm_statuses_follow_mapping
 from integrations.sandbox.salesforce import control as sfc
 from tests.factories import ContactFactory
 

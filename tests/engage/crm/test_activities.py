@@ -8,10 +8,10 @@ import datetime as dt
 
 import pytest
 
-from engage.crm import activities
-from engage.crm.activities import crm_log_call, crm_log_email_event
 from engage.models import CrmActivity, CrmWriteLog
-from engage.services.crm import crm_settings_update
+from engage.services.crm import activities
+from engage.services.crm.activities import crm_log_call, crm_log_email_event
+from engage.services.crm.configuration import crm_settings_update
 from integrations.sandbox.salesforce import control as sfc
 from integrations.sandbox.salesforce.demo import ADMIN_USERNAME
 from tests.engage.crm import sf_helpers as sf

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from engage.crm import list_views
 from engage.models import Contact
+from engage.services.crm import list_views
 from integrations.sandbox.salesforce import control as sfc
 from tests.engage.crm import sf_helpers as sf
 from tests.factories import ContactFactory

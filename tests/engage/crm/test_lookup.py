@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from engage.models import Contact, CrmSettings, CrmWriteLog
 from engage.services import contacts as contact_services
-from engage.services import crm_writes
-from engage.services.crm import crm_settings_update, mapping_rows
+from engage.services.crm import linking as crm_writes
+from engage.services.crm.configuration import crm_settings_update, mapping_rows
 from engage.services.statuses import status_default
 from integrations.sandbox.salesforce import control as sfc
 from tests.engage.crm import sf_helpers as sf

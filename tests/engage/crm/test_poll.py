@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from engage.models import Contact, CrmPoll
-from engage.services import crm_poll
+from engage.services.crm import poll as crm_poll
 from engage.services.statuses import statuses_from_crm
 from integrations.sandbox.salesforce import control as sf
 from tests.factories import ContactFactory
@@ -41,7 +41,7 @@ def add_leads(sandbox: Any, count: int, **fields: Any) -> list[str]:
 
 @pytest.fixture
 def leads_rule(acme, owner, salesforce_connection):
-    from engage.services.crm import rule_save
+    from engage.services.crm.configuration import rule_save
 
     rule_save(organization=acme, sobject="Lead", combinator="AND", conditions=RULE, actor=owner)
 
@@ -262,7 +262,7 @@ def test_a_rule_salesforce_no_longer_fits_fails_the_poll_with_the_reason(acme, o
 def test_turning_sync_on_makes_statuses_follow_the_lead_status_picklist(
     acme, owner, salesforce_connection, django_capture_on_commit_callbacks
 ):
-    from engage.services.crm import crm_settings_update
+    from engage.services.crm.configuration import crm_settings_update
 
     assert not statuses_from_crm(organization=acme)
     with django_capture_on_commit_callbacks(execute=True):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from engage.crm.rules import (
+from engage.crm.soql_rules import (
     MAX_CONDITIONS,
     RuleError,
     check_conditions,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from engage.crm.rules import compile_where
+from engage.crm.soql_rules import compile_where
 
 TOKEN = re.compile(
     r"""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engage.crm import salesforce
+from engage.services.crm import gateway as salesforce
 from integrations.models import Connection
 
 

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from copilot.models import AuditEvent
 from engage.crm.mapping import DEFAULT_MAPPINGS, MappingRow
 from engage.models import ContactStatus, CrmSettings, FieldMapping, SyncRule
-from engage.services import crm as crm_services
+from engage.services.crm import configuration as crm_services
 from engage.services.statuses import statuses_from_crm
 from tests.engage.crm.conftest import sandbox_client
 

@@ -13,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from engage.crm.mapping import BOTH, TO_ENGAGE, MappingRow
-from engage.crm.sync import EngageCrmHandler, SyncRuleBroken
 from engage.models import Account, Contact, ContactStatus, FieldMapping, SyncRule
-from engage.services.crm import crm_settings_update
+from engage.services.crm.configuration import crm_settings_update
+from engage.services.crm.sync_handler import EngageCrmHandler, SyncRuleBroken
 from engage.services.statuses import statuses_sync_from_crm
 from integrations.salesforce.sync import CrmRecord
 from tests.factories import AccountFactory, ContactFactory

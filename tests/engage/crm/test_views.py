@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from engage.crm.mapping import DEFAULT_MAPPINGS
 from engage.models import ContactStatus, CrmSettings, FieldMapping, SyncRule
-from engage.services import crm as crm_services
+from engage.services.crm import configuration as crm_services
 from engage.services.statuses import statuses_from_crm
 
 SETTINGS = reverse("engage:crm_settings")

@@ -9,11 +9,11 @@ from dataclasses import replace
 import pytest
 from django.urls import reverse
 
-from engage.crm.writes import CrmWriter, ForbiddenCrmWrite, RecordUpdate
 from engage.models import Contact, CrmWriteLog
 from engage.services import contacts as contact_services
-from engage.services import crm_writes
-from engage.services.crm import mapping_rows
+from engage.services.crm import pushes as crm_writes
+from engage.services.crm.configuration import mapping_rows
+from engage.services.crm.writes import CrmWriter, ForbiddenCrmWrite, RecordUpdate
 from integrations.sandbox.salesforce import control as sfc
 from tests.engage.crm import sf_helpers as sf
 from tests.factories import ContactFactory

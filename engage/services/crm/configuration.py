@@ -1,6 +1,6 @@
 """The organisation's Salesforce configuration (G2, G3, G4, G7): CRM settings, field mapping and
 sync rules. Reads and writes go through here; mappings and rules are verified against the
-object's live describe (``engage.crm.salesforce``) before they are stored.
+object's live describe (``engage.services.crm.gateway``) before they are stored.
 
 When the Lead mapping takes Contact Status from a picklist (Lead Status by default), saving it
 mirrors that picklist into the status list (F3); saving a Lead mapping without one gives the
@@ -16,7 +16,6 @@ from django.db import transaction
 
 from copilot.models import Organization, User
 from copilot.services.audit import audit_record
-from engage.crm import salesforce
 from engage.crm.describe import Describe, picklist_for_statuses, relationship_field
 from engage.crm.fields import MAPPED_OBJECTS
 from engage.crm.mapping import (
@@ -27,8 +26,9 @@ from engage.crm.mapping import (
     status_picklist_field,
     validate_mapping,
 )
-from engage.crm.rules import check_conditions, compile_where
+from engage.crm.soql_rules import check_conditions, compile_where
 from engage.models import CrmSettings, FieldMapping, SyncRule
+from engage.services.crm import gateway
 from engage.services.statuses import statuses_from_crm, statuses_set_crm_source, statuses_sync_from_crm
 
 RULE_OBJECTS = ("Lead", "Contact")
@@ -69,8 +69,8 @@ def _check_object(sobject: str, allowed: tuple[str, ...]) -> None:
 def _live_describe(organization: Organization, sobject: str) -> Describe:
     """The live describe, or ValidationError saying why there is none."""
     try:
-        return salesforce.describe_for(organization, sobject)
-    except (salesforce.CrmNotConnected, salesforce.CrmUnavailable) as exc:
+        return gateway.describe_for(organization, sobject)
+    except (gateway.CrmNotConnected, gateway.CrmUnavailable) as exc:
         raise ValidationError(str(exc)) from exc
 
 
@@ -93,7 +93,7 @@ def crm_settings_update(*, organization: Organization, actor: User | None, **val
     if (
         values.get("sync_enabled")
         and not settings_row.sync_enabled
-        and salesforce.org_connection(organization) is None
+        and gateway.org_connection(organization) is None
     ):
         raise ValidationError({"sync_enabled": "Connect Salesforce before turning sync on."})
     changes = {}
@@ -150,8 +150,8 @@ def _related_describes(
     related: dict[str, Describe] = {}
     for name in sorted(targets):
         try:
-            related[name] = salesforce.describe_for(organization, name)
-        except (salesforce.CrmNotConnected, salesforce.CrmUnavailable):
+            related[name] = gateway.describe_for(organization, name)
+        except (gateway.CrmNotConnected, gateway.CrmUnavailable):
             continue
     return related
 
@@ -222,8 +222,8 @@ def mapping_reset(*, organization: Organization, sobject: str, actor: User | Non
     rows = list(DEFAULT_MAPPINGS[sobject])
     if sobject == LEAD:
         try:
-            describe = salesforce.describe_for(organization, sobject)
-        except (salesforce.CrmNotConnected, salesforce.CrmUnavailable):
+            describe = gateway.describe_for(organization, sobject)
+        except (gateway.CrmNotConnected, gateway.CrmUnavailable):
             return rows
         _follow_status_picklist(organization=organization, describe=describe, rows=rows, actor=actor)
     return rows
@@ -235,8 +235,8 @@ def crm_statuses_follow_mapping(*, organization: Organization, actor: User | Non
     Salesforce is connected (F3). Returns whether the list now comes from Salesforce; leaves
     it as it is when Salesforce cannot be asked."""
     try:
-        describe = salesforce.describe_for(organization, LEAD)
-    except (salesforce.CrmNotConnected, salesforce.CrmUnavailable):
+        describe = gateway.describe_for(organization, LEAD)
+    except (gateway.CrmNotConnected, gateway.CrmUnavailable):
         return statuses_from_crm(organization=organization)
     rows = mapping_rows(organization=organization, sobject=LEAD)
     _follow_status_picklist(organization=organization, describe=describe, rows=rows, actor=actor)
@@ -327,8 +327,8 @@ def rule_preview_count(
     except ValidationError as exc:
         return Preview(count=None, where="", error=" ".join(exc.messages))
     try:
-        return Preview(count=salesforce.count_matching(organization, sobject, where), where=where)
-    except (salesforce.CrmNotConnected, salesforce.CrmUnavailable) as exc:
+        return Preview(count=gateway.count_matching(organization, sobject, where), where=where)
+    except (gateway.CrmNotConnected, gateway.CrmUnavailable) as exc:
         return Preview(count=None, where=where, error=str(exc))
 
 

@@ -4,7 +4,7 @@ A seller picks Leads or Contacts, one of the object's list views, sees its first
 imports them. The list view's results are display strings (names, owners' aliases), so they are
 used for the preview and for the ids only; the records themselves are then read with the mapped
 fields (``Id IN (...)``, 200 ids a query) and handed to the sync's own upsert
-(``engage.crm.sync.handler.apply``): linked by Salesforce id, else by email, values per the field
+(``engage.services.crm.sync_handler.handler.apply``): linked by Salesforce id, else by email, values per the field
 mapping, never a duplicate contact — exactly what the sync and the historical poll do.
 
 One import takes at most ``IMPORT_CAP`` people (one results page, as Salesforce serves them);
@@ -22,13 +22,12 @@ from django.utils import timezone
 
 from copilot.models import Organization, User
 from copilot.services.audit import audit_record
-from engage.crm import salesforce
-from engage.crm.rules import soql_string
-from engage.crm.sync import handler
-from engage.crm.writes import provider_message, refusal_message
+from engage.crm.soql_rules import soql_string
 from engage.models import Contact
+from engage.services.crm import gateway
+from engage.services.crm.sync_handler import handler
+from engage.services.crm.writes import provider_message, refusal_message
 from integrations.exceptions import ProviderError
-from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import SalesforceError
 from integrations.salesforce.sync import CrmRecord
 
@@ -73,21 +72,21 @@ def _check(sobject: str, view_id: str | None = None) -> None:
         raise ValueError(f"List views are imported from Leads or Contacts, not {sobject}.")
     if view_id is not None and not _VIEW_ID.fullmatch(view_id):
         # The id goes into the request's path: only ever a Salesforce id.
-        raise salesforce.CrmUnavailable("Choose one of the list views.")
+        raise gateway.CrmUnavailable("Choose one of the list views.")
 
 
-def _unavailable(exc: Exception) -> salesforce.CrmUnavailable:
+def _unavailable(exc: Exception) -> gateway.CrmUnavailable:
     if isinstance(exc, SalesforceError):
-        return salesforce.CrmUnavailable(refusal_message(exc))
-    return salesforce.CrmUnavailable(provider_message(exc))  # type: ignore[arg-type]
+        return gateway.CrmUnavailable(refusal_message(exc))
+    return gateway.CrmUnavailable(provider_message(exc))  # type: ignore[arg-type]
 
 
 def list_views(organization: Organization, sobject: str) -> list[ListView]:
     """The object's list views as the connected Salesforce user sees them."""
     _check(sobject)
-    connection = salesforce.require_connection(organization)
+    connection = gateway.require_connection(organization)
     try:
-        with SalesforceClient(connection) as client:
+        with gateway.open_client(connection) as client:
             views = client.list_views(sobject)
     except (SalesforceError, ProviderError) as exc:
         raise _unavailable(exc) from exc
@@ -101,9 +100,9 @@ def _cells(record: dict[str, Any]) -> dict[str, Any]:
 def preview(organization: Organization, sobject: str, view_id: str, *, rows: int = PREVIEW_ROWS) -> Preview:
     """The view's first ``rows`` people (its visible columns) and how many it holds."""
     _check(sobject, view_id)
-    connection = salesforce.require_connection(organization)
+    connection = gateway.require_connection(organization)
     try:
-        with SalesforceClient(connection) as client:
+        with gateway.open_client(connection) as client:
             result = client.list_view_results(sobject, view_id, limit=rows)
     except (SalesforceError, ProviderError) as exc:
         raise _unavailable(exc) from exc
@@ -139,14 +138,14 @@ def import_view(
     ``1 + ceil(n / 200)`` API calls, one database batch. New contacts without a Salesforce owner
     Engage knows belong to the seller who imported them."""
     _check(sobject, view_id)
-    connection = salesforce.require_connection(organization)
+    connection = gateway.require_connection(organization)
     started = timezone.now()
     try:
-        with SalesforceClient(connection) as client:
+        with gateway.open_client(connection) as client:
             result = client.list_view_results(sobject, view_id, limit=IMPORT_CAP)
             ids = [str(_cells(r).get("Id") or "") for r in result.get("records") or []]
             ids = list(dict.fromkeys(i for i in ids if i))
-            describe = salesforce.describe_for(organization, sobject, connection=connection)
+            describe = gateway.describe_for(organization, sobject, connection=connection)
             wanted = handler.fields_for(organization, sobject, describe)
             select = ", ".join(dict.fromkeys(["Id", "SystemModstamp", *wanted]))
             records: list[CrmRecord] = []

@@ -1,5 +1,5 @@
 """F2: finding a person Engage is adding in Salesforce, and what to create when they are not
-there. Reads only; ``engage.services.crm_writes`` decides and writes.
+there. Reads only; ``engage.services.crm.linking`` decides and writes.
 
 Salesforce is searched the way a seller would: by email — Contacts first (a converted Lead's
 person lives on as a Contact), then Leads that are not converted — and, when the email finds
@@ -12,16 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engage.crm.describe import Describe, find_field
 from engage.crm.fields import CONTACT, LEAD
 from engage.crm.mapping import apply_mapping, as_row, mapped_crm_fields, outbound_values, resolve_crm_field
-from engage.crm.rules import RECORD_ID_RE, soql_string
-from engage.crm.salesforce import IDENTIFIER
+from engage.crm.soql_rules import RECORD_ID_RE, soql_string
 from engage.models import Contact
 from engage.services.contacts import EDITABLE_FIELDS
-from integrations.salesforce.client import SalesforceClient
+from engage.services.crm.gateway import IDENTIFIER
+
+if TYPE_CHECKING:
+    from integrations.salesforce.client import SalesforceClient
 
 SEARCH_ORDER = (CONTACT, LEAD)  # Contacts first: a converted Lead's person is a Contact now
 # Engage fields a found record may fill on the contact being added: the contact form's editable

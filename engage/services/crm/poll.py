@@ -20,10 +20,10 @@ from django.utils import timezone
 
 from copilot.models import Organization, User
 from copilot.services.audit import audit_record
-from engage.crm import salesforce
 from engage.crm.pages import OBJECT_LABELS
 from engage.models import CrmPoll
-from engage.services import crm as crm_services
+from engage.services.crm import configuration as crm_services
+from engage.services.crm import gateway
 from engage.services.statuses import statuses_from_crm
 from integrations.salesforce.sync import BatchResult, PollResult, run_poll
 
@@ -82,10 +82,10 @@ def poll_matching_count(*, organization: Organization, sobject: str) -> tuple[in
     _check_object(sobject)
     try:
         where = crm_services.rule_where(organization=organization, sobject=sobject)
-        return salesforce.count_matching(organization, sobject, where), ""
+        return gateway.count_matching(organization, sobject, where), ""
     except ValidationError as exc:
         return None, " ".join(exc.messages)
-    except (salesforce.CrmNotConnected, salesforce.CrmUnavailable) as exc:
+    except (gateway.CrmNotConnected, gateway.CrmUnavailable) as exc:
         return None, str(exc)
 
 
@@ -93,7 +93,7 @@ def poll_statuses_follow(*, organization: Organization, actor: User | None) -> N
     """F3, lazily: the integrations app cannot call Engage when Salesforce is first connected, so
     the CRM pages and the poll make the status list follow the Lead mapping once a connection
     exists and the list is not yet Salesforce's."""
-    if statuses_from_crm(organization=organization) or salesforce.org_connection(organization) is None:
+    if statuses_from_crm(organization=organization) or gateway.org_connection(organization) is None:
         return
     try:
         crm_services.crm_statuses_follow_mapping(organization=organization, actor=actor)
@@ -108,7 +108,7 @@ def poll_start(*, organization: Organization, sobject: str, actor: User) -> CrmP
     """Queue a historical poll of ``sobject``. ValidationError when Salesforce is not connected
     or a poll of the object is already queued or running."""
     _check_object(sobject)
-    if salesforce.org_connection(organization) is None:
+    if gateway.org_connection(organization) is None:
         raise ValidationError("Connect Salesforce before polling historical data.")
     poll_statuses_follow(organization=organization, actor=actor)
     try:
@@ -183,7 +183,7 @@ def poll_run(*, poll_id: int) -> None:
     poll = _claim(poll_id)
     if poll is None:
         return
-    connection = salesforce.org_connection(poll.organization)
+    connection = gateway.org_connection(poll.organization)
     if connection is None:
         _finish(poll, Status.FAILED, "Salesforce is not connected any more: connect it and poll again.")
         return

@@ -29,10 +29,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from copilot.models import Organization, User
-from engage.crm.rules import soql_string
-from engage.crm.writes import CrmWriter, refusal_message
+from engage.crm.soql_rules import soql_string
 from engage.models import Contact, CrmActivity, CrmSettings
-from engage.services.crm import crm_settings_for
+from engage.services.crm.configuration import crm_settings_for
+from engage.services.crm.writes import CrmWriter, refusal_message
 from integrations import selectors as connection_selectors
 from integrations.exceptions import ProviderError
 from integrations.models import Connection

@@ -1,5 +1,6 @@
-"""Engage's one door to the Salesforce client of ``integrations``: the organisation's connection,
-describes (cached briefly per process), counts and a sample record. Everything else in Engage's
+"""Engage's one door to the Salesforce client of ``integrations``: the only module of Engage that
+builds one (``open_client``; the write gateway, lookups and list views use it), the organisation's
+connection, describes (cached briefly per process), counts and a sample record. Everything else in Engage's
 CRM configuration works on the plain dicts these return, and sees provider failures as
 ``CrmUnavailable`` with a message fit for an admin."""
 
@@ -80,10 +81,16 @@ def _plain(exc: ProviderError) -> str:
     return f"Salesforce refused the request: {exc}"
 
 
+def open_client(connection: Connection) -> SalesforceClient:
+    """A Salesforce client of ``connection``; the caller closes it (``with``), which records API
+    usage and saves the connection's state."""
+    return SalesforceClient(connection)
+
+
 def _call(connection: Connection, what: str, fn: Any) -> Any:
     """``fn(client)`` with a client of ``connection`` (closed after, which records API usage)."""
     try:
-        with SalesforceClient(connection) as client:
+        with open_client(connection) as client:
             return fn(client)
     except ProviderError as exc:
         logger.warning(

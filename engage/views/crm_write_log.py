@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 from copilot.tenancy import admin_required
 from engage.models import CrmWriteLog
-from engage.services import crm_writes
+from engage.services.crm import pushes
 from engage.views.crm import crm_page
 
 PAGE_SIZE = 50
@@ -26,7 +26,7 @@ def crm_write_log(request: HttpRequest) -> HttpResponse:
     action = request.GET.get("action", "")
     result = result if result in CrmWriteLog.Result.values else ""
     action = action if action in CrmWriteLog.Action.values else ""
-    rows = crm_writes.crm_write_log(organization=organization, result=result, action=action)
+    rows = pushes.crm_write_log(organization=organization, result=result, action=action)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return crm_page(
         request,

@@ -18,15 +18,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from engage.crm import salesforce
 from engage.models import Contact, CrmWriteLog
+from engage.services.crm import gateway
 from integrations.exceptions import ProviderAuthError, ProviderError, ProviderThrottled, ProviderUnavailable
 from integrations.models import Connection
-from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import SalesforceError
 
 if TYPE_CHECKING:
     from copilot.models import Organization, User
+    from integrations.salesforce.client import SalesforceClient
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ class CrmWriter:
     ) -> None:
         self.organization = organization
         self.actor = actor
-        self.connection = connection if connection is not None else salesforce.org_connection(organization)
+        self.connection = connection if connection is not None else gateway.org_connection(organization)
         self._client: SalesforceClient | None = None
 
     def __enter__(self) -> CrmWriter:
@@ -181,9 +181,9 @@ class CrmWriter:
     def client(self) -> SalesforceClient:
         """The Salesforce client (for the reads that go with a write: lookups, describes)."""
         if self.connection is None:
-            raise salesforce.CrmNotConnected()
+            raise gateway.CrmNotConnected()
         if self._client is None:
-            self._client = SalesforceClient(self.connection)
+            self._client = gateway.open_client(self.connection)
         return self._client
 
     def close(self) -> None:

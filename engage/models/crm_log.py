@@ -2,7 +2,7 @@
 Tasks (calls and email events) waiting to be sent or already sent.
 
 Salesforce stays the source of truth: Engage creates Leads, Contacts and Tasks, updates only
-Lead Status and Email Opt Out, and never deletes (``engage.crm.writes`` enforces it). Each
+Lead Status and Email Opt Out, and never deletes (``engage.services.crm.writes`` enforces it). Each
 attempt leaves a ``CrmWriteLog`` row — admins read them in Admin Portal › CRM › Write log,
 sellers see the latest refusal on the contact's page."""
 

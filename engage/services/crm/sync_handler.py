@@ -47,10 +47,10 @@ from copilot.models import Organization, User
 from engage.crm.describe import Describe, find_field, relationship_field
 from engage.crm.fields import CONTACT, LEAD, engage_field
 from engage.crm.mapping import BOTH, MappingRow, apply_mapping, mapped_crm_fields
-from engage.crm.rules import check_conditions, compile_where
+from engage.crm.soql_rules import check_conditions, compile_where
 from engage.imports.bulk import contact_defaults, insert_contacts, update_contacts
 from engage.models import Account, Contact, ContactStatus
-from engage.services.crm import crm_settings_for, mapping_rows, rule_for
+from engage.services.crm.configuration import crm_settings_for, mapping_rows, rule_for
 from engage.services.statuses import statuses_ensure_defaults
 from integrations.salesforce.sync import BatchResult, CrmRecord
 
