@@ -5,6 +5,11 @@ Each runs in a fresh interpreter, because each sets up Django against its own da
 ``django.setup()``. The results file is one flat JSON object of named numbers; a run replaces the
 figures it measured and keeps every other key. Exits non-zero when any benchmark fails.
 
+Every time figure comes with a baseline measured in the same run on the same machine and the ratio
+``<figure>_vs_<baseline>_ratio`` (see ``support``); those ratios are printed first, and the run
+starts with ``bench_cpu_loop_seconds`` (a fixed pure-Python loop), the yardstick for comparing the
+absolute figures of two machines.
+
     .venv/bin/python -m tests.bench               # all of them
     .venv/bin/python -m tests.bench foundation    # only bench_foundation.py
 """
@@ -23,9 +28,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.bench.support import cpu_loop_seconds
+
 BENCH_DIR = Path(__file__).resolve().parent
 BASE_DIR = BENCH_DIR.parent.parent
 RESULTS_PATH = BASE_DIR / "var" / "bench" / "results.json"
+CPU_LOOP = "bench_cpu_loop_seconds"
 
 
 def discover() -> list[str]:
@@ -76,10 +84,20 @@ def run_module(module: str, timeout: float) -> dict[str, float] | None:
             return None
         figures = json.loads(out.read_text())
     print(f"--- {module}: {len(figures)} figures in {time.monotonic() - started:.1f}s")
-    width = max((len(k) for k in figures), default=0)
-    for key, value in figures.items():
-        print(f"  {key.ljust(width)}  {value}")
+    print_figures(figures)
     return figures
+
+
+def is_ratio(key: str) -> bool:
+    return key.endswith("_ratio")
+
+
+def print_figures(figures: dict[str, float]) -> None:
+    """The ratios first (what means the same on every machine), then the absolute figures."""
+    width = max((len(k) for k in figures), default=0)
+    ordered = sorted(figures, key=lambda k: not is_ratio(k))  # stable: each group keeps its order
+    for key in ordered:
+        print(f"  {key.ljust(width)}  {figures[key]}")
 
 
 def main(argv: list[str]) -> int:
@@ -98,13 +116,20 @@ def main(argv: list[str]) -> int:
     unknown = sorted(set(modules) - set(available))
     if unknown:
         parser.error(f"no such benchmark: {', '.join(unknown)} (have: {', '.join(available)})")
+    cpu = {CPU_LOOP: round(cpu_loop_seconds(), 3)}
+    print(f"{CPU_LOOP}: {cpu[CPU_LOOP]} (10 million additions in pure Python, best of 3)", flush=True)
+    merge_results(cpu)
     failed = []
+    measured: dict[str, float] = dict(cpu)
     for module in modules:
         figures = run_module(module, args.timeout)
         if figures is None:
             failed.append(module)
         else:
             merge_results(figures)
+            measured.update(figures)
+    print("\n=== Summary: ratios to same-run baselines (lower is better), then the absolute figures")
+    print_figures(measured)
     print(f"\nResults in {RESULTS_PATH.relative_to(BASE_DIR)}")
     if failed:
         print(f"FAILED: {', '.join(failed)}", file=sys.stderr)

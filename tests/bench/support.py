@@ -1,5 +1,6 @@
 """Pieces every benchmark shares: its own database, Django set up against it, a gunicorn server
-on loopback, a bounded HTTP load and the printed table.
+on loopback, a bounded HTTP load, the same-run baselines every time figure is divided by, and the
+printed table.
 
 A benchmark module runs in a fresh interpreter (``python -m tests.bench`` starts one per module),
 so its ``run()`` hands its measurement to ``run_in_bench_database()``, which sets Django up
@@ -18,11 +19,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import environ
 import requests
@@ -376,3 +378,193 @@ def print_table(title: str, header: list[str], rows: list[list[object]]) -> None
 
 def _fmt(value: object) -> str:
     return f"{value:,.1f}" if isinstance(value, float) else str(value)
+
+
+# --- Baselines ----------------------------------------------------------------------------------
+# A time figure alone says as much about the machine as about Cadence: the same run on a CPU that
+# runs a plain Python loop 2.5x slower gave 2.5-3.5x the times. So every time figure is divided
+# by a baseline measured in the same run on the same machine, named
+# ``<figure>_vs_<baseline>_ratio`` (how many times the baseline's time; lower is better), and the
+# benchmarks fail on those ratios and on counts, never on an absolute time.
+CPU_LOOP_ADDITIONS = 10_000_000
+TRIVIAL_PATH = "/"  # the landing page, signed out: the full middleware stack, a 302, no SQL
+
+
+def cpu_loop_seconds(repeats: int = 3) -> float:
+    """``bench_cpu_loop_seconds``: the best of ``repeats`` runs of a fixed pure-Python loop
+    (10 million additions) — the machine's yardstick for comparing absolute figures."""
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        total = 0
+        for i in range(CPU_LOOP_ADDITIONS):
+            total += i
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def ratio(figure: float, baseline: float) -> float:
+    """``figure`` in units of ``baseline`` (both seconds, or both milliseconds), two decimals."""
+    return round(figure / baseline, 2)
+
+
+def ratio_failures(figures: dict[str, float], limits: dict[str, float]) -> list[str]:
+    """A message for every ratio in ``figures`` above its limit in ``limits``."""
+    return [
+        f"{key} is {figures[key]:.2f} (limit {limit:g})"
+        for key, limit in limits.items()
+        if key in figures and figures[key] > limit
+    ]
+
+
+def best_of(repeats: int, measure: Callable[[], float]) -> float:
+    """The smallest of ``repeats`` measurements: a short baseline's noise only ever adds time."""
+    return min(measure() for _ in range(repeats))
+
+
+def check_trivial_page() -> None:
+    """The baseline page is what it claims: signed out, ``/`` redirects to the sign-in page
+    without one SQL query (in-process, before the server starts)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(SERVER_NAME="127.0.0.1")
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(TRIVIAL_PATH)
+    error = _trivial_redirect(response)
+    if error or ctx.captured_queries:
+        raise RuntimeError(f"{TRIVIAL_PATH} is no trivial page: {error or ctx.captured_queries}")
+
+
+def _trivial_redirect(response: Any) -> str | None:
+    location = response.headers.get("Location", "")
+    if response.status_code != 302 or "/accounts/login/" not in location:
+        return f"HTTP {response.status_code} (Location: {location or '-'}), not the redirect to sign in"
+    return None
+
+
+def trivial_page_load(base_url: str, *, total: int, threads: int) -> LoadResult:
+    """The same load as a page's (``total`` requests from ``threads`` clients) on the trivial
+    page served by the same gunicorn: the p95 every page's p95 is divided by."""
+    return run_load(
+        base_url + TRIVIAL_PATH,
+        cookies=requests.cookies.RequestsCookieJar(),
+        check=_trivial_redirect,
+        total=total,
+        threads=threads,
+    )
+
+
+def bare_bulk_load_seconds(connection: Any, columns: int, rows: Iterable[Sequence[object]]) -> float:
+    """Seconds the database takes to load ``rows`` into a bare scratch table of ``columns`` text
+    columns (no index, no constraint): ``COPY ... FROM STDIN`` on PostgreSQL, ``executemany`` on
+    SQLite. The floor no row-by-row writer of the same rows can beat."""
+    from django.db import transaction
+
+    names = [f"c{i}" for i in range(columns)]
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_bare_load")
+        cursor.execute(f"CREATE TABLE bench_bare_load ({', '.join(f'{n} text' for n in names)})")
+    try:
+        t0 = time.perf_counter()
+        if connection.vendor == "postgresql":  # autocommit: COPY is one statement, one transaction
+            raw = connection.connection  # the psycopg 3 connection
+            with (
+                raw.cursor() as cursor,
+                cursor.copy(f"COPY bench_bare_load ({', '.join(names)}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            placeholders = ", ".join("%s" for _ in names)
+            with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+                cursor.executemany(f"INSERT INTO bench_bare_load VALUES ({placeholders})", rows)
+        seconds = time.perf_counter() - t0
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE bench_bare_load")
+    return seconds
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+    status: int
+
+
+class SandboxRecorder:
+    """Every request the in-process sandbox answers while the block runs, as sent (credentials
+    included, kept in memory only), so ``replay_seconds`` can send the same requests again."""
+
+    SKIP_HEADERS = frozenset({"host", "content-length", "connection", "accept-encoding"})
+
+    def __init__(self, sandbox: Any) -> None:
+        self.app = sandbox.server.app
+        self.base_url = sandbox.url
+        self.requests: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> SandboxRecorder:
+        handle = self.app.handle
+
+        def recording(request: Any) -> Any:
+            response = handle(request)
+            query = f"?{urlencode(request.query, doseq=True)}" if request.query else ""
+            headers = {k: v for k, v in request.headers.items() if k.lower() not in self.SKIP_HEADERS}
+            entry = RecordedRequest(
+                request.method, self.base_url + request.path + query, headers, request.body, response.status
+            )
+            with self._lock:
+                self.requests.append(entry)
+            return response
+
+        self.app.handle = recording
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        del self.app.handle  # the class's method again
+
+
+def replay_seconds(recorded: list[RecordedRequest], ca_path: str, *, threads: int = 1) -> float:
+    """The bare round trips: the same requests sent again to the sandbox with plain ``requests``
+    keep-alive sessions (``threads`` of them sharing the list, as that many workers did), each
+    response read whole and nothing done with it. Replies whose status differs from the
+    original's are counted and printed (a replay that fails fast would flatter the baseline)."""
+    queues = [recorded[i::threads] for i in range(threads)]
+    mismatches: list[str] = []
+    start_line = threading.Barrier(threads + 1)
+
+    def worker(batch: list[RecordedRequest]) -> None:
+        with requests.Session() as session:
+            start_line.wait(timeout=60)
+            for req in batch:
+                # verify per request: a REQUESTS_CA_BUNDLE variable would override Session.verify
+                response = session.request(
+                    req.method,
+                    req.url,
+                    headers=req.headers,
+                    data=req.body or None,
+                    timeout=60,
+                    verify=ca_path,
+                )
+                _ = response.content
+                if response.status_code != req.status:
+                    mismatches.append(f"{req.method} {req.url}: {response.status_code}, was {req.status}")
+
+    pool = [threading.Thread(target=worker, args=(batch,), daemon=True) for batch in queues]
+    for thread in pool:
+        thread.start()
+    start_line.wait(timeout=60)
+    t0 = time.perf_counter()
+    for thread in pool:
+        thread.join()
+    seconds = time.perf_counter() - t0
+    if mismatches:
+        raise RuntimeError(
+            f"{len(mismatches)} replayed requests answered differently, first: {mismatches[0]}"
+        )
+    return seconds
