@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from integrations.exceptions import ProviderError
 from integrations.mailsync.adapter import MailboxRef, OutgoingMessage
-from integrations.microsoft import calendar, contacts, directory, mail, tenant
-from integrations.microsoft.graph import GraphClient
+from integrations.microsoft import calendar, checks, contacts, directory, mail
+from integrations.microsoft.client import GraphClient
 from integrations.microsoft.provider import MICROSOFT
 from integrations.models import Connection
 from integrations.records import Address, Kind, MailMessageRecord, SyncPage
@@ -80,7 +80,7 @@ class MicrosoftAdapter:
         if (connection.details or {}).get("mode") != "app":
             return
         with GraphClient(connection) as client:
-            tenant.tenant_directory_store(connection=connection, client=client)
+            checks.tenant_directory_store(connection=connection, client=client)
 
     def scope_members(self, *, connection: Connection) -> frozenset[str] | None:
         scope = (connection.details or {}).get("scope") or {}

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from integrations.exceptions import CursorExpired, ProviderError
-from integrations.microsoft.graph import BatchNotSupported, GraphClient, GraphResponse
+from integrations.microsoft.client import BatchNotSupported, GraphClient, GraphResponse
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from integrations.exceptions import ProviderError
-from integrations.microsoft.graph import GraphClient
+from integrations.microsoft.client import GraphClient
 
 USER_TYPE = "#microsoft.graph.user"
 GROUP_FIELDS = "id,displayName,mail,description"

@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from integrations.base import user_connections_url
 from integrations.exceptions import ProviderError
-from integrations.microsoft import identity
+from integrations.microsoft import auth
 from integrations.microsoft.provider import MICROSOFT
 from integrations.models import Connection
 from integrations.oauth import CallbackWording, PendingAuthorization, state_attach, state_pop
@@ -85,7 +85,7 @@ def sign_in_redirect(
 ) -> HttpResponse:
     """Start msal's sign-in for ``state`` (its flow kept on the state) and send the person there."""
     try:
-        flow = identity.sign_in_begin(
+        flow = auth.sign_in_begin(
             redirect_uri=request.build_absolute_uri(reverse("integrations:microsoft_callback")),
             state=state,
             scopes=scopes,

@@ -26,8 +26,8 @@ from urllib.parse import quote
 from django.utils import timezone
 
 from integrations.microsoft import delta
+from integrations.microsoft.client import GraphClient
 from integrations.microsoft.convert import address, addresses, body_text, iso_z, parse_datetime
-from integrations.microsoft.graph import GraphClient
 from integrations.records import Deletion, MailMessageRecord, Record, SyncPage
 
 # Well-known folder name → the label records carry.

@@ -18,7 +18,8 @@ from django.views.decorators.http import require_POST
 from copilot.tenancy import member_required
 from integrations import governance, services
 from integrations.exceptions import ProviderError
-from integrations.microsoft import directory, identity
+from integrations.microsoft import auth, directory
+from integrations.microsoft.client import GraphClient
 from integrations.microsoft.flow import (
     PROVIDER,
     STALE_STATE,
@@ -29,7 +30,6 @@ from integrations.microsoft.flow import (
     sign_in_redirect,
     who,
 )
-from integrations.microsoft.graph import GraphClient
 from integrations.microsoft.provider import MICROSOFT
 from integrations.models import Connection
 from integrations.oauth import PendingAuthorization, state_begin
@@ -71,7 +71,7 @@ def connect_user(request: HttpRequest) -> HttpResponse:
         data=who(request),
     )
     return sign_in_redirect(
-        request, state, back=back, scopes=identity.DELEGATED_SCOPES, login_hint=request.user.email
+        request, state, back=back, scopes=auth.DELEGATED_SCOPES, login_hint=request.user.email
     )
 
 
@@ -85,7 +85,7 @@ def user_signed_in(request: HttpRequest, pending: PendingAuthorization) -> HttpR
         messages.info(request, ADMIN_MANAGED)
         return redirect(back)
     try:
-        grant = identity.user_flow_complete(flow=pending.data.get("flow") or {}, response=request.GET.dict())
+        grant = auth.user_flow_complete(flow=pending.data.get("flow") or {}, response=request.GET.dict())
         probe = Connection(
             organization=request.organization,
             provider=PROVIDER,

@@ -24,8 +24,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from copilot.tenancy import admin_required, member_required
 from integrations import governance, selectors
 from integrations.exceptions import ProviderAuthError, ProviderError
-from integrations.microsoft import binding, directory, identity, tenant
-from integrations.microsoft.client import GRAPH_APP_SCOPE
+from integrations.microsoft import auth, checks, directory
+from integrations.microsoft.auth import GRAPH_APP_SCOPE
+from integrations.microsoft.client import GraphClient
 from integrations.microsoft.flow import (
     AADSTS,
     CONSENT_CALLBACK,
@@ -38,7 +39,6 @@ from integrations.microsoft.flow import (
     sign_in_redirect,
     who,
 )
-from integrations.microsoft.graph import GraphClient
 from integrations.microsoft.provider import MICROSOFT
 from integrations.microsoft.user_views import user_signed_in
 from integrations.models import Connection, ConnectionApp
@@ -99,7 +99,7 @@ def _admin_signed_in(request: HttpRequest, pending: PendingAuthorization) -> Htt
     ):
         return refuse_binding(request, "sign_in_not_ours", STALE_STATE)
     try:
-        verified = identity.sign_in_complete(flow=pending.data.get("flow") or {}, response=request.GET.dict())
+        verified = auth.sign_in_complete(flow=pending.data.get("flow") or {}, response=request.GET.dict())
     except ProviderError as exc:
         logger.warning(
             "microsoft.connect.sign_in_failed", extra={"user_id": request.user.pk, "code": exc.code}
@@ -174,14 +174,14 @@ def consent_callback(request: HttpRequest) -> HttpResponse:
         return refuse_binding(request, "other_tenant", OTHER_TENANT, tenant_id=verified_tenant)
 
     try:
-        connection = binding.tenant_connect(
+        connection = checks.tenant_connect(
             organization=request.organization,
             actor=request.user,
             tenant_id=verified_tenant,
             user_oid=user_oid,
             username=str(pending.data.get("username") or ""),
         )
-    except binding.TenantRefused as refused:
+    except checks.TenantRefused as refused:
         return refuse_binding(request, refused.reason, str(refused), tenant_id=verified_tenant)
     except ProviderError as exc:
         logger.warning("microsoft.connect.failed", extra={"user_id": request.user.pk, "code": exc.code})
@@ -222,7 +222,7 @@ def _save_scope(
 ) -> HttpResponse:
     chosen = request.POST.get("group", "")
     # Who belongs to the tenant may have changed since connect: read it again before the first sync.
-    tenant.tenant_directory_store(connection=connection, client=client)
+    checks.tenant_directory_store(connection=connection, client=client)
     if not chosen:
         governance.connection_set_scope(
             connection=connection, kind="", key="", name="", members=(), actor=request.user
@@ -312,7 +312,7 @@ def _still_works(connection: Connection) -> bool:
     if (connection.details or {}).get("mode") != "app":
         return False
     try:
-        identity.app_token(tenant_id=str(connection.details.get("tenant_id") or connection.external_org_id))
+        auth.app_token(tenant_id=str(connection.details.get("tenant_id") or connection.external_org_id))
     except ProviderError as exc:
         logger.info(
             "microsoft.connect.reconsent_needed", extra={"connection_id": connection.pk, "code": exc.code}

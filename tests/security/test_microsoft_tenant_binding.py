@@ -25,7 +25,7 @@ from django.test import Client
 from django.urls import reverse
 
 from integrations import services
-from integrations.microsoft.binding import NOT_TENANT_ADMIN, TENANT_TAKEN
+from integrations.microsoft.checks import NOT_TENANT_ADMIN, TENANT_TAKEN
 from integrations.microsoft.views import OTHER_TENANT, STALE_STATE
 from integrations.models import Connection, ConnectionApp
 from integrations.oauth import SESSION_KEY

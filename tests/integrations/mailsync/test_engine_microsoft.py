@@ -6,26 +6,26 @@ from __future__ import annotations
 
 import pytest
 from django.utils import timezone
-
-from copilot.models import Activity
-from integrations import governance, selectors, services
 from integrations.mailsync import fanout
 from integrations.mailsync import tasks as mailsync_tasks
 from integrations.mailsync.engine import Stop, run_mailbox_sync
-from integrations.microsoft import delta, identity
+from tests.integrations.mailsync.fixtures import ADMIN, SELLER2
+
+from copilot.models import Activity
+from integrations import governance, selectors, services
+from integrations.microsoft import auth, delta
 from integrations.models import Connection, SyncState
 from integrations.sandbox.microsoft import control as ms_control
 from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
 from tests.factories import UserFactory
-from tests.integrations.mailsync.fixtures import ADMIN, SELLER2
 
 
 @pytest.fixture(autouse=True)
 def _fresh_microsoft_caches():
-    identity.reset_caches()
+    auth.reset_caches()
     delta.reset_batch_support()
     yield
-    identity.reset_caches()
+    auth.reset_caches()
     delta.reset_batch_support()
 
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from lxml import html as lxml_html
 
 from integrations import services
-from integrations.microsoft import delta, identity
+from integrations.microsoft import auth, delta
 from integrations.models import Connection
 from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
 from integrations.sandbox.microsoft.directory import directory
@@ -31,10 +31,10 @@ SELLER2 = "seller2@demo.example"
 def _fresh_microsoft_caches() -> Iterator[None]:
     """msal apps (and their cached tokens) and the $batch memory live per process: no test
     inherits another's."""
-    identity.reset_caches()
+    auth.reset_caches()
     delta.reset_batch_support()
     yield
-    identity.reset_caches()
+    auth.reset_caches()
     delta.reset_batch_support()
 
 
@@ -74,7 +74,7 @@ def app_connection(ms: Any, acme: Any, owner: Any) -> Connection:
             "mode": "app",
             "tenant_id": DEMO_TENANT_ID,
             "tenant_domain": "demo.example",
-            # What connect reads from Graph (``integrations.microsoft.tenant``).
+            # What connect reads from Graph (``integrations.microsoft.checks``).
             "verified_domains": sorted(d.lower() for d in tenant.all_domains),
             "tenant_members": sorted(members),
             "domains_checked_at": timezone.now().isoformat(),  # then re-read hourly by the fan-out

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from integrations.exceptions import CursorExpired
 from integrations.microsoft import calendar
-from integrations.microsoft.graph import GraphClient
+from integrations.microsoft.client import GraphClient
 from integrations.records import Address, Attendee, CalendarEventRecord, Deletion
 from tests.integrations.microsoft.conftest import SELLER1, graph_requests, records_of, since_days, sync
 

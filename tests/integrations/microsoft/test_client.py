@@ -1,4 +1,4 @@
-"""acquire_app_token (identity.app_token with named credentials) against the provider sandbox,
+"""acquire_app_token (auth.app_token with named credentials) against the provider sandbox,
 through the real msal library."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from integrations.exceptions import (
     ProviderThrottled,
     ProviderUnavailable,
 )
-from integrations.microsoft import identity
-from integrations.microsoft.client import acquire_app_token
+from integrations.microsoft import auth
+from integrations.microsoft.auth import app_token as acquire_app_token
 from integrations.sandbox.microsoft.demo import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -47,7 +47,7 @@ def test_it_acquires_an_app_token_that_the_identity_platform_issued(sandbox: Any
 def test_it_shares_msals_cached_token_with_the_graph_client(sandbox: Any) -> None:
     token = demo_token()
 
-    assert identity.app_token(tenant_id=DEMO_TENANT_ID) == token
+    assert auth.app_token(tenant_id=DEMO_TENANT_ID) == token
     assert len(sandbox.control.requests("/oauth2/v2.0/token")) == 1
 
 
@@ -105,7 +105,7 @@ def test_it_reports_an_outage_as_unavailable(sandbox: Any) -> None:
 def test_it_gives_up_on_a_identity_platform_that_does_not_answer(
     sandbox: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(identity, "TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(auth, "TIMEOUT_SECONDS", 0.3)
     sandbox.control.inject_fault(TOKEN_PATH, delay_seconds=1.5)
 
     with pytest.raises(ProviderUnavailable, match="ReadTimeout"):

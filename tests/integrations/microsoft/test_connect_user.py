@@ -14,9 +14,9 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from integrations.exceptions import ProviderAuthError
-from integrations.microsoft import identity
+from integrations.microsoft import auth
+from integrations.microsoft.client import GraphClient
 from integrations.microsoft.flow import SIGN_IN_CANCELLED, STALE_STATE
-from integrations.microsoft.graph import GraphClient
 from integrations.microsoft.user_views import ADMIN_MANAGED
 from integrations.models import Connection, ConnectionApp
 from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_TENANT_ID
@@ -231,7 +231,7 @@ def test_a_connection_without_a_token_cache_needs_reconnect(ms, seller_client, s
     conn.save(update_fields=["credentials"])
 
     with pytest.raises(ProviderAuthError):
-        identity.delegated_token(conn)
+        auth.delegated_token(conn)
 
     conn.refresh_from_db()
     assert conn.status == Connection.Status.NEEDS_RECONNECT

@@ -14,7 +14,7 @@ from integrations.exceptions import (
     ProviderThrottled,
 )
 from integrations.microsoft import limits
-from integrations.microsoft.graph import GraphClient
+from integrations.microsoft.client import GraphClient
 from integrations.sandbox.microsoft.demo import DEMO_TENANT_ID
 from tests.integrations.microsoft.conftest import SELLER1
 

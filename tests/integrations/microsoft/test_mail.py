@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from integrations.exceptions import CursorExpired, MailboxAccessDenied, ProviderThrottled, ProviderUnavailable
 from integrations.microsoft import mail
-from integrations.microsoft.graph import OUTSIDE_POLICY, GraphClient
+from integrations.microsoft.client import GraphClient
+from integrations.microsoft.errors import OUTSIDE_POLICY
 from integrations.records import Deletion, MailMessageRecord
 from tests.integrations.microsoft.conftest import (
     ADMIN,

@@ -1,5 +1,7 @@
-"""Binding a Microsoft tenant to a Cadence organisation once its admin consented: the checks
-Graph can answer and the connection stored (DESIGN, "Tenancy and security").
+"""What Cadence checks through Graph before it stores a Microsoft connection, and keeps
+checking: binding a tenant to a Cadence organisation once its admin consented (the checks Graph
+can answer and the connection stored, DESIGN "Tenancy and security"), and who belongs to the
+tenant (its verified domains and users, re-read hourly by the fan-out).
 
 Cadence's multi-tenant app is shared by every customer, and the consent leg's answer
 (``admin_consent=True&tenant=…``) is unsigned. So beyond the verified ID token's ``tid`` (checked
@@ -10,20 +12,31 @@ application permissions, and a tenant is connected to one Cadence organisation o
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from copilot.models import Organization, User
 from integrations import services
 from integrations.exceptions import ProviderError
-from integrations.microsoft import directory, tenant
-from integrations.microsoft.graph import GraphClient
+from integrations.microsoft import directory
+from integrations.microsoft.client import GraphClient
 from integrations.microsoft.provider import MICROSOFT
 from integrations.models import Connection
 from integrations.selectors import org_connection
 
+logger = logging.getLogger(__name__)
+
 PROVIDER = MICROSOFT.key
+
+# Who belongs to the connected tenant, kept on the connection so that only the tenant's own
+# mailboxes are ever synced or sent from (read at connect, when the security group is saved, and
+# hourly by the mailbox fan-out: a new hire becomes eligible, a leaver stops being).
+DOMAINS_KEY = "verified_domains"
+MEMBERS_KEY = "tenant_members"
+CHECKED_KEY = "domains_checked_at"  # when both were last read (the Google side's key too)
 
 NOT_TENANT_ADMIN = (
     "{address} is not a Global Administrator or Privileged Role Administrator of {tenant}; ask one "
@@ -74,7 +87,7 @@ def tenant_connect(
                     address=username or "You", tenant=info.name or info.domain or tenant_id
                 ),
             )
-        members = tenant.tenant_directory(client)
+        members = tenant_directory(client)
     existing = org_connection(organization, PROVIDER)
     kept: dict[str, Any] = {}
     if existing is not None and (existing.details or {}).get("tenant_id") == tenant_id:
@@ -98,15 +111,41 @@ def tenant_connect(
             details={
                 **kept,
                 **members,
-                tenant.CHECKED_KEY: timezone.now().isoformat(),
+                CHECKED_KEY: timezone.now().isoformat(),
                 "mode": "app",
                 "tenant_id": tenant_id,
                 "tenant_domain": info.domain,
                 "tenant_name": info.name,
-                "tenant_users": len(members[tenant.MEMBERS_KEY]),
+                "tenant_users": len(members[MEMBERS_KEY]),
             },
         )
     except services.ExternalOrgTaken as exc:
         raise TenantRefused(
             "tenant_taken", TENANT_TAKEN.format(tenant=info.name or info.domain or tenant_id)
         ) from exc
+
+
+def tenant_directory(client: GraphClient) -> dict[str, list[str]]:
+    """The details keys for the tenant ``client`` acts in (two Graph reads)."""
+    tenant = directory.tenant_info(client)
+    return {DOMAINS_KEY: list(tenant.domains), MEMBERS_KEY: directory.member_addresses(client)}
+
+
+@transaction.atomic
+def tenant_directory_store(*, connection: Connection, client: GraphClient) -> Connection:
+    """Re-read the tenant's verified domains and members through Graph and store them."""
+    found = tenant_directory(client)
+    locked = Connection.objects.select_for_update().only("pk", "details").get(pk=connection.pk)
+    details = {
+        **(locked.details or {}),
+        **found,
+        CHECKED_KEY: timezone.now().isoformat(),
+        "tenant_users": len(found[MEMBERS_KEY]),
+    }
+    Connection.objects.filter(pk=connection.pk).update(details=details, updated_at=timezone.now())
+    connection.details = details
+    logger.info(
+        "microsoft.tenant_directory.stored",
+        extra={"connection_id": connection.pk, "members": len(found[MEMBERS_KEY])},
+    )
+    return connection

@@ -37,16 +37,16 @@ from integrations import services
 from integrations.exceptions import ProviderAuthError, ProviderError, ProviderUnavailable
 from integrations.http import ProviderSession
 from integrations.microsoft import id_tokens
-from integrations.microsoft.client import (
-    GRAPH_APP_SCOPE,
-    TIMEOUT_SECONDS,
-    error_from_response,
-    error_from_result,
-)
+from integrations.microsoft.errors import error_from_response, error_from_result
 from integrations.microsoft.id_tokens import VerifiedIdentity
 from integrations.models import Connection
 
 logger = logging.getLogger(__name__)
+
+# App-only tokens for Graph always ask for the resource's ".default" scope: the token carries
+# whatever application permissions an admin consented to.
+GRAPH_APP_SCOPE = "https://graph.microsoft.com/.default"
+TIMEOUT_SECONDS = 30.0
 
 # What a user-managed connection asks for (B3: one consent for both apps). msal adds
 # offline_access (the refresh token), openid and profile by itself.
