@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.bench.support import cpu_loop_seconds
+from tests.bench.support import LimitsExceeded, cpu_loop_seconds
 
 BENCH_DIR = Path(__file__).resolve().parent
 BASE_DIR = BENCH_DIR.parent.parent
@@ -62,13 +62,21 @@ def merge_results(figures: dict[str, float]) -> None:
     os.replace(tmp, RESULTS_PATH)
 
 
-def run_child(module: str, out: Path) -> None:
-    """Inside the fresh interpreter: run one benchmark and hand its figures to the parent."""
-    figures = validate(module, importlib.import_module(f"tests.bench.{module}").run())
+def run_child(module: str, out: Path) -> int:
+    """Inside the fresh interpreter: run one benchmark and hand its figures to the parent — also
+    when it is over its limits (exit 1), so a failing run still shows what it measured."""
+    try:
+        figures = validate(module, importlib.import_module(f"tests.bench.{module}").run())
+    except LimitsExceeded as exc:
+        out.write_text(json.dumps(validate(module, exc.figures)))
+        print(f"!!! {module} is over its limits: {exc}", flush=True)
+        return 1
     out.write_text(json.dumps(figures))
+    return 0
 
 
-def run_module(module: str, timeout: float) -> dict[str, float] | None:
+def run_module(module: str, timeout: float) -> tuple[dict[str, float] | None, bool]:
+    """The module's figures (None when it measured nothing) and whether it passed."""
     print(f"=== {module}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "figures.json"
@@ -78,14 +86,14 @@ def run_module(module: str, timeout: float) -> dict[str, float] | None:
             code = subprocess.run(cmd, cwd=BASE_DIR, timeout=timeout, check=False).returncode
         except subprocess.TimeoutExpired:
             print(f"!!! {module} did not finish within {timeout:.0f}s", flush=True)
-            return None
-        if code != 0 or not out.exists():
+            return None, False
+        if not out.exists():
             print(f"!!! {module} failed (exit {code})", flush=True)
-            return None
+            return None, False
         figures = json.loads(out.read_text())
     print(f"--- {module}: {len(figures)} figures in {time.monotonic() - started:.1f}s")
     print_figures(figures)
-    return figures
+    return figures, code == 0
 
 
 def is_ratio(key: str) -> bool:
@@ -108,8 +116,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        run_child(args.child, args.out)
-        return 0
+        return run_child(args.child, args.out)
 
     available = discover()
     modules = [n if n.startswith("bench_") else f"bench_{n}" for n in args.names] or available
@@ -122,10 +129,10 @@ def main(argv: list[str]) -> int:
     failed = []
     measured: dict[str, float] = dict(cpu)
     for module in modules:
-        figures = run_module(module, args.timeout)
-        if figures is None:
+        figures, passed = run_module(module, args.timeout)
+        if not passed:
             failed.append(module)
-        else:
+        if figures is not None:
             merge_results(figures)
             measured.update(figures)
     print("\n=== Summary: ratios to same-run baselines (lower is better), then the absolute figures")

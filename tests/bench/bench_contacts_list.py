@@ -127,8 +127,7 @@ def _measure(vendor: str) -> dict[str, float]:
         figures[f"{name}_p95_ms"] = round(p95, 1)
         figures[f"{name}_p95_vs_trivial_page_ratio"] = support.ratio(p95, base)
     failures = support.ratio_failures(figures, RATIO_LIMITS)
-    if failures:
-        raise AssertionError("; ".join(failures))
+    support.fail_on(failures, figures)
     return figures
 
 

@@ -121,8 +121,7 @@ def _measure(vendor: str) -> dict[str, float]:
         rows,
     )
     failures = support.ratio_failures(figures, RATIO_LIMITS)
-    if failures:
-        raise AssertionError("; ".join(failures))
+    support.fail_on(failures, figures)
     return figures
 
 

@@ -417,6 +417,19 @@ def ratio_failures(figures: dict[str, float], limits: dict[str, float]) -> list[
     ]
 
 
+class LimitsExceeded(AssertionError):
+    """A benchmark over its limits; it carries the figures so the run still records them."""
+
+    def __init__(self, failures: list[str], figures: dict[str, float]) -> None:
+        super().__init__("; ".join(failures))
+        self.figures = figures
+
+
+def fail_on(failures: list[str], figures: dict[str, float]) -> None:
+    if failures:
+        raise LimitsExceeded(failures, figures)
+
+
 def best_of(repeats: int, measure: Callable[[], float]) -> float:
     """The smallest of ``repeats`` measurements: a short baseline's noise only ever adds time."""
     return min(measure() for _ in range(repeats))
