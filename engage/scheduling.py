@@ -3,7 +3,7 @@
 ``next_send_moment`` is a pure function: given an aware instant and a seller's settings it returns
 the earliest aware UTC instant at or after it that lies inside the seller's business hours, on a
 working weekday that is not an excluded public holiday, reckoned in the seller's time zone.
-``next_send_moment_for`` reads those settings from a user's profile.
+``engage.services.profile.next_send_moment_for`` reads those settings from a user's profile.
 
 Business hours are ``{"0".."6": ["HH:MM", "HH:MM"]}`` (0 = Monday); absent days are off. A window
 is half-open: its start is inside, its end is not.
@@ -22,12 +22,8 @@ import functools
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING
 
 import holidays
-
-if TYPE_CHECKING:
-    from copilot.models import User
 
 # How far ahead to look before giving up (a year of holidays plus some slack).
 SEARCH_DAYS = 400
@@ -148,17 +144,3 @@ def kept_dates(values: Iterable[str]) -> list[date]:
         except (TypeError, ValueError):
             continue
     return out
-
-
-def next_send_moment_for(user: User, at: datetime) -> datetime:
-    """``next_send_moment`` with ``user``'s saved time zone, business hours and holidays."""
-    from engage.services.profile import seller_profile_for
-
-    profile = seller_profile_for(user)
-    return next_send_moment(
-        at,
-        business_hours=profile.business_hours,
-        time_zone=user.time_zone,
-        holiday_country=profile.holiday_country,
-        holidays_kept=kept_dates(profile.holidays_kept),
-    )

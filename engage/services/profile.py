@@ -22,7 +22,7 @@ from copilot.models import TIME_ZONES, User
 from copilot.services.users import user_update_profile
 from engage.cultures import CULTURES, format_date, format_moment, holiday_countries, holiday_language
 from engage.models import NotificationChoice, SellerProfile
-from engage.scheduling import holiday_dates, next_send_moment_for, parse_business_hours
+from engage.scheduling import holiday_dates, kept_dates, next_send_moment, parse_business_hours
 from engage.signatures import sanitize_signature
 
 
@@ -41,6 +41,18 @@ def seller_profile_for(user: User) -> SellerProfile:
         profile = SellerProfile.objects.get(user=user)
     user.seller_profile = profile
     return profile
+
+
+def next_send_moment_for(user: User, at: datetime) -> datetime:
+    """``next_send_moment`` with ``user``'s saved time zone, business hours and holidays."""
+    profile = seller_profile_for(user)
+    return next_send_moment(
+        at,
+        business_hours=profile.business_hours,
+        time_zone=user.time_zone,
+        holiday_country=profile.holiday_country,
+        holidays_kept=kept_dates(profile.holidays_kept),
+    )
 
 
 # --- Writes -------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engage.scheduling import SEARCH_DAYS, local_to_utc, next_send_moment, next_send_moment_for
+from engage.scheduling import SEARCH_DAYS, local_to_utc, next_send_moment
+from engage.services.profile import next_send_moment_for
 from tests.factories import UserFactory
 
 NY = "America/New_York"
