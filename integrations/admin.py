@@ -142,7 +142,7 @@ class SyncStateAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Re-run sync now (mailbox rows)")
     def rerun_sync(self, request: HttpRequest, queryset: QuerySet[SyncState]) -> None:
-        from integrations.mailsync.tasks import enqueue_mailbox_sync
+        from integrations.sync.tasks import enqueue_mailbox_sync
 
         rows = list(queryset.filter(kind__in=KINDS).select_related("connection"))
         for state in rows:

@@ -13,28 +13,29 @@ class IntegrationsConfig(AppConfig):
         from django.apps import apps
 
         from copilot.signals import user_deleting
-        from integrations import tasks as dispatcher_tasks  # noqa: F401  (the beat entry's task)
         from integrations.base import register_provider
-        from integrations.dispatcher import register_sync
+        from integrations.dispatcher import register_sync  # also registers the beat entry's task
         from integrations.google.adapter import GOOGLE_ADAPTER
         from integrations.google.provider import GOOGLE
-        from integrations.mailsync import tasks as mailsync_tasks  # noqa: F401  (registers the task)
-        from integrations.mailsync.adapter import register_adapter
-        from integrations.mailsync.fanout import fan_out as mail_fan_out
         from integrations.microsoft.adapter import MICROSOFT_ADAPTER
         from integrations.microsoft.provider import MICROSOFT
         from integrations.salesforce import tasks as salesforce_tasks
         from integrations.salesforce.provider import SALESFORCE
         from integrations.schedule import install_periodic_tasks
+        from integrations.sync import fanout as mail_fanout
+        from integrations.sync.registry import register_source
 
+        # The two registries of the sync engine: providers (with their sync sources) here, record
+        # handlers from the feature apps' ready().
         for provider in (SALESFORCE, GOOGLE, MICROSOFT):
             register_provider(provider)
-        register_adapter(GOOGLE_ADAPTER)
-        register_adapter(MICROSOFT_ADAPTER)
+        register_source(GOOGLE_ADAPTER)
+        register_source(MICROSOFT_ADAPTER)
         # G5: every 5 minutes, one incremental run per synced Salesforce object (imports the task).
         register_sync("salesforce", salesforce_tasks.fan_out)
-        # B13: every 5 minutes, one run per due mailbox, calendar and address book.
-        register_sync("mail", mail_fan_out)
+        # B13: every 5 minutes, one run per due mailbox, calendar and address book (imports the
+        # task); a connection's first sync starts at once through the dispatcher.
+        register_sync("mail", mail_fanout.fan_out, for_connection=mail_fanout.fan_out_connection)
 
         # After every migrate (and test-database flush), make sure the code-declared periodic
         # tasks exist in django-celery-beat's tables; existing rows are left as admins set them.

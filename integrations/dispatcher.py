@@ -1,9 +1,15 @@
-"""The 5-minute sync dispatcher (B13, G5).
+"""The 5-minute sync dispatcher (B13, G5) and its Celery tasks.
 
-Feature apps register a *fan-out* function per kind of sync (e.g. "gmail", "salesforce") from
-their ``AppConfig.ready``. Every 5 minutes celery-beat runs ``integrations.dispatch_syncs``, which
-calls each fan-out; a fan-out enqueues one task per due sync-state row (passing ids only) and
-returns how many it enqueued. One failing fan-out never stops the others.
+The sync engine (``integrations.sync``) registers one *fan-out* per kind of source ("mail",
+"salesforce") from ``IntegrationsConfig.ready``. Every 5 minutes celery-beat runs
+``integrations.dispatch_syncs``, which calls each fan-out; a fan-out enqueues one task per due
+sync-state row (passing ids only) and returns how many it enqueued. One failing fan-out never
+stops the others.
+
+A fan-out may also bring a per-connection variant: ``request_first_sync`` (asked by governance
+when an admin finishes connecting) runs those for one connection on commit, so the first sync
+starts at once instead of at the next beat. The dispatcher imports no engine: the engine
+registers itself here, so governance can ask for a sync without an import circle.
 """
 
 from __future__ import annotations
@@ -11,18 +17,28 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from celery import shared_task
+from django.db import transaction
+
+from integrations.sync.policy import RUN_EXPIRES_SECONDS
+
 logger = logging.getLogger(__name__)
 
 FanOut = Callable[[], int]
+ConnectionFanOut = Callable[[int], int]
 _fanouts: dict[str, FanOut] = {}
+_connection_fanouts: dict[str, ConnectionFanOut] = {}
 
 
-def register_sync(kind: str, fanout: FanOut) -> None:
+def register_sync(kind: str, fanout: FanOut, *, for_connection: ConnectionFanOut | None = None) -> None:
     _fanouts[kind] = fanout
+    if for_connection is not None:
+        _connection_fanouts[kind] = for_connection
 
 
 def unregister_sync(kind: str) -> None:
     _fanouts.pop(kind, None)
+    _connection_fanouts.pop(kind, None)
 
 
 def registered_syncs() -> list[str]:
@@ -40,3 +56,29 @@ def dispatch_all() -> dict[str, int]:
             results[kind] = -1
     logger.info("sync.dispatched", extra={"enqueued": results})
     return results
+
+
+def dispatch_connection(connection_id: int) -> int:
+    """Run the per-connection fan-outs for one connection; returns how many runs were enqueued."""
+    return sum(int(fanout(connection_id)) for fanout in list(_connection_fanouts.values()))
+
+
+def request_first_sync(connection_id: int) -> None:
+    """Start the due runs of one connection once the caller's transaction commits."""
+    transaction.on_commit(
+        lambda: sync_connection_now.apply_async(
+            kwargs={"connection_id": connection_id}, expires=RUN_EXPIRES_SECONDS
+        )
+    )
+
+
+@shared_task(name="integrations.dispatch_syncs", ignore_result=True)
+def dispatch_syncs() -> dict[str, int]:
+    return dispatch_all()
+
+
+@shared_task(name="integrations.sync_connection_now", ignore_result=True)
+def sync_connection_now(connection_id: int) -> int:
+    """Start the due runs of one connection at once (its first sync right after the admin
+    finished connecting) instead of waiting for the next 5-minute beat."""
+    return dispatch_connection(connection_id)

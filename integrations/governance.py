@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from copilot.models import User
 from integrations import services
-from integrations.mailsync.tasks import enqueue_connection_sync_on_commit
+from integrations.dispatcher import request_first_sync
 from integrations.models import Connection, ConnectionApp, SyncOptOut, SyncState
 from integrations.records import APPS, kinds_of_app
 
@@ -87,7 +87,7 @@ def apps_install(
             logger.info("integration.app_installed", extra=_log_extra(connection, app=app))
         rows.append(row)
     if connection.scope == Connection.Scope.USER:  # admin connections start once a scope is chosen
-        enqueue_connection_sync_on_commit(connection.pk)
+        request_first_sync(connection.pk)
     return rows
 
 
@@ -185,7 +185,7 @@ def connection_set_scope(
             members=len(details.get("scope_members", [])),
         )
         logger.info("integration.scope_set", extra=_log_extra(connection, scope_kind=kind))
-    enqueue_connection_sync_on_commit(connection.pk)  # the first sync starts now, not at the next beat
+    request_first_sync(connection.pk)  # the first sync starts now, not at the next beat
     return connection
 
 

@@ -10,9 +10,9 @@ from allauth.account.models import EmailAddress
 from django.db.models import Q, QuerySet
 
 from copilot.models import Organization, User
-from integrations.mailsync.adapter import MailboxRef
 from integrations.models import Connection, ConnectionApp, Provider, SyncOptOut, SyncState
 from integrations.records import APPS
+from integrations.sync.source import MailboxRef
 
 
 def org_connection(organization: Organization | None, provider: str) -> Connection | None:

@@ -21,11 +21,11 @@ from copilot.models import Organization
 from copilot.tenancy import admin_required, member_required, org_object_or_404
 from integrations import governance, selectors, services
 from integrations.base import get_provider, user_connections_url
-from integrations.mailsync.health import apps_health
-from integrations.mailsync.tasks import enqueue_mailbox_sync
 from integrations.models import Connection, ConnectionApp, Provider, SyncState
 from integrations.records import APP_OF_KIND, APPS, KINDS, kinds_of_app
 from integrations.salesforce.provider import SALESFORCE
+from integrations.sync.health import apps_health
+from integrations.sync.tasks import enqueue_mailbox_sync
 
 
 @dataclass(frozen=True)

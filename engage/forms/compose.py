@@ -1,7 +1,7 @@
 """Compose (B9, basic): one email to one or more people, sent through the seller's mailbox.
 
 The form checks the shapes (every recipient a valid address, a subject, a message); the message
-handed to ``integrations.mailsync.sending.send_message`` is built by ``outgoing_message`` with
+handed to ``integrations.sending.send_message`` is built by ``outgoing_message`` with
 the seller's signature appended to both the plain-text and the HTML part.
 """
 
@@ -18,8 +18,8 @@ from django.utils.html import escape, strip_tags
 
 from copilot.models import User
 from engage.signatures import signature_html
-from integrations.mailsync.adapter import OutgoingMessage
 from integrations.records import Address
+from integrations.sync.source import OutgoingMessage
 
 MAX_RECIPIENTS = 50
 SUBJECT_MAX_LENGTH = 998  # RFC 5322 line length

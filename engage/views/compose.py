@@ -19,7 +19,7 @@ from copilot.tenancy import member_required
 from engage.forms.compose import ComposeForm, body_html, outgoing_message
 from engage.signatures import signature_html
 from integrations.exceptions import ProviderError, ProviderThrottled, ProviderUnavailable
-from integrations.mailsync.sending import SendingUnavailable, send_message, sending_unavailable_reason
+from integrations.sending import SendingUnavailable, send_message, sending_unavailable_reason
 
 
 def _safe_next(request: HttpRequest, url: str | None) -> str:

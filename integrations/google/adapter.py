@@ -21,12 +21,12 @@ from integrations.exceptions import ProviderError
 from integrations.google import calendar, directory, gmail, people
 from integrations.google.client import GoogleClient
 from integrations.google.dwd import DelegatedCredentials
-from integrations.google.oauth import ConnectionCredentials
+from integrations.google.auth import ConnectionCredentials
 from integrations.google.provider import APP_SCOPES, GOOGLE
-from integrations.google.quota import GmailQuota
-from integrations.mailsync.adapter import MailboxRef, OutgoingMessage
+from integrations.google.limits import GmailQuota
 from integrations.models import Connection
 from integrations.records import APP_OF_KIND, Address, Kind, MailMessageRecord, SyncPage
+from integrations.sync.source import MailboxRef, OutgoingMessage
 
 logger = logging.getLogger(__name__)
 

@@ -20,12 +20,12 @@ from email.utils import format_datetime, formataddr, make_msgid
 from django.utils import timezone
 
 from integrations.exceptions import ProviderError
-from integrations.mailsync.adapter import MailboxRef, OutgoingMessage
 from integrations.microsoft import calendar, checks, contacts, directory, mail
 from integrations.microsoft.client import GraphClient
 from integrations.microsoft.provider import MICROSOFT
 from integrations.models import Connection
 from integrations.records import Address, Kind, MailMessageRecord, SyncPage
+from integrations.sync.source import MailboxRef, OutgoingMessage
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Mailbox sync (B13) through the real product code: the sync engine (``integrations.mailsync``),
+"""Mailbox sync (B13) through the real product code: the sync engine (``integrations.sync``),
 the Google adapter (google-auth / google-api-python-client) talking HTTPS to the provider
 sandbox's Google emulator (in this process, on a loopback thread-server) and copilot's ingestion
 writing people, companies and activities into the benchmark database. Figures:
@@ -201,14 +201,14 @@ def _initial_10k(sandbox: Any) -> dict[str, Any]:
     from django.conf import settings
     from django.db import connection as db
     from django.test.utils import override_settings
+    from integrations.google.quota import QuotaSetting, units_of
 
     from copilot.models import Activity, ActivitySource, Company, Person, Role
     from integrations import governance, selectors
-    from integrations.google.quota import QuotaSetting, units_of
-    from integrations.mailsync.fanout import due_states
-    from integrations.mailsync.tasks import sync_mailbox
     from integrations.models import SyncState
     from integrations.sandbox.google import control as google
+    from integrations.sync.fanout import due_states
+    from integrations.sync.tasks import sync_mailbox
 
     org, admin = support.create_org_user(
         "Bench Mail Co", ADMIN_EMAIL, None, role=Role.ADMINISTRATOR, first_name="Ada", last_name="Admin"

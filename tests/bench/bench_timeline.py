@@ -1,6 +1,6 @@
 """The company timeline (B8) at 10,000 activities for one company.
 
-The activities go in through the real ingestion path (``integrations.ingest.deliver`` → copilot's
+The activities go in through the real ingestion path (``integrations.sync.registry.deliver`` → copilot's
 handlers), as a mailbox sync delivers them: a seller's emails with the company's 40 people (a
 teammate on cc now and then) and meetings with them, spread over a year.
 
@@ -157,8 +157,8 @@ def _deliver(org, seller, teammate, start: int, stop: int) -> None:
     teammate on cc now and then), every eighth a meeting."""
     from django.db import transaction
 
-    from integrations.ingest import deliver
     from integrations.records import Address, Attendee, CalendarEventRecord, MailboxContext, MailMessageRecord
+    from integrations.sync.registry import deliver
 
     rng = random.Random(start)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)

@@ -14,8 +14,8 @@ from copilot.models import AuditEvent
 from integrations import governance, services
 from integrations import views as integration_views
 from integrations.models import Connection, ConnectionApp, SyncOptOut, SyncState
-from tests.integrations.mailsync import fixtures
-from tests.integrations.mailsync.fixtures import ADMIN, SELLER1, SELLER2
+from tests.integrations.sync import fixtures
+from tests.integrations.sync.fixtures import ADMIN, SELLER1, SELLER2
 
 demo, google = fixtures.demo, fixtures.google
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from integrations import dispatcher
-from integrations.tasks import dispatch_syncs
+from integrations.dispatcher import dispatch_syncs
 
 
 @pytest.fixture

@@ -7,22 +7,22 @@ import pytest
 
 from copilot.models import AuditEvent
 from integrations import governance, selectors, services
-from integrations.mailsync import fanout
-from integrations.mailsync import tasks as mailsync_tasks
-from integrations.mailsync.adapter import OutgoingMessage
-from integrations.mailsync.engine import Stop, run_mailbox_sync
-from integrations.mailsync.sending import (
+from integrations.models import Connection, ConnectionApp, SyncOptOut, SyncState
+from integrations.records import Address
+from integrations.sending import (
     EMAIL_DISCONNECTED,
     NO_CONNECTION,
     SendingUnavailable,
     send_message,
     sending_unavailable_reason,
 )
-from integrations.models import Connection, ConnectionApp, SyncOptOut, SyncState
-from integrations.records import Address
+from integrations.sync import fanout
+from integrations.sync import tasks as mailsync_tasks
+from integrations.sync.engine import Stop, run_mailbox_sync
+from integrations.sync.source import OutgoingMessage
 from tests.factories import UserFactory
-from tests.integrations.mailsync import fixtures
-from tests.integrations.mailsync.fixtures import ADMIN, SELLER1, SELLER2, make_google_connection
+from tests.integrations.sync import fixtures
+from tests.integrations.sync.fixtures import ADMIN, SELLER1, SELLER2, make_google_connection
 
 demo, google, recorder = fixtures.demo, fixtures.google, fixtures.recorder
 

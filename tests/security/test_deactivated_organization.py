@@ -10,16 +10,16 @@ from django.urls import reverse
 from copilot.models import Organization, User
 from copilot.services.organizations import organization_set_active
 from integrations.exceptions import OrganizationDeactivated
-from integrations.mailsync import fanout
-from integrations.mailsync.adapter import OutgoingMessage
-from integrations.mailsync.engine import Stop, run_mailbox_sync
-from integrations.mailsync.sending import SendingUnavailable, send_message
 from integrations.models import Connection, SyncState
 from integrations.records import Address
 from integrations.salesforce.client import SalesforceClient
+from integrations.sending import SendingUnavailable, send_message
+from integrations.sync import fanout
+from integrations.sync.engine import Stop, run_mailbox_sync
+from integrations.sync.source import OutgoingMessage
 from tests.factories import PASSWORD
-from tests.integrations.mailsync.fixtures import SELLER1, sandbox_google_connection
 from tests.integrations.salesforce.factories import ConnectionFactory
+from tests.integrations.sync.fixtures import SELLER1, sandbox_google_connection
 
 MESSAGE = OutgoingMessage(to=(Address("buyer@bigcustomer.example", "Bea Buyer"),), subject="Hi", text="Hello")
 

@@ -16,13 +16,13 @@ from django.urls import reverse
 from copilot.models import Role, User
 from copilot.services.demo import DEMO_PASSWORD, SUPPORT_EMAIL, demo_seed
 from integrations import selectors
-from integrations.mailsync.adapter import OutgoingMessage
-from integrations.mailsync.sending import UNVERIFIED, SendingUnavailable, send_message
 from integrations.oauth import SESSION_KEY
 from integrations.records import Address
 from integrations.sandbox.google import control as google
+from integrations.sending import UNVERIFIED, SendingUnavailable, send_message
+from integrations.sync.source import OutgoingMessage
 from tests.factories import UserFactory
-from tests.integrations.mailsync.fixtures import DOMAIN, sandbox_google_connection
+from tests.integrations.sync.fixtures import DOMAIN, sandbox_google_connection
 
 MESSAGE = OutgoingMessage(to=(Address("buyer@bigcustomer.example"),), subject="Hello", text="Hello there.")
 NEWCOMER = f"newcomer@{DOMAIN}"

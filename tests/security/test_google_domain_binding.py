@@ -20,14 +20,14 @@ from django.urls import reverse
 from integrations import selectors
 from integrations.google import dwd
 from integrations.google.provider import APP_SCOPES
-from integrations.mailsync import fanout
-from integrations.mailsync.adapter import OutgoingMessage
-from integrations.mailsync.engine import run_mailbox_sync
-from integrations.mailsync.sending import SendingUnavailable, send_message
 from integrations.models import Connection, SyncState
 from integrations.records import Address
 from integrations.sandbox.google import control as google
 from integrations.sandbox.google.store import google_store
+from integrations.sending import SendingUnavailable, send_message
+from integrations.sync import fanout
+from integrations.sync.engine import run_mailbox_sync
+from integrations.sync.source import OutgoingMessage
 from tests.factories import AdminFactory, OrganizationFactory, UserFactory
 from tests.integrations.google.conftest import ADMIN, consent, dwd_connection
 

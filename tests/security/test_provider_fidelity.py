@@ -17,11 +17,11 @@ from simple_salesforce.exceptions import SalesforceMalformedRequest
 from copilot.intelligence.services import intelligence_settings_update
 from copilot.models import Activity
 from integrations.google.adapter import GOOGLE_ADAPTER, mailbox_client
-from integrations.ingest import deliver
 from integrations.records import AddressBookContactRecord, MailMessageRecord
 from integrations.sandbox.google import control as google
 from integrations.sandbox.salesforce import control as sf
 from integrations.sandbox.salesforce.demo import REP1_USERNAME
+from integrations.sync.registry import deliver
 from tests.copilot.intelligence.records import context
 from tests.factories import AdminFactory, OrganizationFactory, UserFactory
 from tests.integrations.google.conftest import ADMIN, SELLER1, mailbox, own_connection

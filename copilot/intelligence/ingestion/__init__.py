@@ -23,7 +23,7 @@ from __future__ import annotations
 from copilot.intelligence.ingestion.address_books import ingest_contacts
 from copilot.intelligence.ingestion.calendars import ingest_calendar
 from copilot.intelligence.ingestion.mail import ingest_email
-from integrations.ingest import register_ingest_handler
+from integrations.sync.registry import register_handler
 
 HANDLERS = {"email": ingest_email, "calendar": ingest_calendar, "contacts": ingest_contacts}
 
@@ -31,4 +31,4 @@ HANDLERS = {"email": ingest_email, "calendar": ingest_calendar, "contacts": inge
 def register() -> None:
     """Called from ``CopilotConfig.ready``: copilot decides what synced records become."""
     for kind, handler in HANDLERS.items():
-        register_ingest_handler(kind, handler)
+        register_handler(kind, handler)

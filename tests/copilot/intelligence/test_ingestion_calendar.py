@@ -9,8 +9,8 @@ from django.test.utils import CaptureQueriesContext
 
 from copilot.intelligence.services import mail_rule_add_block
 from copilot.models import Activity, ActivityCompany, ActivityPerson, ActivitySource, Person
-from integrations.ingest import deliver
 from integrations.records import Attendee, Deletion
+from integrations.sync.registry import deliver
 from tests.copilot.intelligence.records import T0, context, event
 
 BUYER = "mei.nguyen@kestrelrobotics.example"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from copilot.models import Company, Person
-from integrations.ingest import deliver
 from integrations.records import Deletion
+from integrations.sync.registry import deliver
 from tests.copilot.intelligence.records import contact, context, message
 
 MEI = "mei.nguyen@kestrelrobotics.example"

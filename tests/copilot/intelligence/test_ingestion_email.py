@@ -19,8 +19,8 @@ from copilot.models import (
     MailRule,
     Person,
 )
-from integrations.ingest import deliver
 from integrations.records import Deletion
+from integrations.sync.registry import deliver
 from tests.copilot.intelligence.records import context, message
 
 BUYER = ("james.smith@bluefinanalytics.example", "James Smith")
@@ -246,7 +246,7 @@ def test_organisations_never_share_rows(acme, globex, owner, outsider):
 
 
 def test_the_handlers_are_registered_for_every_kind():
-    from integrations import ingest
+    from integrations.sync import registry as ingest
 
     for kind, handler in ingestion.HANDLERS.items():
         assert handler in ingest._handlers[kind]

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from copilot.intelligence.services import intelligence_settings_update
 from copilot.models import Activity, AuditEvent, MailRule, Person
-from integrations.ingest import deliver
+from integrations.sync.registry import deliver
 from tests.copilot.intelligence.records import context, message
 from tests.support_login import sign_in_to_support, support_user
 

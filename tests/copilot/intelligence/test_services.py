@@ -19,7 +19,7 @@ from copilot.models import (
     MailRule,
     Person,
 )
-from integrations.ingest import deliver
+from integrations.sync.registry import deliver
 from tests.copilot.intelligence.records import context, message
 from tests.factories import OrganizationFactory
 

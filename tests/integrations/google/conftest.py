@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from integrations import governance, services
 from integrations.google.provider import ADMIN_SCOPES, USER_SCOPES
-from integrations.mailsync.adapter import MailboxRef
 from integrations.models import Connection
 from integrations.sandbox.google import control as google
 from integrations.sandbox.google.oauth import normalise_scopes
+from integrations.sync.source import MailboxRef
 from tests.factories import AdminFactory, OrganizationFactory, UserFactory
 
 ADMIN = "admin@demo.example"

@@ -7,9 +7,10 @@ import email.policy
 from typing import Any
 
 from integrations.google.adapter import GOOGLE_ADAPTER
-from integrations.mailsync.adapter import OutgoingMessage, get_adapter
 from integrations.records import Address
 from integrations.sandbox.google import control as google
+from integrations.sync.registry import get_source as get_adapter
+from integrations.sync.source import OutgoingMessage
 from tests.integrations.google.conftest import SELLER1, SELLER2, dwd_connection, mailbox, own_connection
 
 CUSTOMER = "ava.nguyen@bluefinanalytics.example"

@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from integrations.exceptions import CursorExpired, MailboxAccessDenied, ProviderAuthError
 from integrations.google.adapter import GOOGLE_ADAPTER
-from integrations.mailsync.adapter import MailboxRef
 from integrations.models import Connection
 from integrations.records import Address, Deletion, MailMessageRecord
 from integrations.sandbox.google import control as google
+from integrations.sync.source import MailboxRef
 from tests.integrations.google.conftest import SELLER1, SELLER2, dwd_connection, mailbox, own_connection
 
 CUSTOMER = "ada.lovelace@bluefinanalytics.example"

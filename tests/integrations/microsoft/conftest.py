@@ -150,7 +150,7 @@ def admin_connect(sandbox: Any, client: Any, *, app: str = "email", accept: bool
 
 # --- Sync helpers --------------------------------------------------------------------------------
 def mailbox(address: str, user_id: int = 1) -> Any:
-    from integrations.mailsync.adapter import MailboxRef
+    from integrations.sync.source import MailboxRef
 
     return MailboxRef(user_id=user_id, address=address)
 

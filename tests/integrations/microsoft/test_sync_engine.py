@@ -7,14 +7,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from integrations.mailsync.adapter import get_adapter, register_adapter
-from integrations.mailsync.engine import run_mailbox_sync
-from integrations.mailsync.fanout import due_states
 
 from integrations import governance
 from integrations.microsoft.adapter import MICROSOFT_ADAPTER
 from integrations.microsoft.errors import OUTSIDE_POLICY
 from integrations.models import SyncState
+from integrations.sync.engine import run_mailbox_sync
+from integrations.sync.fanout import due_states
+from integrations.sync.registry import get_source as get_adapter
+from integrations.sync.registry import register_source as register_adapter
 from tests.factories import UserFactory
 from tests.integrations.microsoft.conftest import ADMIN, SELLER1, SELLER2
 

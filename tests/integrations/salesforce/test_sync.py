@@ -17,13 +17,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations import dispatcher, services
+from integrations.dispatcher import dispatch_syncs
 from integrations.http import ProviderSession
 from integrations.models import Connection, SyncState
 from integrations.salesforce import sync, tasks
 from integrations.salesforce.client import SalesforceClient
-from integrations.salesforce.oauth import revoke_token
+from integrations.salesforce.auth import revoke_token
 from integrations.sandbox.salesforce import control
-from integrations.tasks import dispatch_syncs
 from tests.integrations.salesforce.conftest import sandbox_connection
 from tests.integrations.salesforce.sync_helpers import (
     REST,

@@ -19,11 +19,12 @@ from email.utils import make_msgid
 from django.db import transaction
 
 from copilot.models import User
-from integrations import ingest, selectors, services
+from integrations import selectors, services
 from integrations.exceptions import MailboxAccessDenied, ProviderAuthError, ProviderError
-from integrations.mailsync.adapter import MailboxRef, OutgoingMessage, get_adapter
 from integrations.models import Connection
 from integrations.records import Address, MailboxContext, MailMessageRecord
+from integrations.sync.registry import deliver, get_source
+from integrations.sync.source import MailboxRef, OutgoingMessage
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def sending_unavailable_reason(user: User) -> tuple[Connection | None, str]:
         return connection, EMAIL_DISCONNECTED
     if connection.status == Connection.Status.NEEDS_RECONNECT:
         return connection, _needs_reconnect(connection)
-    if get_adapter(connection.provider) is None:
+    if get_source(connection.provider) is None:
         return connection, f"Sending through {connection.get_provider_display()} is not available."
     return connection, ""
 
@@ -129,7 +130,7 @@ def send_message(*, user: User, message: OutgoingMessage) -> MailMessageRecord:
     connection, reason = sending_unavailable_reason(user)
     if reason or connection is None:
         raise SendingUnavailable(reason or NO_CONNECTION)
-    adapter = get_adapter(connection.provider)
+    adapter = get_source(connection.provider)
     assert adapter is not None
     address = user.email.lower()
     message = header_safe(message)
@@ -171,6 +172,6 @@ def send_message(*, user: User, message: OutgoingMessage) -> MailMessageRecord:
         sent_from_app=True,
     )
     with transaction.atomic():
-        ingest.deliver(context, [record])
+        deliver(context, [record])
     logger.info("mailsync.sent", extra={**extra, "external_id": record.external_id})
     return record

@@ -10,13 +10,14 @@ from django.utils import timezone
 
 from copilot.models import Activity, ActivitySource
 from integrations import services
-from integrations.ingest import register_ingest_handler, unregister_ingest_handler
-from integrations.mailsync import engine, fanout
-from integrations.mailsync import tasks as mailsync_tasks
-from integrations.mailsync.engine import Stop, run_mailbox_sync
 from integrations.models import Connection, SyncState
 from integrations.sandbox.google import control as google_control
-from tests.integrations.mailsync.fixtures import SELLER1, sandbox_google_connection
+from integrations.sync import engine, fanout
+from integrations.sync import tasks as mailsync_tasks
+from integrations.sync.engine import Stop, run_mailbox_sync
+from integrations.sync.registry import register_handler as register_ingest_handler
+from integrations.sync.registry import unregister_handler as unregister_ingest_handler
+from tests.integrations.sync.fixtures import SELLER1, sandbox_google_connection
 
 GMAIL = r"/google/gmail/v1/users/[^/]+/"
 

@@ -8,9 +8,9 @@ import datetime as dt
 from django.utils import timezone
 
 from integrations import governance, services
-from integrations.mailsync import tasks as mailsync_tasks
 from integrations.models import SyncState
-from tests.integrations.mailsync.fixtures import SELLER1
+from integrations.sync import tasks as mailsync_tasks
+from tests.integrations.sync.fixtures import SELLER1
 from tests.support_login import sign_in_to_support, support_user
 
 

@@ -7,11 +7,11 @@ import time
 
 from copilot.models import Activity
 from integrations import governance
-from integrations.mailsync.engine import Stop, run_mailbox_sync
 from integrations.models import SyncState
 from integrations.sandbox.google import control as google_control
-from tests.integrations.mailsync.fixtures import ADMIN, SELLER1, SELLER2, sandbox_google_connection
-from tests.integrations.mailsync.test_engine import customer_mail, row
+from integrations.sync.engine import Stop, run_mailbox_sync
+from tests.integrations.sync.fixtures import ADMIN, SELLER1, SELLER2, sandbox_google_connection
+from tests.integrations.sync.test_engine import customer_mail, row
 
 
 def test_choosing_the_scope_starts_the_first_sync_without_waiting_for_the_beat(

@@ -1,9 +1,10 @@
 """Run one mailbox sync-state row: a user's mail, calendar or address book under a connection (B13).
 
-The provider adapter (``integrations.mailsync.adapter``) only fetches; this module owns what is the
+The provider's source (``integrations.sync.source``) only fetches; this module owns what is the
 same for Gmail, Graph, Google Calendar, Outlook calendars and both address books:
 
-- **Lease.** A run holds the row's lease (``services.sync_state_lease_acquire``, 15 minutes),
+- **Lease.** A run holds the row's lease (``services.sync_state_lease_acquire``, 15 minutes:
+  ``policy.MAILBOX``),
   renewed with every page, so two workers never sync the same mailbox at once. A worker that dies
   leaves the lease to lapse; the next fan-out picks the row up again.
 - **Pages.** Each page's records are delivered to the ingestion handlers and its cursor stored in
@@ -29,16 +30,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-import uuid
 from dataclasses import asdict, dataclass
-from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from integrations import ingest, selectors, services
+from integrations import selectors, services
 from integrations.exceptions import (
     CursorExpired,
     MailboxAccessDenied,
@@ -47,30 +46,16 @@ from integrations.exceptions import (
     ProviderThrottled,
     ProviderUnavailable,
 )
-from integrations.mailsync.adapter import MailboxAdapter, MailboxRef, get_adapter
 from integrations.models import Connection, SyncState
 from integrations.records import APP_OF_KIND, KINDS, MailboxContext, SyncPage
+from integrations.sync import policy, registry
+from integrations.sync.policy import FAILED_RETRY_SECONDS, Stop
+from integrations.sync.source import MailboxRef, MailboxSource
 
 logger = logging.getLogger(__name__)
 
-LEASE_SECONDS = 15 * 60
-MAX_RETRIES = 4  # the fifth failure in a row leaves the row FAILED
-BACKOFF_BASE_SECONDS = 30
-BACKOFF_MAX_SECONDS = 30 * 60
-FAILED_RETRY_SECONDS = 60 * 60
-DUE_TOLERANCE = dt.timedelta(seconds=5)  # a follow-up scheduled for next_run_at may land a hair early
-
-
-class Stop(StrEnum):
-    DONE = "done"
-    THROTTLED = "throttled"  # 429: back off (Retry-After honoured)
-    UNAVAILABLE = "unavailable"  # 5xx, timeout: back off
-    FAILED = "failed"  # retries used up, access denied or a provider error: retried in an hour
-    AUTH = "auth"  # credentials refused: the connection needs a reconnect
-    BUSY = "busy"  # another run holds the lease
-    NOT_DUE = "not_due"  # backing off until next_run_at
-    DISABLED = "disabled"  # row gone, app OFF/disconnected, user not eligible, no adapter
-    ERROR = "error"  # a bug (ours or a handler's): recorded, then raised
+LEASE_SECONDS = policy.MAILBOX.lease_seconds
+MAX_RETRIES = policy.MAILBOX.max_retries  # the fifth failure in a row leaves the row FAILED
 
 
 @dataclass
@@ -98,7 +83,7 @@ class _LeaseLost(Exception):
 
 def backoff_seconds(attempts: int) -> float:
     """30 s, 60 s, 120 s, 240 s, … for the 1st, 2nd, 3rd, 4th failure in a row (capped)."""
-    return float(min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS))
+    return policy.backoff(policy.MAILBOX, attempts - 1)
 
 
 def initial_window_start(connection: Connection, now: dt.datetime | None = None) -> dt.datetime:
@@ -129,8 +114,8 @@ def why_not_syncing(state: SyncState) -> str:
         return "This is not a mailbox sync."
     if not connection.is_active:
         return connection.inactive_reason
-    if get_adapter(connection.provider) is None:
-        return f"No mailbox adapter for {connection.get_provider_display()}."
+    if registry.get_source(connection.provider) is None:
+        return f"No mailbox source for {connection.get_provider_display()}."
     app = APP_OF_KIND[state.kind]
     for row in selectors.eligibility(connection=connection, app=app, user_ids=[state.user_id]):
         return "" if row.syncing else row.reason
@@ -152,14 +137,14 @@ def run_mailbox_sync(*, sync_state_id: int, force: bool = False) -> MailboxRunRe
     if why_not:
         result.stopped, result.reason = Stop.DISABLED, why_not
         return result
-    if not force and state.next_run_at and state.next_run_at > timezone.now() + DUE_TOLERANCE:
+    if not force and policy.waiting(state):
         result.stopped, result.reason = Stop.NOT_DUE, state.last_error
         return result
-    owner = f"mailsync:{uuid.uuid4().hex}"
+    owner = policy.MAILBOX.owner()
     if not services.sync_state_lease_acquire(sync_state=state, owner=owner, ttl_seconds=LEASE_SECONDS):
         result.stopped, result.reason = Stop.BUSY, "Another run is syncing this mailbox."
         return result
-    adapter = get_adapter(state.connection.provider)
+    adapter = registry.get_source(state.connection.provider)
     assert adapter is not None  # checked by why_not_syncing
     started = time.monotonic()
     logger.info("mailsync.started", extra=_log_extra(state))
@@ -183,7 +168,7 @@ def run_mailbox_sync(*, sync_state_id: int, force: bool = False) -> MailboxRunRe
 
 class _Run:
     def __init__(
-        self, state: SyncState, owner: str, adapter: MailboxAdapter, result: MailboxRunResult
+        self, state: SyncState, owner: str, adapter: MailboxSource, result: MailboxRunResult
     ) -> None:
         self.state, self.owner, self.adapter, self.result = state, owner, adapter, result
         self.connection = state.connection
@@ -228,7 +213,7 @@ class _Run:
         if page.cursor is not None:
             fields["cursor"] = page.cursor
         with transaction.atomic():
-            ingest.deliver(context, page.records)
+            registry.deliver(context, page.records)
             if not SyncState.objects.filter(pk=self.state.pk, lease_owner=self.owner).update(**fields):
                 raise _LeaseLost  # rolls the page back: the run holding the lease now redoes it
         if page.cursor is not None:

@@ -7,7 +7,7 @@ from celery import current_app
 
 from integrations.base import get_provider
 from integrations.dispatcher import registered_syncs
-from integrations.mailsync.adapter import get_adapter
+from integrations.sync.registry import get_source as get_adapter
 
 
 def test_google_and_microsoft_are_registered_as_providers_and_mailbox_adapters():

@@ -1,9 +1,9 @@
-"""What a mail/calendar provider package implements for the mailbox sync engine and for sending.
+"""What a mail/calendar provider package implements for the sync engine and for sending.
 
-Google (``integrations/google``) and Microsoft (``integrations/microsoft``) each register one
-adapter from ``IntegrationsConfig.ready``. The engine (``integrations.mailsync.engine``) owns
-leases, retries, cursors and scheduling; an adapter only talks to its provider and turns answers
-into ``integrations.records``.
+Google (``integrations/google/fetch``) and Microsoft (``integrations/microsoft/fetch``) each
+register one source with ``integrations.sync.registry`` from ``IntegrationsConfig.ready``. The
+engine (``integrations.sync.engine``) owns leases, retries, cursors and scheduling; a source only
+talks to its provider and turns answers into ``integrations.records``.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class OutgoingMessage:
     in_reply_to: str = ""  # Message-ID (without <>) of the message answered, if any
 
 
-class MailboxAdapter(Protocol):
+class MailboxSource(Protocol):
     provider: str  # integrations.models.Provider value
 
     def fetch(
@@ -69,14 +69,3 @@ class MailboxAdapter(Protocol):
         group or org unit, Microsoft security group), read from the directory; None when the
         connection is not scoped (the whole organisation)."""
         ...
-
-
-_adapters: dict[str, MailboxAdapter] = {}
-
-
-def register_adapter(adapter: MailboxAdapter) -> None:
-    _adapters[adapter.provider] = adapter
-
-
-def get_adapter(provider: str) -> MailboxAdapter | None:
-    return _adapters.get(provider)

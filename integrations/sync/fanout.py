@@ -19,10 +19,10 @@ from django.utils import timezone
 
 from integrations import governance, selectors, services
 from integrations.exceptions import ProviderAuthError, ProviderError
-from integrations.mailsync import tasks
-from integrations.mailsync.adapter import MailboxAdapter, get_adapter
 from integrations.models import Connection, SyncState
 from integrations.records import APPS, kinds_of_app
+from integrations.sync import policy, registry, tasks
+from integrations.sync.source import MailboxSource
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def _enqueue_due(connection: Connection) -> int:
 
 def due_states(connection: Connection, *, now: dt.datetime | None = None) -> list[SyncState]:
     """The rows of ``connection`` to run now (created for newly eligible mailboxes)."""
-    adapter = get_adapter(connection.provider)
+    adapter = registry.get_source(connection.provider)
     if adapter is None:
         return []
     apps = {row.app: row for row in connection.apps.all()}
@@ -91,19 +91,11 @@ def due_states(connection: Connection, *, now: dt.datetime | None = None) -> lis
             for kind in kinds_of_app(app):
                 wanted.append((mailbox.user_id, kind, f"{kind}:{mailbox.address}"))
     states = services.mailbox_sync_states_ensure(connection=connection, wanted=wanted)
-    return [state for state in states if is_due(state, now=now)]
-
-
-def is_due(state: SyncState, *, now: dt.datetime | None = None) -> bool:
-    """Not backing off (throttled, failed) until later, and not held by a live run."""
-    now = now or timezone.now()
-    if state.next_run_at is not None and state.next_run_at > now:
-        return False
-    return state.lease_expires_at is None or state.lease_expires_at < now
+    return [state for state in states if policy.is_due(state, now=now)]
 
 
 def refresh_domains(
-    connection: Connection, adapter: MailboxAdapter, *, now: dt.datetime | None = None
+    connection: Connection, adapter: MailboxSource, *, now: dt.datetime | None = None
 ) -> None:
     """Re-read what the provider says an admin-managed connection's organisation owns — its
     verified domains (Google, Microsoft) and the tenant's own users (Microsoft) — when none are
@@ -153,7 +145,7 @@ def _stale(checked: object, age: dt.timedelta, now: dt.datetime | None) -> bool:
     return checked_at is None or (now or timezone.now()) - checked_at >= age
 
 
-def refresh_scope(connection: Connection, adapter: MailboxAdapter, *, now: dt.datetime | None = None) -> None:
+def refresh_scope(connection: Connection, adapter: MailboxSource, *, now: dt.datetime | None = None) -> None:
     """Re-read the provider-side scope's members when the last read is over an hour old."""
     details = connection.details or {}
     if not details.get("scope"):

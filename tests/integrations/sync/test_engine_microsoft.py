@@ -6,10 +6,6 @@ from __future__ import annotations
 
 import pytest
 from django.utils import timezone
-from integrations.mailsync import fanout
-from integrations.mailsync import tasks as mailsync_tasks
-from integrations.mailsync.engine import Stop, run_mailbox_sync
-from tests.integrations.mailsync.fixtures import ADMIN, SELLER2
 
 from copilot.models import Activity
 from integrations import governance, selectors, services
@@ -17,7 +13,11 @@ from integrations.microsoft import auth, delta
 from integrations.models import Connection, SyncState
 from integrations.sandbox.microsoft import control as ms_control
 from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
+from integrations.sync import fanout
+from integrations.sync import tasks as mailsync_tasks
+from integrations.sync.engine import Stop, run_mailbox_sync
 from tests.factories import UserFactory
+from tests.integrations.sync.fixtures import ADMIN, SELLER2
 
 
 @pytest.fixture(autouse=True)

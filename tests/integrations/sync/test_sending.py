@@ -8,12 +8,12 @@ import pytest
 
 from copilot.models import Activity
 from integrations import governance, services
-from integrations.mailsync.adapter import OutgoingMessage
-from integrations.mailsync.engine import Stop, run_mailbox_sync
-from integrations.mailsync.sending import EMAIL_DISCONNECTED, NO_CONNECTION, SendingUnavailable, send_message
 from integrations.models import Connection, ConnectionApp, SyncState
 from integrations.records import Address
-from tests.integrations.mailsync.fixtures import SELLER1, sandbox_google_connection
+from integrations.sending import EMAIL_DISCONNECTED, NO_CONNECTION, SendingUnavailable, send_message
+from integrations.sync.engine import Stop, run_mailbox_sync
+from integrations.sync.source import OutgoingMessage
+from tests.integrations.sync.fixtures import SELLER1, sandbox_google_connection
 
 MESSAGE = OutgoingMessage(
     to=(Address("buyer@bigcustomer.example", "Bea Buyer"),),

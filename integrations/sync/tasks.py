@@ -13,9 +13,8 @@ from typing import Any
 from celery import shared_task
 from django.utils import timezone
 
-from integrations.mailsync import engine
-
-RUN_EXPIRES_SECONDS = 5 * 60  # one beat interval
+from integrations.sync import engine
+from integrations.sync.policy import RUN_EXPIRES_SECONDS
 
 
 @shared_task(name="integrations.sync_mailbox", ignore_result=True)
@@ -25,25 +24,6 @@ def sync_mailbox(sync_state_id: int, force: bool = False) -> dict[str, Any]:
         countdown = max((result.retry_at - timezone.now()).total_seconds(), 0.0)
         enqueue_mailbox_sync(sync_state_id, countdown=countdown)
     return result.as_dict()
-
-
-@shared_task(name="integrations.sync_connection_now", ignore_result=True)
-def sync_connection_now(connection_id: int) -> int:
-    """Start the due mailbox runs of one connection at once (its first sync right after the
-    admin finished connecting) instead of waiting for the next 5-minute beat."""
-    from integrations.mailsync.fanout import fan_out_connection
-
-    return fan_out_connection(connection_id)
-
-
-def enqueue_connection_sync_on_commit(connection_id: int) -> None:
-    from django.db import transaction
-
-    transaction.on_commit(
-        lambda: sync_connection_now.apply_async(
-            kwargs={"connection_id": connection_id}, expires=RUN_EXPIRES_SECONDS
-        )
-    )
 
 
 def enqueue_mailbox_sync(sync_state_id: int, *, countdown: float = 0, force: bool = False) -> None:

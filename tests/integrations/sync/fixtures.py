@@ -12,9 +12,10 @@ import pytest
 from django.utils import timezone
 
 from integrations import governance
-from integrations.ingest import register_ingest_handler, unregister_ingest_handler
 from integrations.models import Connection
 from integrations.records import KINDS, Deletion, MailboxContext, Record
+from integrations.sync.registry import register_handler as register_ingest_handler
+from integrations.sync.registry import unregister_handler as unregister_ingest_handler
 from tests.factories import AdminFactory, OrganizationFactory, UserFactory
 
 DOMAIN = "demo.example"
