@@ -16,13 +16,13 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
 from django.utils import timezone
-from integrations.google.oauth import ConnectionCredentials
-from integrations.google.quota import GmailQuota
 
 from integrations.exceptions import ProviderError
 from integrations.google import calendar, directory, gmail, people
+from integrations.google.auth import ConnectionCredentials
 from integrations.google.client import GoogleClient
 from integrations.google.dwd import DelegatedCredentials
+from integrations.google.limits import GmailQuota
 from integrations.google.provider import APP_SCOPES, GOOGLE
 from integrations.models import Connection
 from integrations.records import APP_OF_KIND, Address, Kind, MailMessageRecord, SyncPage

@@ -26,8 +26,8 @@ from integrations.exceptions import (
     ProviderUnavailable,
 )
 from integrations.google import directory, dwd
+from integrations.google.auth import TokenResult, userinfo
 from integrations.google.client import GoogleClient
-from integrations.google.oauth import TokenResult, userinfo
 from integrations.google.provider import (
     ADMIN_SCOPES,
     CALENDAR_READONLY,

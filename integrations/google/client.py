@@ -3,8 +3,8 @@ endpoint Cadence uses, each with its reference.
 
 Services are built from the discovery documents bundled with the library (no network fetch) and
 re-pointed with ``client_options={"api_endpoint": settings.GOOGLE_*_URL}`` when those are set
-(provider-facts A4). Every failure leaves as a typed error (``integrations.google.http.execute``);
-Gmail calls reserve their quota units first (``integrations.google.quota``). ``api_calls`` counts
+(provider-facts A4). Every failure leaves as a typed error (``integrations.google.errors.execute``);
+Gmail calls reserve their quota units first (``integrations.google.limits``). ``api_calls`` counts
 the HTTP requests made, for sync stats and benchmarks.
 """
 
@@ -23,7 +23,7 @@ from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
 
 from integrations.exceptions import ProviderThrottled
-from integrations.google.http import (
+from integrations.google.errors import (
     authorized_http,
     error_from_http,
     error_reasons,
@@ -31,7 +31,7 @@ from integrations.google.http import (
     is_throttled,
     retry_after_of,
 )
-from integrations.google.quota import GmailQuota, units_of
+from integrations.google.limits import GmailQuota, units_of
 
 logger = logging.getLogger(__name__)
 

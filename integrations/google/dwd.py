@@ -32,8 +32,8 @@ from integrations.exceptions import (
     ProviderError,
     ProviderUnavailable,
 )
-from integrations.google.http import token_transport
-from integrations.google.oauth import naive_utc, refresh_error
+from integrations.google.auth import naive_utc, refresh_error
+from integrations.google.errors import token_transport
 from integrations.google.provider import MAILBOX_SCOPES
 from integrations.models import Connection
 

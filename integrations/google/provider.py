@@ -67,7 +67,7 @@ class GoogleProvider(Provider):
         )
 
     def revoke(self, credentials: dict[str, Any]) -> None:
-        from integrations.google.oauth import revoke_token
+        from integrations.google.auth import revoke_token
 
         # Revoking the refresh token revokes the access tokens issued from it too. Tokens minted
         # for domain-wide delegation are never stored; they expire within the hour.

@@ -24,7 +24,7 @@ from copilot.tenancy import admin_required, member_required
 from integrations import governance, selectors, services
 from integrations.base import user_connections_url
 from integrations.exceptions import ProviderAuthError, ProviderError
-from integrations.google import checks, directory, oauth
+from integrations.google import auth, checks, directory
 from integrations.google.adapter import admin_client
 from integrations.google.provider import ADMIN_SCOPES, GOOGLE, USER_SCOPES
 from integrations.models import Connection
@@ -102,7 +102,7 @@ def connect(request: HttpRequest) -> HttpResponse:
         return_to=catalog,
         data={"app": app},  # the tile the admin started from
     )
-    url = oauth.authorization_url(state=state, redirect_uri=_redirect_uri(request), scopes=ADMIN_SCOPES)
+    url = auth.authorization_url(state=state, redirect_uri=_redirect_uri(request), scopes=ADMIN_SCOPES)
     return HttpResponseRedirect(url)
 
 
@@ -205,7 +205,7 @@ def connect_user(request: HttpRequest) -> HttpResponse:
     state = state_begin(
         request, provider=PROVIDER, scope=Connection.Scope.USER, purpose=purpose, return_to=back
     )
-    url = oauth.authorization_url(
+    url = auth.authorization_url(
         state=state, redirect_uri=_redirect_uri(request), scopes=USER_SCOPES, login_hint=request.user.email
     )
     return HttpResponseRedirect(url)
@@ -304,12 +304,12 @@ def _user_callback(request: HttpRequest, *, code: str, back: str) -> HttpRespons
 
 
 def _sign_in(
-    request: HttpRequest, *, code: str, check: Callable[[oauth.TokenResult], checks.SignIn]
-) -> tuple[oauth.TokenResult, checks.SignIn] | None:
+    request: HttpRequest, *, code: str, check: Callable[[auth.TokenResult], checks.SignIn]
+) -> tuple[auth.TokenResult, checks.SignIn] | None:
     """Exchange ``code`` and ``check`` who signed in. None when that failed or was refused: the
     person is told why, and a grant Cadence will not keep is given back."""
     try:
-        tokens = oauth.exchange_code(code=code, redirect_uri=_redirect_uri(request))
+        tokens = auth.exchange_code(code=code, redirect_uri=_redirect_uri(request))
     except ProviderError as exc:
         _failed(request, exc)
         return None
@@ -340,10 +340,10 @@ def _failed(request: HttpRequest, exc: ProviderError) -> None:
     messages.error(request, message)
 
 
-def _revoke_unkept(tokens: oauth.TokenResult) -> None:
+def _revoke_unkept(tokens: auth.TokenResult) -> None:
     """Cadence keeps nothing of a refused sign-in: give the grant back (best-effort)."""
     try:
-        oauth.revoke_token(tokens.refresh_token or tokens.access_token)
+        auth.revoke_token(tokens.refresh_token or tokens.access_token)
     except ProviderError as exc:
         logger.warning("google.connect.revoke_failed", extra={"code": exc.code})
 

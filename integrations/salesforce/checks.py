@@ -19,9 +19,9 @@ from django.utils import timezone
 
 from copilot.models import Organization
 from integrations.models import Connection
+from integrations.salesforce.auth import TokenResult
 from integrations.salesforce.client import SalesforceClient, Usage
 from integrations.salesforce.errors import SalesforceError
-from integrations.salesforce.oauth import TokenResult
 
 API_DISABLED_MESSAGE = (
     "Your Salesforce edition or profile has no API access. Cadence needs Enterprise, Unlimited, "

@@ -3,7 +3,7 @@ endpoint Cadence uses.
 
 Behaviour every method shares:
 - 401 (expired/revoked access token) → the token is refreshed once through
-  ``oauth.refresh_access_token`` (which writes it back) and the call is retried once; a refused
+  ``auth.refresh_access_token`` (which writes it back) and the call is retried once; a refused
   refresh marks the connection "needs reconnect" and raises ``ProviderAuthError``.
 - 403 ``REQUEST_LIMIT_EXCEEDED`` → the connection is paused with a reason and
   ``ProviderThrottled`` is raised.
@@ -34,7 +34,7 @@ from integrations import services
 from integrations.exceptions import ProviderAuthError, ProviderThrottled, ProviderUnavailable
 from integrations.http import ProviderSession, retry_after_seconds
 from integrations.models import Connection
-from integrations.salesforce import oauth
+from integrations.salesforce import auth
 from integrations.salesforce.errors import SalesforceError
 
 __all__ = ["SalesforceClient", "SalesforceError", "Usage"]
@@ -296,7 +296,7 @@ class SalesforceClient:
                 if exc.status == 401 and not refreshed:
                     refreshed = True
                     logger.info("salesforce.session_expired", extra=self._log_extra(operation))
-                    oauth.refresh_access_token(self.connection)  # raises ProviderAuthError if refused
+                    auth.refresh_access_token(self.connection)  # raises ProviderAuthError if refused
                     self._sf = self._build()
                     continue
                 raise self._translate(exc, operation) from exc

@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from integrations.salesforce import budget
+from integrations.salesforce import limits
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import SalesforceError
 from integrations.salesforce.queries import MIN_BATCH, parse_datetime
@@ -48,7 +48,7 @@ def read_delete_log(
     client: SalesforceClient, object_name: str, start: dt.datetime, now: dt.datetime
 ) -> DeleteLog:
     """Deletions of ``object_name`` since ``start`` (one call)."""
-    budget.spend(client)
+    limits.spend(client)
     try:
         # Salesforce caps the end at its now; two minutes on keeps the window legal (it must
         # span over a minute) when our clock trails Salesforce's.
@@ -70,11 +70,11 @@ def read_delete_log(
 def live_ids(client: SalesforceClient, object_name: str) -> set[str]:
     """The keys (``id_key``) of every record of the object, 2,000 per call."""
     alive: set[str] = set()
-    budget.spend(client)
+    limits.spend(client)
     for page in client.query_pages(f"SELECT Id FROM {object_name}", batch_size=ID_PAGE):  # noqa: S608 - SOQL
         alive.update(id_key(r["Id"]) for r in page)
         if len(page) >= MIN_BATCH:
-            budget.spend(client)
+            limits.spend(client)
     return alive
 
 

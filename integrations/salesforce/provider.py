@@ -1,4 +1,4 @@
-"""What the Salesforce integration is and where its OAuth endpoints live (G1)."""
+"""What the Salesforce integration is (G1); its OAuth endpoints and scopes live in ``auth``."""
 
 from __future__ import annotations
 
@@ -7,10 +7,6 @@ from typing import Any
 from django.conf import settings
 
 from integrations.base import Provider
-
-# ``api`` for REST, ``refresh_token`` for offline access, ``id`` for the identity URL.
-# Reference: https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_tokens_scopes.htm
-SCOPES = "api refresh_token id"
 
 
 class SalesforceProvider(Provider):
@@ -22,20 +18,6 @@ class SalesforceProvider(Provider):
     )
     package = "engage"
 
-    # Reference: https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm
-    @property
-    def authorize_url(self) -> str:
-        return f"{_login_url()}/services/oauth2/authorize"
-
-    @property
-    def token_url(self) -> str:
-        return f"{_login_url()}/services/oauth2/token"
-
-    # Reference: https://help.salesforce.com/s/articleView?id=sf.remoteaccess_revoke_token.htm
-    @property
-    def revoke_url(self) -> str:
-        return f"{_login_url()}/services/oauth2/revoke"
-
     def is_configured(self) -> bool:
         return bool(settings.SALESFORCE_CLIENT_ID and settings.SALESFORCE_CLIENT_SECRET)
 
@@ -46,16 +28,12 @@ class SalesforceProvider(Provider):
         )
 
     def revoke(self, credentials: dict[str, Any]) -> None:
-        from integrations.salesforce.oauth import revoke_token
+        from integrations.salesforce.auth import revoke_token
 
         # Revoking the refresh token revokes the access tokens issued from it too.
         token = credentials.get("refresh_token") or credentials.get("access_token")
         if token:
             revoke_token(token)
-
-
-def _login_url() -> str:
-    return settings.SALESFORCE_LOGIN_URL.rstrip("/")
 
 
 SALESFORCE = SalesforceProvider()

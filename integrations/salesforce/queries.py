@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from integrations.models import Connection
-from integrations.salesforce import budget
+from integrations.salesforce import limits
 from integrations.salesforce.client import SalesforceClient
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -92,7 +92,7 @@ def iso(moment: dt.datetime) -> str:
 def newest_modstamp(client: SalesforceClient, object_name: str) -> dt.datetime:
     """The object's newest SystemModstamp, deletions included: Salesforce's "now" as far as this
     object goes, whatever our clock says (``EPOCH`` for an empty object)."""
-    budget.spend(client)
+    limits.spend(client)
     soql = f"SELECT Id, SystemModstamp FROM {object_name} ORDER BY SystemModstamp DESC LIMIT 1"  # noqa: S608
     rows = next(iter(client.query_all_pages(soql)), [])
     return (parse_datetime(rows[0].get("SystemModstamp")) if rows else None) or EPOCH
@@ -104,7 +104,7 @@ def describe(client: SalesforceClient, connection: Connection, object_name: str)
     key = _describe_key(connection, object_name)
     found = cache.get(key)
     if found is None:
-        budget.spend(client)
+        limits.spend(client)
         found = client.describe(object_name)
         cache.set(key, found, DESCRIBE_CACHE_SECONDS)
     return found

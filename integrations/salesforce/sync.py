@@ -42,7 +42,7 @@ Deletions: queryAll in the same call, getDeleted as the safety net
   ``linked_ids(organization, object_name)``; without it only getDeleted's ids are unlinked (logged
   as ``salesforce.sync.reconcile_unsupported``).
 
-Budget (G14, ``integrations.salesforce.budget``)
+Budget (G14, ``integrations.salesforce.limits``)
 - Every answer carries ``Sforce-Limit-Info``. Before each call a run checks it would neither take
   the org past 80 % of its daily allocation nor make this run spend more than 25 % of it. Past
   80 %: the row is paused with a reason and ``next_run_at`` 30 minutes on; when due, ``/limits`` is
@@ -75,7 +75,7 @@ from copilot.models import Organization
 from integrations import services
 from integrations.exceptions import ProviderAuthError, ProviderThrottled, ProviderUnavailable
 from integrations.models import Connection, SyncState
-from integrations.salesforce import budget, deletes, queries
+from integrations.salesforce import deletes, limits, queries
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import SalesforceError
 from integrations.salesforce.queries import EPOCH, MIN_BATCH, iso, parse_datetime
@@ -226,7 +226,7 @@ def run_incremental(*, sync_state_id: int) -> SyncRunResult:
                 _IncrementalRun(state, owner, client, handler, result).run(probe_budget=was_paused)
             finally:
                 result.api_calls = client.api_calls
-    except budget.BudgetExceeded as stop:
+    except limits.BudgetExceeded as stop:
         _stopped(result, Stop.BUDGET, stop.reason)
         pause = stop.pause
     except _Stopped as stop:
@@ -261,7 +261,7 @@ class _IncrementalRun:
         self.object_name = state.object_name
 
     def run(self, *, probe_budget: bool) -> None:
-        budget.check_first(self.client, self.connection, probe=probe_budget)
+        limits.check_first(self.client, self.connection, probe=probe_budget)
         watermark = parse_datetime(self.state.cursor)
         if watermark is None:  # first run: start at the newest change
             newest = iso(queries.newest_modstamp(self.client, self.object_name))
@@ -283,11 +283,11 @@ class _IncrementalRun:
         else:
             since = watermark - dt.timedelta(seconds=_lookback(self.handler, self.organization))
             soql = queries.changes_soql(self.object_name, select, rule, since=since)
-        budget.spend(self.client)
+        limits.spend(self.client)
         for page in self.client.query_pages(soql, include_deleted=True, batch_size=BATCH_SIZE):
             self._apply(page)
             if len(page) >= MIN_BATCH:  # another page may follow: one more call
-                budget.spend(self.client)
+                limits.spend(self.client)
         self.state.stats.pop("resume", None)
         self._save()
 
@@ -396,7 +396,7 @@ def _finish(state: SyncState, owner: str, result: SyncRunResult, *, pause: bool)
         fields.update(last_success_at=now, last_error="", attempts=0)
     elif stopped == Stop.BUDGET:
         status = SyncState.Status.PAUSED
-        fields["next_run_at"] = now + dt.timedelta(seconds=budget.PAUSE_SECONDS)
+        fields["next_run_at"] = now + dt.timedelta(seconds=limits.PAUSE_SECONDS)
     else:
         fields["attempts"] = state.attempts + 1
         if stopped == Stop.THROTTLED:
@@ -454,13 +454,13 @@ def run_poll(
     try:
         with SalesforceClient(connection) as client:
             try:
-                budget.check_first(client, connection, probe=False)
+                limits.check_first(client, connection, probe=False)
                 describe = queries.describe(client, connection, object_name)
                 select, rule = _query_parts(handler, connection, object_name, describe)
                 started = queries.newest_modstamp(client, object_name)
-                budget.spend(client)
+                limits.spend(client)
                 result.total = client.count(object_name, f"({rule})" if rule else "")
-                budget.spend(client)
+                limits.spend(client)
                 soql = queries.matching_soql(object_name, select, rule)
                 for page in client.query_pages(soql, batch_size=BATCH_SIZE):
                     records = [_record(object_name, row) for row in page]
@@ -473,11 +473,11 @@ def run_poll(
                     if len(page) >= MIN_BATCH:  # another page may follow
                         if should_cancel is not None and should_cancel():
                             raise _Stopped(Stop.CANCELLED, "The poll was cancelled.")
-                        budget.spend(client)
+                        limits.spend(client)
             finally:
                 result.api_calls = client.api_calls
         _advance_watermark(connection, object_name, started)
-    except budget.BudgetExceeded as stop:
+    except limits.BudgetExceeded as stop:
         _stopped(result, Stop.BUDGET, stop.reason)
     except _Stopped as stop:
         _stopped(result, stop.stopped, stop.reason)

@@ -24,7 +24,7 @@ from integrations.oauth import (
     safe_return_url,
     state_begin,
 )
-from integrations.salesforce import oauth
+from integrations.salesforce import auth
 from integrations.salesforce.checks import check_connection, check_tokens, privilege_names, privilege_rows
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.provider import SALESFORCE
@@ -69,7 +69,7 @@ def connect(request: HttpRequest) -> HttpResponse:
         return redirect(return_to)
     purpose = "reconnect" if existing and existing.status != Connection.Status.DISCONNECTED else "connect"
     state = state_begin(request, provider=PROVIDER, scope=scope, purpose=purpose, return_to=return_to)
-    return HttpResponseRedirect(oauth.authorization_url(state=state, redirect_uri=_redirect_uri(request)))
+    return HttpResponseRedirect(auth.authorization_url(state=state, redirect_uri=_redirect_uri(request)))
 
 
 @require_GET
@@ -88,7 +88,7 @@ def callback(request: HttpRequest) -> HttpResponse:
         return redirect(return_to)
 
     try:
-        tokens = oauth.exchange_code(code=request.GET["code"], redirect_uri=_redirect_uri(request))
+        tokens = auth.exchange_code(code=request.GET["code"], redirect_uri=_redirect_uri(request))
         result, usage = check_tokens(tokens, organization=request.organization, scope=pending.scope)
     except ProviderError as exc:
         logger.warning("salesforce.connect.failed", extra={"user_id": request.user.pk, "code": exc.code})

@@ -201,10 +201,10 @@ def _initial_10k(sandbox: Any) -> dict[str, Any]:
     from django.conf import settings
     from django.db import connection as db
     from django.test.utils import override_settings
-    from integrations.google.quota import QuotaSetting, units_of
 
     from copilot.models import Activity, ActivitySource, Company, Person, Role
     from integrations import governance, selectors
+    from integrations.google.limits import QuotaSetting, units_of
     from integrations.models import SyncState
     from integrations.sandbox.google import control as google
     from integrations.sync.fanout import due_states

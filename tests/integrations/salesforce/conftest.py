@@ -19,7 +19,7 @@ from django.urls import reverse
 from copilot.models import Organization, User
 from integrations import services
 from integrations.models import Connection
-from integrations.salesforce import oauth
+from integrations.salesforce import auth
 from integrations.salesforce.checks import check_tokens
 
 ADMIN = "admin@sandbox-corp.example"
@@ -174,10 +174,10 @@ def sandbox_connection(
 ) -> Connection:
     """A stored connection signed in as ``username``, made without the views."""
     location = consent(
-        sandbox, oauth.authorization_url(state="test", redirect_uri=CALLBACK), username=username
+        sandbox, auth.authorization_url(state="test", redirect_uri=CALLBACK), username=username
     )
     code = parse_qs(urlsplit(location).query)["code"][0]
-    tokens = oauth.exchange_code(code=code, redirect_uri=CALLBACK)
+    tokens = auth.exchange_code(code=code, redirect_uri=CALLBACK)
     result, _usage = check_tokens(tokens, organization=organization, scope=scope)
     return services.connection_save_from_oauth(
         organization=organization,

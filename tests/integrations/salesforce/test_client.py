@@ -13,8 +13,8 @@ from integrations.exceptions import ProviderAuthError, ProviderThrottled, Provid
 from integrations.http import ProviderSession
 from integrations.models import Connection
 from integrations.salesforce import client as client_module
+from integrations.salesforce.auth import revoke_token
 from integrations.salesforce.client import SalesforceClient, SalesforceError
-from integrations.salesforce.oauth import revoke_token
 from integrations.sandbox.salesforce import control as sandbox_salesforce
 
 REST = r"/services/data/v59\.0/"

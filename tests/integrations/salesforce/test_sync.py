@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from integrations.salesforce.oauth import revoke_token
 
 from integrations import dispatcher, services
 from integrations.dispatcher import dispatch_syncs
 from integrations.http import ProviderSession
 from integrations.models import Connection, SyncState
 from integrations.salesforce import sync, tasks
+from integrations.salesforce.auth import revoke_token
 from integrations.salesforce.client import SalesforceClient
 from integrations.sandbox.salesforce import control
 from tests.integrations.salesforce.conftest import sandbox_connection

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from integrations import services
 from integrations.exceptions import ProviderAuthError, ProviderError, ProviderUnavailable
-from integrations.google.http import TIMEOUT_SECONDS, token_transport
+from integrations.google.errors import TIMEOUT_SECONDS, token_transport
 from integrations.http import ProviderSession
 from integrations.models import Connection
 from integrations.oauth import oauth_error, token_post

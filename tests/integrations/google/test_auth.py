@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from integrations import services
-from integrations.google import oauth
+from integrations.google import auth
 from integrations.google.provider import ADMIN_SCOPES, GOOGLE
 from integrations.models import Connection
 from integrations.sandbox.google.store import google_store
@@ -17,7 +17,7 @@ def test_the_authorization_url_asks_for_offline_access_and_fresh_consent(setting
     settings.GOOGLE_AUTH_URL = "https://accounts.example/o/oauth2/v2/auth"
     settings.GOOGLE_CLIENT_ID = "client-1"
 
-    url = oauth.authorization_url(state="s1", redirect_uri="https://cadence.example/cb", scopes=ADMIN_SCOPES)
+    url = auth.authorization_url(state="s1", redirect_uri="https://cadence.example/cb", scopes=ADMIN_SCOPES)
 
     query = parse_qs(urlsplit(url).query)
     assert url.startswith("https://accounts.example/o/oauth2/v2/auth?")
@@ -46,4 +46,4 @@ def test_disconnecting_revokes_the_grant_at_google(sandbox: Any, seller1: Any) -
 
 
 def test_revoking_a_token_google_already_forgot_is_not_an_error(sandbox: Any) -> None:
-    oauth.revoke_token("1//never-issued")
+    auth.revoke_token("1//never-issued")

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from integrations.exceptions import ProviderThrottled
 from integrations.google.adapter import GOOGLE_ADAPTER
-from integrations.google.quota import GmailQuota, QuotaSetting, units_of
+from integrations.google.limits import GmailQuota, QuotaSetting, units_of
 from integrations.sandbox.google import control as google
 from tests.integrations.google.conftest import SELLER2, dwd_connection, mailbox
 

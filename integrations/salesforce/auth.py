@@ -19,7 +19,6 @@ from integrations.exceptions import ProviderAuthError, ProviderError, ProviderUn
 from integrations.http import ProviderSession
 from integrations.models import Connection
 from integrations.oauth import oauth_error, token_post
-from integrations.salesforce.provider import SALESFORCE, SCOPES
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +48,29 @@ class TokenResult:
         }
 
 
+# ``api`` for REST, ``refresh_token`` for offline access, ``id`` for the identity URL.
+# Reference: https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_tokens_scopes.htm
+SCOPES = "api refresh_token id"
+
+
+def _login_url() -> str:
+    return settings.SALESFORCE_LOGIN_URL.rstrip("/")
+
+
+# Reference: https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm
+def authorize_url() -> str:
+    return f"{_login_url()}/services/oauth2/authorize"
+
+
+def token_url() -> str:
+    return f"{_login_url()}/services/oauth2/token"
+
+
+# Reference: https://help.salesforce.com/s/articleView?id=sf.remoteaccess_revoke_token.htm
+def revoke_url() -> str:
+    return f"{_login_url()}/services/oauth2/revoke"
+
+
 def authorization_url(*, state: str, redirect_uri: str) -> str:
     # ``prompt=login consent`` lets an admin pick which Salesforce user to connect as, even when a
     # browser session with Salesforce exists.
@@ -60,7 +82,7 @@ def authorization_url(*, state: str, redirect_uri: str) -> str:
         "scope": SCOPES,
         "prompt": "login consent",
     }
-    return f"{SALESFORCE.authorize_url}?{urlencode(query)}"
+    return f"{authorize_url()}?{urlencode(query)}"
 
 
 # Reference: https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm
@@ -141,7 +163,7 @@ def revoke_token(token: str) -> None:
     """Revoke an access or refresh token (a refresh token takes its access tokens with it)."""
     with ProviderSession(timeout=TIMEOUT_SECONDS) as http:
         try:
-            response = http.post(SALESFORCE.revoke_url, data={"token": token})
+            response = http.post(revoke_url(), data={"token": token})
         except requests.RequestException as exc:
             raise ProviderUnavailable(
                 f"Could not reach Salesforce to revoke ({type(exc).__name__})."
@@ -155,7 +177,7 @@ def revoke_token(token: str) -> None:
 
 def _token_request(form: dict[str, str], *, operation: str) -> dict[str, Any]:
     return token_post(
-        SALESFORCE.token_url,
+        token_url(),
         form,
         service="Salesforce's login service",
         refused=REFUSED,
