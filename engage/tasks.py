@@ -58,8 +58,6 @@ CRM_WRITE_MAX_RETRIES = 12
 
 
 def _retry_later(task, **options) -> None:
-    if task.request.is_eager:  # run inline (tests, no worker): nothing would come back later
-        return
     raise task.retry(countdown=CRM_WRITE_RETRY_SECONDS, **options)
 
 
