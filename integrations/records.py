@@ -1,15 +1,17 @@
-"""Provider-neutral records: what a mail/calendar provider package hands to the feature apps.
+"""Provider-neutral records: what a provider package hands to the feature apps (mail, calendar,
+address book, CRM).
 
 Gmail and Graph (and Google Calendar and Outlook calendars, People and Outlook contacts) are turned
-into these by their provider packages; one ingestion path in copilot decides what to store
-(DESIGN.md › Sync engine shape). Nothing here knows a provider's JSON.
+into these by their provider packages, Salesforce Leads/Contacts/Accounts into ``CrmRecord``; the
+feature app's handler decides what to store (DESIGN.md › Sync engine shape). Nothing here knows
+a provider's JSON.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Kind = Literal["email", "calendar", "contacts"]
 KINDS: tuple[Kind, ...] = ("email", "calendar", "contacts")
@@ -126,3 +128,24 @@ class SyncPage:
     cursor: str | None = None
     full_resync: bool = False
     api_calls: int = 0  # provider requests this page cost (for stats and benchmarks)
+
+
+# --- CRM records (Salesforce today) ----------------------------------------------------------------
+@dataclass(frozen=True)
+class CrmRecord:
+    """One changed CRM record, provider-neutral enough for a handler."""
+
+    object_name: str  # "Lead" | "Contact" | "Account"
+    id: str  # 18-char Salesforce id
+    modstamp: dt.datetime  # SystemModstamp, aware UTC
+    fields: dict[str, Any]  # the selected fields as the CRM returned them (relationships nested)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What a CRM handler did with one page of ``CrmRecord``."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (CRM record id, reason)

@@ -63,10 +63,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, Protocol
 
 from django.utils import timezone
@@ -75,41 +73,23 @@ from copilot.models import Organization
 from integrations import services
 from integrations.exceptions import ProviderAuthError, ProviderThrottled, ProviderUnavailable
 from integrations.models import Connection, SyncState
+from integrations.records import BatchResult, CrmRecord
 from integrations.salesforce import deletes, limits, queries
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import SalesforceError
 from integrations.salesforce.queries import EPOCH, MIN_BATCH, iso, parse_datetime
+from integrations.sync import policy, registry
+from integrations.sync.policy import Stop
 
 logger = logging.getLogger(__name__)
 
 LOOKBACK_SECONDS = 600
 BATCH_SIZE = 2000  # records per query page (Sforce-Query-Options batchSize, 200-2,000)
-LEASE_SECONDS = 600  # renewed every page; a killed worker's lease lapses after this
+LEASE_SECONDS = policy.CRM.lease_seconds  # renewed every page; a killed worker's lease lapses after this
 THROTTLE_SECONDS = 15 * 60  # when Salesforce says "slow down" without saying for how long
-BACKOFF_BASE_SECONDS = 60
-BACKOFF_MAX_SECONDS = 30 * 60
-DUE_TOLERANCE = dt.timedelta(seconds=5)  # a retry scheduled for next_run_at may land a hair early
 
 
 # --- The interface agreed with the feature app ---------------------------------------------------
-@dataclass(frozen=True)
-class CrmRecord:
-    """One changed Salesforce record, provider-neutral enough for a handler."""
-
-    object_name: str  # "Lead" | "Contact" | "Account"
-    id: str  # 18-char Salesforce id
-    modstamp: dt.datetime  # SystemModstamp, aware UTC
-    fields: dict[str, Any]  # the selected fields as Salesforce returned them (relationships nested)
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    errors: list[tuple[str, str]] = field(default_factory=list)  # (salesforce id, reason)
-
-
 class CrmSyncHandler(Protocol):
     """What the feature app (engage) implements and registers with ``register_handler``.
 
@@ -129,21 +109,6 @@ class CrmSyncHandler(Protocol):
     ) -> BatchResult: ...
 
     def unlink(self, organization: Organization, object_name: str, ids: list[str]) -> int: ...
-
-
-class Stop(StrEnum):
-    """Why a run ended."""
-
-    DONE = "done"
-    CANCELLED = "cancelled"  # the poll's should_cancel said so
-    BUDGET = "budget"  # 80 % of the org's allocation (row paused) or 25 % spent by this run
-    THROTTLED = "throttled"  # REQUEST_LIMIT_EXCEEDED / 429: paused until retry_after
-    AUTH = "auth"  # refresh refused: the connection needs reconnecting
-    UNAVAILABLE = "unavailable"  # 5xx or timeout: retry with backoff
-    ERROR = "error"  # Salesforce or the handler refused the query (e.g. a rule that no longer fits)
-    BUSY = "busy"  # another run holds the row's lease
-    NOT_DUE = "not_due"  # the row is paused until next_run_at
-    DISABLED = "disabled"  # no handler, sync off, object not synced, or connection unusable
 
 
 @dataclass
@@ -185,21 +150,18 @@ class PollResult(_Counts):
     total: int = 0  # records matching the rule when the poll started
 
 
-_handler: CrmSyncHandler | None = None
-
-
 def register_handler(handler: CrmSyncHandler) -> None:
-    global _handler
-    _handler = handler
+    """Make ``handler`` the CRM's one handler in the engine's handler registry."""
+    registry.register_handler(registry.CRM, handler, only=True)
 
 
 def unregister_handler() -> None:
-    global _handler
-    _handler = None
+    registry.unregister_handler(registry.CRM)
 
 
 def registered_handler() -> CrmSyncHandler | None:
-    return _handler
+    handlers = registry.handlers_of(registry.CRM)
+    return handlers[-1] if handlers else None
 
 
 # --- Incremental ---------------------------------------------------------------------------------
@@ -209,14 +171,14 @@ def run_incremental(*, sync_state_id: int) -> SyncRunResult:
     result = SyncRunResult(sync_state_id=sync_state_id, object_name=state.object_name if state else "")
     if state is None:
         return _stopped(result, Stop.DISABLED, "This sync no longer exists.")
-    handler = _handler
+    handler = registered_handler()
     why_not = _why_not_running(state, handler)
     if why_not or handler is None:
         return _stopped(result, Stop.DISABLED, why_not)
     was_paused = state.status == SyncState.Status.PAUSED
-    if was_paused and state.next_run_at and state.next_run_at > timezone.now() + DUE_TOLERANCE:
+    if was_paused and policy.waiting(state):
         return _stopped(result, Stop.NOT_DUE, state.last_error)
-    owner = f"salesforce-sync:{uuid.uuid4().hex}"
+    owner = policy.CRM.owner()
     if not services.sync_state_lease_acquire(sync_state=state, owner=owner, ttl_seconds=LEASE_SECONDS):
         return _stopped(result, Stop.BUSY, "Another run is syncing this object.")
     pause = False
@@ -425,7 +387,7 @@ def _finish(state: SyncState, owner: str, result: SyncRunResult, *, pause: bool)
 
 def backoff_seconds(attempt: int) -> float:
     """Exponential backoff for outages: 60 s, 120 s, 240 s, … capped at 30 minutes."""
-    return float(min(BACKOFF_BASE_SECONDS * 2 ** max(attempt, 0), BACKOFF_MAX_SECONDS))
+    return policy.backoff(policy.CRM, attempt)
 
 
 # --- Historical poll -----------------------------------------------------------------------------
@@ -445,7 +407,7 @@ def run_poll(
     back in the result (``stopped``, ``reason``); a handler's own exception propagates.
     """
     result = PollResult(object_name=object_name)
-    handler = _handler
+    handler = registered_handler()
     if handler is None:
         return _stopped(result, Stop.DISABLED, "No feature app handles Salesforce records.")
     if not connection.is_active:

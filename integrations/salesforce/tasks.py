@@ -14,16 +14,16 @@ import logging
 from typing import Any
 
 from celery import shared_task
-from django.utils import timezone
 
 from integrations import services
-from integrations.models import Connection, SyncState
+from integrations.models import Connection
 from integrations.salesforce import sync
+from integrations.sync import policy
+from integrations.sync.policy import RUN_EXPIRES_SECONDS
 
 logger = logging.getLogger(__name__)
 
-RUN_EXPIRES_SECONDS = 5 * 60 - 10  # one beat interval
-MAX_RETRIES = 5
+MAX_RETRIES = policy.CRM.max_retries
 
 
 @shared_task(
@@ -72,16 +72,8 @@ def fan_out() -> int:
             state = states.get(object_name) or services.sync_state_get_or_create(
                 connection=connection, object_name=object_name
             )
-            if not _due(state):
+            if not policy.is_due(state):
                 continue
             run_incremental_task.apply_async(kwargs={"sync_state_id": state.pk}, expires=RUN_EXPIRES_SECONDS)
             enqueued += 1
     return enqueued
-
-
-def _due(state: SyncState) -> bool:
-    """Not paused until later, and not held by a live run."""
-    now = timezone.now()
-    if state.next_run_at is not None and state.next_run_at > now:
-        return False
-    return state.lease_expires_at is None or state.lease_expires_at < now

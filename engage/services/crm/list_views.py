@@ -28,8 +28,8 @@ from engage.services.crm import gateway
 from engage.services.crm.sync_handler import handler
 from engage.services.crm.writes import provider_message, refusal_message
 from integrations.exceptions import ProviderError
+from integrations.records import CrmRecord
 from integrations.salesforce.errors import SalesforceError
-from integrations.salesforce.sync import CrmRecord
 
 OBJECTS = {"Lead": "Leads", "Contact": "Contacts"}
 IMPORT_CAP = 2_000  # Salesforce serves a list view's results 2,000 rows at most per request

@@ -25,7 +25,8 @@ from engage.models import CrmPoll
 from engage.services.crm import configuration as crm_services
 from engage.services.crm import gateway
 from engage.services.statuses import statuses_from_crm
-from integrations.salesforce.sync import BatchResult, PollResult, run_poll
+from integrations.records import BatchResult
+from integrations.salesforce.sync import PollResult, run_poll
 
 logger = logging.getLogger(__name__)
 

@@ -52,7 +52,7 @@ from engage.imports.bulk import contact_defaults, insert_contacts, update_contac
 from engage.models import Account, Contact, ContactStatus
 from engage.services.crm.configuration import crm_settings_for, mapping_rows, rule_for
 from engage.services.statuses import statuses_ensure_defaults
-from integrations.salesforce.sync import BatchResult, CrmRecord
+from integrations.records import BatchResult, CrmRecord
 
 logger = logging.getLogger(__name__)
 

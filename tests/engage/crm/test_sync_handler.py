@@ -17,7 +17,7 @@ from engage.models import Account, Contact, ContactStatus, FieldMapping, SyncRul
 from engage.services.crm.configuration import crm_settings_update
 from engage.services.crm.sync_handler import EngageCrmHandler, SyncRuleBroken
 from engage.services.statuses import statuses_sync_from_crm
-from integrations.salesforce.sync import CrmRecord
+from integrations.records import CrmRecord
 from tests.factories import AccountFactory, ContactFactory
 
 handler = EngageCrmHandler()

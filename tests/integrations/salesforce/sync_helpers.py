@@ -13,8 +13,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from integrations.models import SyncState
+from integrations.records import BatchResult, CrmRecord
 from integrations.salesforce import sync
-from integrations.salesforce.sync import BatchResult, CrmRecord
 from integrations.sandbox.salesforce import control
 
 REST = r"/services/data/v59\.0/"
