@@ -17,9 +17,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from copilot.tenancy import member_required
 from engage.forms.compose import ComposeForm, body_html, outgoing_message
+from engage.services.email import EmailNotSent, email_send, email_unavailable_reason
 from engage.signatures import signature_html
-from integrations.exceptions import ProviderError, ProviderThrottled, ProviderUnavailable
-from integrations.sending import SendingUnavailable, send_message, sending_unavailable_reason
 
 
 def _safe_next(request: HttpRequest, url: str | None) -> str:
@@ -44,17 +43,9 @@ def _send(request: HttpRequest, form: ComposeForm) -> bool:
         user=request.user, to=data["to"], cc=data["cc"], subject=data["subject"], body=data["body"]
     )
     try:
-        send_message(user=request.user, message=message)
-    except SendingUnavailable as exc:
+        email_send(user=request.user, message=message)
+    except EmailNotSent as exc:
         form.add_error(None, str(exc))
-    except (ProviderThrottled, ProviderUnavailable) as exc:
-        form.add_error(
-            None,
-            f"Your mail provider could not take the message right now: {exc} "
-            "Nothing was sent; try again in a minute.",
-        )
-    except ProviderError as exc:
-        form.add_error(None, f"Your mail provider refused the message: {exc}")
     else:
         return True
     return False
@@ -90,7 +81,7 @@ def compose(request: HttpRequest) -> HttpResponse:
             "signature": signature_html(user),
             "preview": preview,
             # A form coming back says why itself; a fresh one warns before anything is typed.
-            "unavailable": "" if form.is_bound else sending_unavailable_reason(user)[1],
+            "unavailable": "" if form.is_bound else email_unavailable_reason(user=user),
             "back": _safe_next(request, form["next"].value()),
         },
     )
