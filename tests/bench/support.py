@@ -276,7 +276,10 @@ def expect_page(title: str, *contains: str) -> Check:
 # --- Data -------------------------------------------------------------------------------------
 def create_org_user(org_name: str, email: str, password: str | None, **fields):
     """A new organisation (it gets the default statuses) and one user in it who has finished
-    onboarding; returns ``(org, user)``. ``fields`` go to ``create_user`` (role, names...)."""
+    onboarding; with a password, they also confirmed their address (signing in requires it).
+    Returns ``(org, user)``.
+    ``fields`` go to ``create_user`` (role, names...)."""
+    from allauth.account.models import EmailAddress
     from django.utils import timezone
 
     from copilot.models import Organization, User
@@ -285,6 +288,8 @@ def create_org_user(org_name: str, email: str, password: str | None, **fields):
     user = User.objects.create_user(
         email, password, organization=org, onboarding_finished_at=timezone.now(), **fields
     )
+    if password:
+        EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
     return org, user
 
 
