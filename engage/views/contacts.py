@@ -146,7 +146,7 @@ def contact_create(request: HttpRequest) -> HttpResponse:
         data = dict(form.cleaned_data)
         status, owner = data.pop("status"), data.pop("owner")
         try:
-            contact = contact_services.contact_create(
+            contact, outcome = crm_linking.contact_add(
                 organization=org, actor=request.user, data=data, owner=owner, status=status
             )
         except contact_services.DuplicateContact as exc:
@@ -155,8 +155,6 @@ def contact_create(request: HttpRequest) -> HttpResponse:
             apply_validation_error(form, exc)
         else:
             messages.success(request, f"Added {contact}.")
-            # F2, after the contact's transaction: find, link or create it in Salesforce.
-            outcome = crm_linking.crm_contact_added(contact=contact, actor=request.user)
             if outcome is not None:
                 messages.add_message(request, CRM_LEVELS[outcome.level], outcome.message)
             return redirect("engage:contact_detail", contact_id=contact.pk)

@@ -22,7 +22,7 @@ from engage.crm.mapping import MappingRow
 from engage.crm.soql_rules import soql_string
 from engage.imports.bulk import update_contacts
 from engage.models import Contact, ContactImport, ContactStatus, CrmSettings, CrmWriteLog
-from engage.services.contacts import account_for_company
+from engage.services.contacts import account_for_company, contact_create
 from engage.services.crm import gateway
 from engage.services.crm.configuration import crm_settings_for, mapping_rows
 from engage.services.crm.lookup import (
@@ -64,6 +64,24 @@ class CrmOutcome:
 
 
 # --- F2: a contact was added ------------------------------------------------------------------------
+
+
+def contact_add(
+    *,
+    organization: Organization,
+    actor: User,
+    data: dict[str, Any],
+    owner: User | None,
+    status: ContactStatus | None = None,
+) -> tuple[Contact, CrmOutcome | None]:
+    """The New Contact form's one service (F2): create the contact (its own transaction;
+    ``DuplicateContact`` / ``ValidationError`` as ``contact_create``), then find, link or create
+    it in Salesforce. The Salesforce outcome is returned, for the seller to read on the next page.
+
+    The lookup runs here rather than in a task on commit because the page that follows the form
+    says what Salesforce did (tests/engage/crm/test_lookup.py asserts it on that page)."""
+    contact = contact_create(organization=organization, actor=actor, data=data, owner=owner, status=status)
+    return contact, crm_contact_added(contact=contact, actor=actor)
 
 
 def crm_contact_added(*, contact: Contact, actor: User | None) -> CrmOutcome | None:
