@@ -4,7 +4,10 @@ created before Engage existed get them too.
 
 Admins edit the list in the Admin Portal unless it comes from the CRM
 (``EngageSettings.statuses_from_crm``): then ``statuses_sync_from_crm`` mirrors the CRM's Lead
-Status picklist and every other write here refuses with ``StatusesManagedByCrm``."""
+Status picklist and every other write here refuses with ``StatusesManagedByCrm``.
+
+Longer than our ~400 lines on purpose: every write of the status list is in this one module, so
+its invariants (one default, unique names, CRM-managed or not) are kept in one place."""
 
 from __future__ import annotations
 
@@ -305,6 +308,50 @@ def statuses_sync_from_crm(
     label as name and the picklist's order; unmatched values are created. Statuses the picklist
     no longer has are deleted when no contact uses them, otherwise kept at the end of the list.
     Turns ``statuses_from_crm`` on."""
+    picklist = _picklist(values)
+    # Lock first, count after: PostgreSQL refuses FOR UPDATE together with GROUP BY.
+    existing = _locked(organization)
+    used = set(
+        Contact.objects.for_org(organization)
+        .filter(status__in=existing)
+        .values_list("status_id", flat=True)
+        .distinct()
+    )
+    matched = _match_picklist(existing, picklist)
+    claimed = {s.pk for s in matched.values()}
+    leftovers = [s for s in existing if s.pk not in claimed]
+    unused = [s for s in leftovers if s.pk not in used]
+    kept = [s for s in leftovers if s.pk in used]
+    created = _write_picklist(organization, picklist, matched, unused, kept)
+
+    settings_row = engage_settings_for(organization)
+    if not settings_row.statuses_from_crm:
+        settings_row.statuses_from_crm = True
+        settings_row.save(update_fields=["statuses_from_crm"])
+    result = CrmSyncResult(
+        created=len(created),
+        updated=len(matched),
+        removed=len(unused),
+        kept_unlisted=[s.name for s in kept],
+    )
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="statuses.synced_from_crm",
+        target="Lead Status picklist",
+        data={
+            "created": result.created,
+            "updated": result.updated,
+            "removed": result.removed,
+            "kept_unlisted": result.kept_unlisted,
+        },
+    )
+    return result
+
+
+def _picklist(values: list[tuple[str, str, bool]]) -> list[tuple[str, str, bool]]:
+    """The picklist's values cleaned: blank and repeated API values dropped, names trimmed and
+    kept apart when two values share a label. ValidationError when nothing is left."""
     picklist: list[tuple[str, str, bool]] = []
     seen_values: set[str] = set()
     seen_names: set[str] = set()
@@ -322,15 +369,14 @@ def statuses_sync_from_crm(
         raise ValidationError(
             "The CRM's Lead Status picklist has no values; the status list was left as it is."
         )
+    return picklist
 
-    # Lock first, count after: PostgreSQL refuses FOR UPDATE together with GROUP BY.
-    existing = _locked(organization)
-    used = set(
-        Contact.objects.for_org(organization)
-        .filter(status__in=existing)
-        .values_list("status_id", flat=True)
-        .distinct()
-    )
+
+def _match_picklist(
+    existing: list[ContactStatus], picklist: list[tuple[str, str, bool]]
+) -> dict[str, ContactStatus]:
+    """Which existing status each picklist value takes over: by ``crm_value`` first, then by
+    name among the statuses not yet claimed."""
     by_value = {s.crm_value: s for s in existing if s.crm_value}
     matched: dict[str, ContactStatus] = {}
     for api_value, _name, _default in picklist:
@@ -342,10 +388,18 @@ def statuses_sync_from_crm(
         if api_value not in matched and name.lower() in by_name and by_name[name.lower()].pk not in claimed:
             matched[api_value] = by_name[name.lower()]
             claimed.add(matched[api_value].pk)
-    leftovers = [s for s in existing if s.pk not in claimed]
-    unused = [s for s in leftovers if s.pk not in used]
-    kept = [s for s in leftovers if s.pk in used]
+    return matched
 
+
+def _write_picklist(
+    organization: Organization,
+    picklist: list[tuple[str, str, bool]],
+    matched: dict[str, ContactStatus],
+    unused: list[ContactStatus],
+    kept: list[ContactStatus],
+) -> list[ContactStatus]:
+    """Store the mirrored list: delete ``unused``, rename and reorder ``matched``, create the
+    rest, move ``kept`` to the end, with exactly one default throughout. Returns the created."""
     ContactStatus.objects.for_org(organization).filter(is_default=True).update(is_default=False)
     ContactStatus.objects.filter(pk__in=[s.pk for s in unused]).delete()
     # Renames may swap names between rows; park the matched rows on unique placeholder names so
@@ -387,27 +441,4 @@ def statuses_sync_from_crm(
     ContactStatus.objects.bulk_create(created)
     default_row.is_default = True
     ContactStatus.objects.filter(pk=default_row.pk).update(is_default=True)
-
-    settings_row = engage_settings_for(organization)
-    if not settings_row.statuses_from_crm:
-        settings_row.statuses_from_crm = True
-        settings_row.save(update_fields=["statuses_from_crm"])
-    result = CrmSyncResult(
-        created=len(created),
-        updated=len(matched),
-        removed=len(unused),
-        kept_unlisted=[s.name for s in kept],
-    )
-    audit_record(
-        organization=organization,
-        actor=actor,
-        action="statuses.synced_from_crm",
-        target="Lead Status picklist",
-        data={
-            "created": result.created,
-            "updated": result.updated,
-            "removed": result.removed,
-            "kept_unlisted": result.kept_unlisted,
-        },
-    )
-    return result
+    return created

@@ -30,6 +30,14 @@ from django.utils import timezone
 
 from copilot.models import Organization, User
 from engage.crm.soql_rules import soql_string
+from engage.crm.task_text import (
+    DESCRIPTION_MAX,
+    activity_date,
+    call_comments,
+    call_subject,
+    cut,
+    email_event_subject,
+)
 from engage.models import Contact, CrmActivity, CrmSettings
 from engage.services.crm.configuration import crm_settings_for
 from engage.services.crm.writes import CrmWriter, refusal_message
@@ -43,74 +51,10 @@ logger = logging.getLogger(__name__)
 State = CrmActivity.State
 Kind = CrmActivity.Kind
 
-# F7's call results that are conversations: the only ones with a sentiment.
-CONVERSATIONS = ("Connected via direct line", "Connected via switchboard", "Referred to colleague")
-# G12's events and the words their Task subjects use.
-EVENT_LABELS = {
-    "sent": "Sent Email",
-    "opened": "Email opened",
-    "failed": "Email failed",
-    "unsubscribed": "Contact unsubscribed",
-    "content_viewed": "Content viewed",
-    "content_downloaded": "Content downloaded",
-    "link_clicked": "A link clicked",
-    "reply": "Email reply",
-}
-LINK_EVENTS = frozenset({"link_clicked", "content_viewed", "content_downloaded"})
-SUBJECT_MAX, DESCRIPTION_MAX, KEY_MAX = 255, 32_000, 200
+KEY_MAX = 200
 BATCH = 200  # Tasks per sObject Collections request
 IN_LIST_CHARS = 6_000  # per ``CallObject IN (...)`` query: the GET URL stays far below 16 KB
 FLUSH_LOCK_SECONDS = 15 * 60
-
-
-# --- What the Task says ---------------------------------------------------------------------------------
-
-
-def _cut(text: str, limit: int) -> str:
-    text = " ".join(text.split()) if limit == SUBJECT_MAX else text
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def call_subject(subject: str) -> str:
-    return _cut(f"Engage Call: {subject.strip()}", SUBJECT_MAX)
-
-
-def email_event_subject(event: str, email_subject: str, link_text: str | None = None) -> str:
-    """``Engage: {event} {email subject or link text}`` (a link's text for clicks and content)."""
-    if event not in EVENT_LABELS:
-        raise ValueError(f"Unknown email event {event!r}: one of {', '.join(EVENT_LABELS)}.")
-    text = (link_text or "").strip() if event in LINK_EVENTS and link_text else (email_subject or "").strip()
-    return _cut(f"Engage: {EVENT_LABELS[event]} {text}".strip(), SUBJECT_MAX)
-
-
-def call_comments(
-    *,
-    result: str,
-    sentiment: str = "",
-    comments: str = "",
-    voicemail_title: str = "",
-    recording_url: str = "",
-) -> str:
-    """The call's comments block: sentiment (conversations only), the seller's comments, the
-    voicemail left and the recording's URL — one line each, only those there are."""
-    lines = []
-    if sentiment.strip() and result in CONVERSATIONS:
-        lines.append(f"Sentiment: {sentiment.strip()}")
-    if comments.strip():
-        lines.append(f"Comments: {comments.strip()}")
-    if voicemail_title.strip():
-        lines.append(f"VoiceMail Left: {voicemail_title.strip()}")
-    if recording_url.strip():
-        lines.append(f"Call Recording URL: {recording_url.strip()}")
-    return _cut("\n".join(lines), DESCRIPTION_MAX)
-
-
-def _activity_date(occurred_at: dt.datetime) -> str:
-    return (
-        timezone.localdate(occurred_at).isoformat()
-        if timezone.is_aware(occurred_at)
-        else occurred_at.date().isoformat()
-    )
 
 
 def salesforce_user_id(actor: User | None, organization: Organization) -> str:
@@ -159,7 +103,7 @@ def crm_log_call(
         "Subject": call_subject(subject),
         "TaskSubtype": "Call",
         "CallType": "Outbound",
-        "CallDisposition": _cut(result.strip(), 255),
+        "CallDisposition": cut(result.strip(), 255),
         "Description": call_comments(
             result=result.strip(),
             sentiment=sentiment,
@@ -193,7 +137,7 @@ def crm_log_email_event(
         "TaskSubtype": "Email",
     }
     if event == "sent" and body:
-        fields["Description"] = _cut(body, DESCRIPTION_MAX)
+        fields["Description"] = cut(body, DESCRIPTION_MAX)
     return _queue(
         contact=contact, kind=Kind.EMAIL_EVENT, key=key, fields=fields, occurred_at=occurred_at, actor=actor
     )
@@ -241,7 +185,7 @@ def _queue(
         **fields,
         "Status": "Completed",
         "Priority": "Normal",
-        "ActivityDate": _activity_date(occurred_at),
+        "ActivityDate": activity_date(occurred_at),
         "CallObject": key,
         **({"OwnerId": owner} if owner else {}),
     }
