@@ -197,6 +197,20 @@ def _list_values(value: Any) -> list[str]:
 
 def compile_condition(condition: Mapping[str, Any], describe: Describe) -> str:
     """One condition as SOQL, or RuleError."""
+    field, fam = _condition_field(condition, describe)
+    ident = field["name"]  # Salesforce's spelling, from the describe, never the user's text
+    label = field.get("label") or ident
+    key = str(condition.get("operator") or "")
+    if key not in OPERATORS_BY_FAMILY[fam]:
+        raise RuleError(f"Choose how to compare {label}.")
+    if key in _NO_VALUE:
+        return f"{ident} {_NO_VALUE[key]}"
+    return _COMPILERS[fam](ident, label, key, condition.get("value"), field)
+
+
+def _condition_field(condition: Mapping[str, Any], describe: Describe) -> tuple[FieldDescribe, str]:
+    """The condition's field from the describe and its family; RuleError when there is none or
+    Salesforce cannot filter by it."""
     name = str(condition.get("field") or "").strip()
     if not name:
         raise RuleError("Choose a field.")
@@ -204,81 +218,93 @@ def compile_condition(condition: Mapping[str, Any], describe: Describe) -> str:
     sobject = describe.get("name", "the object")
     if field is None:
         raise RuleError(f"Salesforce has no field {name} on {sobject}.")
-    if not field.get("filterable") or family(field) is None:
-        raise RuleError(f"Salesforce cannot filter {sobject}s by {field['name']}.")
     fam = family(field)
-    ident = field["name"]  # Salesforce's spelling, from the describe, never the user's text
-    label = field.get("label") or ident
-    key = str(condition.get("operator") or "")
-    if key not in OPERATORS_BY_FAMILY[fam]:  # type: ignore[index]
-        raise RuleError(f"Choose how to compare {label}.")
-    value = condition.get("value")
+    if not field.get("filterable") or fam is None:
+        raise RuleError(f"Salesforce cannot filter {sobject}s by {field['name']}.")
+    return field, fam
 
-    if key == "is_empty":
-        return f"{ident} = null"
-    if key == "is_not_empty":
-        return f"{ident} != null"
-    if key == "is_true":
-        return f"{ident} = true"
-    if key == "is_false":
-        return f"{ident} = false"
 
-    if fam == PICKLIST:
-        allowed = picklist_values(field)
-        if key == "in_list":
-            chosen = _list_values(value)
-            if not chosen:
-                raise RuleError(f"Pick at least one value of {label}.")
-            if len(chosen) > MAX_LIST_VALUES:
-                raise RuleError(f"Pick at most {MAX_LIST_VALUES} values of {label}.")
-            unknown = [v for v in chosen if v not in allowed]
-            if unknown:
-                raise RuleError(f"“{unknown[0]}” is not a value of {label}.")
-            return f"{ident} IN ({', '.join(soql_string(v) for v in chosen)})"
-        text = _clean_text(value, label)
-        if text not in allowed:
-            raise RuleError(f"“{text}” is not a value of {label}.")
-        return f"{ident} {_COMPARE[key]} {soql_string(text)}"
+# Operators that take no value, and the SOQL they become after the field's name.
+_NO_VALUE = {"is_empty": "= null", "is_not_empty": "!= null", "is_true": "= true", "is_false": "= false"}
 
-    if fam == TEXT:
-        text = _clean_text(value, label)
-        pattern = soql_string(text, like=True)[1:-1]  # escaped, unquoted: goes inside '...%'
-        if key == "contains":
-            return f"{ident} LIKE '%{pattern}%'"
-        if key == "not_contains":
-            return f"(NOT {ident} LIKE '%{pattern}%')"
-        if key == "starts_with":
-            return f"{ident} LIKE '{pattern}%'"
-        return f"{ident} {_COMPARE[key]} {soql_string(text)}"
 
-    if fam == RECORD_ID:
-        text = _clean_text(value, label)
-        if not RECORD_ID_RE.fullmatch(text):
-            raise RuleError(f"{label} compares with a Salesforce record id (15 or 18 letters and digits).")
-        return f"{ident} {_COMPARE[key]} '{text}'"
+def _picklist_soql(ident: str, label: str, key: str, value: Any, field: FieldDescribe) -> str:
+    allowed = picklist_values(field)
+    if key == "in_list":
+        chosen = _list_values(value)
+        if not chosen:
+            raise RuleError(f"Pick at least one value of {label}.")
+        if len(chosen) > MAX_LIST_VALUES:
+            raise RuleError(f"Pick at most {MAX_LIST_VALUES} values of {label}.")
+        unknown = [v for v in chosen if v not in allowed]
+        if unknown:
+            raise RuleError(f"“{unknown[0]}” is not a value of {label}.")
+        return f"{ident} IN ({', '.join(soql_string(v) for v in chosen)})"
+    text = _clean_text(value, label)
+    if text not in allowed:
+        raise RuleError(f"“{text}” is not a value of {label}.")
+    return f"{ident} {_COMPARE[key]} {soql_string(text)}"
 
-    if fam == NUMBER:
-        text = _clean_text(value, label)
-        try:
-            literal = soql_number(text)
-        except ValueError as exc:
-            raise RuleError(f"{label} compares with a number, like 1000000.") from exc
-        return f"{ident} {_COMPARE[key]} {literal}"
 
-    # Dates and date/times: the value is a day. Date/times compare in UTC (SOQL's literals).
+def _text_soql(ident: str, label: str, key: str, value: Any, field: FieldDescribe) -> str:
+    text = _clean_text(value, label)
+    pattern = soql_string(text, like=True)[1:-1]  # escaped, unquoted: goes inside '...%'
+    if key == "contains":
+        return f"{ident} LIKE '%{pattern}%'"
+    if key == "not_contains":
+        return f"(NOT {ident} LIKE '%{pattern}%')"
+    if key == "starts_with":
+        return f"{ident} LIKE '{pattern}%'"
+    return f"{ident} {_COMPARE[key]} {soql_string(text)}"
+
+
+def _record_id_soql(ident: str, label: str, key: str, value: Any, field: FieldDescribe) -> str:
+    text = _clean_text(value, label)
+    if not RECORD_ID_RE.fullmatch(text):
+        raise RuleError(f"{label} compares with a Salesforce record id (15 or 18 letters and digits).")
+    return f"{ident} {_COMPARE[key]} '{text}'"
+
+
+def _number_soql(ident: str, label: str, key: str, value: Any, field: FieldDescribe) -> str:
     text = _clean_text(value, label)
     try:
-        day = parse_date(text)
+        literal = soql_number(text)
+    except ValueError as exc:
+        raise RuleError(f"{label} compares with a number, like 1000000.") from exc
+    return f"{ident} {_COMPARE[key]} {literal}"
+
+
+def _day(value: Any, label: str) -> dt.date:
+    text = _clean_text(value, label)
+    try:
+        return parse_date(text)
     except ValueError as exc:
         raise RuleError(f"{label} compares with a date written as YYYY-MM-DD.") from exc
-    if fam == DATE:
-        return f"{ident} {dict(on='=', before='<', after='>')[key]} {day.isoformat()}"
+
+
+def _date_soql(ident: str, label: str, key: str, value: Any, field: FieldDescribe) -> str:
+    return f"{ident} {dict(on='=', before='<', after='>')[key]} {_day(value, label).isoformat()}"
+
+
+def _datetime_soql(ident: str, label: str, key: str, value: Any, field: FieldDescribe) -> str:
+    """The value is a day; date/times compare in UTC (SOQL's literals)."""
+    day = _day(value, label)
     start, end = soql_datetime(day), soql_datetime(day + dt.timedelta(days=1))
     if key == "on":
         return f"({ident} >= {start} AND {ident} < {end})"
     if key == "before":
         return f"{ident} < {start}"
     return f"{ident} >= {end}"
+
+
+_COMPILERS = {
+    PICKLIST: _picklist_soql,
+    TEXT: _text_soql,
+    RECORD_ID: _record_id_soql,
+    NUMBER: _number_soql,
+    DATE: _date_soql,
+    DATETIME: _datetime_soql,
+}
 
 
 def check_conditions(conditions: Iterable[Mapping[str, Any]], describe: Describe) -> dict[int, str]:
