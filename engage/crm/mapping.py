@@ -21,6 +21,7 @@ from engage.crm.fields import (
     KIND_WANTS,
     LEAD,
     STATUS,
+    EngageField,
     check_engage_value,
     check_salesforce_value,
     engage_field,
@@ -193,13 +194,8 @@ def validate_mapping(
         if row.direction not in DIRECTIONS:
             add(index, "Choose a sync direction.")
         if not row.crm_field:
-            if is_required(sobject, row.engage_field):
-                add(index, f"{field.label} is required: map it to a Salesforce field.")
-            if row.default_value:
-                add(
-                    index,
-                    "A default only fills in when the Salesforce field is empty: pick a field or clear the default.",
-                )
+            for message in _unmapped_problems(sobject, row, field):
+                add(index, message)
             continue
         crm, problem = resolve_crm_field(describe, row.crm_field, related)
         if crm is None:
@@ -214,29 +210,47 @@ def validate_mapping(
             )
         else:
             seen_crm[key] = index
-        if not is_compatible(field, crm):
-            add(
-                index,
-                f"{field.label} needs {KIND_WANTS[field.kind]} field; {crm['name']} is {a_type_label(crm)} field.",
-            )
-            continue
-        if row.direction == BOTH and not crm.get("updateable"):
-            add(
-                index,
-                f"{crm['name']} is read-only in Salesforce, so it cannot be bi-directional; choose Salesforce → Engage.",
-            )
-        if row.default_value:
-            for message in (
-                check_salesforce_value(row.default_value, crm) if "." not in crm["name"] else None,
-                check_engage_value(row.default_value, field),
-            ):
-                if message:
-                    add(index, message)
+        for message in _pair_problems(row, field, crm):
+            add(index, message)
 
     for field in ENGAGE_FIELDS.get(sobject, ()):
         if is_required(sobject, field.name) and field.name not in seen_engage:
             add(SUMMARY, f"{field.label} is required: add a row that maps it to a Salesforce field.")
     return errors
+
+
+def _unmapped_problems(sobject: str, row: MappingRow, field: EngageField) -> list[str]:
+    """What is wrong with a row that names no Salesforce field."""
+    problems = []
+    if is_required(sobject, row.engage_field):
+        problems.append(f"{field.label} is required: map it to a Salesforce field.")
+    if row.default_value:
+        problems.append(
+            "A default only fills in when the Salesforce field is empty: pick a field or clear the default."
+        )
+    return problems
+
+
+def _pair_problems(row: MappingRow, field: EngageField, crm: FieldDescribe) -> list[str]:
+    """What is wrong with mapping ``field`` to Salesforce's ``crm`` this way: the types, the
+    direction (a read-only field cannot be written back), the default value."""
+    if not is_compatible(field, crm):
+        return [
+            f"{field.label} needs {KIND_WANTS[field.kind]} field; {crm['name']} is {a_type_label(crm)} field."
+        ]
+    problems = []
+    if row.direction == BOTH and not crm.get("updateable"):
+        problems.append(
+            f"{crm['name']} is read-only in Salesforce, so it cannot be bi-directional; choose Salesforce → Engage."
+        )
+    if row.default_value:
+        for message in (
+            check_salesforce_value(row.default_value, crm) if "." not in crm["name"] else None,
+            check_engage_value(row.default_value, field),
+        ):
+            if message:
+                problems.append(message)
+    return problems
 
 
 def status_picklist_field(rows: Iterable[Any], describe: Describe) -> FieldDescribe | None:
