@@ -9,6 +9,9 @@ Salesforce's refusals become sentences a person can act on ("Salesforce refused:
 two-letter code for US addresses. (field State)"); provider failures (expired access, API limit,
 outage) are logged and returned, never raised at a request handler. Use a ``CrmWriter`` outside
 database transactions of your own: the client saves the connection's state as it goes.
+
+Longer than our ~400 lines on purpose: G9's allow-list, the write log and the refusal wording
+are one gate, and a write that could reach Salesforce around any of them would defeat it.
 """
 
 from __future__ import annotations
