@@ -5,7 +5,7 @@ writing people, companies and activities into the benchmark database. Figures:
 
 - ``mail_initial_10k_seconds``: the first sync of one mailbox holding 10,000 messages (made by the
   emulator's generator, spread over the last 80 days, with 200 external domains): the
-  ``integrations.sync_mailbox`` task's body, end to end — limit 60 s. This measures Cadence's own
+  ``integrations.sync_mailbox`` task's body, end to end. This measures Cadence's own
   throughput, so Cadence's Gmail quota limiter is given room for it (``GMAIL_USER_QUOTA`` =
   ``QUOTA_UNBOUND``; the sandbox enforces no quota unless asked). Under Google's real per-user
   quota of 15,000 units a minute the 10,000 ``messages.get`` (5 units each) cannot take less than
@@ -18,7 +18,7 @@ writing people, companies and activities into the benchmark database. Figures:
   (``CELERY_BROKER_URL`` when set, as Redis in CI, else the filesystem transport in a temporary
   folder, ``CELERY_BROKER_DIR``) and **two real Celery worker processes** (``celery -A config
   worker -c 1``, twice) run them; the time from the dispatch until every mailbox's sync state is
-  idle again with a successful run after the dispatch — limit 120 s.
+  idle again with a successful run after the dispatch.
 
 The workers get the settings the way production processes do, through environment variables that
 ``config/settings`` reads: the benchmark's ``DATABASE_URL``, the ``GOOGLE_*`` endpoints and
@@ -27,6 +27,16 @@ is configured they share a file-based cache with this process (production shares
 per-mailbox access tokens minted during the first syncs are reused as they would be. The tasks use
 the default queue (a throttled run re-enqueues itself there), so the broker must be the
 benchmark's own: a temporary folder, or the Redis that ``CELERY_BROKER_URL`` names.
+
+Baselines, measured in the same run on the same machine: every request the sandbox answered
+during the first sync (and during the cycle) is recorded as sent and sent again afterwards with
+plain ``requests`` sessions (one for the first sync, one per worker for the cycle), each reply read
+whole and nothing done with it — the bare round trips those syncs need, without Cadence's work
+(``mail_initial_10k_bare_round_trips_seconds``, ``mail_cycle_500_bare_round_trips_seconds``).
+``mail_initial_10k_vs_bare_round_trips_ratio`` and ``mail_cycle_500_mailboxes_vs_bare_round_trips_ratio``
+divide by them; the benchmark fails on those ratios (``RATIO_LIMITS``) and on request counts,
+never on an absolute time. The sandbox runs in this process for both, so the baseline shares the
+interpreter with it as the sync did.
 
 Before any figure is returned the run checks what was synced: 10,000 activities for the big
 mailbox (nothing duplicated), 20 more ingested messages for each of the 500 mailboxes, and one
@@ -53,10 +63,17 @@ EXTERNAL_DOMAINS = 200
 MAILBOXES = 500
 NEW_EACH = 20
 WORKERS = 2
-LIMIT_INITIAL_SECONDS = 60
 QUOTA_UNBOUND = "100000000/60"
 LIMIT_IDLE_API_CALLS = 1
-LIMIT_CYCLE_SECONDS = 120
+# Limits on the time in units of the same requests replayed bare. Measured on SQLite on
+# 2026-12-06 (issue 11), on the 2-core machine with other test runs beside it: the first sync 5.4,
+# the cycle 15.4 (two worker processes and this one share two cores, so the cycle is the noisier).
+# The limits are a little over twice that: a slower machine moves the figure and its baseline
+# together, a change that doubles Cadence's own work per message fails.
+RATIO_LIMITS = {
+    "mail_initial_10k_vs_bare_round_trips_ratio": 12,
+    "mail_cycle_500_mailboxes_vs_bare_round_trips_ratio": 35,
+}
 CYCLE_TIMEOUT_SECONDS = 600
 GOOGLE_DOMAIN = "demo.example"
 BIG_MAILBOX = "bench.bigmailbox@demo.example"
@@ -140,6 +157,14 @@ def _bench(vendor: str, sandbox: Any, provider_settings: dict[str, str]) -> dict
         "mail_incremental_idle_api_calls": initial["idle_api_calls"],
         "mail_initial_10k_quota_floor_seconds": round(initial["quota_floor"], 1),
         "mail_cycle_500_mailboxes_seconds": round(cycle["seconds"], 2),
+        "mail_initial_10k_bare_round_trips_seconds": round(initial["bare_seconds"], 2),
+        "mail_cycle_500_bare_round_trips_seconds": round(cycle["bare_seconds"], 2),
+        "mail_initial_10k_vs_bare_round_trips_ratio": support.ratio(
+            initial["seconds"], initial["bare_seconds"]
+        ),
+        "mail_cycle_500_mailboxes_vs_bare_round_trips_ratio": support.ratio(
+            cycle["seconds"], cycle["bare_seconds"]
+        ),
     }
     support.print_table(
         f"Mailbox sync, Google through the sandbox ({vendor})",
@@ -159,6 +184,12 @@ def _bench(vendor: str, sandbox: Any, provider_settings: dict[str, str]) -> dict
                 "",
                 f"{initial['quota_units']:,} quota units",
             ],
+            [
+                "  baseline: the same requests replayed bare",
+                initial["bare_seconds"],
+                "",
+                f"{initial['http_requests']} HTTP requests, one session",
+            ],
             ["incremental round, idle mailbox", initial["idle_seconds"], initial["idle_api_calls"], ""],
             [
                 f"cycle: {MAILBOXES} mailboxes × {NEW_EACH} new messages, {WORKERS} workers",
@@ -168,6 +199,12 @@ def _bench(vendor: str, sandbox: Any, provider_settings: dict[str, str]) -> dict
                 f"{cycle['activities']:,} new activities; broker {cycle['broker']}",
             ],
             [
+                "  baseline: the same requests replayed bare",
+                cycle["bare_seconds"],
+                "",
+                f"{cycle['http_requests']:,} HTTP requests, {WORKERS} sessions",
+            ],
+            [
                 f"idle round of the {MAILBOXES} mailboxes (in-process)",
                 cycle["idle_seconds"],
                 cycle["idle_http_requests"],
@@ -175,22 +212,12 @@ def _bench(vendor: str, sandbox: Any, provider_settings: dict[str, str]) -> dict
             ],
         ],
     )
-    failures = []
+    failures = support.ratio_failures(figures, RATIO_LIMITS)
     if initial["idle_api_calls"] != LIMIT_IDLE_API_CALLS:
         failures.append(f"an idle mailbox cost {initial['idle_api_calls']} requests (must be 1)")
     if cycle["idle_http_requests"] != MAILBOXES:
         failures.append(f"an idle round of {MAILBOXES} mailboxes cost {cycle['idle_http_requests']} requests")
-    if vendor == "postgresql":  # the time limits are PostgreSQL's, the production database
-        if initial["seconds"] > LIMIT_INITIAL_SECONDS:
-            failures.append(
-                f"the 10k first sync took {initial['seconds']:.1f}s (limit {LIMIT_INITIAL_SECONDS}s)"
-            )
-        if cycle["seconds"] > LIMIT_CYCLE_SECONDS:
-            failures.append(
-                f"the 500-mailbox cycle took {cycle['seconds']:.1f}s (limit {LIMIT_CYCLE_SECONDS}s)"
-            )
-    if failures:
-        raise AssertionError("; ".join(failures))
+    support.fail_on(failures, figures)
     return figures
 
 
@@ -230,6 +257,7 @@ def _initial_10k(sandbox: Any) -> dict[str, Any]:
         override_settings(GMAIL_USER_QUOTA=QUOTA_UNBOUND),
         support.PeakRss() as peak,
         db.execute_wrapper(queries),
+        support.SandboxRecorder(sandbox) as recorder,
     ):
         t0 = time.perf_counter()
         result = sync_mailbox(sync_state_id=state.pk)
@@ -251,6 +279,7 @@ def _initial_10k(sandbox: Any) -> dict[str, Any]:
     assert result["records"] == MESSAGES, result
     assert sources.count() == MESSAGES, sources.count()
     assert activities.count() == MESSAGES == activities.values("dedupe_key").distinct().count()
+    bare_seconds = support.replay_seconds(recorder.requests, sandbox.ca_path)
 
     # One more round with nothing new: Gmail's history.list answers "no changes".
     sandbox.server.app.request_log.clear()
@@ -271,6 +300,7 @@ def _initial_10k(sandbox: Any) -> dict[str, Any]:
         "activities": activities.count(),
         "people": Person.objects.for_org(org).count(),
         "companies": Company.objects.for_org(org).count(),
+        "bare_seconds": bare_seconds,
         "sql": queries.count,
         "peak_mb": peak.peak_mb,
         "idle_seconds": idle_seconds,
@@ -286,7 +316,6 @@ def _initial_10k(sandbox: Any) -> dict[str, Any]:
 
 def _cycle_500(sandbox: Any, provider_settings: dict[str, str]) -> dict[str, Any]:
     from django.db import connections
-    from django.utils import timezone
 
     from config.celery import app as celery_app
     from copilot.models import Activity, Organization, Role
@@ -332,6 +361,46 @@ def _cycle_500(sandbox: Any, provider_settings: dict[str, str]) -> dict[str, Any
     }
     connections.close_all()
     workers = [_start_worker(n, env) for n in range(1, WORKERS + 1)]
+    # Records every request the sandbox answers until the workers stop: only the cycle's syncs call it.
+    with support.SandboxRecorder(sandbox) as recorder:
+        seconds, dispatch_seconds = _run_cycle(workers, states)
+    bare_seconds = support.replay_seconds(recorder.requests, sandbox.ca_path, threads=WORKERS)
+
+    runs = [s.stats.get("last_run", {}) for s in states]
+    records = sum(r.get("records", 0) for r in runs)
+    api_calls = sum(r.get("api_calls", 0) for r in runs)
+    assert all(not r.get("full_sync") for r in runs), "a mailbox ran a full sync"
+    new_activities = Activity.objects.for_org(org).count() - activities_before
+    assert new_activities == MAILBOXES * NEW_EACH, new_activities
+
+    # And a round with nothing new, in this process: one request per mailbox.
+    sandbox.server.app.request_log.clear()
+    t0 = time.perf_counter()
+    dispatch_all()
+    idle_seconds = time.perf_counter() - t0
+    idle_http_requests = len(sandbox.server.app.request_log.entries())
+    return {
+        "seconds": seconds,
+        "dispatch_seconds": dispatch_seconds,
+        "bare_seconds": bare_seconds,
+        "http_requests": len(recorder.requests),
+        "records": records,
+        "api_calls": api_calls,
+        "activities": new_activities,
+        "broker": broker,
+        "idle_seconds": idle_seconds,
+        "idle_http_requests": idle_http_requests,
+    }
+
+
+def _run_cycle(workers: list[_Worker], states) -> tuple[float, float]:
+    """Dispatch once and wait until every mailbox synced again: (seconds, dispatch seconds)."""
+    from django.utils import timezone
+
+    from config.celery import app as celery_app
+    from integrations.dispatcher import dispatch_all
+    from integrations.models import SyncState
+
     try:
         for worker in workers:
             worker.wait_ready()
@@ -362,30 +431,7 @@ def _cycle_500(sandbox: Any, provider_settings: dict[str, str]) -> dict[str, Any
         for worker in workers:
             worker.stop()
         celery_app.conf.task_always_eager = True
-
-    runs = [s.stats.get("last_run", {}) for s in states]
-    records = sum(r.get("records", 0) for r in runs)
-    api_calls = sum(r.get("api_calls", 0) for r in runs)
-    assert all(not r.get("full_sync") for r in runs), "a mailbox ran a full sync"
-    new_activities = Activity.objects.for_org(org).count() - activities_before
-    assert new_activities == MAILBOXES * NEW_EACH, new_activities
-
-    # And a round with nothing new, in this process: one request per mailbox.
-    sandbox.server.app.request_log.clear()
-    t0 = time.perf_counter()
-    dispatch_all()
-    idle_seconds = time.perf_counter() - t0
-    idle_http_requests = len(sandbox.server.app.request_log.entries())
-    return {
-        "seconds": seconds,
-        "dispatch_seconds": dispatch_seconds,
-        "records": records,
-        "api_calls": api_calls,
-        "activities": new_activities,
-        "broker": broker,
-        "idle_seconds": idle_seconds,
-        "idle_http_requests": idle_http_requests,
-    }
+    return seconds, dispatch_seconds
 
 
 def _broker_description() -> str:

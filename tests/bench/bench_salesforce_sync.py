@@ -47,11 +47,16 @@ LEADS = 100_000
 CHANGES = 1_000
 LIMIT_POLL_API_CALLS = 55
 LIMIT_PEAK_MB = 400  # memory is the same on a slower machine: an absolute limit still means something
-# TODO-MEASURED
+# Limits on the time in units of a same-run baseline. Measured on SQLite on 2026-12-06 (issue 11),
+# on the 2-core machine with other test runs beside it: ingest 33.7x a bare executemany of the
+# rows (4,079 rows/s that run; README: about 11,000-12,000 on an idle machine, where the ratio
+# is about the same), the poll 6.1x its bare round trips, 1,000 changes 5.4x theirs (a single
+# request of ~0.2 s: the noisiest). The limits are about twice that: the old absolute floor
+# (10,000 rows/s) failed on a machine whose CPU is 2.5x slower although nothing had changed.
 RATIO_LIMITS = {
-    "sf_ingest_vs_bare_copy_ratio": 100,
-    "sf_poll_100k_vs_bare_round_trips_ratio": 20,
-    "sf_incremental_1k_changes_vs_bare_round_trips_ratio": 40,
+    "sf_ingest_vs_bare_copy_ratio": 70,
+    "sf_poll_100k_vs_bare_round_trips_ratio": 13,
+    "sf_incremental_1k_changes_vs_bare_round_trips_ratio": 12,
 }
 BASELINE_REPEATS = 3
 # The Lead fields the default mapping reads: what the bare load writes per row.
