@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from copilot.tenancy import TenantModel, TenantQuerySet
+from copilot.tenant_models import TenantModel, TenantQuerySet
 
 
 @dataclass(frozen=True)

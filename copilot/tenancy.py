@@ -1,7 +1,8 @@
 """The one tenancy mechanism. Every tenant-owned row carries an ``organization``; every read of
 one in a request goes through ``request.organization`` and the scoped queryset below.
 
-- ``TenantModel`` / ``TenantQuerySet.for_org()``: the scoped queryset every tenant model has.
+- ``TenantModel`` / ``TenantQuerySet.for_org()`` (in ``copilot.tenant_models``): the scoped
+  queryset every tenant model has.
 - ``OrganizationMiddleware``: sets ``request.organization`` from the signed-in user.
 - ``org_object_or_404()`` and ``OrgScopedMixin``: how views fetch an object by id, so another
   organisation's id is a plain 404 (never 403, which would confirm the object exists).
@@ -27,26 +28,6 @@ if TYPE_CHECKING:
     from copilot.models import Organization
 
 M = TypeVar("M", bound=models.Model)
-
-
-class TenantQuerySet(models.QuerySet):
-    def for_org(self, organization: Organization | None) -> TenantQuerySet:
-        if organization is None:
-            return self.none()
-        return self.filter(organization=organization)
-
-
-class TenantModel(models.Model):
-    """Abstract base of every tenant-owned model."""
-
-    organization = models.ForeignKey(
-        "copilot.Organization", on_delete=models.CASCADE, related_name="+", db_index=True
-    )
-
-    objects = TenantQuerySet.as_manager()
-
-    class Meta:
-        abstract = True
 
 
 def _organization_of(request: HttpRequest) -> Organization | None:

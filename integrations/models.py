@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from copilot.tenancy import TenantModel
+from copilot.tenant_models import TenantModel
 from integrations.crypto import EncryptedTextField
 
 

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from copilot.tenancy import TenantModel
+from copilot.tenant_models import TenantModel
 
 
 class Address(models.Model):

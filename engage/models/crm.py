@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from copilot.tenancy import TenantModel
+from copilot.tenant_models import TenantModel
 
 
 class CrmObject(models.TextChoices):

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from copilot.tenancy import TenantModel
+from copilot.tenant_models import TenantModel
 from engage.models.contacts import Address
 
 

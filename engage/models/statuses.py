@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models.functions import Lower
 
-from copilot.tenancy import TenantModel
+from copilot.tenant_models import TenantModel
 
 # The list every new organisation starts with; the first is the default for new contacts.
 DEFAULT_STATUSES: list[tuple[str, str]] = [
