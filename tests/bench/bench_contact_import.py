@@ -46,12 +46,17 @@ ROWS = 100_000
 COMPANIES = 5_000
 USERS = 5
 LIMIT_MB = 300  # memory is the same on a slower machine: an absolute limit still means something
-# TODO-MEASURED
+# Limits on the time in units of a same-run baseline. Measured on SQLite on 2026-12-06 (issue 11),
+# on the 2-core machine with other test runs beside it: import 14.3x and re-import 39.6x a bare
+# executemany of the file, upload 4.2x and validation 32.6x a bare csv.reader pass. The limits
+# are about twice that (a slower machine moves figure and baseline together; doubling the work
+# per row fails). On PostgreSQL COPY is a faster floor: the import was 47-70x it before issue 11,
+# so the import limits leave room for that too.
 RATIO_LIMITS = {
-    "csv_import_100k_vs_bare_copy_ratio": 200,
+    "csv_import_100k_vs_bare_copy_ratio": 140,
     "csv_reimport_100k_vs_bare_copy_ratio": 200,
-    "csv_upload_100k_vs_bare_read_ratio": 20,
-    "csv_validate_100k_vs_bare_read_ratio": 20,
+    "csv_upload_100k_vs_bare_read_ratio": 10,
+    "csv_validate_100k_vs_bare_read_ratio": 65,
 }
 BASELINE_REPEATS = 3
 # Its own database and files, so it can run beside another benchmark.
