@@ -14,7 +14,7 @@ class EngageConfig(AppConfig):
 
         # Engage decides what Salesforce Leads and Contacts become (G5, G6); integrations fetches.
         from engage.services.crm.sync_handler import handler
-        from integrations.salesforce.sync import register_handler
+        from integrations.salesforce.fetch.source import register_handler
 
         register_handler(handler)
 

@@ -15,9 +15,9 @@ class IntegrationsConfig(AppConfig):
         from copilot.signals import user_deleting
         from integrations.base import register_provider
         from integrations.dispatcher import register_sync  # also registers the beat entry's task
-        from integrations.google.adapter import GOOGLE_ADAPTER
+        from integrations.google.fetch.source import GOOGLE_ADAPTER
         from integrations.google.provider import GOOGLE
-        from integrations.microsoft.adapter import MICROSOFT_ADAPTER
+        from integrations.microsoft.fetch.source import MICROSOFT_ADAPTER
         from integrations.microsoft.provider import MICROSOFT
         from integrations.salesforce import tasks as salesforce_tasks
         from integrations.salesforce.provider import SALESFORCE

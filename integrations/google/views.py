@@ -25,7 +25,7 @@ from integrations import governance, selectors, services
 from integrations.base import user_connections_url
 from integrations.exceptions import ProviderAuthError, ProviderError
 from integrations.google import auth, checks, directory
-from integrations.google.adapter import admin_client
+from integrations.google.fetch.source import admin_client
 from integrations.google.provider import ADMIN_SCOPES, GOOGLE, USER_SCOPES
 from integrations.models import Connection
 from integrations.oauth import (

@@ -17,7 +17,7 @@ from celery import shared_task
 
 from integrations import services
 from integrations.models import Connection
-from integrations.salesforce import sync
+from integrations.salesforce.fetch import source as sync
 from integrations.sync import policy
 from integrations.sync.policy import RUN_EXPIRES_SECONDS
 

@@ -16,7 +16,7 @@ from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from copilot.intelligence.services import intelligence_settings_update
 from copilot.models import Activity
-from integrations.google.adapter import GOOGLE_ADAPTER, mailbox_client
+from integrations.google.fetch.source import GOOGLE_ADAPTER, mailbox_client
 from integrations.records import AddressBookContactRecord, MailMessageRecord
 from integrations.sandbox.google import control as google
 from integrations.sandbox.salesforce import control as sf

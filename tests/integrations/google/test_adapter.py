@@ -6,7 +6,7 @@ import email
 import email.policy
 from typing import Any
 
-from integrations.google.adapter import GOOGLE_ADAPTER
+from integrations.google.fetch.source import GOOGLE_ADAPTER
 from integrations.records import Address
 from integrations.sandbox.google import control as google
 from integrations.sync.registry import get_source as get_adapter

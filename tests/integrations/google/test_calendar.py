@@ -10,8 +10,8 @@ import pytest
 from django.utils import timezone
 
 from integrations.exceptions import CursorExpired
-from integrations.google.adapter import GOOGLE_ADAPTER
-from integrations.google.calendar import event_record
+from integrations.google.fetch.calendar import event_record
+from integrations.google.fetch.source import GOOGLE_ADAPTER
 from integrations.records import Address, Attendee, CalendarEventRecord, Deletion
 from integrations.sandbox.google import control as google
 from tests.integrations.google.conftest import SELLER1, dwd_connection, mailbox

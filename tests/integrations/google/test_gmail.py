@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from integrations.exceptions import CursorExpired, MailboxAccessDenied, ProviderAuthError
-from integrations.google.adapter import GOOGLE_ADAPTER
+from integrations.google.fetch.source import GOOGLE_ADAPTER
 from integrations.models import Connection
 from integrations.records import Address, Deletion, MailMessageRecord
 from integrations.sandbox.google import control as google

@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from integrations.exceptions import ProviderThrottled
-from integrations.google.adapter import GOOGLE_ADAPTER
+from integrations.google.fetch.source import GOOGLE_ADAPTER
 from integrations.google.limits import GmailQuota, QuotaSetting, units_of
 from integrations.sandbox.google import control as google
 from tests.integrations.google.conftest import SELLER2, dwd_connection, mailbox

@@ -17,7 +17,8 @@ from django.utils import timezone
 from lxml import html as lxml_html
 
 from integrations import services
-from integrations.microsoft import auth, delta
+from integrations.microsoft import auth
+from integrations.microsoft.fetch import delta
 from integrations.models import Connection
 from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
 from integrations.sandbox.microsoft.directory import directory
@@ -165,7 +166,7 @@ def since_days(days: int = 90) -> Any:
 
 def sync(connection: Connection, address: str, kind: str, cursor: str = "", since: Any = None) -> list[Any]:
     """Every page of one fetch round, as the engine would consume them."""
-    from integrations.microsoft.adapter import MICROSOFT_ADAPTER
+    from integrations.microsoft.fetch.source import MICROSOFT_ADAPTER
 
     return list(
         MICROSOFT_ADAPTER.fetch(

@@ -14,9 +14,10 @@ import pytest
 from django.utils import timezone
 
 from integrations.exceptions import MailboxAccessDenied
-from integrations.microsoft import contacts, directory
-from integrations.microsoft.adapter import MICROSOFT_ADAPTER, build_mime
+from integrations.microsoft import directory
 from integrations.microsoft.client import GraphClient
+from integrations.microsoft.fetch import contacts
+from integrations.microsoft.fetch.source import MICROSOFT_ADAPTER, build_mime
 from integrations.records import Address, AddressBookContactRecord, Deletion, MailMessageRecord
 from integrations.sync.registry import get_source as get_adapter
 from integrations.sync.registry import register_source as register_adapter

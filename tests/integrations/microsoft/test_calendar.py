@@ -11,8 +11,8 @@ import pytest
 from django.utils import timezone
 
 from integrations.exceptions import CursorExpired
-from integrations.microsoft import calendar
 from integrations.microsoft.client import GraphClient
+from integrations.microsoft.fetch import calendar
 from integrations.records import Address, Attendee, CalendarEventRecord, Deletion
 from tests.integrations.microsoft.conftest import SELLER1, graph_requests, records_of, since_days, sync
 

@@ -11,9 +11,9 @@ import pytest
 from django.utils import timezone
 
 from integrations.exceptions import CursorExpired, MailboxAccessDenied, ProviderThrottled, ProviderUnavailable
-from integrations.microsoft import mail
 from integrations.microsoft.client import GraphClient
 from integrations.microsoft.errors import OUTSIDE_POLICY
+from integrations.microsoft.fetch import mail
 from integrations.records import Deletion, MailMessageRecord
 from tests.integrations.microsoft.conftest import (
     ADMIN,
@@ -116,7 +116,7 @@ def test_a_killed_worker_resumes_from_the_stored_next_link_without_losing_or_rep
     ms, app_connection, small_pages
 ):
     everything = {r.external_id for r in records_of(sync(app_connection, SELLER1, "email"))}
-    from integrations.microsoft.adapter import MICROSOFT_ADAPTER
+    from integrations.microsoft.fetch.source import MICROSOFT_ADAPTER
     from tests.integrations.microsoft.conftest import mailbox
 
     fetch = MICROSOFT_ADAPTER.fetch(

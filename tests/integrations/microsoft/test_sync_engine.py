@@ -9,8 +9,8 @@ import json
 import pytest
 
 from integrations import governance
-from integrations.microsoft.adapter import MICROSOFT_ADAPTER
 from integrations.microsoft.errors import OUTSIDE_POLICY
+from integrations.microsoft.fetch.source import MICROSOFT_ADAPTER
 from integrations.models import SyncState
 from integrations.sync.engine import run_mailbox_sync
 from integrations.sync.fanout import due_states

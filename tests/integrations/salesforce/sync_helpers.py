@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from integrations.models import SyncState
 from integrations.records import BatchResult, CrmRecord
-from integrations.salesforce import sync
+from integrations.salesforce.fetch import source as sync
 from integrations.sandbox.salesforce import control
 
 REST = r"/services/data/v59\.0/"

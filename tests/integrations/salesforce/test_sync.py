@@ -20,9 +20,10 @@ from integrations import dispatcher, services
 from integrations.dispatcher import dispatch_syncs
 from integrations.http import ProviderSession
 from integrations.models import Connection, SyncState
-from integrations.salesforce import sync, tasks
+from integrations.salesforce import tasks
 from integrations.salesforce.auth import revoke_token
 from integrations.salesforce.client import SalesforceClient
+from integrations.salesforce.fetch import source as sync
 from integrations.sandbox.salesforce import control
 from tests.integrations.salesforce.conftest import sandbox_connection
 from tests.integrations.salesforce.sync_helpers import (

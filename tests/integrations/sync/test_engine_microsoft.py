@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from copilot.models import Activity
 from integrations import governance, selectors, services
-from integrations.microsoft import auth, delta
+from integrations.microsoft import auth
+from integrations.microsoft.fetch import delta
 from integrations.models import Connection, SyncState
 from integrations.sandbox.microsoft import control as ms_control
 from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID

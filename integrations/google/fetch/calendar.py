@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from integrations.google.client import GoogleClient
-from integrations.google.cursor import decode as cursor_fields
-from integrations.google.cursor import sync_token_pages
-from integrations.google.gmail import html_to_text
+from integrations.google.fetch.cursor import decode as cursor_fields
+from integrations.google.fetch.cursor import sync_token_pages
+from integrations.google.fetch.gmail import html_to_text
 from integrations.records import Address, Attendee, CalendarEventRecord, Deletion, Record, SyncPage
 
 PRIVATE_VISIBILITY = frozenset({"private", "confidential"})

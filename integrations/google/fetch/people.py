@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from integrations.google.client import GoogleClient
-from integrations.google.cursor import decode as cursor_fields
-from integrations.google.cursor import sync_token_pages
+from integrations.google.fetch.cursor import decode as cursor_fields
+from integrations.google.fetch.cursor import sync_token_pages
 from integrations.records import AddressBookContactRecord, Deletion, Record, SyncPage
 
 

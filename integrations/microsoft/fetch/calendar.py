@@ -32,9 +32,15 @@ from urllib.parse import quote
 from django.utils import timezone
 
 from integrations.exceptions import ProviderError
-from integrations.microsoft import delta
 from integrations.microsoft.client import GraphClient
-from integrations.microsoft.convert import address, body_text, iso_z, parse_date_time_zone, parse_datetime
+from integrations.microsoft.fetch import delta
+from integrations.microsoft.fetch.convert import (
+    address,
+    body_text,
+    iso_z,
+    parse_date_time_zone,
+    parse_datetime,
+)
 from integrations.records import Address, Attendee, CalendarEventRecord, Deletion, Record, SyncPage
 
 logger = logging.getLogger(__name__)

@@ -18,10 +18,11 @@ from email.utils import format_datetime, formataddr
 from django.utils import timezone
 
 from integrations.exceptions import ProviderError
-from integrations.google import calendar, directory, gmail, people
+from integrations.google import directory
 from integrations.google.auth import ConnectionCredentials
 from integrations.google.client import GoogleClient
 from integrations.google.dwd import DelegatedCredentials
+from integrations.google.fetch import calendar, gmail, people
 from integrations.google.limits import GmailQuota
 from integrations.google.provider import APP_SCOPES, GOOGLE
 from integrations.models import Connection

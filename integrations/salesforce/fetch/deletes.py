@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from integrations.salesforce import limits
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import SalesforceError
-from integrations.salesforce.queries import MIN_BATCH, parse_datetime
+from integrations.salesforce.fetch.queries import MIN_BATCH, parse_datetime
 
 CHECK_EVERY = dt.timedelta(days=1)
 SYNC_GAP = dt.timedelta(hours=1)  # a sync that did not succeed for this long may have missed some

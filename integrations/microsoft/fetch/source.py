@@ -20,8 +20,9 @@ from email.utils import format_datetime, formataddr, make_msgid
 from django.utils import timezone
 
 from integrations.exceptions import ProviderError
-from integrations.microsoft import calendar, checks, contacts, directory, mail
+from integrations.microsoft import checks, directory
 from integrations.microsoft.client import GraphClient
+from integrations.microsoft.fetch import calendar, contacts, mail
 from integrations.microsoft.provider import MICROSOFT
 from integrations.models import Connection
 from integrations.records import Address, Kind, MailMessageRecord, SyncPage

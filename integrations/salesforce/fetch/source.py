@@ -74,10 +74,11 @@ from integrations import services
 from integrations.exceptions import ProviderAuthError, ProviderThrottled, ProviderUnavailable
 from integrations.models import Connection, SyncState
 from integrations.records import BatchResult, CrmRecord
-from integrations.salesforce import deletes, limits, queries
+from integrations.salesforce import limits
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import SalesforceError
-from integrations.salesforce.queries import EPOCH, MIN_BATCH, iso, parse_datetime
+from integrations.salesforce.fetch import deletes, queries
+from integrations.salesforce.fetch.queries import EPOCH, MIN_BATCH, iso, parse_datetime
 from integrations.sync import policy, registry
 from integrations.sync.policy import Stop
 

@@ -22,9 +22,9 @@ from urllib.parse import quote
 
 from django.utils import timezone
 
-from integrations.microsoft import delta
 from integrations.microsoft.client import GraphClient
-from integrations.microsoft.convert import parse_datetime
+from integrations.microsoft.fetch import delta
+from integrations.microsoft.fetch.convert import parse_datetime
 from integrations.records import AddressBookContactRecord, Deletion, Record, SyncPage
 
 DEFAULT = "default"

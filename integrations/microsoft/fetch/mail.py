@@ -25,9 +25,9 @@ from urllib.parse import quote
 
 from django.utils import timezone
 
-from integrations.microsoft import delta
 from integrations.microsoft.client import GraphClient
-from integrations.microsoft.convert import address, addresses, body_text, iso_z, parse_datetime
+from integrations.microsoft.fetch import delta
+from integrations.microsoft.fetch.convert import address, addresses, body_text, iso_z, parse_datetime
 from integrations.records import Deletion, MailMessageRecord, Record, SyncPage
 
 # Well-known folder name → the label records carry.

@@ -27,8 +27,8 @@ from typing import Any
 from django.utils import timezone
 
 from integrations.google.client import GoogleClient
-from integrations.google.cursor import decode as cursor_fields
-from integrations.google.cursor import encode as make_cursor
+from integrations.google.fetch.cursor import decode as cursor_fields
+from integrations.google.fetch.cursor import encode as make_cursor
 from integrations.records import Address, Deletion, MailMessageRecord, Record, SyncPage
 
 _TAGS = re.compile(r"<[^>]+>")
