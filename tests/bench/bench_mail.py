@@ -121,32 +121,11 @@ def _measure(vendor: str) -> dict[str, float]:
         server=server,
     )
     try:
-        provider_settings = sandbox_settings(sandbox)
+        provider_settings = sandbox.provider_settings()
         with override_settings(**provider_settings):
             return _bench(vendor, sandbox, provider_settings)
     finally:
         server.stop()
-
-
-def sandbox_settings(sandbox: Any) -> dict[str, str]:
-    """The settings that point Cadence's Google client at the sandbox (what the ``sandbox`` test
-    fixture sets); the workers get the same as environment variables."""
-    url = sandbox.url
-    return {
-        "PROVIDER_CA_BUNDLE": sandbox.ca_path,
-        "GOOGLE_CLIENT_ID": "cadence-sandbox-google-client",
-        "GOOGLE_CLIENT_SECRET": "cadence-sandbox-google-secret",
-        "GOOGLE_SERVICE_ACCOUNT_FILE": str(sandbox.server.google_service_account_path),
-        "GOOGLE_AUTH_URL": f"{url}/google/o/oauth2/v2/auth",
-        "GOOGLE_TOKEN_URL": f"{url}/google/token",
-        "GOOGLE_REVOKE_URL": f"{url}/google/revoke",
-        "GOOGLE_USERINFO_URL": f"{url}/google/oauth2/v3/userinfo",
-        "GOOGLE_GMAIL_URL": f"{url}/google/",
-        "GOOGLE_CALENDAR_URL": f"{url}/google/calendar/v3/",
-        "GOOGLE_PEOPLE_URL": f"{url}/google/",
-        "GOOGLE_DIRECTORY_URL": f"{url}/google/",
-        "GOOGLE_BATCH_URL": f"{url}/google/batch/gmail/v1",
-    }
 
 
 def _bench(vendor: str, sandbox: Any, provider_settings: dict[str, str]) -> dict[str, float]:
