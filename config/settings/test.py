@@ -2,7 +2,6 @@
 
 from config.settings.base import *  # noqa: F403
 from config.settings.base import env
-from integrations.sandbox.settings import SANDBOX_CREDENTIALS
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -15,15 +14,14 @@ STORAGES = {
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 TELEPHONY_BACKEND = "engage.telephony.LocmemTelephonyBackend"
-# The provider sandbox's seeded apps; the ``sandbox`` fixture sets the URLs
-# (integrations/sandbox/settings.py).
+# The provider sandbox's seeded Salesforce connected app; the ``sandbox`` fixture sets the URL.
 SALESFORCE_LOGIN_URL = "https://127.0.0.1:8443"
-SALESFORCE_CLIENT_ID = SANDBOX_CREDENTIALS["SALESFORCE_CLIENT_ID"]
-SALESFORCE_CLIENT_SECRET = SANDBOX_CREDENTIALS["SALESFORCE_CLIENT_SECRET"]
-GOOGLE_CLIENT_ID = SANDBOX_CREDENTIALS["GOOGLE_CLIENT_ID"]
-GOOGLE_CLIENT_SECRET = SANDBOX_CREDENTIALS["GOOGLE_CLIENT_SECRET"]
-MICROSOFT_CLIENT_ID = SANDBOX_CREDENTIALS["MICROSOFT_CLIENT_ID"]
-MICROSOFT_CLIENT_SECRET = SANDBOX_CREDENTIALS["MICROSOFT_CLIENT_SECRET"]
+SALESFORCE_CLIENT_ID = "cadence-sandbox-client"
+SALESFORCE_CLIENT_SECRET = "cadence-sandbox-secret"
+GOOGLE_CLIENT_ID = "cadence-sandbox-google-client"
+GOOGLE_CLIENT_SECRET = "cadence-sandbox-google-secret"
+MICROSOFT_CLIENT_ID = "3e0f7c2a-5b84-4c9e-a1d6-7f2b9e4c0d18"  # integrations/sandbox/microsoft/demo.py
+MICROSOFT_CLIENT_SECRET = "Sbx8Q~cadence-sandbox-demo-secret-not-for-production"
 
 # Serve static files from the app folders without collectstatic.
 WHITENOISE_USE_FINDERS = True
