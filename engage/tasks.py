@@ -88,6 +88,13 @@ def crm_flush_activities(self, organization_id: int) -> None:
         _retry_later(self)
 
 
+@shared_task(name="engage.crm_contact_lookup", ignore_result=True)
+def crm_contact_lookup(contact_id: int, actor_id: int | None = None) -> None:
+    from engage.services.crm import linking
+
+    linking.crm_contact_lookup(contact_id=contact_id, actor_id=actor_id)
+
+
 @shared_task(name="engage.crm_link_imported", ignore_result=True)
 def crm_link_imported(import_id: int) -> None:
     from engage.services.crm import linking

@@ -23,12 +23,6 @@ from engage.services import contacts as contact_services
 from engage.services.crm import linking as crm_linking
 
 FILTER_PARAMS = ("q", "owner", "status", "account", "source", "opted_out", "sort")
-CRM_LEVELS = {
-    "success": messages.SUCCESS,
-    "info": messages.INFO,
-    "warning": messages.WARNING,
-    "error": messages.ERROR,
-}
 
 
 def _int(value: str | None) -> int | None:
@@ -146,7 +140,7 @@ def contact_create(request: HttpRequest) -> HttpResponse:
         data = dict(form.cleaned_data)
         status, owner = data.pop("status"), data.pop("owner")
         try:
-            contact, outcome = crm_linking.contact_add(
+            contact = crm_linking.contact_add(
                 organization=org, actor=request.user, data=data, owner=owner, status=status
             )
         except contact_services.DuplicateContact as exc:
@@ -155,8 +149,6 @@ def contact_create(request: HttpRequest) -> HttpResponse:
             apply_validation_error(form, exc)
         else:
             messages.success(request, f"Added {contact}.")
-            if outcome is not None:
-                messages.add_message(request, CRM_LEVELS[outcome.level], outcome.message)
             return redirect("engage:contact_detail", contact_id=contact.pk)
     return render(
         request, "engage/contacts/form.html", {"form": form, "existing": existing, "creating": True}
@@ -179,6 +171,12 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
         request, Contact.objects.select_related("owner", "status", "account"), pk=contact_id
     )
     org = request.organization
+    crm = {
+        "crm_error": crm_linking.crm_latest_error(contact=contact),
+        "crm_lookup": crm_linking.crm_lookup_state(contact=contact),
+    }
+    if request.htmx and request.htmx.target == "crm-state":  # polled while Salesforce is checked
+        return render(request, "engage/contacts/_crm_state.html", {"contact": contact, **crm})
     return render(
         request,
         "engage/contacts/detail.html",
@@ -186,7 +184,7 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
             "contact": contact,
             "statuses": selectors.contact_status_choices(organization=org),
             "owners": selectors.contact_owner_choices(organization=org),
-            "crm_error": crm_linking.crm_latest_error(contact=contact),
+            **crm,
             # B8: the team's emails and meetings with this contact's address.
             # The timeline is synced intelligence: only with the Copilot package (A1).
             "timeline_lock": org.package_lock_reason("copilot"),

@@ -1,6 +1,6 @@
-"""Linking Engage contacts to Salesforce records (F2, G13): look a contact up when it is added
-and link it (taking the record's data per the mapping) or create it in Salesforce; link a CSV
-import's contacts by email.
+"""Linking Engage contacts to Salesforce records (F2, G13): look a contact up once it is added
+(in a task enqueued on commit) and link it (taking the record's data per the mapping) or create
+it in Salesforce; link a CSV import's contacts by email.
 
 Every Salesforce call happens outside database transactions (``engage.services.crm.writes`` owns
 the client and logs each write); the Engage rows are written in short transactions of their own.
@@ -9,6 +9,7 @@ Status and opt-out pushes are in ``engage.services.crm.pushes``, activity Tasks 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from copilot.models import Organization, User
+from copilot.models import AuditEvent, Organization, User
 from copilot.services.audit import audit_record
 from engage.crm.mapping import MappingRow
 from engage.crm.soql_rules import soql_string
@@ -51,6 +52,10 @@ logger = logging.getLogger(__name__)
 Action = CrmWriteLog.Action
 IMPORT_LINK_CAP = 2_000  # emails looked up after a CSV import (2 queries per 200)
 IN_CHUNK = 200  # values per ``IN (...)`` list: keeps the query URL well under Salesforce's 16 KB
+LOOKUP_CHECKED = "contact.crm_checked"  # the audit action that keeps a new contact's lookup outcome
+# How long a new contact's page says "Checking Salesforce…" before it stops waiting for the task
+# (a stopped worker must not leave the page polling for ever).
+LOOKUP_WAIT = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -73,15 +78,38 @@ def contact_add(
     data: dict[str, Any],
     owner: User | None,
     status: ContactStatus | None = None,
-) -> tuple[Contact, CrmOutcome | None]:
+) -> Contact:
     """The New Contact form's one service (F2): create the contact (its own transaction;
-    ``DuplicateContact`` / ``ValidationError`` as ``contact_create``), then find, link or create
-    it in Salesforce. The Salesforce outcome is returned, for the seller to read on the next page.
-
-    The lookup runs here rather than in a task on commit because the page that follows the form
-    says what Salesforce did (tests/engage/crm/test_lookup.py asserts it on that page)."""
+    ``DuplicateContact`` / ``ValidationError`` as ``contact_create``) and, when the organisation
+    has Salesforce, enqueue its lookup once that has committed (``crm_contact_lookup``): no
+    Salesforce round trip inside the request. The contact's page says what Salesforce did
+    (``crm_lookup_state``), "Checking Salesforce…" until then."""
     contact = contact_create(organization=organization, actor=actor, data=data, owner=owner, status=status)
-    return contact, crm_contact_added(contact=contact, actor=actor)
+    if gateway.org_connection(organization) is not None:
+        from engage.tasks import crm_contact_lookup
+
+        contact_id, actor_id = contact.pk, actor.pk
+        transaction.on_commit(lambda: crm_contact_lookup.delay(contact_id, actor_id=actor_id))
+    return contact
+
+
+def crm_contact_lookup(*, contact_id: int, actor_id: int | None) -> CrmOutcome | None:
+    """The lookup task's service: find, link or create the new contact in Salesforce
+    (``crm_contact_added``) and keep the outcome, as an audit event, for the contact's page."""
+    contact = Contact.objects.select_related("organization").filter(pk=contact_id).first()
+    if contact is None:  # deleted before the task ran
+        return None
+    actor = User.objects.filter(pk=actor_id).first() if actor_id is not None else None
+    outcome = crm_contact_added(contact=contact, actor=actor)
+    if outcome is not None:
+        audit_record(
+            organization=contact.organization,
+            actor=actor,
+            action=LOOKUP_CHECKED,
+            target=contact.email or str(contact),
+            data={"contact_id": contact.pk, "level": outcome.level, "message": outcome.message},
+        )
+    return outcome
 
 
 def crm_contact_added(*, contact: Contact, actor: User | None) -> CrmOutcome | None:
@@ -89,7 +117,7 @@ def crm_contact_added(*, contact: Contact, actor: User | None) -> CrmOutcome | N
     mapping), or create it as the CRM settings say (Lead, Contact or nothing). None when the
     organisation has no Salesforce or the contact is already linked. Never raises provider
     errors: the contact exists in Engage whatever Salesforce says. Call after the contact's
-    transaction has committed (the view does)."""
+    transaction has committed (``contact_add`` enqueues it on commit)."""
     organization = contact.organization
     if contact.crm_id:
         return None
@@ -321,6 +349,36 @@ def _link_by_email(organization: Organization, found: dict[str, tuple[str, str]]
 
 
 # --- Reads for pages ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CrmLookupState:
+    """A new contact's Salesforce lookup as its page shows it: still checking, or what it did."""
+
+    checking: bool = False
+    outcome: CrmOutcome | None = None
+
+
+def crm_lookup_state(*, contact: Contact) -> CrmLookupState:
+    """Whether the lookup ``contact_add`` enqueued has run and what it said. Checking while the
+    contact, added by hand in the last ``LOOKUP_WAIT``, is unlinked, has no recorded outcome and
+    its organisation has Salesforce."""
+    if contact.source != Contact.Source.MANUAL:
+        return CrmLookupState()
+    event = (
+        AuditEvent.objects.filter(
+            organization_id=contact.organization_id,
+            action=LOOKUP_CHECKED,
+            created_at__gte=contact.created_at,
+            data__contact_id=contact.pk,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if event is not None:
+        return CrmLookupState(outcome=CrmOutcome(event.data["level"], event.data["message"]))
+    waiting = not contact.crm_id and timezone.now() - contact.created_at < LOOKUP_WAIT
+    return CrmLookupState(checking=waiting and gateway.org_connection(contact.organization) is not None)
 
 
 def crm_latest_error(*, contact: Contact) -> CrmWriteLog | None:

@@ -240,39 +240,43 @@ def test_nothing_happens_without_salesforce(acme, owner, django_assert_max_num_q
 
 # --- The New Contact form tells what happened -----------------------------------------------------------
 def test_the_new_contact_form_shows_the_salesforce_outcome(
-    client, owner, acme, salesforce_connection, sandbox
+    client, owner, acme, salesforce_connection, sandbox, django_capture_on_commit_callbacks
 ):
     person = sf.sf_contact(sandbox)
     client.force_login(owner)
-    response = client.post(
-        reverse("engage:contact_create"),
-        {
-            "email": person["Email"],
-            "last_name": "Typed",
-            "owner": owner.pk,
-            "status": default_status(acme).pk,
-        },
-        follow=True,
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the lookup task, enqueued on commit
+        response = client.post(
+            reverse("engage:contact_create"),
+            {
+                "email": person["Email"],
+                "last_name": "Typed",
+                "owner": owner.pk,
+                "status": default_status(acme).pk,
+            },
+        )
+    response = client.get(response.url)  # the page that follows, once the task has run
     assert response.status_code == 200
     assert f"Linked to Salesforce Contact {person['Id']}" in response.text
 
 
-def test_the_contact_page_shows_salesforces_refusal(client, owner, acme, salesforce_connection):
+def test_the_contact_page_shows_salesforces_refusal(
+    client, owner, acme, salesforce_connection, django_capture_on_commit_callbacks
+):
     client.force_login(owner)
-    response = client.post(
-        reverse("engage:contact_create"),
-        {
-            "email": "page@prospect.example",
-            "last_name": "Page",
-            "company": "Acme",
-            "state": "California",
-            "country": "United States",
-            "owner": owner.pk,
-            "status": default_status(acme).pk,
-        },
-        follow=True,
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the lookup task, enqueued on commit
+        response = client.post(
+            reverse("engage:contact_create"),
+            {
+                "email": "page@prospect.example",
+                "last_name": "Page",
+                "company": "Acme",
+                "state": "California",
+                "country": "United States",
+                "owner": owner.pk,
+                "status": default_status(acme).pk,
+            },
+        )
+    response = client.get(response.url)  # the page that follows, once the task has run
     text = response.text
     assert "Salesforce refused: State must be a two-letter code for US addresses. (field State)" in text
     contact = Contact.objects.get(email="page@prospect.example")
@@ -338,3 +342,31 @@ def test_a_lookup_never_undoes_an_opt_out(acme, owner, salesforce_connection, sa
     contact, _outcome = add(acme, owner, email=person["Email"], email_opt_out=True)
     contact.refresh_from_db()
     assert contact.crm_id == person["Id"] and contact.email_opt_out is True
+
+
+def test_the_contact_page_says_checking_until_the_lookup_task_has_run(
+    client, owner, acme, salesforce_connection, sandbox, django_capture_on_commit_callbacks
+):
+    crm_settings_update(organization=acme, actor=owner, new_prospects_as=CrmSettings.NewProspects.NONE)
+    client.force_login(owner)
+    before = sum(sfc.api_calls(sandbox.state).values())
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(
+            reverse("engage:contact_create"),
+            {
+                "email": "waiting@prospect.example",
+                "last_name": "Waiting",
+                "owner": owner.pk,
+                "status": default_status(acme).pk,
+            },
+        )
+    assert sum(sfc.api_calls(sandbox.state).values()) == before  # no Salesforce round trip in the request
+    page = client.get(response.url).text
+    assert "Checking Salesforce…" in page and 'hx-trigger="every 2s"' in page
+
+    for callback in callbacks:  # the worker runs the lookup
+        callback()
+    polled = client.get(response.url, headers={"HX-Request": "true", "HX-Target": "crm-state"})
+    assert polled.text.lstrip().startswith('<dd id="crm-state"')  # only the CRM line
+    assert "Checking Salesforce" not in polled.text and "hx-trigger" not in polled.text
+    assert "Not linked" in polled.text and "create no Lead or Contact" in polled.text
