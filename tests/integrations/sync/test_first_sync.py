@@ -7,6 +7,7 @@ import time
 
 from copilot.models import Activity
 from integrations import governance
+from integrations.google import limits
 from integrations.models import SyncState
 from integrations.sandbox.google import control as google_control
 from integrations.sync.engine import Stop, run_mailbox_sync
@@ -37,11 +38,15 @@ def test_choosing_the_scope_starts_the_first_sync_without_waiting_for_the_beat(
     assert Activity.objects.filter(organization=demo.org, kind=Activity.Kind.MEETING).exists()
 
 
-def test_a_first_sync_slowed_by_the_quota_keeps_going_without_failing(sandbox, demo, settings):
+def test_a_first_sync_slowed_by_the_quota_keeps_going_without_failing(sandbox, demo, settings, monkeypatch):
     connection = sandbox_google_connection(sandbox, demo)
     # Room for one page of 500 messages (2,505 units) per 8-second window: too long a wait for the
     # limiter to sleep through, so each run commits a page, stops, and the next one resumes. (The
     # window is long enough that a slow, loaded machine still cannot finish a second page in it.)
+    # Between runs the test moves Cadence's limiter clock and the sandbox's clock past the window
+    # together instead of waiting for it.
+    skipped = [0.0]
+    monkeypatch.setattr(limits, "wall_clock", lambda: time.time() + skipped[0])
     settings.GMAIL_USER_QUOTA = "3000/8"
     google_control.set_gmail_quota(sandbox.control, units=3000, per_seconds=8)
     google_control.add_messages(sandbox.control, customer_mail(1200, prefix="big"))
@@ -54,7 +59,9 @@ def test_a_first_sync_slowed_by_the_quota_keeps_going_without_failing(sandbox, d
         outcomes.append((result.stopped, result.pages, state.attempts))
         if result.stopped == Stop.DONE:
             break
-        time.sleep(8.1)  # the quota window frees up (the follow-up task would wait longer still)
+        # the quota window frees up (the follow-up task would wait longer still)
+        skipped[0] += 8.1
+        google_control.advance_clock(sandbox.state, 8.1)
 
     assert outcomes[-1][0] == Stop.DONE, outcomes
     assert any(stopped == Stop.THROTTLED and pages for stopped, pages, _ in outcomes), outcomes
