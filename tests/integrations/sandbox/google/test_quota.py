@@ -3,7 +3,6 @@ window, refused with Retry-After, counted per batch part."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from googleapiclient.http import BatchHttpRequest
@@ -46,7 +45,7 @@ def test_older_projects_per_second_window_and_403_variant(sandbox: Any) -> None:
         "domain": "usageLimits",
         "reason": "userRateLimitExceeded",
     }
-    time.sleep(int(refused.headers["Retry-After"]))
+    google.advance_clock(sandbox.state, int(refused.headers["Retry-After"]))  # the window moves on
     assert raw(sandbox, "GET", PROFILE, token).ok
 
 
