@@ -14,9 +14,9 @@ class EngageConfig(AppConfig):
 
         # Engage decides what Salesforce Leads and Contacts become (G5, G6); integrations fetches.
         from engage.services.crm.sync_handler import handler
-        from integrations.salesforce.fetch.source import register_handler
+        from integrations.sync import registry
 
-        register_handler(handler)
+        registry.register_handler(registry.CRM, handler, only=True)
 
         # A person's own connections are listed on engage's settings page: integrations sends
         # people back there without knowing engage's URLs.

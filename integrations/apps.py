@@ -14,28 +14,20 @@ class IntegrationsConfig(AppConfig):
 
         from copilot.signals import user_deleting
         from integrations.base import register_provider
-        from integrations.dispatcher import register_sync  # also registers the beat entry's task
-        from integrations.google.fetch.source import GOOGLE_ADAPTER
+        from integrations.dispatcher import fan_out_over_providers  # also registers the beat task
         from integrations.google.provider import GOOGLE
-        from integrations.microsoft.fetch.source import MICROSOFT_ADAPTER
         from integrations.microsoft.provider import MICROSOFT
-        from integrations.salesforce import tasks as salesforce_tasks
         from integrations.salesforce.provider import SALESFORCE
         from integrations.schedule import install_periodic_tasks
-        from integrations.sync import fanout as mail_fanout
-        from integrations.sync.registry import register_source
 
-        # The two registries of the sync engine: providers (with their sync sources) here, record
-        # handlers from the feature apps' ready().
+        # The two registries of the sync engine: providers (each supplying its sync source) here,
+        # record handlers from the feature apps' ready().
         for provider in (SALESFORCE, GOOGLE, MICROSOFT):
             register_provider(provider)
-        register_source(GOOGLE_ADAPTER)
-        register_source(MICROSOFT_ADAPTER)
-        # G5: every 5 minutes, one incremental run per synced Salesforce object (imports the task).
-        register_sync("salesforce", salesforce_tasks.fan_out)
-        # B13: every 5 minutes, one run per due mailbox, calendar and address book (imports the
-        # task); a connection's first sync starts at once through the dispatcher.
-        register_sync("mail", mail_fanout.fan_out, for_connection=mail_fanout.fan_out_connection)
+        # Every 5 minutes the dispatcher runs the fan-outs the providers' sources bring: G5, one
+        # incremental run per synced Salesforce object; B13, one run per due mailbox, calendar and
+        # address book (a connection's first sync starts at once through the dispatcher).
+        fan_out_over_providers()
 
         # After every migrate (and test-database flush), make sure the code-declared periodic
         # tasks exist in django-celery-beat's tables; existing rows are left as admins set them.

@@ -1,7 +1,9 @@
 """The 5-minute sync dispatcher (B13, G5) and its Celery tasks.
 
-The sync engine (``integrations.sync``) registers one *fan-out* per kind of source ("mail",
-"salesforce") from ``IntegrationsConfig.ready``. Every 5 minutes celery-beat runs
+The dispatcher fans out over the registered providers' sync sources: ``fan_out_over_providers``
+(from ``IntegrationsConfig.ready``) fills its table with one *fan-out* per ``sync_name`` the
+sources bring ("mail" for every mailbox provider, "salesforce"); ``register_sync`` is that table's
+entry, not a registry of its own. Every 5 minutes celery-beat runs
 ``integrations.dispatch_syncs``, which calls each fan-out; a fan-out enqueues one task per due
 sync-state row (passing ids only) and returns how many it enqueued. One failing fan-out never
 stops the others.
@@ -20,6 +22,7 @@ from collections.abc import Callable
 from celery import shared_task
 from django.db import transaction
 
+from integrations.base import get_source, providers
 from integrations.sync.policy import RUN_EXPIRES_SECONDS
 
 logger = logging.getLogger(__name__)
@@ -34,6 +37,16 @@ def register_sync(kind: str, fanout: FanOut, *, for_connection: ConnectionFanOut
     _fanouts[kind] = fanout
     if for_connection is not None:
         _connection_fanouts[kind] = for_connection
+
+
+def fan_out_over_providers() -> None:
+    """One table entry per fan-out the registered providers' sources bring (``base.get_source``)."""
+    for provider in providers():
+        source = get_source(provider.key)
+        if source is not None:
+            register_sync(
+                source.sync_name, source.fan_out, for_connection=getattr(source, "fan_out_connection", None)
+            )
 
 
 def unregister_sync(kind: str) -> None:

@@ -20,10 +20,11 @@ from django.db import transaction
 
 from copilot.models import User
 from integrations import selectors, services
+from integrations.base import get_source
 from integrations.exceptions import MailboxAccessDenied, ProviderAuthError, ProviderError
 from integrations.models import Connection
 from integrations.records import Address, MailboxContext, MailMessageRecord
-from integrations.sync.registry import deliver, get_source
+from integrations.sync.registry import deliver
 from integrations.sync.source import MailboxRef, OutgoingMessage
 
 logger = logging.getLogger(__name__)

@@ -2,7 +2,8 @@
 
 - ``policy``: why a run stopped, when a row is due, leases, backoff and queue expiry, one
   ``SourcePolicy`` per kind of source (mailbox, CRM).
-- ``registry``: the two registries, providers' sources and feature apps' handlers.
+- ``registry``: the handler registry (feature apps' handlers of records, by kind); the
+  providers and their sources are the other registry, ``integrations.base``.
 - ``source``: what a mailbox source implements (Google, Microsoft); Salesforce's CRM source lives
   in ``integrations/salesforce/fetch``.
 - ``engine``: one mailbox run under its lease, one transaction per page; ``fanout``: the 5-minute

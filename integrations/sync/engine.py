@@ -38,6 +38,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations import selectors, services
+from integrations.base import get_source
 from integrations.exceptions import (
     CursorExpired,
     MailboxAccessDenied,
@@ -114,7 +115,7 @@ def why_not_syncing(state: SyncState) -> str:
         return "This is not a mailbox sync."
     if not connection.is_active:
         return connection.inactive_reason
-    if registry.get_source(connection.provider) is None:
+    if get_source(connection.provider) is None:
         return f"No mailbox source for {connection.get_provider_display()}."
     app = APP_OF_KIND[state.kind]
     for row in selectors.eligibility(connection=connection, app=app, user_ids=[state.user_id]):
@@ -144,7 +145,7 @@ def run_mailbox_sync(*, sync_state_id: int, force: bool = False) -> MailboxRunRe
     if not services.sync_state_lease_acquire(sync_state=state, owner=owner, ttl_seconds=LEASE_SECONDS):
         result.stopped, result.reason = Stop.BUSY, "Another run is syncing this mailbox."
         return result
-    adapter = registry.get_source(state.connection.provider)
+    adapter = get_source(state.connection.provider)
     assert adapter is not None  # checked by why_not_syncing
     started = time.monotonic()
     logger.info("mailsync.started", extra=_log_extra(state))

@@ -18,16 +18,30 @@ import logging
 from django.utils import timezone
 
 from integrations import governance, selectors, services
+from integrations.base import get_source
 from integrations.exceptions import ProviderAuthError, ProviderError
 from integrations.models import Connection, SyncState
 from integrations.records import APPS, kinds_of_app
-from integrations.sync import policy, registry, tasks
+from integrations.sync import policy, tasks
 from integrations.sync.source import MailboxSource
 
 logger = logging.getLogger(__name__)
 
 SCOPE_REFRESH = dt.timedelta(hours=1)
 DIRECTORY_REFRESH = dt.timedelta(hours=1)
+
+
+class MailboxFanOut:
+    """What a mailbox source (Google's, Microsoft's ``fetch/source.py``) brings the dispatcher: the
+    one mail fan-out, which covers the due rows of every mail provider at once."""
+
+    sync_name = "mail"
+
+    def fan_out(self) -> int:
+        return fan_out()
+
+    def fan_out_connection(self, connection_id: int) -> int:
+        return fan_out_connection(connection_id)
 
 
 def fan_out() -> int:
@@ -74,7 +88,7 @@ def _enqueue_due(connection: Connection) -> int:
 
 def due_states(connection: Connection, *, now: dt.datetime | None = None) -> list[SyncState]:
     """The rows of ``connection`` to run now (created for newly eligible mailboxes)."""
-    adapter = registry.get_source(connection.provider)
+    adapter = get_source(connection.provider)
     if adapter is None:
         return []
     apps = {row.app: row for row in connection.apps.all()}

@@ -1,13 +1,11 @@
-"""The sync engine's two registries: the providers' sources and the feature apps' handlers.
+"""The handler registry: where synced records go, keyed by kind (``"email"``, ``"calendar"``,
+``"contacts"``, ``"crm"``).
 
-- **Sources** (``register_source``): a provider package's sync source, keyed by provider
-  (``"google"``, ``"microsoft"``): it fetches and turns answers into ``integrations.records``.
-  ``IntegrationsConfig.ready`` registers them beside the providers themselves.
-- **Handlers** (``register_handler``): where synced records go, keyed by kind (``"email"``,
-  ``"calendar"``, ``"contacts"``, ``"crm"``). ``integrations`` does not know what is stored:
-  copilot registers its ingestion and engage its CRM handler from their ``AppConfig.ready``.
-  Handlers must be idempotent upserts keyed on provider ids: the engine may deliver the same
-  records again after a crash or a full resync.
+One of the sync engine's two registries; the other is the provider registry
+(``integrations.base``), where each provider supplies its sync source. ``integrations`` does not
+know what is stored: copilot registers its ingestion and engage its CRM handler from their
+``AppConfig.ready``. Handlers must be idempotent upserts keyed on provider ids: the engine may
+deliver the same records again after a crash or a full resync.
 """
 
 from __future__ import annotations
@@ -16,22 +14,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from integrations.records import MailboxContext, Record
-from integrations.sync.source import MailboxSource
 
 CRM = "crm"  # the kind of the CRM handler (one per installation: engage's)
 
 MailHandler = Callable[[MailboxContext, Sequence[Record]], None]
 
-_sources: dict[str, MailboxSource] = {}
 _handlers: dict[str, list[Any]] = {}
-
-
-def register_source(source: MailboxSource) -> None:
-    _sources[source.provider] = source
-
-
-def get_source(provider: str) -> MailboxSource | None:
-    return _sources.get(provider)
 
 
 def register_handler(kind: str, handler: Any, *, only: bool = False) -> None:

@@ -1,7 +1,8 @@
 """What a mail/calendar provider package implements for the sync engine and for sending.
 
-Google (``integrations/google/fetch``) and Microsoft (``integrations/microsoft/fetch``) each
-register one source with ``integrations.sync.registry`` from ``IntegrationsConfig.ready``. The
+Google (``integrations/google/fetch/source.py``) and Microsoft
+(``integrations/microsoft/fetch/source.py``) each supply one source through their provider's
+``sync_source()`` (the provider registry, ``integrations.base``). The
 engine (``integrations.sync.engine``) owns leases, retries, cursors and scheduling; a source only
 talks to its provider and turns answers into ``integrations.records``.
 """

@@ -27,6 +27,7 @@ from integrations.google.limits import GmailQuota
 from integrations.google.provider import APP_SCOPES, GOOGLE
 from integrations.models import Connection
 from integrations.records import APP_OF_KIND, Address, Kind, MailMessageRecord, SyncPage
+from integrations.sync.fanout import MailboxFanOut
 from integrations.sync.source import MailboxRef, OutgoingMessage
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def admin_client(connection: Connection) -> GoogleClient:
     return GoogleClient(ConnectionCredentials(connection))
 
 
-class GoogleAdapter:
+class GoogleAdapter(MailboxFanOut):
     provider = GOOGLE.key
 
     def fetch(

@@ -26,6 +26,7 @@ from integrations.microsoft.fetch import calendar, contacts, mail
 from integrations.microsoft.provider import MICROSOFT
 from integrations.models import Connection
 from integrations.records import Address, Kind, MailMessageRecord, SyncPage
+from integrations.sync.fanout import MailboxFanOut
 from integrations.sync.source import MailboxRef, OutgoingMessage
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ FETCHERS = {"email": mail.fetch, "calendar": calendar.fetch, "contacts": contact
 SENT_FOLDER = "Sent Items"
 
 
-class MicrosoftAdapter:
+class MicrosoftAdapter(MailboxFanOut):
     provider = MICROSOFT.key
 
     def fetch(

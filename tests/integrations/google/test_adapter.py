@@ -6,10 +6,10 @@ import email
 import email.policy
 from typing import Any
 
+from integrations.base import get_source as get_adapter
 from integrations.google.fetch.source import GOOGLE_ADAPTER
 from integrations.records import Address
 from integrations.sandbox.google import control as google
-from integrations.sync.registry import get_source as get_adapter
 from integrations.sync.source import OutgoingMessage
 from tests.integrations.google.conftest import SELLER1, SELLER2, dwd_connection, mailbox, own_connection
 

@@ -13,14 +13,14 @@ from email.policy import default as default_policy
 import pytest
 from django.utils import timezone
 
+from integrations.base import get_source as get_adapter
+from integrations.base import register_source as register_adapter
 from integrations.exceptions import MailboxAccessDenied
 from integrations.microsoft import directory
 from integrations.microsoft.client import GraphClient
 from integrations.microsoft.fetch import contacts
 from integrations.microsoft.fetch.source import MICROSOFT_ADAPTER, build_mime
 from integrations.records import Address, AddressBookContactRecord, Deletion, MailMessageRecord
-from integrations.sync.registry import get_source as get_adapter
-from integrations.sync.registry import register_source as register_adapter
 from integrations.sync.source import OutgoingMessage
 from tests.integrations.microsoft.conftest import ADMIN, SELLER1, SELLER2, mailbox, records_of, sync
 

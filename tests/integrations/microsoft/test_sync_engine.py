@@ -9,13 +9,13 @@ import json
 import pytest
 
 from integrations import governance
+from integrations.base import get_source as get_adapter
+from integrations.base import register_source as register_adapter
 from integrations.microsoft.errors import OUTSIDE_POLICY
 from integrations.microsoft.fetch.source import MICROSOFT_ADAPTER
 from integrations.models import SyncState
 from integrations.sync.engine import run_mailbox_sync
 from integrations.sync.fanout import due_states
-from integrations.sync.registry import get_source as get_adapter
-from integrations.sync.registry import register_source as register_adapter
 from tests.factories import UserFactory
 from tests.integrations.microsoft.conftest import ADMIN, SELLER1, SELLER2
 

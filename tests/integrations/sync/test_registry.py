@@ -6,8 +6,8 @@ from __future__ import annotations
 from celery import current_app
 
 from integrations.base import get_provider
+from integrations.base import get_source as get_adapter
 from integrations.dispatcher import registered_syncs
-from integrations.sync.registry import get_source as get_adapter
 
 
 def test_google_and_microsoft_are_registered_as_providers_and_mailbox_adapters():
