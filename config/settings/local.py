@@ -1,9 +1,11 @@
 """``make run``: embedded defaults (SQLite, filesystem broker), debug on, provider sandbox on."""
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import SANDBOX_DIR, SANDBOX_PORT, env
+from config.settings.base import INSTALLED_APPS, SANDBOX_DIR, SANDBOX_PORT, env
 
 DEBUG = env.bool("DEBUG", default=True)
+# The ``seed_demo`` command (Demo Co); never installed in production.
+INSTALLED_APPS = [*INSTALLED_APPS, "demo"]
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=True)
 if SANDBOX_ENABLED:
     # The sandbox is this profile's provider: every provider setting points at it unless the

@@ -1,9 +1,11 @@
 """``make test``: SQLite unless DATABASE_URL / CELERY_BROKER_URL say otherwise (CI sets both)."""
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import env
+from config.settings.base import INSTALLED_APPS, env
 
 DEBUG = False
+# The ``seed_demo`` command (Demo Co); never installed in production.
+INSTALLED_APPS = [*INSTALLED_APPS, "demo"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {

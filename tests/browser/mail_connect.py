@@ -11,8 +11,8 @@ from pathlib import Path
 from playwright.sync_api import Locator, Page, expect
 
 from copilot.models import User
-from copilot.services.demo import demo_seed
-from engage.services.demo import engage_demo_seed
+from demo.engage import engage_demo_seed
+from demo.seed import demo_seed
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "issue5"
 

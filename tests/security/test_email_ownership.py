@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from copilot.models import Role, User
-from copilot.services.demo import DEMO_PASSWORD, SUPPORT_EMAIL, demo_seed
+from demo.seed import DEMO_PASSWORD, SUPPORT_EMAIL, demo_seed
 from integrations import selectors
 from integrations.oauth import SESSION_KEY
 from integrations.records import Address

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand
 
-from copilot.services.demo import DEMO_PASSWORD, DEMO_USERS, SUPPORT_EMAIL, demo_seed
+from demo.engage import engage_demo_seed
+from demo.seed import DEMO_PASSWORD, DEMO_USERS, SUPPORT_EMAIL, demo_seed
 from engage.models import Account, Contact
-from engage.services.demo import engage_demo_seed
 
 
 class Command(BaseCommand):

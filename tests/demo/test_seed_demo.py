@@ -14,9 +14,9 @@ from django.core.management import call_command
 from django.db.models import Count, F
 
 from copilot.models import Organization
-from copilot.services.demo import DEMO_ORG, demo_seed
+from demo.engage import engage_demo_seed
+from demo.seed import DEMO_ORG, demo_seed
 from engage.models import Account, Contact
-from engage.services.demo import engage_demo_seed
 from integrations.sandbox.demo_world import build_world
 
 SAMPLE_CSV = Path(settings.BASE_DIR) / "static" / "demo" / "sample-contacts.csv"
