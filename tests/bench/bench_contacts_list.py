@@ -25,8 +25,11 @@ REQUESTS = 300
 CLIENT_THREADS = 4
 ADMIN_EMAIL = "seller@bench.example"
 ADMIN_PASSWORD = "bench-seller-password"
-# TODO-MEASURED
-RATIO_LIMITS = {"contacts_list_p95_vs_trivial_page_ratio": 40}
+# Limit on the filtered list's p95 in units of the trivial page's p95. Measured on SQLite on
+# 2026-12-06 (issue 11) on the 2-core machine with other test runs beside it: 6.7 (172 ms over
+# 25.9 ms; on an idle machine the list took about 40 ms and the trivial page a few ms, about 10).
+# The trivial page's p95 is the noisier of the two, so the limit is three times the higher.
+RATIO_LIMITS = {"contacts_list_p95_vs_trivial_page_ratio": 30}
 LIST_PAGE = support.expect_page("Contacts", 'name="ids"')  # the list itself, with contacts in it
 
 # fmt: off
