@@ -8,9 +8,12 @@ teammate on cc now and then) and meetings with them, spread over a year.
   10,000 activities — they must be equal (keyset pagination over the index table, participants and
   teammates prefetched: nothing grows with the number of activities).
 - ``timeline_p95_ms``: p95 latency of the company page over real HTTP (gunicorn, 2 workers,
-  loopback, 4 client threads) at 10,000 activities — limit 150 ms on PostgreSQL. For context the
-  table also shows the page filtered to meetings and the htmx partial of an older page (keyset
-  cursor deep in the timeline).
+  loopback, 4 client threads) at 10,000 activities. For context the table also shows the page
+  filtered to meetings and the htmx partial of an older page (keyset cursor deep in the timeline).
+- ``timeline_trivial_page_p95_ms``: the same load, in the same run, on a trivial page of the same
+  gunicorn (``/`` signed out: the middleware stack and a redirect, no SQL). Every p95 is given in
+  units of it (``…_vs_trivial_page_ratio``); the benchmark fails on the company page's ratio
+  (``RATIO_LIMITS``) and on a growing query count, never on an absolute time.
 """
 
 from __future__ import annotations
@@ -28,7 +31,11 @@ MEETING_EVERY = 8  # one activity in eight is a meeting
 PAGE_SIZE = 500  # records per delivered batch, as a sync page
 REQUESTS = 300
 CLIENT_THREADS = 4
-LIMIT_P95_MS = 150
+# Limit on the company page's p95 in units of the trivial page's p95. Measured on SQLite on
+# 2026-12-06 (issue 11) on the 2-core machine with other test runs beside it: 25.9 (378 ms over
+# 14.6 ms). The trivial page's p95 is a few milliseconds and moves by half with scheduling noise,
+# so the limit is about twice the measured ratio.
+RATIO_LIMITS = {"timeline_p95_vs_trivial_page_ratio": 55}
 SELLER_EMAIL = "seller@bench-timeline.example"
 SELLER_PASSWORD = "bench-seller-password"
 TEAMMATE_EMAIL = "teammate@bench-timeline.example"
@@ -74,6 +81,7 @@ def _measure(vendor: str) -> dict[str, float]:
             f"the company page costs {len(small)} queries at {SMALL:,} activities but {len(large)} at {LARGE:,}"
         )
     older = _older_partial_path(company)
+    support.check_trivial_page()
 
     connections.close_all()  # gunicorn's workers open their own
     pages = [
@@ -88,6 +96,7 @@ def _measure(vendor: str) -> dict[str, float]:
     ]
     with support.gunicorn_server(workers=2, ready_path="/accounts/login/") as base_url:
         cookies = support.login(base_url, email=SELLER_EMAIL, password=SELLER_PASSWORD).cookies
+        trivial = support.trivial_page_load(base_url, total=REQUESTS, threads=CLIENT_THREADS)
         load = {
             key: support.run_load(
                 base_url + path, cookies=cookies, total=REQUESTS, threads=CLIENT_THREADS, check=page_check
@@ -109,17 +118,34 @@ def _measure(vendor: str) -> dict[str, float]:
                 load[key].percentile(95),
             ]
             for key, label, _, _ in pages
+        ]
+        + [
+            [
+                "trivial page (/ signed out)",
+                "",
+                "",
+                trivial.rps,
+                trivial.percentile(50),
+                trivial.percentile(95),
+            ]
         ],
     )
-    p95 = load["company"].percentile(95)
-    if vendor == "postgresql" and p95 > LIMIT_P95_MS:
-        raise AssertionError(f"the company timeline's p95 is {p95:.0f} ms (limit {LIMIT_P95_MS} ms)")
-    return {
+    base = trivial.percentile(95)
+    figures: dict[str, float] = {
         "timeline_queries": len(large),
-        "timeline_p95_ms": round(p95, 1),
-        "timeline_meetings_p95_ms": round(load["meetings"].percentile(95), 1),
-        "timeline_older_page_p95_ms": round(load["older"].percentile(95), 1),
+        "timeline_trivial_page_p95_ms": round(base, 1),
     }
+    for key, name in (
+        ("company", "timeline"),
+        ("meetings", "timeline_meetings"),
+        ("older", "timeline_older_page"),
+    ):
+        p95 = load[key].percentile(95)
+        figures[f"{name}_p95_ms"] = round(p95, 1)
+        figures[f"{name}_p95_vs_trivial_page_ratio"] = support.ratio(p95, base)
+    failures = support.ratio_failures(figures, RATIO_LIMITS)
+    support.fail_on(failures, figures)
+    return figures
 
 
 def _partial_ok(response) -> str | None:
