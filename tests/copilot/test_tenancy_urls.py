@@ -159,4 +159,4 @@ def test_another_organisations_object_is_404(route, client, owner, outsider, glo
     # about tenancy, not a broken URL.
     ours = {k: OBJECT_FACTORIES[k](acme) for k in route.kwargs}
     response = client.get(_url(route, ours))
-    assert response.status_code in (200, 405), response.status_code
+    assert response.status_code in (200, 405), response.status_code  # 405: POST-only, as above

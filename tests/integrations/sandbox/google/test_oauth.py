@@ -79,21 +79,21 @@ def test_consent_page_says_it_is_the_sandbox_and_shows_scopes_and_users(sandbox:
 
 
 @pytest.mark.parametrize(
-    ("override", "error"),
+    ("override", "status", "error"),
     [
-        ({"client_id": "nobody"}, "invalid_client"),
-        ({"redirect_uri": "https://evil.example/cb"}, "redirect_uri_mismatch"),
-        ({"response_type": "token"}, "invalid_request"),
-        ({"scope": ""}, "invalid_request"),
+        ({"client_id": "nobody"}, 401, "invalid_client"),
+        ({"redirect_uri": "https://evil.example/cb"}, 400, "redirect_uri_mismatch"),
+        ({"response_type": "token"}, 400, "invalid_request"),
+        ({"scope": ""}, 400, "invalid_request"),
     ],
 )
 def test_bad_authorize_requests_get_an_error_page_not_a_redirect(
-    sandbox: Any, override: dict, error: str
+    sandbox: Any, override: dict, status: int, error: str
 ) -> None:
     page = raw(
         sandbox, "GET", "/google/o/oauth2/v2/auth", params=authorize_params(**override), allow_redirects=False
     )
-    assert page.status_code in (400, 401) and error in page.text
+    assert page.status_code == status and error in page.text
 
 
 def test_deny_redirects_with_access_denied_and_state(sandbox: Any) -> None:
