@@ -1,4 +1,5 @@
-"""The Microsoft client: ``GraphClient``, a small Microsoft Graph client over ``ProviderSession``: JSON in and out, paging through
+"""The Microsoft client: ``GraphClient``, a small Microsoft Graph client over ``ProviderSession``:
+one method per Graph endpoint Cadence calls (each with its ``# Reference:``), JSON in and out, paging through
 ``@odata.nextLink``, JSON batching, one token retry on 401, per-mailbox concurrency, and every
 failure turned into a typed error from ``integrations.exceptions``.
 
@@ -108,7 +109,89 @@ class GraphClient:
             return "/" + url.split(marker, 1)[1] if marker in url else url
         return url if url.startswith("/") else f"/{url}"
 
-    # --- Requests --------------------------------------------------------------------------------
+    # --- Endpoints: one method per Graph endpoint Cadence calls -----------------------------------
+    # Directory (app-only or the signed-in admin's token).
+    # Reference: https://learn.microsoft.com/en-us/graph/api/organization-list
+    def organization(self, *, select: str) -> dict[str, Any]:
+        return self.get("/organization", params={"$select": select}) or {}
+
+    # Reference: https://learn.microsoft.com/en-us/graph/api/user-list
+    def users(self, *, select: str) -> Iterator[dict[str, Any]]:
+        return self.values("/users", params={"$select": select, "$top": "999"})
+
+    # Reference: https://learn.microsoft.com/en-us/graph/api/user-list-transitivememberof
+    def user_directory_roles(self, user_id: str) -> Iterator[dict[str, Any]]:
+        return self.values(f"/users/{quote(user_id)}/transitiveMemberOf/microsoft.graph.directoryRole")
+
+    # Reference: https://learn.microsoft.com/en-us/graph/api/user-get
+    def me(self, *, select: str) -> dict[str, Any]:
+        return self.get("/me", params={"$select": select}) or {}
+
+    # Reference: https://learn.microsoft.com/en-us/graph/api/group-list
+    def groups(self, *, filter: str, select: str) -> Iterator[dict[str, Any]]:
+        return self.values("/groups", params={"$filter": filter, "$select": select})
+
+    # Reference: https://learn.microsoft.com/en-us/graph/api/group-get
+    def group(self, group_id: str, *, select: str) -> dict[str, Any]:
+        return self.get(f"/groups/{quote(group_id)}", params={"$select": select}) or {}
+
+    # Reference: https://learn.microsoft.com/en-us/graph/api/group-list-members
+    def group_members(self, group_id: str, *, select: str) -> Iterator[dict[str, Any]]:
+        return self.values(f"/groups/{quote(group_id)}/members", params={"$select": select})
+
+    # Mailbox (``user_path()``: ``/me`` or ``/users/{address}``).
+    # Reference: https://learn.microsoft.com/en-us/graph/api/message-delta
+    def messages_delta_url(self, folder: str, query: str) -> str:
+        """The first request of a full round of a mail folder's delta (``query`` encoded)."""
+        return self.absolute(f"{self.user_path()}/mailFolders/{folder}/messages/delta?{query}")
+
+    # Reference: https://learn.microsoft.com/en-us/graph/api/event-delta
+    def calendar_view_delta_url(self, query: str) -> str:
+        """The first request of a full round of the calendar view's delta (``query`` encoded)."""
+        return self.absolute(f"{self.user_path()}/calendarView/delta?{query}")
+
+    # Reference: https://learn.microsoft.com/en-us/graph/api/contact-delta
+    def contacts_delta_url(self, folder_id: str, query: str) -> str:
+        """The first request of a full round of one contact folder's delta (``query`` encoded)."""
+        folder = quote(folder_id, safe="")
+        return self.absolute(f"{self.user_path()}/contactFolders/{folder}/contacts/delta?{query}")
+
+    def delta_page(self, url: str, *, headers: Mapping[str, str] | None = None) -> Any:
+        """One page of a delta round: the first request's URL, a nextLink or a deltaLink (the
+        three ``*_delta_url`` endpoints above)."""
+        return self.get(url, headers=headers)
+
+    # Reference: https://learn.microsoft.com/en-us/graph/api/event-get
+    def event(self, event_id: str, *, headers: Mapping[str, str] | None = None) -> Any:
+        return self.get(f"{self.user_path()}/events/{quote(event_id, safe='')}", headers=headers)
+
+    # Reference: https://learn.microsoft.com/en-us/graph/api/user-list-contactfolders
+    def contact_folders(self, *, select: str) -> Iterator[dict[str, Any]]:
+        return self.values(f"{self.user_path()}/contactFolders", params={"$select": select})
+
+    # Reference: https://learn.microsoft.com/en-us/graph/api/user-list-contacts
+    def contacts(self, *, select: str, top: int) -> dict[str, Any]:
+        """The first page of the default contact folder."""
+        return self.get(f"{self.user_path()}/contacts", params={"$top": str(top), "$select": select}) or {}
+
+    # Reference: https://learn.microsoft.com/en-us/graph/api/user-sendmail
+    def send_mail_mime(self, mime_base64: bytes) -> GraphResponse:
+        """Send a MIME message as it is (``Content-Type: text/plain``, base64 body)."""
+        return self.post(
+            f"{self.user_path()}/sendMail", data=mime_base64, headers={"Content-Type": "text/plain"}
+        )
+
+    # Reference: https://learn.microsoft.com/en-us/graph/api/user-list-messages
+    def sent_items(self, *, filter: str, select: str, top: int) -> dict[str, Any]:
+        return (
+            self.get(
+                f"{self.user_path()}/mailFolders/sentitems/messages",
+                params={"$filter": filter, "$select": select, "$top": str(top)},
+            )
+            or {}
+        )
+
+    # --- Requests (the endpoints above, and JSON batching of delta pages) -------------------------
     def get(
         self,
         path_or_url: str,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from integrations.exceptions import ProviderError
 from integrations.microsoft.client import GraphClient
@@ -48,7 +47,7 @@ class SecurityGroup:
 
 
 def tenant_info(client: GraphClient) -> TenantInfo:
-    body = client.get("/organization", params={"$select": "id,displayName,verifiedDomains"}) or {}
+    body = client.organization(select="id,displayName,verifiedDomains")
     organizations = body.get("value") or []
     if not organizations:
         raise ProviderError("Microsoft Graph returned no organisation for this tenant.")
@@ -67,7 +66,7 @@ def tenant_info(client: GraphClient) -> TenantInfo:
 
 def user_addresses(client: GraphClient) -> list[str]:
     """Every user's mail address (or user principal name), lower-cased."""
-    found = client.values("/users", params={"$select": "id,mail,userPrincipalName", "$top": "999"})
+    found = client.users(select="id,mail,userPrincipalName")
     return sorted({_address(user) for user in found} - {""})
 
 
@@ -75,7 +74,7 @@ def member_addresses(client: GraphClient) -> list[str]:
     """The addresses of the tenant's own users — both ``mail`` and ``userPrincipalName``,
     lower-cased — leaving out guests (``userType`` "Guest"), whose mail is another organisation's."""
     # Reference: https://learn.microsoft.com/en-us/graph/api/resources/user (userType)
-    found = client.values("/users", params={"$select": "id,mail,userPrincipalName,userType", "$top": "999"})
+    found = client.users(select="id,mail,userPrincipalName,userType")
     addresses: set[str] = set()
     for user in found:
         if str(user.get("userType") or "Member").lower() == "guest":
@@ -92,7 +91,7 @@ def directory_roles(client: GraphClient, user_id: str) -> frozenset[str]:
     role-assignable group (active assignments only: an eligible PIM role not activated is not
     listed, and cannot grant consent either)."""
     # Reference: https://learn.microsoft.com/en-us/graph/api/user-list-transitivememberof
-    roles = client.values(f"/users/{quote(user_id)}/transitiveMemberOf/microsoft.graph.directoryRole")
+    roles = client.user_directory_roles(user_id)
     return frozenset(str(role.get("roleTemplateId") or "").lower() for role in roles) - {""}
 
 
@@ -105,7 +104,7 @@ def me_addresses(client: GraphClient) -> tuple[str, str, str]:
     """(id, mail, userPrincipalName) of the signed-in user, lower-cased, as the directory holds
     them: unlike an ID token's optional ``email`` claim, these are the tenant's own."""
     # Reference: https://learn.microsoft.com/en-us/graph/api/user-get
-    me = client.get("/me", params={"$select": "id,mail,userPrincipalName"}) or {}
+    me = client.me(select="id,mail,userPrincipalName")
     return (
         str(me.get("id") or ""),
         str(me.get("mail") or "").strip().lower(),
@@ -114,21 +113,18 @@ def me_addresses(client: GraphClient) -> tuple[str, str, str]:
 
 
 def security_groups(client: GraphClient) -> list[SecurityGroup]:
-    groups = client.values("/groups", params={"$filter": "securityEnabled eq true", "$select": GROUP_FIELDS})
+    groups = client.groups(filter="securityEnabled eq true", select=GROUP_FIELDS)
     return sorted((_group(g) for g in groups if g.get("id")), key=lambda g: g.name.lower())
 
 
 def security_group(client: GraphClient, group_id: str) -> SecurityGroup:
-    return _group(client.get(f"/groups/{quote(group_id)}", params={"$select": GROUP_FIELDS}) or {}, group_id)
+    return _group(client.group(group_id, select=GROUP_FIELDS), group_id)
 
 
 def group_members(client: GraphClient, group_id: str) -> frozenset[str]:
     """The group's user members' addresses, lower-cased, over every page. Graph lists direct
     members only: users of a nested group are not included."""
-    members = client.values(
-        f"/groups/{quote(group_id)}/members",
-        params={"$select": "id,mail,userPrincipalName"},
-    )
+    members = client.group_members(group_id, select="id,mail,userPrincipalName")
     return frozenset(
         address
         for member in members

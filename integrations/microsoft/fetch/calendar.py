@@ -78,9 +78,8 @@ class SeriesMasters:
     def get(self, master_id: str) -> dict[str, Any] | None:
         if master_id not in self.known:
             # Reference: https://learn.microsoft.com/en-us/graph/api/event-get
-            path = f"{self.client.user_path()}/events/{quote(master_id, safe='')}"
             try:
-                body = self.client.get(path, headers={"Prefer": 'outlook.timezone="UTC"'})
+                body = self.client.event(master_id, headers={"Prefer": 'outlook.timezone="UTC"'})
             except ProviderError as exc:
                 if getattr(exc, "status", None) != 404:
                     raise
@@ -94,7 +93,7 @@ class SeriesMasters:
 
 def initial_url(client: GraphClient, *, start: dt.datetime, end: dt.datetime) -> str:
     query = f"startDateTime={quote(iso_z(start), safe=':')}&endDateTime={quote(iso_z(end), safe=':')}"
-    return client.absolute(f"{client.user_path()}/calendarView/delta?{query}")
+    return client.calendar_view_delta_url(query)
 
 
 def parse_cursor(cursor: str) -> dict[str, str]:

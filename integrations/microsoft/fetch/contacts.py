@@ -39,8 +39,7 @@ HEADERS = {"Prefer": f"odata.maxpagesize={PAGE_SIZE}"}
 
 
 def initial_url(client: GraphClient, folder_id: str) -> str:
-    collection = f"/contactFolders/{quote(folder_id, safe='')}/contacts"
-    return client.absolute(f"{client.user_path()}{collection}/delta?$select={quote(SELECT, safe=',')}")
+    return client.contacts_delta_url(folder_id, f"$select={quote(SELECT, safe=',')}")
 
 
 def list_folders(client: GraphClient) -> dict[str, tuple[str, str]]:
@@ -48,15 +47,14 @@ def list_folders(client: GraphClient) -> dict[str, tuple[str, str]]:
     every folder the user made in it."""
     folders: dict[str, tuple[str, str]] = {}
     default_id = ""
-    params = {"$select": "id,displayName,parentFolderId"}
-    for folder in client.values(f"{client.user_path()}/contactFolders", params=params):
+    for folder in client.contact_folders(select="id,displayName,parentFolderId"):
         if folder.get("id"):
             folders[str(folder["id"])] = (str(folder["id"]), str(folder.get("displayName") or ""))
             default_id = default_id or str(folder.get("parentFolderId") or "")
     if not default_id:
         # Reference: https://learn.microsoft.com/en-us/graph/api/user-list-contacts (default folder)
-        page = client.get(f"{client.user_path()}/contacts", params={"$top": "1", "$select": "parentFolderId"})
-        default_id = next((str(c.get("parentFolderId") or "") for c in (page or {}).get("value") or ()), "")
+        page = client.contacts(select="parentFolderId", top=1)
+        default_id = next((str(c.get("parentFolderId") or "") for c in page.get("value") or ()), "")
     if default_id:
         folders = {DEFAULT: (default_id, DEFAULT_NAME), **folders}
     return folders

@@ -72,7 +72,7 @@ def rounds(
     for key, url in links.items():
         answer: GraphResponse | None = first.get(key)
         while True:
-            body = client.raise_for(answer) if answer is not None else client.get(url, headers=headers)
+            body = client.raise_for(answer) if answer is not None else client.delta_page(url, headers=headers)
             answer = None
             body = body if isinstance(body, dict) else {}
             next_link = body.get("@odata.nextLink")

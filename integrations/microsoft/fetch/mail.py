@@ -48,7 +48,7 @@ def initial_url(client: GraphClient, folder: str, since: dt.datetime | None) -> 
     if since is not None:
         query["$filter"] = f"receivedDateTime ge {iso_z(since)}"
     encoded = "&".join(f"{key}={quote(value, safe=',:')}" for key, value in query.items())
-    return client.absolute(f"{client.user_path()}/mailFolders/{folder}/messages/delta?{encoded}")
+    return client.messages_delta_url(folder, encoded)
 
 
 class _Cursor:

@@ -54,11 +54,7 @@ class MicrosoftAdapter(MailboxFanOut):
         mime = build_mime(mailbox=mailbox, message=message, message_id=message_id, sent_at=sent_at)
         log_extra = {"connection_id": connection.pk, "user_id": mailbox.user_id}
         with GraphClient(connection, mailbox=mailbox.address) as client:
-            client.post(
-                f"{client.user_path()}/sendMail",
-                data=base64.b64encode(mime),
-                headers={"Content-Type": "text/plain"},
-            )
+            client.send_mail_mime(base64.b64encode(mime))
             logger.info("microsoft.mail.sent", extra=log_extra)
             external_id, thread_id = _sent_copy(client, message_id)
         return MailMessageRecord(
@@ -116,13 +112,8 @@ def _sent_copy(client: GraphClient, message_id: str) -> tuple[str, str]:
     """(id, conversationId) of the Sent Items copy when Exchange already saved it, else ("", "").
     One request; the copy often appears a moment later and sync picks it up then."""
     try:
-        body = client.get(
-            f"{client.user_path()}/mailFolders/sentitems/messages",
-            params={
-                "$filter": f"internetMessageId eq '<{message_id}>'",
-                "$select": "id,conversationId",
-                "$top": "1",
-            },
+        body = client.sent_items(
+            filter=f"internetMessageId eq '<{message_id}>'", select="id,conversationId", top=1
         )
     except ProviderError as exc:
         logger.info("microsoft.mail.sent_copy_unknown", extra={"code": exc.code})
