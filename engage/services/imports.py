@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from copilot.models import Organization, User
 from copilot.services.audit import audit_record
+from engage.enqueue import enqueue_on_commit
 from engage.imports import parsing
 from engage.imports.fields import guess_mapping, mapping_problems
 from engage.imports.rows import CleanRow, clean_row, columns_for
@@ -175,10 +176,7 @@ def import_set_mapping(
             *_COUNTERS,
         ]
     )
-    from engage.tasks import contact_import_validate
-
-    pk = contact_import.pk
-    transaction.on_commit(lambda: contact_import_validate.delay(pk))
+    enqueue_on_commit("contact_import_validate", contact_import.pk)
     return contact_import
 
 
@@ -232,10 +230,7 @@ def import_start(*, contact_import: ContactImport, actor: User) -> ContactImport
         target=contact_import.original_name,
         data={"import_id": contact_import.pk, "rows": contact_import.row_count},
     )
-    from engage.tasks import contact_import_run
-
-    pk = contact_import.pk
-    transaction.on_commit(lambda: contact_import_run.delay(pk))
+    enqueue_on_commit("contact_import_run", contact_import.pk)
     return contact_import
 
 
@@ -281,11 +276,9 @@ def import_run(*, import_id: int) -> None:
         },
     )
     if tally.created or tally.updated:
-        from engage.tasks import crm_link_imported
-
         # F2 for imports: no lookup per row (100k rows, 100k API calls); one capped pass links the
         # new contacts to Salesforce by email afterwards, the sync links the rest.
-        transaction.on_commit(lambda: crm_link_imported.delay(import_id))
+        enqueue_on_commit("crm_link_imported", import_id)
 
 
 def _save_report(contact_import: ContactImport, text: io.TextIOWrapper, raw) -> None:

@@ -38,6 +38,7 @@ from engage.crm.task_text import (
     cut,
     email_event_subject,
 )
+from engage.enqueue import enqueue_on_commit
 from engage.models import Contact, CrmActivity, CrmSettings
 from engage.services.crm.configuration import crm_settings_for
 from engage.services.crm.writes import CrmWriter, refusal_message
@@ -205,9 +206,7 @@ def _queue(
     except IntegrityError:  # queued by someone else a moment ago
         return CrmActivity.objects.for_org(organization).get(idempotency_key=key)
     if activity.state == State.PENDING:
-        from engage.tasks import crm_flush_activities
-
-        transaction.on_commit(lambda: crm_flush_activities.delay(organization.pk))
+        enqueue_on_commit("crm_flush_activities", organization.pk)
     return activity
 
 

@@ -21,6 +21,7 @@ from copilot.models import AuditEvent, Organization, User
 from copilot.services.audit import audit_record
 from engage.crm.mapping import MappingRow
 from engage.crm.soql_rules import soql_string
+from engage.enqueue import enqueue_on_commit
 from engage.imports.bulk import update_contacts
 from engage.models import Contact, ContactImport, ContactStatus, CrmSettings, CrmWriteLog
 from engage.services.contacts import account_for_company, contact_create
@@ -86,10 +87,7 @@ def contact_add(
     (``crm_lookup_state``), "Checking Salesforce…" until then."""
     contact = contact_create(organization=organization, actor=actor, data=data, owner=owner, status=status)
     if gateway.org_connection(organization) is not None:
-        from engage.tasks import crm_contact_lookup
-
-        contact_id, actor_id = contact.pk, actor.pk
-        transaction.on_commit(lambda: crm_contact_lookup.delay(contact_id, actor_id=actor_id))
+        enqueue_on_commit("crm_contact_lookup", contact.pk, actor_id=actor.pk)
     return contact
 
 

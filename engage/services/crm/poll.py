@@ -21,6 +21,7 @@ from django.utils import timezone
 from copilot.models import Organization, User
 from copilot.services.audit import audit_record
 from engage.crm.pages import OBJECT_LABELS
+from engage.enqueue import enqueue_on_commit
 from engage.models import CrmPoll
 from engage.services.crm import configuration as crm_services
 from engage.services.crm import gateway
@@ -125,9 +126,7 @@ def poll_start(*, organization: Organization, sobject: str, actor: User) -> CrmP
                 target=f"{sobject} historical poll",
                 data={"poll_id": poll.pk},
             )
-            from engage.tasks import crm_poll_run
-
-            transaction.on_commit(lambda: crm_poll_run.delay(poll.pk))
+            enqueue_on_commit("crm_poll_run", poll.pk)
     except IntegrityError as exc:  # another admin's click won the race
         active = poll_active(organization=organization, sobject=sobject)
         raise ValidationError(_already_running(active)) from exc

@@ -14,6 +14,7 @@ from django.utils import timezone
 from copilot.models import Organization, User
 from copilot.services.audit import audit_record
 from engage.crm.mapping import BOTH
+from engage.enqueue import enqueue_on_commit
 from engage.models import Contact, ContactStatus, CrmWriteLog
 from engage.services.crm import gateway
 from engage.services.crm.configuration import mapping_rows
@@ -54,13 +55,11 @@ def status_push_wanted(*, organization: Organization, status: ContactStatus) -> 
 def crm_status_push_on_commit(*, contact_ids: Sequence[int], actor: User | None) -> None:
     """Enqueue ``crm_push_status`` for these Lead-linked contacts once the caller's transaction
     commits (the caller checked ``status_push_wanted``), 1,000 contacts a task."""
-    from engage.tasks import crm_push_status
-
     actor_id = actor.pk if actor is not None else None
     ids = list(contact_ids)
     for start in range(0, len(ids), PUSH_CHUNK):
         chunk = ids[start : start + PUSH_CHUNK]
-        transaction.on_commit(lambda chunk=chunk: crm_push_status.delay(chunk, actor_id=actor_id))
+        enqueue_on_commit("crm_push_status", chunk, actor_id=actor_id)
 
 
 def lead_linked_ids(contacts: QuerySet[Contact]) -> list[int]:
@@ -119,8 +118,6 @@ def crm_push_statuses(*, contact_ids: Iterable[int], actor_id: int | None = None
 def crm_set_email_opt_out(contact: Contact, *, actor: User | None = None) -> Contact:
     """The contact unsubscribed: opt them out of email here and, when they are linked to a Lead or
     Contact and the mapping writes Email Opt Out back, in Salesforce too (a task, on commit)."""
-    from engage.tasks import crm_push_opt_out
-
     with transaction.atomic():
         locked = Contact.objects.select_for_update().get(pk=contact.pk)
         if not locked.email_opt_out:
@@ -134,7 +131,7 @@ def crm_set_email_opt_out(contact: Contact, *, actor: User | None = None) -> Con
             )
         if locked.crm_id and locked.crm_type in (LEAD, CONTACT):
             actor_id = actor.pk if actor is not None else None
-            transaction.on_commit(lambda: crm_push_opt_out.delay(locked.pk, actor_id=actor_id))
+            enqueue_on_commit("crm_push_opt_out", locked.pk, actor_id=actor_id)
     contact.email_opt_out, contact.updated_at = True, locked.updated_at
     return locked
 
