@@ -6,8 +6,8 @@ from django import forms
 
 from copilot.models import Organization
 from engage.models import Contact
+from engage.models.contacts import EDITABLE_FIELDS
 from engage.selectors import contact_owner_choices, contact_status_choices
-from engage.services.contacts import EDITABLE_FIELDS
 
 
 class OwnerChoiceField(forms.ModelChoiceField):

@@ -26,7 +26,7 @@ from engage.imports.bulk import contact_defaults, existing_contacts, insert_cont
 from engage.imports.parsing import iter_rows
 from engage.imports.rows import CleanRow, clean_row, columns_for, guard_cell
 from engage.models import Contact, ContactImport, ContactStatus
-from engage.services.contacts import EDITABLE_FIELDS
+from engage.models.contacts import EDITABLE_FIELDS
 from engage.services.statuses import statuses_ensure_defaults
 
 BATCH_SIZE = 2_000

@@ -9,6 +9,24 @@ from django.utils import timezone
 
 from copilot.tenant_models import TenantModel
 
+# Fields a person may edit on the contact form (status and owner have their own services).
+EDITABLE_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "title",
+    "company",
+    "business_phone",
+    "direct_phone",
+    "mobile_phone",
+    "street",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "email_opt_out",
+)
+
 
 class Address(models.Model):
     street = models.CharField(max_length=255, blank=True)

@@ -13,24 +13,7 @@ from django.utils import timezone
 from copilot.models import Organization, User
 from copilot.services.audit import audit_record
 from engage.models import Account, Contact, ContactStatus
-
-# Fields a person may edit on the contact form (status and owner have their own services).
-EDITABLE_FIELDS = (
-    "first_name",
-    "last_name",
-    "email",
-    "title",
-    "company",
-    "business_phone",
-    "direct_phone",
-    "mobile_phone",
-    "street",
-    "city",
-    "state",
-    "postal_code",
-    "country",
-    "email_opt_out",
-)
+from engage.models.contacts import EDITABLE_FIELDS
 
 
 class DuplicateContact(ValidationError):

@@ -19,7 +19,7 @@ from engage.crm.fields import CONTACT, LEAD
 from engage.crm.mapping import apply_mapping, as_row, mapped_crm_fields, outbound_values, resolve_crm_field
 from engage.crm.soql_rules import RECORD_ID_RE, soql_string
 from engage.models import Contact
-from engage.services.contacts import EDITABLE_FIELDS
+from engage.models.contacts import EDITABLE_FIELDS
 from engage.services.crm.gateway import IDENTIFIER
 
 if TYPE_CHECKING:
