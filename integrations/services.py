@@ -390,12 +390,12 @@ def mailbox_sync_states_ensure(
 
 
 def sync_states_recover_stuck(*, stuck_after: dt.timedelta = dt.timedelta(hours=1)) -> int:
-    """Free rows left RUNNING by a worker that died or hung: their lease lapsed, or nothing moved
-    on them for ``stuck_after``. The next fan-out enqueues them again."""
+    """Free rows left RUNNING by a worker that died or hung, of every source (mailbox and CRM
+    rows alike): their lease lapsed, or nothing moved on them for ``stuck_after``. The next
+    fan-out enqueues them again."""
     now = timezone.now()
     recovered = (
         SyncState.objects.filter(status=SyncState.Status.RUNNING)
-        .exclude(kind="")  # mailbox rows only: CRM rows are recovered by their own lease
         .filter(
             Q(lease_expires_at__isnull=True)
             | Q(lease_expires_at__lt=now)
