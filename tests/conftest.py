@@ -1,5 +1,10 @@
 """Fixed personas (STYLE.md): ``owner`` administers Acme, ``teammate`` is a Contributor in Acme,
-``outsider`` administers Globex. Tests sign in with ``client.force_login(persona)``."""
+``outsider`` administers Globex. Tests sign in with ``client.force_login(persona)``.
+
+Where shared test code lives: fixtures in ``conftest.py`` (pytest plugins in ``tests/fixtures/``),
+model factories in ``factories.py``, and every other shared helper in a ``<topic>_helpers.py``
+module beside the tests that use it (``sf_helpers``, ``sync_helpers``, ``mailbox_helpers``,
+``record_helpers``, ``support_login_helpers``, …)."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ from integrations.dispatcher import dispatch_all
 from integrations.models import Connection, SyncOptOut, SyncState
 from integrations.sandbox import demo_world
 from integrations.sandbox.google import control as google
-from tests.browser.mail_connect import demo_co_users, opt_seller2_out, screenshots, search_catalog
+from tests.browser.mail_connect_helpers import demo_co_users, opt_seller2_out, screenshots, search_catalog
 
 # A customer of seller1 whose thread and meeting subjects the timeline must show.
 SHOWN = "Bluefin Analytics"

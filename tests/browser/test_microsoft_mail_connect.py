@@ -23,7 +23,7 @@ from integrations.dispatcher import dispatch_all
 from integrations.models import Connection, SyncOptOut, SyncState
 from integrations.sandbox import demo_world
 from integrations.sandbox.microsoft.demo import DEMO_TENANT_ID
-from tests.browser.mail_connect import demo_co_users, opt_seller2_out, screenshots, search_catalog
+from tests.browser.mail_connect_helpers import demo_co_users, opt_seller2_out, screenshots, search_catalog
 
 SHOWN = "Bluefin Analytics"  # one of seller1's customers in the demo world
 screenshot = screenshots("microsoft")

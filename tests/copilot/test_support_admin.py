@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from copilot.models import AuditEvent
 from tests.factories import InvitationFactory, OrgGroupFactory
-from tests.support_login import sign_in_to_support, support_user
+from tests.support_login_helpers import sign_in_to_support, support_user
 
 
 @pytest.fixture

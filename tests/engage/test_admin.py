@@ -16,7 +16,7 @@ from tests.factories import (
     UserFactory,
     VoicemailFactory,
 )
-from tests.support_login import sign_in_to_support, support_user
+from tests.support_login_helpers import sign_in_to_support, support_user
 
 MODELS = [
     "contact",

@@ -14,10 +14,10 @@ from copilot.models import AuditEvent
 from integrations import governance, services
 from integrations import views as integration_views
 from integrations.models import Connection, ConnectionApp, SyncOptOut, SyncState
-from tests.integrations.sync import fixtures
-from tests.integrations.sync.fixtures import ADMIN, SELLER1, SELLER2
+from tests.integrations.sync import mailbox_helpers
+from tests.integrations.sync.mailbox_helpers import ADMIN, SELLER1, SELLER2
 
-demo, google = fixtures.demo, fixtures.google
+demo, google = mailbox_helpers.demo, mailbox_helpers.google
 
 CATALOG = reverse("integrations:catalog")
 CONNECTED = CATALOG + "?tab=connected"

@@ -21,10 +21,10 @@ from integrations.sync import tasks as mailsync_tasks
 from integrations.sync.engine import Stop, run_mailbox_sync
 from integrations.sync.source import OutgoingMessage
 from tests.factories import UserFactory
-from tests.integrations.sync import fixtures
-from tests.integrations.sync.fixtures import ADMIN, SELLER1, SELLER2, make_google_connection
+from tests.integrations.sync import mailbox_helpers
+from tests.integrations.sync.mailbox_helpers import ADMIN, SELLER1, SELLER2, make_google_connection
 
-demo, google, recorder = fixtures.demo, fixtures.google, fixtures.recorder
+demo, google, recorder = mailbox_helpers.demo, mailbox_helpers.google, mailbox_helpers.recorder
 
 pytestmark = pytest.mark.django_db
 

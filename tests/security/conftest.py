@@ -1,4 +1,4 @@
 """The security regression suite borrows the mailbox-sync fixtures (Demo Co, its connections, a
 recording ingestion handler)."""
 
-from tests.integrations.sync.fixtures import demo, google, recorder  # noqa: F401  (fixtures)
+from tests.integrations.sync.mailbox_helpers import demo, google, recorder  # noqa: F401  (fixtures)

@@ -19,7 +19,7 @@ from integrations.sync.engine import Stop, run_mailbox_sync
 from integrations.sync.source import OutgoingMessage
 from tests.factories import PASSWORD
 from tests.integrations.salesforce.factories import ConnectionFactory
-from tests.integrations.sync.fixtures import SELLER1, sandbox_google_connection
+from tests.integrations.sync.mailbox_helpers import SELLER1, sandbox_google_connection
 
 MESSAGE = OutgoingMessage(to=(Address("buyer@bigcustomer.example", "Bea Buyer"),), subject="Hi", text="Hello")
 

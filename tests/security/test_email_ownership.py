@@ -22,7 +22,7 @@ from integrations.sandbox.google import control as google
 from integrations.sending import UNVERIFIED, SendingUnavailable, send_message
 from integrations.sync.source import OutgoingMessage
 from tests.factories import UserFactory
-from tests.integrations.sync.fixtures import DOMAIN, sandbox_google_connection
+from tests.integrations.sync.mailbox_helpers import DOMAIN, sandbox_google_connection
 
 MESSAGE = OutgoingMessage(to=(Address("buyer@bigcustomer.example"),), subject="Hello", text="Hello there.")
 NEWCOMER = f"newcomer@{DOMAIN}"

@@ -22,7 +22,7 @@ from integrations.sandbox.google import control as google
 from integrations.sandbox.salesforce import control as sf
 from integrations.sandbox.salesforce.demo import REP1_USERNAME
 from integrations.sync.registry import deliver
-from tests.copilot.intelligence.records import context
+from tests.copilot.intelligence.record_helpers import context
 from tests.factories import AdminFactory, OrganizationFactory, UserFactory
 from tests.integrations.google.conftest import ADMIN, SELLER1, mailbox, own_connection
 from tests.integrations.microsoft import conftest as microsoft

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import PASSWORD
-from tests.support_login import enable_totp, sign_in_to_support, support_user, totp_code
+from tests.support_login_helpers import enable_totp, sign_in_to_support, support_user, totp_code
 
 SUPPORT = "/support/"
 

@@ -11,7 +11,7 @@ from copilot.intelligence.services import mail_rule_add_block
 from copilot.models import Activity, ActivityCompany, ActivityPerson, ActivitySource, Person
 from integrations.records import Attendee, Deletion
 from integrations.sync.registry import deliver
-from tests.copilot.intelligence.records import T0, context, event
+from tests.copilot.intelligence.record_helpers import T0, context, event
 
 BUYER = "mei.nguyen@kestrelrobotics.example"
 MEET = "https://meet.google.com/abc-defg-hij"

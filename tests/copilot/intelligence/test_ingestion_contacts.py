@@ -5,7 +5,7 @@ from __future__ import annotations
 from copilot.models import Company, Person
 from integrations.records import Deletion
 from integrations.sync.registry import deliver
-from tests.copilot.intelligence.records import contact, context, message
+from tests.copilot.intelligence.record_helpers import contact, context, message
 
 MEI = "mei.nguyen@kestrelrobotics.example"
 

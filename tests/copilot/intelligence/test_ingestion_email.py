@@ -21,7 +21,7 @@ from copilot.models import (
 )
 from integrations.records import Deletion
 from integrations.sync.registry import deliver
-from tests.copilot.intelligence.records import context, message
+from tests.copilot.intelligence.record_helpers import context, message
 
 BUYER = ("james.smith@bluefinanalytics.example", "James Smith")
 BUYER2 = "ava.patel@bluefinanalytics.example"

@@ -9,8 +9,8 @@ from django.urls import reverse
 from copilot.intelligence.services import intelligence_settings_update
 from copilot.models import Activity, AuditEvent, MailRule, Person
 from integrations.sync.registry import deliver
-from tests.copilot.intelligence.records import context, message
-from tests.support_login import sign_in_to_support, support_user
+from tests.copilot.intelligence.record_helpers import context, message
+from tests.support_login_helpers import sign_in_to_support, support_user
 
 RULES = reverse("copilot:intelligence_rules")
 CONFIRM = reverse("copilot:intelligence_rule_block_confirm")

@@ -20,7 +20,7 @@ from copilot.models import (
     Person,
 )
 from integrations.sync.registry import deliver
-from tests.copilot.intelligence.records import context, message
+from tests.copilot.intelligence.record_helpers import context, message
 from tests.factories import OrganizationFactory
 
 

@@ -17,7 +17,7 @@ from engage.services.crm.writes import CrmWriter, ForbiddenCrmWrite, RecordUpdat
 from integrations.sandbox.salesforce import control as sfc
 from tests.engage.crm import sf_helpers as sf
 from tests.factories import ContactFactory
-from tests.support_login import sign_in_to_support, support_user
+from tests.support_login_helpers import sign_in_to_support, support_user
 
 Action, Result = CrmWriteLog.Action, CrmWriteLog.Result
 

@@ -13,7 +13,7 @@ from copilot.services.users import user_delete
 from integrations.models import Connection
 from integrations.salesforce.client import SalesforceClient
 from tests.integrations.salesforce.conftest import connect, refresh_grant, rest_get, sandbox_connection
-from tests.support_login import sign_in_to_support, support_user
+from tests.support_login_helpers import sign_in_to_support, support_user
 
 REST = r"/services/data/v59\.0/"
 

@@ -1,1 +1,1 @@
-from tests.integrations.sync.fixtures import demo, google, recorder  # noqa: F401  (fixtures)
+from tests.integrations.sync.mailbox_helpers import demo, google, recorder  # noqa: F401  (fixtures)

@@ -17,7 +17,7 @@ from integrations.sync import tasks as mailsync_tasks
 from integrations.sync.engine import Stop, run_mailbox_sync
 from integrations.sync.registry import register_handler as register_ingest_handler
 from integrations.sync.registry import unregister_handler as unregister_ingest_handler
-from tests.integrations.sync.fixtures import SELLER1, sandbox_google_connection
+from tests.integrations.sync.mailbox_helpers import SELLER1, sandbox_google_connection
 
 GMAIL = r"/google/gmail/v1/users/[^/]+/"
 

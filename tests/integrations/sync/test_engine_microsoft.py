@@ -18,7 +18,7 @@ from integrations.sync import fanout
 from integrations.sync import tasks as mailsync_tasks
 from integrations.sync.engine import Stop, run_mailbox_sync
 from tests.factories import UserFactory
-from tests.integrations.sync.fixtures import ADMIN, SELLER2
+from tests.integrations.sync.mailbox_helpers import ADMIN, SELLER2
 
 
 @pytest.fixture(autouse=True)

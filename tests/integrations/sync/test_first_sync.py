@@ -11,7 +11,7 @@ from integrations.google import limits
 from integrations.models import SyncState
 from integrations.sandbox.google import control as google_control
 from integrations.sync.engine import Stop, run_mailbox_sync
-from tests.integrations.sync.fixtures import ADMIN, SELLER1, SELLER2, sandbox_google_connection
+from tests.integrations.sync.mailbox_helpers import ADMIN, SELLER1, SELLER2, sandbox_google_connection
 from tests.integrations.sync.test_engine import customer_mail, row
 
 

@@ -13,7 +13,7 @@ from integrations.records import Address
 from integrations.sending import EMAIL_DISCONNECTED, NO_CONNECTION, SendingUnavailable, send_message
 from integrations.sync.engine import Stop, run_mailbox_sync
 from integrations.sync.source import OutgoingMessage
-from tests.integrations.sync.fixtures import SELLER1, sandbox_google_connection
+from tests.integrations.sync.mailbox_helpers import SELLER1, sandbox_google_connection
 
 MESSAGE = OutgoingMessage(
     to=(Address("buyer@bigcustomer.example", "Bea Buyer"),),

@@ -10,8 +10,8 @@ from django.utils import timezone
 from integrations import governance, services
 from integrations.models import SyncState
 from integrations.sync import tasks as mailsync_tasks
-from tests.integrations.sync.fixtures import SELLER1
-from tests.support_login import sign_in_to_support, support_user
+from tests.integrations.sync.mailbox_helpers import SELLER1
+from tests.support_login_helpers import sign_in_to_support, support_user
 
 
 def test_support_staff_see_apps_opt_outs_and_mailbox_rows_read_only(client, demo, google):

@@ -17,7 +17,7 @@ from googleapiclient.discovery import build
 
 from integrations.sandbox.google import control as google
 from integrations.sandbox.google.store import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from tests.integrations.sandbox.google.schema import ValidatingHttp
+from tests.integrations.sandbox.google.schema_helpers import ValidatingHttp
 
 ADMIN = "admin@demo.example"
 SELLER1 = "seller1@demo.example"

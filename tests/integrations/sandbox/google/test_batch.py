@@ -11,7 +11,7 @@ from googleapiclient.http import BatchHttpRequest
 
 from integrations.sandbox.google import control as google
 from tests.integrations.sandbox.google.conftest import GMAIL_READONLY, SELLER1, access_token
-from tests.integrations.sandbox.google.schema import validate
+from tests.integrations.sandbox.google.schema_helpers import validate
 
 
 def run_batch(settings: Any, requests_: list[Any]) -> dict[str, tuple[Any, Any]]:

@@ -13,7 +13,7 @@ import pytest
 
 from integrations.sandbox.google import calendar, directory, gmail, people
 from integrations.sandbox.google import control as google
-from tests.integrations.sandbox.google import schema
+from tests.integrations.sandbox.google import schema_helpers as schema
 from tests.integrations.sandbox.google.conftest import ADMIN, ALL, DIRECTORY, SELLER1, SELLER2
 
 FULL_ACCESS = "https://mail.google.com/"
