@@ -15,15 +15,19 @@ class IntegrationsConfig(AppConfig):
         from copilot.signals import user_deleting
         from integrations.base import register_provider
         from integrations.dispatcher import fan_out_over_providers  # also registers the beat task
+        from integrations.google.fetch.source import GOOGLE_ADAPTER
         from integrations.google.provider import GOOGLE
+        from integrations.microsoft.fetch.source import MICROSOFT_ADAPTER
         from integrations.microsoft.provider import MICROSOFT
         from integrations.salesforce.provider import SALESFORCE
+        from integrations.salesforce.tasks import SALESFORCE_SOURCE
         from integrations.schedule import install_periodic_tasks
 
         # The two registries of the sync engine: providers (each supplying its sync source) here,
         # record handlers from the feature apps' ready().
-        for provider in (SALESFORCE, GOOGLE, MICROSOFT):
-            register_provider(provider)
+        register_provider(SALESFORCE, source=SALESFORCE_SOURCE)
+        register_provider(GOOGLE, source=GOOGLE_ADAPTER)
+        register_provider(MICROSOFT, source=MICROSOFT_ADAPTER)
         # Every 5 minutes the dispatcher runs the fan-outs the providers' sources bring: G5, one
         # incremental run per synced Salesforce object; B13, one run per due mailbox, calendar and
         # address book (a connection's first sync starts at once through the dispatcher).

@@ -1,7 +1,7 @@
 """What every provider describes about itself, and the one registry of providers.
 
 A provider *describes* an integration (key, name, what it needs, how to revoke its credentials)
-and supplies its sync source (``sync_source()``, from its ``fetch/source.py``); a ``Connection``
+and supplies its sync source (from its ``fetch/source.py``, given to ``register_provider``); a ``Connection``
 row and the provider's client *do* the work. Each provider package registers its ``Provider`` from
 ``IntegrationsConfig.ready``.
 
@@ -33,20 +33,19 @@ class Provider:
         """Revoke ``credentials`` at the provider. Raises ``ProviderError`` when it could not;
         callers decide whether that matters (disconnecting goes ahead regardless)."""
 
-    def sync_source(self) -> Any:
-        """The source the sync engine pulls this provider's records from (its ``fetch/source.py``),
-        or None when the provider does not sync. It names the engine's fan-out it belongs to
-        (``sync_name``: "mail" for every mailbox provider, "salesforce") and brings that fan-out
-        (``fan_out()``, optionally ``fan_out_connection(connection_id)``)."""
-        return None
-
 
 _providers: dict[str, Provider] = {}
 _sources: dict[str, Any] = {}
 
 
-def register_provider(provider: Provider) -> None:
+def register_provider(provider: Provider, *, source: Any = None) -> None:
+    """Register ``provider`` with the sync source it supplies (its ``fetch/source.py``; None when
+    it does not sync). A source names the engine's fan-out it belongs to (``sync_name``: "mail"
+    for every mailbox provider, "salesforce") and brings it (``fan_out()``, optionally
+    ``fan_out_connection(connection_id)``)."""
     _providers[provider.key] = provider
+    if source is not None:
+        _sources[provider.key] = source
 
 
 def get_provider(key: str) -> Provider | None:
@@ -58,20 +57,14 @@ def providers() -> list[Provider]:
 
 
 def register_source(source: Any) -> None:
-    """Attach ``source`` to its provider (``source.provider``) in place of the one the provider
-    supplies: tests install an instrumented source this way."""
+    """Attach ``source`` to its provider (``source.provider``) in place of the one registered
+    with it: tests install an instrumented source this way."""
     _sources[source.provider] = source
 
 
 def get_source(key: str) -> Any:
     """The sync source of provider ``key`` (None when it has none or is not registered)."""
-    if key not in _sources:
-        provider = _providers.get(key)
-        source = provider.sync_source() if provider is not None else None
-        if source is None:
-            return None
-        _sources[key] = source
-    return _sources[key]
+    return _sources.get(key)
 
 
 # The page where a person manages their own connections belongs to the app that owns the

@@ -75,12 +75,5 @@ class GoogleProvider(Provider):
         if token:
             revoke_token(token)
 
-    def sync_source(self) -> Any:
-        from integrations.google.fetch.source import (
-            GOOGLE_ADAPTER,  # the sync side builds on the client: imported when asked
-        )
-
-        return GOOGLE_ADAPTER
-
 
 GOOGLE = GoogleProvider()

@@ -38,12 +38,5 @@ class MicrosoftProvider(Provider):
         # Reference: https://learn.microsoft.com/en-us/entra/identity-platform/refresh-tokens#token-revocation
         return None
 
-    def sync_source(self) -> Any:
-        from integrations.microsoft.fetch.source import (
-            MICROSOFT_ADAPTER,  # the sync side builds on the client: imported when asked
-        )
-
-        return MICROSOFT_ADAPTER
-
 
 MICROSOFT = MicrosoftProvider()

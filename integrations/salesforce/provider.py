@@ -35,12 +35,5 @@ class SalesforceProvider(Provider):
         if token:
             revoke_token(token)
 
-    def sync_source(self) -> Any:
-        from integrations.salesforce.fetch.source import (
-            SALESFORCE_SOURCE,  # the sync side builds on the client: imported when asked
-        )
-
-        return SALESFORCE_SOURCE
-
 
 SALESFORCE = SalesforceProvider()

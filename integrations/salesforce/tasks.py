@@ -77,3 +77,17 @@ def fan_out() -> int:
             run_incremental_task.apply_async(kwargs={"sync_state_id": state.pk}, expires=RUN_EXPIRES_SECONDS)
             enqueued += 1
     return enqueued
+
+
+class SalesforceSource:
+    """What Salesforce supplies to the sync engine (``register_provider(SALESFORCE, source=…)``):
+    the CRM source of ``fetch/source.py`` and its 5-minute fan-out."""
+
+    provider = "salesforce"
+    sync_name = "salesforce"
+
+    def fan_out(self) -> int:
+        return fan_out()
+
+
+SALESFORCE_SOURCE = SalesforceSource()

@@ -2,7 +2,7 @@
 
 Google (``integrations/google/fetch/source.py``) and Microsoft
 (``integrations/microsoft/fetch/source.py``) each supply one source through their provider's
-``sync_source()`` (the provider registry, ``integrations.base``). The
+registration (``register_provider(provider, source=…)``, ``integrations.base``). The
 engine (``integrations.sync.engine``) owns leases, retries, cursors and scheduling; a source only
 talks to its provider and turns answers into ``integrations.records``.
 """

@@ -151,21 +151,6 @@ class PollResult(_Counts):
     total: int = 0  # records matching the rule when the poll started
 
 
-class SalesforceSource:
-    """What ``SALESFORCE.sync_source()`` supplies: the CRM source and its 5-minute fan-out."""
-
-    provider = "salesforce"
-    sync_name = "salesforce"
-
-    def fan_out(self) -> int:
-        from integrations.salesforce import tasks  # the task module imports this one
-
-        return tasks.fan_out()
-
-
-SALESFORCE_SOURCE = SalesforceSource()
-
-
 # The CRM kind's entry in the one handler registry (``integrations.sync.registry``, kind "crm",
 # one handler): shorthands the tests use to install their own handler; feature apps call
 # ``registry.register_handler(registry.CRM, handler, only=True)`` themselves.
