@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from copilot.intelligence.bulk import update_rows, upsert_rows
+from copilot.bulk_sql import update_rows, upsert_rows
 from copilot.intelligence.rules import domain_of, is_free_mail
 from copilot.models import Company, Person
 

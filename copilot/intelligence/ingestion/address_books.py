@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.utils import timezone
 
-from copilot.intelligence.bulk import update_rows, upsert_rows
+from copilot.bulk_sql import update_rows, upsert_rows
 from copilot.intelligence.ingestion.shared import Team, last_per_item, log_extra, valid_address
 from copilot.intelligence.people import (
     PersonData,

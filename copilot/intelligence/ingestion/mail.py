@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.utils import timezone
 
-from copilot.intelligence.bulk import upsert_rows
+from copilot.bulk_sql import upsert_rows
 from copilot.intelligence.ingestion.shared import (
     Item,
     Party,

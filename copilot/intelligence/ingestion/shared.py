@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from copilot.intelligence.bulk import delete_ids, upsert_rows
+from copilot.bulk_sql import delete_ids, upsert_rows
 from copilot.intelligence.people import PersonData, upsert_companies, upsert_people
 from copilot.intelligence.rules import Decision, RuleBook, domain_of
 from copilot.intelligence.services import (
