@@ -35,6 +35,7 @@ from engage.imports import parsing
 from engage.imports.fields import guess_mapping, mapping_problems
 from engage.imports.rows import CleanRow, clean_row, columns_for
 from engage.imports.writer import CREATED, UPDATED, ImportPass, Tally
+from engage.jobs import job_claim, job_is_stale
 from engage.models import ContactImport
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ logger = logging.getLogger(__name__)
 ALLOWED_SUFFIXES = (".csv", ".txt", ".tsv")
 # A pass is killed at its time limit (engage/tasks.py); one "running" longer has lost its worker.
 STALE_AFTER = timedelta(minutes=75)
+WORKER_LOST = "The background worker stopped while this was running. Please try again."
 _COUNTERS = ["processed_rows", "created_count", "updated_count", "skipped_count", "error_count"]
 Status = ContactImport.Status
 
@@ -291,19 +293,14 @@ def _save_report(contact_import: ContactImport, text: io.TextIOWrapper, raw) -> 
 # --- Shared by both passes ----------------------------------------------------------------------
 def _claim(import_id: int, status: str) -> ContactImport | None:
     """Mark the queued pass as started; None when there is nothing (left) to do."""
-    claimed = ContactImport.objects.filter(pk=import_id, status=status, started_at__isnull=True).update(
-        started_at=timezone.now()
+    return job_claim(
+        ContactImport,
+        import_id,
+        queued=status,
+        running=status,
+        fail=lambda job: _fail(job, WORKER_LOST),
+        related=("organization", "created_by"),
     )
-    contact_import = (
-        ContactImport.objects.select_related("organization", "created_by").filter(pk=import_id).first()
-    )
-    if contact_import is None:
-        return None
-    if not claimed:
-        if contact_import.status == status:  # started before, never finished: its worker died
-            _fail(contact_import, "The background worker stopped while this was running. Please try again.")
-        return None
-    return contact_import
 
 
 def _progress_saver(contact_import: ContactImport, *, counts: bool) -> Callable[[Tally], None]:
@@ -346,9 +343,8 @@ def _describe(exc: Exception) -> str:
 def import_fail_if_stale(*, contact_import: ContactImport) -> ContactImport:
     """A pass started long ago and still running has lost its worker: say so, so the page stops
     waiting and the person can try again."""
-    running = contact_import.status in (Status.VALIDATING, Status.IMPORTING)
-    if running and contact_import.started_at and timezone.now() - contact_import.started_at > STALE_AFTER:
-        _fail(contact_import, "The background worker stopped while this was running. Please try again.")
+    if job_is_stale(contact_import, running=(Status.VALIDATING, Status.IMPORTING), after=STALE_AFTER):
+        _fail(contact_import, WORKER_LOST)
     return contact_import
 
 

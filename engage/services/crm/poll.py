@@ -22,6 +22,7 @@ from copilot.models import Organization, User
 from copilot.services.audit import audit_record
 from engage.crm.pages import OBJECT_LABELS
 from engage.enqueue import enqueue_on_commit
+from engage.jobs import job_claim, job_is_stale
 from engage.models import CrmPoll
 from engage.services.crm import configuration as crm_services
 from engage.services.crm import gateway
@@ -170,7 +171,7 @@ def poll_cancel(*, poll: CrmPoll, actor: User) -> CrmPoll:
 
 def poll_fail_if_stale(*, poll: CrmPoll) -> CrmPoll:
     """A poll running far longer than its task may has lost its worker: say so."""
-    if poll.active and poll.started_at and timezone.now() - poll.started_at > STALE_AFTER:
+    if job_is_stale(poll, running=(Status.QUEUED, Status.RUNNING), after=STALE_AFTER):
         _finish(poll, Status.FAILED, WORKER_LOST)
     return poll
 
@@ -263,17 +264,14 @@ class _Progress:
 
 
 def _claim(poll_id: int) -> CrmPoll | None:
-    claimed = CrmPoll.objects.filter(pk=poll_id, status=Status.QUEUED, started_at__isnull=True).update(
-        status=Status.RUNNING, started_at=timezone.now()
+    return job_claim(
+        CrmPoll,
+        poll_id,
+        queued=Status.QUEUED,
+        running=Status.RUNNING,
+        fail=lambda job: _finish(job, Status.FAILED, WORKER_LOST),
+        related=("organization", "started_by"),
     )
-    poll = CrmPoll.objects.select_related("organization", "started_by").filter(pk=poll_id).first()
-    if poll is None:
-        return None
-    if not claimed:
-        if poll.status == Status.RUNNING:  # started before and never finished: its worker died
-            _finish(poll, Status.FAILED, WORKER_LOST)
-        return None
-    return poll
 
 
 def _finish(poll: CrmPoll, status: str, message: str = "") -> None:
