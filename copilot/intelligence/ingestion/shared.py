@@ -107,16 +107,30 @@ def write_activities(
     rows and this mailbox's copies. ``refresh`` (meetings, which change) names the activity columns
     a newer copy rewrites, and its participants are rewritten too; messages never change, so an
     existing one is left as it is."""
-    org = team.organization_id
+    people = _people_of(team, items, now)
+    ids = _upsert_activities(team.organization_id, kind, items, refresh)
+    participants, person_links, company_links, sources = _link_rows(team, context, kind, items, ids, people)
+    upsert_rows(ActivityParticipant, sorted_rows(participants), conflict=("activity_id", "email"))
+    upsert_rows(ActivityPerson, sorted_rows(person_links), conflict=("activity_id", "person_id"))
+    upsert_rows(ActivityCompany, sorted_rows(company_links), conflict=("activity_id", "company_id"))
+    _write_sources(context, sources, moving=bool(refresh))
+
+
+def _people_of(team: Team, items: list[Item], now: dt.datetime) -> dict[str, tuple[int, int | None]]:
+    """Email -> (person id, company id) of the outside parties that make people, upserted."""
     wanted: dict[str, PersonData] = {}
     for item in items:
         for party in item.parties:
             if team.makes_person(party.email):
                 data = wanted.setdefault(party.email, PersonData())
                 data.name = data.name or party.name
-    companies = upsert_companies(org, {domain_of(e) for e in wanted}, {}, now)
-    people = upsert_people(org, wanted, companies, now)
+    companies = upsert_companies(team.organization_id, {domain_of(e) for e in wanted}, {}, now)
+    return upsert_people(team.organization_id, wanted, companies, now)
 
+
+def _upsert_activities(org: int, kind: str, items: list[Item], refresh: Sequence[str]) -> dict[str, int]:
+    """Upsert the activities and return dedupe key -> id; with ``refresh``, their participants
+    and index rows are cleared to be written again."""
     upsert_rows(
         Activity,
         sorted(
@@ -136,7 +150,20 @@ def write_activities(
         activity_ids = sorted(ids.values())
         for model in (ActivityParticipant, ActivityPerson, ActivityCompany):
             model.objects.filter(organization_id=org, activity_id__in=activity_ids).delete()
+    return ids
 
+
+def _link_rows(
+    team: Team,
+    context: MailboxContext,
+    kind: str,
+    items: list[Item],
+    ids: dict[str, int],
+    people: dict[str, tuple[int, int | None]],
+) -> tuple[dict, dict, dict, dict]:
+    """The rows that hang off the activities: participants, person and company index rows, and
+    this mailbox's copies (each keyed so a repeat in the page is written once)."""
+    org = team.organization_id
     participants, person_links, company_links, sources = {}, {}, {}, {}
     for item in items:
         activity_id = ids[item.key]
@@ -167,10 +194,7 @@ def write_activities(
             "kind": context.kind,
             "external_id": item.external_id,
         }
-    upsert_rows(ActivityParticipant, sorted_rows(participants), conflict=("activity_id", "email"))
-    upsert_rows(ActivityPerson, sorted_rows(person_links), conflict=("activity_id", "person_id"))
-    upsert_rows(ActivityCompany, sorted_rows(company_links), conflict=("activity_id", "company_id"))
-    _write_sources(context, sources, moving=bool(refresh))
+    return participants, person_links, company_links, sources
 
 
 def _sources(context: MailboxContext, external_ids: Iterable[str]):
