@@ -18,6 +18,7 @@ from celery import shared_task
 from integrations import services
 from integrations.models import Connection
 from integrations.salesforce.fetch import source as sync
+from integrations.salesforce.fetch.common import registered_handler
 from integrations.sync import policy
 from integrations.sync.policy import RUN_EXPIRES_SECONDS
 
@@ -44,7 +45,7 @@ def run_incremental_task(self: Any, sync_state_id: int) -> dict[str, Any]:
 
 def fan_out() -> int:
     """Enqueue one run per due (connection, object); returns how many were enqueued."""
-    handler = sync.registered_handler()
+    handler = registered_handler()
     if handler is None:
         return 0
     connections = (

@@ -28,7 +28,8 @@ from engage.services.crm import configuration as crm_services
 from engage.services.crm import gateway
 from engage.services.statuses import statuses_from_crm
 from integrations.records import BatchResult
-from integrations.salesforce.fetch.source import PollResult, run_poll
+from integrations.salesforce.fetch.common import PollResult
+from integrations.salesforce.fetch.poll import run_poll
 
 logger = logging.getLogger(__name__)
 

@@ -60,111 +60,43 @@ back in the result and are recorded on the row. The client runs outside database
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from django.utils import timezone
 
-from copilot.models import Organization
 from integrations import services
-from integrations.exceptions import ProviderAuthError, ProviderThrottled, ProviderUnavailable
-from integrations.models import Connection, SyncState
-from integrations.records import BatchResult, CrmRecord
+from integrations.models import SyncState
 from integrations.salesforce import limits
 from integrations.salesforce.client import SalesforceClient
-from integrations.salesforce.errors import SalesforceError
 from integrations.salesforce.fetch import deletes, queries
+from integrations.salesforce.fetch.common import (
+    BATCH_SIZE,
+    THROTTLE_SECONDS,
+    CrmSyncHandler,
+    RunStopped,
+    SyncRunResult,
+    crm_record,
+    log_extra,
+    lookback,
+    provider_stop,
+    query_parts,
+    registered_handler,
+    stopped_with,
+)
 from integrations.salesforce.fetch.queries import EPOCH, MIN_BATCH, iso, parse_datetime
-from integrations.sync import policy, registry
+from integrations.sync import policy
 from integrations.sync.policy import Stop
 
 logger = logging.getLogger(__name__)
 
-LOOKBACK_SECONDS = 600
-BATCH_SIZE = 2000  # records per query page (Sforce-Query-Options batchSize, 200-2,000)
+
+class _LeaseLost(Exception):
+    pass
+
+
 LEASE_SECONDS = policy.CRM.lease_seconds  # renewed every page; a killed worker's lease lapses after this
-THROTTLE_SECONDS = 15 * 60  # when Salesforce says "slow down" without saying for how long
-
-
-# --- The interface agreed with the feature app ---------------------------------------------------
-class CrmSyncHandler(Protocol):
-    """What the feature app (engage) implements and registers with ``register_handler``.
-
-    Optional extras the sync uses when present: ``lookback_seconds(organization) -> int`` and
-    ``linked_ids(organization, object_name) -> Iterable[str]`` (for the full reconcile)."""
-
-    def enabled(self, organization: Organization) -> bool: ...
-
-    def objects(self, organization: Organization) -> list[str]: ...
-
-    def fields_for(self, organization: Organization, object_name: str, describe: dict) -> list[str]: ...
-
-    def where_for(self, organization: Organization, object_name: str, describe: dict) -> str: ...
-
-    def apply(
-        self, organization: Organization, object_name: str, records: list[CrmRecord]
-    ) -> BatchResult: ...
-
-    def unlink(self, organization: Organization, object_name: str, ids: list[str]) -> int: ...
-
-
-@dataclass
-class _Counts:
-    stopped: str = Stop.DONE
-    reason: str = ""
-    received: int = 0  # records Salesforce returned (deleted ones included)
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    unlinked: int = 0
-    errors: list[tuple[str, str]] = field(default_factory=list)
-    api_calls: int = 0
-    pages: int = 0
-    retry_after: float | None = None  # seconds, for throttled/unavailable when Salesforce said
-
-    def add(self, batch: BatchResult) -> None:
-        self.created += batch.created
-        self.updated += batch.updated
-        self.unchanged += batch.unchanged
-        self.errors.extend(batch.errors)
-
-    def as_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["errors"] = [list(e) for e in self.errors]
-        return data
-
-
-@dataclass
-class SyncRunResult(_Counts):
-    sync_state_id: int | None = None
-    object_name: str = ""
-    full_reconcile: bool = False
-
-
-@dataclass
-class PollResult(_Counts):
-    object_name: str = ""
-    total: int = 0  # records matching the rule when the poll started
-
-
-# The CRM kind's entry in the one handler registry (``integrations.sync.registry``, kind "crm",
-# one handler): shorthands the tests use to install their own handler; feature apps call
-# ``registry.register_handler(registry.CRM, handler, only=True)`` themselves.
-def register_handler(handler: CrmSyncHandler) -> None:
-    registry.register_handler(registry.CRM, handler, only=True)
-
-
-def unregister_handler() -> None:
-    registry.unregister_handler(registry.CRM)
-
-
-def registered_handler() -> CrmSyncHandler | None:
-    handlers = registry.handlers_of(registry.CRM)
-    return handlers[-1] if handlers else None
 
 
 # --- Incremental ---------------------------------------------------------------------------------
@@ -173,17 +105,17 @@ def run_incremental(*, sync_state_id: int) -> SyncRunResult:
     state = SyncState.objects.select_related("connection__organization").filter(pk=sync_state_id).first()
     result = SyncRunResult(sync_state_id=sync_state_id, object_name=state.object_name if state else "")
     if state is None:
-        return _stopped(result, Stop.DISABLED, "This sync no longer exists.")
+        return stopped_with(result, Stop.DISABLED, "This sync no longer exists.")
     handler = registered_handler()
     why_not = _why_not_running(state, handler)
     if why_not or handler is None:
-        return _stopped(result, Stop.DISABLED, why_not)
+        return stopped_with(result, Stop.DISABLED, why_not)
     was_paused = state.status == SyncState.Status.PAUSED
     if was_paused and policy.waiting(state):
-        return _stopped(result, Stop.NOT_DUE, state.last_error)
+        return stopped_with(result, Stop.NOT_DUE, state.last_error)
     owner = policy.CRM.owner()
     if not services.sync_state_lease_acquire(sync_state=state, owner=owner, ttl_seconds=LEASE_SECONDS):
-        return _stopped(result, Stop.BUSY, "Another run is syncing this object.")
+        return stopped_with(result, Stop.BUSY, "Another run is syncing this object.")
     pause = False
     try:
         with SalesforceClient(state.connection) as client:
@@ -192,19 +124,19 @@ def run_incremental(*, sync_state_id: int) -> SyncRunResult:
             finally:
                 result.api_calls = client.api_calls
     except limits.BudgetExceeded as stop:
-        _stopped(result, Stop.BUDGET, stop.reason)
+        stopped_with(result, Stop.BUDGET, stop.reason)
         pause = stop.pause
-    except _Stopped as stop:
-        _stopped(result, stop.stopped, stop.reason)
+    except RunStopped as stop:
+        stopped_with(result, stop.stopped, stop.reason)
     except _LeaseLost:
         # Our lease lapsed and another run took the row over: the row's bookkeeping is its now.
-        return _stopped(result, Stop.BUSY, "The lease expired and another run took over.")
+        return stopped_with(result, Stop.BUSY, "The lease expired and another run took over.")
     except Exception as exc:
-        if not _provider_stop(result, exc, state.connection):
+        if not provider_stop(result, exc, state.connection):
             # A bug (ours or the handler's): recorded and the lease given back, then raised so
             # the task fails loudly. Only a dead process (kill -9) leaves the lease to expire.
-            logger.exception("salesforce.sync.crashed", extra=_log_extra(state))
-            _stopped(result, Stop.ERROR, f"The sync crashed: {type(exc).__name__}: {exc}")
+            logger.exception("salesforce.sync.crashed", extra=log_extra(state))
+            stopped_with(result, Stop.ERROR, f"The sync crashed: {type(exc).__name__}: {exc}")
             _finish(state, owner, result, pause=False)
             raise
     _finish(state, owner, result, pause=pause)
@@ -234,7 +166,7 @@ class _IncrementalRun:
             self._save(cursor=newest, deleted_cursor=newest)
             return
         describe = queries.describe(self.client, self.connection, self.object_name)
-        select, rule = _query_parts(self.handler, self.connection, self.object_name, describe)
+        select, rule = query_parts(self.handler, self.connection, self.object_name, describe)
         self._pass(select, rule, watermark)
         self._check_delete_log()
         if self.state.stats.get("reconcile_due"):
@@ -246,7 +178,7 @@ class _IncrementalRun:
             after = (parse_datetime(resume["after"]) or EPOCH, str(resume["id"]))
             soql = queries.changes_soql(self.object_name, select, rule, after=after)
         else:
-            since = watermark - dt.timedelta(seconds=_lookback(self.handler, self.organization))
+            since = watermark - dt.timedelta(seconds=lookback(self.handler, self.organization))
             soql = queries.changes_soql(self.object_name, select, rule, since=since)
         limits.spend(self.client)
         for page in self.client.query_pages(soql, include_deleted=True, batch_size=BATCH_SIZE):
@@ -258,7 +190,7 @@ class _IncrementalRun:
 
     def _apply(self, page: list[dict[str, Any]]) -> None:
         """Hand one page to the handler, then commit its position and renew the lease."""
-        live = [_record(self.object_name, row) for row in page if not row.get("IsDeleted")]
+        live = [crm_record(self.object_name, row) for row in page if not row.get("IsDeleted")]
         gone = [str(row["Id"]) for row in page if row.get("IsDeleted")]
         if live:
             self.result.add(self.handler.apply(self.organization, self.object_name, live))
@@ -293,7 +225,7 @@ class _IncrementalRun:
             self._unlink(log.deleted_ids)
         fields: dict[str, Any] = {}
         if log.gap:
-            logger.warning("salesforce.sync.delete_log_gap", extra=_log_extra(self.state))
+            logger.warning("salesforce.sync.delete_log_gap", extra=log_extra(self.state))
             stats["reconcile_due"] = iso(log.covered) if log.covered else self.state.cursor
         elif log.covered:
             fields["deleted_cursor"] = iso(log.covered)
@@ -305,7 +237,7 @@ class _IncrementalRun:
         as_of = self.state.stats["reconcile_due"]
         linked_ids = getattr(self.handler, "linked_ids", None)
         if linked_ids is None:
-            logger.warning("salesforce.sync.reconcile_unsupported", extra=_log_extra(self.state))
+            logger.warning("salesforce.sync.reconcile_unsupported", extra=log_extra(self.state))
         else:
             linked = list(linked_ids(self.organization, self.object_name))  # before the live ids
             alive = deletes.live_ids(self.client, self.object_name)
@@ -315,7 +247,7 @@ class _IncrementalRun:
             self.result.full_reconcile = True
             logger.info(
                 "salesforce.sync.reconciled",
-                extra=_log_extra(self.state, alive=len(alive), missing=len(missing)),
+                extra=log_extra(self.state, alive=len(alive), missing=len(missing)),
             )
         self.state.stats.pop("reconcile_due", None)
         self._save(deleted_cursor=as_of)
@@ -384,180 +316,10 @@ def _finish(state: SyncState, owner: str, result: SyncRunResult, *, pause: bool)
     log = logger.info if stopped in (Stop.DONE, Stop.BUDGET) else logger.warning
     log(
         "salesforce.sync.finished",
-        extra=_log_extra(state, stopped=str(stopped), received=result.received, api_calls=result.api_calls),
+        extra=log_extra(state, stopped=str(stopped), received=result.received, api_calls=result.api_calls),
     )
 
 
 def backoff_seconds(attempt: int) -> float:
     """Exponential backoff for outages: 60 s, 120 s, 240 s, … capped at 30 minutes."""
     return policy.backoff(policy.CRM, attempt)
-
-
-# --- Historical poll -----------------------------------------------------------------------------
-def run_poll(
-    *,
-    connection: Connection,
-    object_name: str,
-    on_progress: Callable[[int, int, BatchResult], None] | None = None,
-    should_cancel: Callable[[], bool] | None = None,
-) -> PollResult:
-    """Every record of ``object_name`` matching the handler's rule, page by page (G6).
-
-    ``on_progress(records_so_far, total, batch)`` runs after each page; ``should_cancel()`` is
-    asked before each further page. When the poll completes, the incremental sync's watermark is
-    moved up to the poll's start (the object's newest SystemModstamp then), so the 5-minute sync
-    carries on from there. The budget rules of incremental runs apply. Provider failures come
-    back in the result (``stopped``, ``reason``); a handler's own exception propagates.
-    """
-    result = PollResult(object_name=object_name)
-    handler = registered_handler()
-    if handler is None:
-        return _stopped(result, Stop.DISABLED, "No feature app handles Salesforce records.")
-    if not connection.is_active:
-        return _stopped(result, Stop.DISABLED, connection.inactive_reason)
-    organization = connection.organization
-    try:
-        with SalesforceClient(connection) as client:
-            try:
-                limits.check_first(client, connection, probe=False)
-                describe = queries.describe(client, connection, object_name)
-                select, rule = _query_parts(handler, connection, object_name, describe)
-                started = queries.newest_modstamp(client, object_name)
-                limits.spend(client)
-                result.total = client.count(object_name, f"({rule})" if rule else "")
-                limits.spend(client)
-                soql = queries.matching_soql(object_name, select, rule)
-                for page in client.query_pages(soql, batch_size=BATCH_SIZE):
-                    records = [_record(object_name, row) for row in page]
-                    batch = handler.apply(organization, object_name, records) if records else BatchResult()
-                    result.add(batch)
-                    result.pages += 1
-                    result.received += len(page)
-                    if on_progress is not None:
-                        on_progress(result.received, result.total, batch)
-                    if len(page) >= MIN_BATCH:  # another page may follow
-                        if should_cancel is not None and should_cancel():
-                            raise _Stopped(Stop.CANCELLED, "The poll was cancelled.")
-                        limits.spend(client)
-            finally:
-                result.api_calls = client.api_calls
-        _advance_watermark(connection, object_name, started)
-    except limits.BudgetExceeded as stop:
-        _stopped(result, Stop.BUDGET, stop.reason)
-    except _Stopped as stop:
-        _stopped(result, stop.stopped, stop.reason)
-    except Exception as exc:
-        if not _provider_stop(result, exc, connection):
-            raise
-    logger.info(
-        "salesforce.poll.finished",
-        extra={
-            "connection_id": connection.pk,
-            "organization_id": connection.organization_id,
-            "object_name": object_name,
-            "stopped": str(result.stopped),
-            "received": result.received,
-            "api_calls": result.api_calls,
-        },
-    )
-    return result
-
-
-def _advance_watermark(connection: Connection, object_name: str, started: dt.datetime) -> None:
-    state = services.sync_state_get_or_create(connection=connection, object_name=object_name)
-    current = parse_datetime(state.cursor)
-    if current is not None and current >= started:
-        return
-    fields: dict[str, Any] = {"cursor": iso(started)}
-    if not state.deleted_cursor:
-        fields["deleted_cursor"] = iso(started)
-        fields["stats"] = {**state.stats, "deleted_checked_at": iso(timezone.now())}
-    # Only if no incremental run moved the cursor meanwhile (it would be newer than ours).
-    SyncState.objects.filter(pk=state.pk, cursor=state.cursor).update(updated_at=timezone.now(), **fields)
-
-
-# --- Shared pieces -------------------------------------------------------------------------------
-class _Stopped(Exception):
-    """Ends a run early: cancelled, or the handler refused to say what to fetch."""
-
-    def __init__(self, stopped: Stop, reason: str) -> None:
-        super().__init__(reason)
-        self.stopped, self.reason = stopped, reason
-
-
-class _LeaseLost(Exception):
-    pass
-
-
-def _stopped(result: Any, stopped: Stop, reason: str) -> Any:
-    result.stopped, result.reason = stopped, reason
-    return result
-
-
-def _provider_stop(result: SyncRunResult | PollResult, exc: Exception, connection: Connection) -> bool:
-    """Fill ``result`` from a provider failure; False when ``exc`` is not one."""
-    if isinstance(exc, ProviderAuthError):
-        _stopped(result, Stop.AUTH, str(exc))
-    elif isinstance(exc, ProviderThrottled):
-        _stopped(result, Stop.THROTTLED, str(exc))
-        result.retry_after = exc.retry_after or THROTTLE_SECONDS
-    elif isinstance(exc, ProviderUnavailable):
-        _stopped(result, Stop.UNAVAILABLE, str(exc))
-        result.retry_after = exc.retry_after
-    elif isinstance(exc, SalesforceError) and exc.status == 429:
-        _stopped(result, Stop.THROTTLED, f"Salesforce asked Cadence to slow down: {exc}")
-        result.retry_after = THROTTLE_SECONDS
-    elif isinstance(exc, SalesforceError):
-        # Most likely the mapping or rule names a field Salesforce no longer has: describe afresh.
-        queries.forget_describe(connection, result.object_name)
-        _stopped(result, Stop.ERROR, f"Salesforce refused the sync query: {exc}")
-    else:
-        return False
-    return True
-
-
-def _query_parts(
-    handler: CrmSyncHandler, connection: Connection, object_name: str, describe: dict[str, Any]
-) -> tuple[str, str]:
-    """(select list, rule) from the handler. A handler that refuses (its saved rule no longer fits
-    the object, say) stops the run with its message, and the describe is fetched afresh next time
-    in case ours was older than the handler's."""
-    organization = connection.organization
-    try:
-        select = queries.select_list(handler.fields_for(organization, object_name, describe))
-        rule = (handler.where_for(organization, object_name, describe) or "").strip()
-    except Exception as exc:
-        logger.warning(
-            "salesforce.sync.handler_refused",
-            exc_info=True,
-            extra={"connection_id": connection.pk, "object_name": object_name},
-        )
-        queries.forget_describe(connection, object_name)
-        messages = getattr(exc, "messages", None) or [str(exc) or type(exc).__name__]
-        raise _Stopped(Stop.ERROR, " ".join(str(m) for m in messages)) from exc
-    return select, rule
-
-
-def _lookback(handler: CrmSyncHandler, organization: Organization) -> int:
-    lookback = getattr(handler, "lookback_seconds", None)
-    value = lookback(organization) if callable(lookback) else None
-    return int(value) if value is not None and int(value) >= 0 else LOOKBACK_SECONDS
-
-
-def _record(object_name: str, row: dict[str, Any]) -> CrmRecord:
-    return CrmRecord(
-        object_name=object_name,
-        id=str(row["Id"]),
-        modstamp=parse_datetime(row.get("SystemModstamp")) or EPOCH,
-        fields={k: v for k, v in row.items() if k != "attributes"},
-    )
-
-
-def _log_extra(state: SyncState, **more: Any) -> dict[str, Any]:
-    return {
-        "sync_state_id": state.pk,
-        "connection_id": state.connection_id,
-        "organization_id": state.organization_id,
-        "object_name": state.object_name,
-        **more,
-    }

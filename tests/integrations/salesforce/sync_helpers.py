@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from integrations.models import SyncState
 from integrations.records import BatchResult, CrmRecord
+from integrations.salesforce.fetch import common
 from integrations.salesforce.fetch import source as sync
 from integrations.sandbox.salesforce import control
 
@@ -93,7 +94,7 @@ class LinkingHandler(MemoryHandler):
         return [record_id for (name, record_id) in self.rows if name == object_name]
 
 
-def run(state: SyncState) -> sync.SyncRunResult:
+def run(state: SyncState) -> common.SyncRunResult:
     return sync.run_incremental(sync_state_id=state.pk)
 
 

@@ -23,6 +23,7 @@ from integrations.models import Connection, SyncState
 from integrations.salesforce import tasks
 from integrations.salesforce.auth import revoke_token
 from integrations.salesforce.client import SalesforceClient
+from integrations.salesforce.fetch import common, poll
 from integrations.salesforce.fetch import source as sync
 from integrations.sandbox.salesforce import control
 from tests.integrations.salesforce.conftest import sandbox_connection
@@ -44,15 +45,15 @@ from tests.integrations.salesforce.sync_helpers import (
 @contextmanager
 def installed(handler: MemoryHandler) -> Iterator[MemoryHandler]:
     """``handler`` as the sync's handler (in place of Engage's) while the block runs."""
-    previous = sync.registered_handler()
-    sync.register_handler(handler)
+    previous = common.registered_handler()
+    common.register_handler(handler)
     try:
         yield handler
     finally:
         if previous is None:
-            sync.unregister_handler()
+            common.unregister_handler()
         else:
-            sync.register_handler(previous)
+            common.register_handler(previous)
 
 
 @pytest.fixture
@@ -65,6 +66,7 @@ def handler() -> Iterator[MemoryHandler]:
 def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
     """200-record pages (Salesforce's smallest batch), so a few thousand records make many pages."""
     monkeypatch.setattr(sync, "BATCH_SIZE", 200)
+    monkeypatch.setattr(poll, "BATCH_SIZE", 200)
 
 
 @pytest.fixture
@@ -462,7 +464,7 @@ def test_a_query_salesforce_refuses_is_an_error_on_the_row(sf, leads, handler):
 # --- Leases --------------------------------------------------------------------------------------
 def test_two_runs_never_sync_the_same_object_at_once(sf, leads, handler):
     new_leads(sf, 3)
-    inner: list[sync.SyncRunResult] = []
+    inner: list[common.SyncRunResult] = []
 
     def second_dispatch(records: Any) -> None:
         if not inner:
@@ -557,7 +559,7 @@ def test_the_poll_pages_every_record_matching_the_rule(sf, connection, handler, 
     handler.rules["Lead"] = "Title LIKE '%Sales%'"
     progress: list[tuple[int, int, int]] = []
 
-    result = sync.run_poll(
+    result = poll.run_poll(
         connection=connection,
         object_name="Lead",
         on_progress=lambda done, total, batch: progress.append((done, total, batch.created)),
@@ -576,7 +578,7 @@ def test_the_poll_pages_every_record_matching_the_rule(sf, connection, handler, 
 
 
 def test_a_poll_stops_between_pages_when_cancelled(sf, connection, handler, small_pages):
-    result = sync.run_poll(connection=connection, object_name="Lead", should_cancel=lambda: True)
+    result = poll.run_poll(connection=connection, object_name="Lead", should_cancel=lambda: True)
 
     assert result.stopped == "cancelled" and result.pages == 1
     assert len(handler.created) == 200
@@ -584,7 +586,7 @@ def test_a_poll_stops_between_pages_when_cancelled(sf, connection, handler, smal
 
 
 def test_the_incremental_sync_carries_on_from_the_poll(sf, connection, handler):
-    sync.run_poll(connection=connection, object_name="Lead")
+    poll.run_poll(connection=connection, object_name="Lead")
     ids = new_leads(sf, 3)
     state = SyncState.objects.get(connection=connection, object_name="Lead")
 

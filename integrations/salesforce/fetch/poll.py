@@ -1,0 +1,117 @@
+"""The historical poll (G6): every record of an object matching the feature app's rule, page by
+page, handed to the registered ``CrmSyncHandler``; engage's poll job (``engage.services.crm.poll``)
+runs it and shows its progress.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.utils import timezone
+
+from integrations import services
+from integrations.models import Connection, SyncState
+from integrations.records import BatchResult
+from integrations.salesforce import limits
+from integrations.salesforce.client import SalesforceClient
+from integrations.salesforce.fetch import queries
+from integrations.salesforce.fetch.common import (
+    BATCH_SIZE,
+    PollResult,
+    RunStopped,
+    crm_record,
+    provider_stop,
+    query_parts,
+    registered_handler,
+    stopped_with,
+)
+from integrations.salesforce.fetch.queries import MIN_BATCH, iso, parse_datetime
+from integrations.sync.policy import Stop
+
+logger = logging.getLogger(__name__)
+
+
+# --- Historical poll -----------------------------------------------------------------------------
+def run_poll(
+    *,
+    connection: Connection,
+    object_name: str,
+    on_progress: Callable[[int, int, BatchResult], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> PollResult:
+    """Every record of ``object_name`` matching the handler's rule, page by page (G6).
+
+    ``on_progress(records_so_far, total, batch)`` runs after each page; ``should_cancel()`` is
+    asked before each further page. When the poll completes, the incremental sync's watermark is
+    moved up to the poll's start (the object's newest SystemModstamp then), so the 5-minute sync
+    carries on from there. The budget rules of incremental runs apply. Provider failures come
+    back in the result (``stopped``, ``reason``); a handler's own exception propagates.
+    """
+    result = PollResult(object_name=object_name)
+    handler = registered_handler()
+    if handler is None:
+        return stopped_with(result, Stop.DISABLED, "No feature app handles Salesforce records.")
+    if not connection.is_active:
+        return stopped_with(result, Stop.DISABLED, connection.inactive_reason)
+    organization = connection.organization
+    try:
+        with SalesforceClient(connection) as client:
+            try:
+                limits.check_first(client, connection, probe=False)
+                describe = queries.describe(client, connection, object_name)
+                select, rule = query_parts(handler, connection, object_name, describe)
+                started = queries.newest_modstamp(client, object_name)
+                limits.spend(client)
+                result.total = client.count(object_name, f"({rule})" if rule else "")
+                limits.spend(client)
+                soql = queries.matching_soql(object_name, select, rule)
+                for page in client.query_pages(soql, batch_size=BATCH_SIZE):
+                    records = [crm_record(object_name, row) for row in page]
+                    batch = handler.apply(organization, object_name, records) if records else BatchResult()
+                    result.add(batch)
+                    result.pages += 1
+                    result.received += len(page)
+                    if on_progress is not None:
+                        on_progress(result.received, result.total, batch)
+                    if len(page) >= MIN_BATCH:  # another page may follow
+                        if should_cancel is not None and should_cancel():
+                            raise RunStopped(Stop.CANCELLED, "The poll was cancelled.")
+                        limits.spend(client)
+            finally:
+                result.api_calls = client.api_calls
+        _advance_watermark(connection, object_name, started)
+    except limits.BudgetExceeded as stop:
+        stopped_with(result, Stop.BUDGET, stop.reason)
+    except RunStopped as stop:
+        stopped_with(result, stop.stopped, stop.reason)
+    except Exception as exc:
+        if not provider_stop(result, exc, connection):
+            raise
+    logger.info(
+        "salesforce.poll.finished",
+        extra={
+            "connection_id": connection.pk,
+            "organization_id": connection.organization_id,
+            "object_name": object_name,
+            "stopped": str(result.stopped),
+            "received": result.received,
+            "api_calls": result.api_calls,
+        },
+    )
+    return result
+
+
+def _advance_watermark(connection: Connection, object_name: str, started: dt.datetime) -> None:
+    state = services.sync_state_get_or_create(connection=connection, object_name=object_name)
+    current = parse_datetime(state.cursor)
+    if current is not None and current >= started:
+        return
+    fields: dict[str, Any] = {"cursor": iso(started)}
+    if not state.deleted_cursor:
+        fields["deleted_cursor"] = iso(started)
+        fields["stats"] = {**state.stats, "deleted_checked_at": iso(timezone.now())}
+    # Only if no incremental run moved the cursor meanwhile (it would be newer than ours).
+    SyncState.objects.filter(pk=state.pk, cursor=state.cursor).update(updated_at=timezone.now(), **fields)
