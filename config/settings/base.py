@@ -169,23 +169,51 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Cadence <no-reply@cadenc
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Celery -------------------------------------------------------------------------------------
+# Delivery matches the sync lease (integrations/sync, integrations/workers.py): every task may run
+# twice, never zero times. A task's message is acknowledged when the task has finished
+# (ACKS_LATE), and a pool process killed mid-task (kill -9, out of memory) has its message put back
+# at the head of the queue at once (REJECT_ON_WORKER_LOST; without it Celery acknowledges the
+# message as failed and the work waits for the next beat or a stale-job sweep). The redelivered
+# run finds the lease or job held by a dead process (owner_is_dead) and takes it over. The price:
+# a task that kills its process every time is redelivered every time; none of ours should.
+# A process takes one message at a time (PREFETCH_MULTIPLIER 1), so a long sync does not sit on
+# messages another process could run.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport: a broker that needs no server (make run, fresh machines).
     _broker_dir = Path(env("CELERY_BROKER_DIR", default=str(VAR_DIR / "broker")))
     for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),
-        "store_processed": False,
-        # kombu looks at the folder once a second by default: at most one task a second per worker.
-        "polling_interval": env.float("CELERY_BROKER_POLLING_INTERVAL", default=0.1),
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(
+        {
+            "data_folder_in": str(_broker_dir / "queue"),
+            "data_folder_out": str(_broker_dir / "queue"),
+            "processed_folder": str(_broker_dir / "processed"),
+            "control_folder": str(_broker_dir / "control"),
+            "store_processed": False,
+            # kombu looks at the folder once a second by default: at most one task a second per worker.
+            "polling_interval": env.float("CELERY_BROKER_POLLING_INTERVAL", default=0.1),
+        }
+    )
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://", "redis+socket://", "sentinel://")):
+    # Redis has no consumer acknowledgements: a delivered message waits in an "unacked" set, and
+    # one not acknowledged within visibility_timeout of its delivery is put back in the queue
+    # (kombu sweeps that set about every 100 s). That is how the task of a worker that died whole
+    # (host lost, the main process killed; a killed pool process is covered above) comes back:
+    # within visibility_timeout + ~100 s. Kombu's default is one hour; five minutes is one dispatch
+    # cycle. The timer never stops while a task runs, so a longer task (a big first sync, a
+    # historical poll) and a countdown/eta message longer than it (a sync backing off for up to
+    # 30 minutes) are delivered again every visibility_timeout while the first copy is running or
+    # waiting: the copy finds the row's lease (renewed with every page, 2 minutes) or the job's
+    # heartbeat held by a live worker and stops, and an expired one (expires=) is dropped. Raise it
+    # only if a task is added that cannot tell it is a duplicate.
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env.int(
+        "CELERY_BROKER_VISIBILITY_TIMEOUT", default=5 * 60
+    )
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
