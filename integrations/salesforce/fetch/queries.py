@@ -51,10 +51,22 @@ def changes_soql(
     return f"SELECT {select} FROM {object_name} WHERE {where} ORDER BY SystemModstamp, Id"  # noqa: S608 - SOQL
 
 
-def matching_soql(object_name: str, select: str, rule: str) -> str:
-    """Every record matching ``rule`` ('' = every record), oldest change first."""
-    where = f" WHERE ({rule})" if rule else ""
-    return f"SELECT {select} FROM {object_name}{where} ORDER BY SystemModstamp, Id"  # noqa: S608 - SOQL
+def matching_soql(object_name: str, select: str, rule: str, *, after_id: str | None = None) -> str:
+    """Every record matching ``rule`` ('' = every record), oldest change first.
+
+    With ``after_id`` (``""`` for the start) in ``Id`` order instead, from the record after that
+    Id: a poll that stopped carries on after the last record it stored. A record's Id never
+    changes, so edits made meanwhile neither skip nor repeat records, as a position in
+    SystemModstamp order would. Salesforce compares and sorts Ids the same way (keyset paging).
+    """
+    if after_id is None:
+        where = f" WHERE ({rule})" if rule else ""
+        return f"SELECT {select} FROM {object_name}{where} ORDER BY SystemModstamp, Id"  # noqa: S608 - SOQL
+    conditions = [f"({rule})"] if rule else []
+    if after_id:
+        conditions.append(f"Id > {quote(after_id)}")
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    return f"SELECT {select} FROM {object_name}{where} ORDER BY Id"  # noqa: S608 - SOQL
 
 
 def soql_datetime(moment: dt.datetime) -> str:
