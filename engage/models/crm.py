@@ -159,6 +159,20 @@ class CrmPoll(TenantModel):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Taking over a poll whose worker died (engage/jobs.py): who runs it, its last sign of life,
+    # and where it carries on. ``resume_after_id`` and ``started_modstamp`` are saved with the
+    # counters of every page, so position and counters always agree.
+    worker = models.CharField(max_length=200, blank=True, help_text="The process running it.")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    takeovers = models.PositiveSmallIntegerField(
+        default=0, help_text="Take-overs after a dead worker since the last page was stored."
+    )
+    resume_after_id = models.CharField(
+        max_length=18, blank=True, help_text="The last Salesforce Id stored (the poll reads in Id order)."
+    )
+    started_modstamp = models.DateTimeField(
+        null=True, blank=True, help_text="The object's newest SystemModstamp when the poll first started."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

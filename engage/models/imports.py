@@ -47,6 +47,13 @@ class ContactImport(TenantModel):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Taking over a pass whose worker died (engage/jobs.py): who runs it and its last sign of life.
+    # The import pass carries on after ``processed_rows``, saved with each chunk it commits.
+    worker = models.CharField(max_length=200, blank=True, help_text="The process running the pass.")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    takeovers = models.PositiveSmallIntegerField(
+        default=0, help_text="Take-overs after a dead worker since the last chunk was stored."
+    )
 
     class Meta:
         ordering = ["-created_at"]
