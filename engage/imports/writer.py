@@ -7,13 +7,19 @@ existing contacts with those emails, one for CRM ids when a CRM id column is map
 accounts not yet seen in this run plus one insert of the missing ones, and the bulk insert and
 update of the contacts — never a query per row. Per-run state is small: the emails and CRM ids
 seen so far (to catch duplicates inside the file) and the account names resolved so far.
+
+``on_batch`` runs inside each batch's transaction with what the batch did (``Batch``: the tally,
+its report lines, the emails and CRM ids it took), so what the service saves there commits with
+the contacts or not at all. A pass whose worker died carries on from there (``Resume``): after
+the rows already committed, with their tally, report lines, emails and CRM ids.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import IO, Any, NamedTuple
 
@@ -92,6 +98,36 @@ class Tally:
                     }
                 )
 
+    def copy(self) -> Tally:
+        return replace(self, problems=list(self.problems))
+
+
+Emails = dict[str, int]  # email -> the row that first had it
+CrmIds = dict[tuple[str, str], tuple[int, str]]  # (type, id) -> (row, email) that first had it
+
+
+@dataclass
+class Batch:
+    """What one batch did, handed to ``on_batch`` before its transaction commits."""
+
+    tally: Tally  # the pass's tally with this batch
+    rows: int  # data rows in the batch
+    report: str  # its lines of the row report (CSV text; empty in the validation pass)
+    emails: Emails  # the emails and CRM ids it took: later rows with them are duplicates
+    crm: CrmIds
+
+
+@dataclass
+class Resume:
+    """Where a pass taken over after a dead worker carries on: after the first ``rows`` data
+    rows, with the tally, report lines, emails and CRM ids of the batches committed before."""
+
+    rows: int
+    tally: Tally
+    report: str = ""
+    emails: Emails = field(default_factory=dict)
+    crm: CrmIds = field(default_factory=dict)
+
 
 def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     iterator = iter(items)
@@ -101,8 +137,9 @@ def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 class ImportPass:
     """One pass over ``contact_import``'s file. ``dry_run`` is the validation pass: it decides
-    and counts but writes neither contacts, accounts nor report. ``on_batch`` is called with the
-    running tally after each batch (the services save the counters there)."""
+    and counts but writes neither contacts, accounts nor report. ``on_batch`` is called with each
+    ``Batch`` inside its transaction (the services save the counters there); ``resume`` carries
+    on a pass that stopped."""
 
     def __init__(
         self,
@@ -110,9 +147,10 @@ class ImportPass:
         *,
         dry_run: bool,
         report: IO[str] | None = None,
-        on_batch: Callable[[Tally], None] | None = None,
+        on_batch: Callable[[Batch], None] | None = None,
         keep_problems: int = 50,
         batch_size: int | None = None,
+        resume: Resume | None = None,
     ) -> None:
         self.imp = contact_import
         self.org = contact_import.organization
@@ -124,11 +162,12 @@ class ImportPass:
         self.columns = columns_for(contact_import.mapping, contact_import.headers)
         self.mapped = {c.field.key for c in self.columns}
         self.email_index = next((c.index for c in self.columns if c.field.key == "email"), None)
-        self.report = csv.writer(report) if report is not None else None
-        self.tally = Tally()
+        self.report = report
+        self.resume = resume
+        self.tally = resume.tally.copy() if resume else Tally()
         # Per-run state: what earlier batches decided.
-        self.seen_emails: dict[str, int] = {}
-        self.seen_crm: dict[tuple[str, str], tuple[int, str]] = {}
+        self.seen_emails: Emails = dict(resume.emails) if resume else {}
+        self.seen_crm: CrmIds = dict(resume.crm) if resume else {}
         self.accounts = AccountResolver(self.org)
         self.defaults = contact_defaults()
         self._load_lookups()
@@ -159,32 +198,34 @@ class ImportPass:
     # --- The pass -------------------------------------------------------------------------------
     def run(self) -> Tally:
         if self.report is not None:
-            self.report.writerow(REPORT_HEADER + [guard_cell(h) for h in self.imp.headers])
+            csv.writer(self.report).writerow(REPORT_HEADER + [guard_cell(h) for h in self.imp.headers])
+            if self.resume is not None:
+                self.report.write(self.resume.report)
         header_count = len(self.imp.headers)
         with self.imp.file.open("rb") as fileobj:
             rows = iter_rows(fileobj, encoding=self.imp.encoding, delimiter=self.imp.delimiter)
+            if self.resume is not None:  # committed before the worker died: read past them
+                rows = islice(rows, self.resume.rows, None)
             for raw_batch in batched(rows, self.batch_size):
                 cleaned = [
                     clean_row(number, cells, self.columns, header_count) for number, cells in raw_batch
                 ]
-                decisions = self._process(cleaned)
-                for decision in decisions:
-                    email = self._email_of(decision.row)
-                    self.tally.add(decision, keep=self.keep_problems, email=email)
-                    self._write_report_line(decision, email)
-                if self.on_batch:
-                    self.on_batch(self.tally)
+                self._process(cleaned)
         return self.tally
 
     def _process(self, rows: list[CleanRow]) -> list[Decision]:
-        """Decide and write one batch. A unique-constraint clash means someone added one of
-        these contacts meanwhile: the batch is rolled back and decided again once."""
+        """Decide and write one batch, and hand it to ``on_batch``, in one transaction. A
+        unique-constraint clash means someone added one of these contacts meanwhile: the batch is
+        rolled back and decided again once."""
         for attempt in (1, 2):
             try:
                 with transaction.atomic():
                     decisions, emails, crm = self._decide(rows)
                     if not self.dry_run:
                         self._write(decisions)
+                    batch = self._batch(decisions, emails, crm)
+                    if self.on_batch:
+                        self.on_batch(batch)
             except IntegrityError:
                 if attempt == 2:
                     raise
@@ -193,8 +234,22 @@ class ImportPass:
             self.seen_emails.update(emails)
             self.seen_crm.update(crm)
             self.accounts.commit()
+            self.tally = batch.tally
+            if self.report is not None:
+                self.report.write(batch.report)
             return decisions
         raise AssertionError("unreachable")
+
+    def _batch(self, decisions: list[Decision], emails: Emails, crm: CrmIds) -> Batch:
+        tally = self.tally.copy()
+        lines = io.StringIO() if self.report is not None else None
+        writer = csv.writer(lines) if lines is not None else None
+        for decision in decisions:
+            email = self._email_of(decision.row)
+            tally.add(decision, keep=self.keep_problems, email=email)
+            if writer is not None:
+                writer.writerow(self._report_line(decision, email))
+        return Batch(tally, len(decisions), lines.getvalue() if lines else "", emails, crm)
 
     def _decide(self, rows: list[CleanRow]):
         good = [row for row in rows if row.ok]
@@ -357,21 +412,17 @@ class ImportPass:
             return row.cells[self.email_index].strip()
         return ""
 
-    def _write_report_line(self, decision: Decision, email: str) -> None:
-        if self.report is None:
-            return
+    def _report_line(self, decision: Decision, email: str) -> list[Any]:
         row = decision.row
-        self.report.writerow(
-            [
-                row.number,
-                decision.outcome,
-                guard_cell(decision.column),
-                guard_cell(decision.message),
-                guard_cell(email),
-                guard_cell(row.name),
-                *map(guard_cell, row.cells),
-            ]
-        )
+        return [
+            row.number,
+            decision.outcome,
+            guard_cell(decision.column),
+            guard_cell(decision.message),
+            guard_cell(email),
+            guard_cell(row.name),
+            *map(guard_cell, row.cells),
+        ]
 
 
 def _crm_key(row: CleanRow) -> tuple[str, str] | None:

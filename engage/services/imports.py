@@ -4,15 +4,20 @@ Status machine of ``ContactImport``: mapping → validating → validated → im
 failed from either pass. ``import_create`` checks the upload and guesses the columns;
 ``import_set_mapping`` saves the columns and queues the validation pass (``import_validate``,
 which counts without writing contacts); ``import_start`` queues the import (``import_run``).
-A background pass claims its import by setting ``started_at``; one that finds it already
-claimed is a redelivery after a worker died, and marks the import failed rather than leave it
-running forever. Every pass ends in a final status, even when it crashes.
+A background pass claims its import by setting ``started_at`` (engage/jobs.py). One that finds
+it claimed by a worker that died takes it over: the validation pass starts again (it writes
+nothing: re-reading is cheap), the import pass carries on after the last chunk it committed. Each
+chunk commits with its counters and a part file in storage (its lines of the row report, and the
+emails and CRM ids it took, which later rows are checked against): the pass taken over starts
+from them, and the parts are deleted when the pass ends. Every pass ends in a final status, even
+when it crashes.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import tempfile
 from collections.abc import Callable
@@ -34,9 +39,10 @@ from engage.enqueue import enqueue_on_commit
 from engage.imports import parsing
 from engage.imports.fields import guess_mapping, mapping_problems
 from engage.imports.rows import CleanRow, clean_row, columns_for
-from engage.imports.writer import CREATED, UPDATED, ImportPass, Tally
-from engage.jobs import job_claim, job_is_stale
+from engage.imports.writer import CREATED, UPDATED, Batch, ImportPass, Resume, Tally
+from engage.jobs import JobLost, job_claim, job_is_dead, job_is_stale, job_save
 from engage.models import ContactImport
+from integrations.workers import worker_owner
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +50,12 @@ ALLOWED_SUFFIXES = (".csv", ".txt", ".tsv")
 # A pass is killed at its time limit (engage/tasks.py); one "running" longer has lost its worker.
 STALE_AFTER = timedelta(minutes=75)
 WORKER_LOST = "The background worker stopped while this was running. Please try again."
+WORKER_KEEPS_DYING = (
+    "The background worker stopped again and again on the same rows. Please try again; if it "
+    "happens again, split the file or contact support."
+)
 _COUNTERS = ["processed_rows", "created_count", "updated_count", "skipped_count", "error_count"]
+_WORKER = ["worker", "heartbeat_at", "takeovers"]
 Status = ContactImport.Status
 
 
@@ -165,6 +176,7 @@ def import_set_mapping(
     contact_import.started_at = contact_import.finished_at = None
     for counter in _COUNTERS:
         setattr(contact_import, counter, 0)
+    _new_pass(contact_import)
     contact_import.save(
         update_fields=[
             "mapping",
@@ -176,6 +188,7 @@ def import_set_mapping(
             "finished_at",
             "report",
             *_COUNTERS,
+            *_WORKER,
         ]
     )
     enqueue_on_commit("contact_import_validate", contact_import.pk)
@@ -191,6 +204,9 @@ def import_validate(*, import_id: int) -> None:
     runner = ImportPass(contact_import, dry_run=True, on_batch=_progress_saver(contact_import, counts=False))
     try:
         tally = runner.run()
+    except JobLost:
+        logger.info("engage.import.lost", extra={"import_id": import_id})
+        return
     except Exception as exc:
         logger.exception("engage.import.validate_failed", extra={"import_id": import_id})
         _fail(contact_import, f"The check stopped after {runner.tally.processed:,} rows: {_describe(exc)}")
@@ -224,7 +240,8 @@ def import_start(*, contact_import: ContactImport, actor: User) -> ContactImport
     contact_import.started_at = contact_import.finished_at = None
     for counter in _COUNTERS:
         setattr(contact_import, counter, 0)
-    contact_import.save(update_fields=["status", "started_at", "finished_at", *_COUNTERS])
+    _new_pass(contact_import)
+    contact_import.save(update_fields=["status", "started_at", "finished_at", *_COUNTERS, *_WORKER])
     audit_record(
         organization=contact_import.organization,
         actor=actor,
@@ -237,17 +254,31 @@ def import_start(*, contact_import: ContactImport, actor: User) -> ContactImport
 
 
 def import_run(*, import_id: int) -> None:
-    """The import (a task's body): write the contacts batch by batch and the row report."""
+    """The import (a task's body): write the contacts batch by batch and the row report; or
+    carry on one whose worker died after the last chunk it committed."""
     contact_import = _claim(import_id, Status.IMPORTING)
     if contact_import is None:
         return
+    resume = None
+    if contact_import.taken_over and contact_import.processed_rows:
+        resume = _resume_point(contact_import)
+        if resume is None:  # chunks committed without their parts (before parts were kept)
+            _fail(contact_import, WORKER_LOST)
+            return
     with tempfile.TemporaryFile() as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         runner = ImportPass(
-            contact_import, dry_run=False, report=text, on_batch=_progress_saver(contact_import, counts=True)
+            contact_import,
+            dry_run=False,
+            report=text,
+            on_batch=_progress_saver(contact_import, counts=True),
+            resume=resume,
         )
         try:
             tally = runner.run()
+        except JobLost:  # another delivery has it now
+            logger.info("engage.import.lost", extra={"import_id": import_id})
+            return
         except Exception as exc:
             logger.exception("engage.import.run_failed", extra={"import_id": import_id})
             _save_report(contact_import, text, raw)
@@ -264,6 +295,7 @@ def import_run(*, import_id: int) -> None:
     contact_import.status = Status.DONE
     contact_import.finished_at = timezone.now()
     contact_import.save(update_fields=["report", "status", "finished_at", *_COUNTERS])
+    _parts_delete(contact_import)
     audit_record(
         organization=contact_import.organization,
         actor=contact_import.created_by,
@@ -292,27 +324,108 @@ def _save_report(contact_import: ContactImport, text: io.TextIOWrapper, raw) -> 
 
 # --- Shared by both passes ----------------------------------------------------------------------
 def _claim(import_id: int, status: str) -> ContactImport | None:
-    """Mark the queued pass as started; None when there is nothing (left) to do."""
+    """Mark the queued pass as started, or take over one whose worker died; None when there is
+    nothing (left) to do."""
     return job_claim(
         ContactImport,
         import_id,
         queued=status,
         running=status,
-        fail=lambda job: _fail(job, WORKER_LOST),
+        worker=worker_owner("contact-import"),
+        fail=lambda job: _fail(job, WORKER_KEEPS_DYING),
         related=("organization", "created_by"),
     )
 
 
-def _progress_saver(contact_import: ContactImport, *, counts: bool) -> Callable[[Tally], None]:
-    def save(tally: Tally) -> None:
+def _progress_saver(contact_import: ContactImport, *, counts: bool) -> Callable[[Batch], None]:
+    """Runs in each chunk's transaction: the counters (and the heartbeat) in one UPDATE that
+    also checks the pass is still this worker's; for the import, the chunk's part file first."""
+    running = (contact_import.status,)
+
+    def save(batch: Batch) -> None:
         if counts:
-            _save_counts(contact_import, tally)
-            contact_import.save(update_fields=_COUNTERS)
+            _part_write(contact_import, batch)
+            _save_counts(contact_import, batch.tally)
+            job_save(contact_import, _COUNTERS, running=running)
         else:
-            contact_import.processed_rows = tally.processed
-            contact_import.save(update_fields=["processed_rows"])
+            contact_import.processed_rows = batch.tally.processed
+            job_save(contact_import, ["processed_rows"], running=running)
 
     return save
+
+
+def _new_pass(contact_import: ContactImport) -> None:
+    """The previous pass's worker and heartbeat say nothing about the next one."""
+    contact_import.worker, contact_import.heartbeat_at, contact_import.takeovers = "", None, 0
+
+
+# --- Parts: what each committed chunk of the import pass leaves for a worker taking over -----
+def _part_name(contact_import: ContactImport, start: int) -> str:
+    return f"{_parts_folder(contact_import)}/{start:09d}.json"
+
+
+def _parts_folder(contact_import: ContactImport) -> str:
+    return f"imports/parts/{contact_import.pk}"
+
+
+def _part_write(contact_import: ContactImport, batch: Batch) -> None:
+    """Written before the chunk commits: a chunk that never commits leaves a part the next
+    run overwrites, never a committed chunk without its part."""
+    storage = contact_import.file.storage
+    name = _part_name(contact_import, batch.tally.processed - batch.rows)
+    data = {
+        "rows": batch.rows,
+        "report": batch.report,
+        "emails": batch.emails,
+        "crm": [[kind, crm_id, number, email] for (kind, crm_id), (number, email) in batch.crm.items()],
+    }
+    if storage.exists(name):
+        storage.delete(name)
+    storage.save(name, io.BytesIO(json.dumps(data).encode()))
+
+
+def _resume_point(contact_import: ContactImport) -> Resume | None:
+    """The committed chunks' parts put together, or None when one is missing."""
+    storage = contact_import.file.storage
+    done = contact_import.processed_rows
+    rows, reports = 0, []
+    resume = Resume(
+        rows=done,
+        tally=Tally(
+            processed=done,
+            created=contact_import.created_count,
+            updated=contact_import.updated_count,
+            skipped=contact_import.skipped_count,
+            errors=contact_import.error_count,
+        ),
+    )
+    while rows < done:
+        name = _part_name(contact_import, rows)
+        if not storage.exists(name):
+            return None
+        with storage.open(name, "rb") as part_file:
+            part = json.load(part_file)
+        if part["rows"] <= 0:
+            return None
+        reports.append(part["report"])
+        resume.emails.update(part["emails"])
+        resume.crm.update({(kind, crm_id): (number, email) for kind, crm_id, number, email in part["crm"]})
+        rows += part["rows"]
+    if rows != done:
+        return None
+    resume.report = "".join(reports)
+    return resume
+
+
+def _parts_delete(contact_import: ContactImport) -> None:
+    storage = contact_import.file.storage
+    folder = _parts_folder(contact_import)
+    try:
+        names = storage.listdir(folder)[1]
+    except (FileNotFoundError, NotImplementedError):
+        return
+    for name in names:
+        storage.delete(f"{folder}/{name}")
 
 
 def _save_counts(contact_import: ContactImport, tally: Tally) -> None:
@@ -328,6 +441,7 @@ def _fail(contact_import: ContactImport, message: str) -> None:
     contact_import.failure_message = message
     contact_import.finished_at = timezone.now()
     contact_import.save(update_fields=["status", "failure_message", "finished_at"])
+    _parts_delete(contact_import)
 
 
 def _describe(exc: Exception) -> str:
@@ -341,10 +455,13 @@ def _describe(exc: Exception) -> str:
 
 
 def import_fail_if_stale(*, contact_import: ContactImport) -> ContactImport:
-    """A pass started long ago and still running has lost its worker: say so, so the page stops
-    waiting and the person can try again."""
-    if job_is_stale(contact_import, running=(Status.VALIDATING, Status.IMPORTING), after=STALE_AFTER):
+    """For the page: a pass silent far longer than it may run has lost its worker for good:
+    failed, saying so, so the page stops waiting and the person can try again. One whose worker
+    died more recently is being taken over: ``contact_import.resuming`` is True."""
+    running = (Status.VALIDATING, Status.IMPORTING)
+    if job_is_stale(contact_import, running=running, after=STALE_AFTER):
         _fail(contact_import, WORKER_LOST)
+    contact_import.resuming = job_is_dead(contact_import, running=running)
     return contact_import
 
 

@@ -3,15 +3,21 @@ apply it through Engage's sync handler, as a background task the Admin Portal fo
 
 ``poll_start`` checks and queues (one queued or running poll per organisation and object);
 ``poll_run`` is the task's body: it claims the poll, calls the sync engine's ``run_poll`` with a
-progress callback (the counters are saved after every page, which the page polls) and a cancel
-check (an admin's Cancel is seen before the next page), and records the summary. A poll that
-finds itself claimed already is a redelivery after its worker died and is marked failed, so the
-page never waits forever.
+progress callback (the counters are saved with every page, which the page polls) and a cancel
+check (an admin's Cancel is seen before the next page), and records the summary.
+
+A poll whose worker died (engage/jobs.py) is taken over by the task's redelivery, by the
+every-minute sweep, or by an admin's "Poll now", and carries on after the last record it stored
+(``resume_after_id``, saved with the counters of each page): the counters go on adding up and
+the watermark still moves to the first run's start (``started_modstamp``). Cancel on such a poll
+cancels it at once.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -22,7 +28,7 @@ from copilot.models import Organization, User
 from copilot.services.audit import audit_record
 from engage.crm.pages import OBJECT_LABELS
 from engage.enqueue import enqueue_on_commit
-from engage.jobs import job_claim, job_is_stale
+from engage.jobs import JobLost, job_claim, job_is_dead, job_is_stale, job_save
 from engage.models import CrmPoll
 from engage.services.crm import configuration as crm_services
 from engage.services.crm import gateway
@@ -30,6 +36,7 @@ from engage.services.statuses import statuses_from_crm
 from integrations.records import BatchResult
 from integrations.salesforce.fetch.common import PollResult
 from integrations.salesforce.fetch.poll import run_poll
+from integrations.workers import worker_owner
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +53,13 @@ _COUNTERS = [
     "error_count",
     "errors",
 ]
+_POSITION = ["resume_after_id", "started_modstamp"]
+_RUNNING = (Status.RUNNING,)
 WORKER_LOST = "The background worker stopped while this was running. Poll again."
+WORKER_KEEPS_DYING = (
+    "The background worker stopped again and again on the same page of records. Poll again; "
+    "if it happens again, contact support."
+)
 # Why the sync engine stopped -> what the admin reads.
 STOP_MESSAGES = {
     "budget": "Cadence stopped to spare your Salesforce org's daily API allocation (over 80% used). "
@@ -110,7 +123,8 @@ def poll_statuses_follow(*, organization: Organization, actor: User | None) -> N
 
 def poll_start(*, organization: Organization, sobject: str, actor: User) -> CrmPoll:
     """Queue a historical poll of ``sobject``. ValidationError when Salesforce is not connected
-    or a poll of the object is already queued or running."""
+    or a poll of the object is already queued or running. A running poll whose worker died is
+    queued again instead, keeping its progress: the poll returned then has ``resume_message``."""
     _check_object(sobject)
     if gateway.org_connection(organization) is None:
         raise ValidationError("Connect Salesforce before polling historical data.")
@@ -118,6 +132,8 @@ def poll_start(*, organization: Organization, sobject: str, actor: User) -> CrmP
     try:
         with transaction.atomic():
             active = poll_active(organization=organization, sobject=sobject)
+            if active is not None and job_is_dead(active, running=_RUNNING):
+                return _resume(active, actor=actor)
             if active is not None:
                 raise ValidationError(_already_running(active))
             poll = CrmPoll.objects.create(organization=organization, sobject=sobject, started_by=actor)
@@ -135,6 +151,24 @@ def poll_start(*, organization: Organization, sobject: str, actor: User) -> CrmP
     return poll
 
 
+def _resume(poll: CrmPoll, *, actor: User) -> CrmPoll:
+    """Queue the dead poll's task again: its delivery takes the poll over (engage/jobs.py)."""
+    audit_record(
+        organization=poll.organization,
+        actor=actor,
+        action="crm.poll_resumed",
+        target=f"{poll.sobject} historical poll",
+        data={"poll_id": poll.pk, "processed": poll.processed},
+    )
+    enqueue_on_commit("crm_poll_run", poll.pk)
+    poll.resume_message = poll_resume_message(poll)
+    return poll
+
+
+def poll_resume_message(poll: CrmPoll) -> str:
+    return f"The earlier poll stopped when its worker did; it carries on from record {poll.processed + 1:,}."
+
+
 def _already_running(active: CrmPoll | None) -> str:
     label = OBJECT_LABELS.get(active.sobject if active else "", "this object")
     who = (
@@ -149,14 +183,15 @@ def _already_running(active: CrmPoll | None) -> str:
 
 
 def poll_cancel(*, poll: CrmPoll, actor: User) -> CrmPoll:
-    """Ask a running poll to stop after the page it is on; a queued one stops at once."""
+    """Ask a running poll to stop after the page it is on; a queued one, or a running one whose
+    worker died, stops at once."""
     with transaction.atomic():
         poll = CrmPoll.objects.select_for_update().get(pk=poll.pk)
         if not poll.active:
             return poll
         poll.cancel_requested = True
         fields = ["cancel_requested"]
-        if poll.status == Status.QUEUED:
+        if poll.status == Status.QUEUED or job_is_dead(poll, running=_RUNNING):
             poll.status, poll.finished_at = Status.CANCELLED, timezone.now()
             fields += ["status", "finished_at"]
         poll.save(update_fields=fields)
@@ -171,9 +206,12 @@ def poll_cancel(*, poll: CrmPoll, actor: User) -> CrmPoll:
 
 
 def poll_fail_if_stale(*, poll: CrmPoll) -> CrmPoll:
-    """A poll running far longer than its task may has lost its worker: say so."""
+    """For the page: a running poll silent far longer than its task may run has lost its worker
+    for good: failed, saying so. One whose worker died more recently is being taken over (the
+    task's redelivery or the sweep): ``poll.resuming`` is True, and the page says so."""
     if job_is_stale(poll, running=(Status.QUEUED, Status.RUNNING), after=STALE_AFTER):
         _finish(poll, Status.FAILED, WORKER_LOST)
+    poll.resuming = job_is_dead(poll, running=_RUNNING)
     return poll
 
 
@@ -181,9 +219,13 @@ def poll_fail_if_stale(*, poll: CrmPoll) -> CrmPoll:
 
 
 def poll_run(*, poll_id: int) -> None:
-    """Run a queued poll to its end: done, cancelled or failed, never left running."""
+    """Run a queued poll to its end — done, cancelled or failed, never left running — or carry
+    on one whose worker died from the last page it stored."""
     poll = _claim(poll_id)
     if poll is None:
+        return
+    if poll.cancel_requested:  # cancelled while its worker was dying
+        _finish(poll, Status.CANCELLED)
         return
     connection = gateway.org_connection(poll.organization)
     if connection is None:
@@ -194,9 +236,15 @@ def poll_run(*, poll_id: int) -> None:
         result = run_poll(
             connection=connection,
             object_name=poll.sobject,
+            on_start=progress.start,
             on_progress=progress.page,
             should_cancel=progress.cancelled,
+            after_id=poll.resume_after_id,
+            started=poll.started_modstamp,
         )
+    except JobLost:  # another delivery has it now, or an admin cancelled it as dead
+        logger.info("engage.crm.poll_lost", extra={"poll_id": poll.pk, "worker": poll.worker})
+        return
     except Exception as exc:
         logger.exception("engage.crm.poll_failed", extra={"poll_id": poll.pk})
         _finish(poll, Status.FAILED, _describe(exc, poll))
@@ -230,15 +278,31 @@ def poll_run(*, poll_id: int) -> None:
 
 
 class _Progress:
-    """The callbacks ``run_poll`` calls: counters saved after each page, cancel checked before
-    the next one (one small query each)."""
+    """The callbacks ``run_poll`` calls: counters, position and heartbeat saved with each page
+    in its transaction (one UPDATE, which also checks the poll is still this worker's), cancel
+    checked before the next page (one small query each). A poll taken over starts from the
+    counters stored with its last page; a fresh one (or one that never stored a page) from zero."""
 
     def __init__(self, poll: CrmPoll) -> None:
         self.poll = poll
+        if poll.started_modstamp is None:  # nothing stored yet: (re)start from the first record
+            poll.resume_after_id = ""
+            for counter in _COUNTERS:
+                setattr(poll, counter, [] if counter == "errors" else 0)
+            poll.total = None
+        self.before = _Counts.of(poll)
+        self.started: dt.datetime | None = poll.started_modstamp
+        self.total: int | None = poll.total
 
-    def page(self, processed: int, total: int, batch: BatchResult) -> None:
+    def start(self, started: dt.datetime, total: int) -> None:
+        """Kept until the first page's save: a poll that dies before it starts afresh."""
+        self.started, self.total = started, total
+
+    def page(self, processed: int, total: int, batch: BatchResult, last_id: str) -> None:
         poll = self.poll
-        poll.processed, poll.total = processed, total
+        poll.processed = self.before.processed + processed
+        if poll.started_modstamp is None:
+            poll.started_modstamp, poll.total = self.started, self.total
         poll.created_count += batch.created
         poll.updated_count += batch.updated
         poll.unchanged_count += batch.unchanged
@@ -246,22 +310,48 @@ class _Progress:
         room = CrmPoll.ERRORS_KEPT - len(poll.errors)
         if room > 0 and batch.errors:
             poll.errors = [*poll.errors, *({"id": i, "reason": r} for i, r in batch.errors[:room])]
-        poll.save(update_fields=_COUNTERS)
+        poll.resume_after_id = last_id
+        job_save(poll, [*_COUNTERS, *_POSITION], running=_RUNNING)
 
     def cancelled(self) -> bool:
         return CrmPoll.objects.filter(pk=self.poll.pk, cancel_requested=True).exists()
 
     def absorb(self, result: PollResult) -> None:
         """The engine's final counts are authoritative (a page may have failed after the last
-        progress call, or before the first)."""
-        poll = self.poll
-        poll.total = result.total if result.total or poll.total is None else poll.total
-        poll.processed = max(poll.processed, result.received)
-        poll.created_count = result.created
-        poll.updated_count = result.updated
-        poll.unchanged_count = result.unchanged
-        poll.error_count = len(result.errors)
-        poll.errors = [{"id": i, "reason": r} for i, r in result.errors[: CrmPoll.ERRORS_KEPT]]
+        progress call, or before the first), added to what the poll had stored before this run."""
+        poll, before = self.poll, self.before
+        if poll.total is None and result.total:
+            poll.total = result.total
+        poll.processed = max(poll.processed, before.processed + result.received)
+        poll.created_count = before.created + result.created
+        poll.updated_count = before.updated + result.updated
+        poll.unchanged_count = before.unchanged + result.unchanged
+        poll.error_count = before.errors + len(result.errors)
+        room = max(0, CrmPoll.ERRORS_KEPT - len(before.error_list))
+        poll.errors = [*before.error_list, *({"id": i, "reason": r} for i, r in result.errors[:room])]
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """A poll's counters when this run took it: what the run's own counts add to."""
+
+    processed: int
+    created: int
+    updated: int
+    unchanged: int
+    errors: int
+    error_list: list[dict[str, str]]
+
+    @classmethod
+    def of(cls, poll: CrmPoll) -> _Counts:
+        return cls(
+            poll.processed,
+            poll.created_count,
+            poll.updated_count,
+            poll.unchanged_count,
+            poll.error_count,
+            list(poll.errors),
+        )
 
 
 def _claim(poll_id: int) -> CrmPoll | None:
@@ -270,7 +360,8 @@ def _claim(poll_id: int) -> CrmPoll | None:
         poll_id,
         queued=Status.QUEUED,
         running=Status.RUNNING,
-        fail=lambda job: _finish(job, Status.FAILED, WORKER_LOST),
+        worker=worker_owner("crm-poll"),
+        fail=lambda job: _finish(job, Status.FAILED, WORKER_KEEPS_DYING),
         related=("organization", "started_by"),
     )
 

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from integrations import services
@@ -39,16 +40,27 @@ def run_poll(
     *,
     connection: Connection,
     object_name: str,
-    on_progress: Callable[[int, int, BatchResult], None] | None = None,
+    on_progress: Callable[[int, int, BatchResult, str], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
+    after_id: str = "",
+    started: dt.datetime | None = None,
+    on_start: Callable[[dt.datetime, int], None] | None = None,
 ) -> PollResult:
-    """Every record of ``object_name`` matching the handler's rule, page by page (G6).
+    """Every record of ``object_name`` matching the handler's rule, page by page in Id order (G6).
 
-    ``on_progress(records_so_far, total, batch)`` runs after each page; ``should_cancel()`` is
+    ``on_start(started, total)`` runs once the poll knows the object's newest SystemModstamp and
+    how many records match. ``on_progress(records_so_far, total, batch, last_id)`` runs after each
+    page, in the page's transaction: what it saves commits with the page, or neither does (a
+    poll's position and counters never disagree with what was stored). ``should_cancel()`` is
     asked before each further page. When the poll completes, the incremental sync's watermark is
     moved up to the poll's start (the object's newest SystemModstamp then), so the 5-minute sync
     carries on from there. The budget rules of incremental runs apply. Provider failures come
-    back in the result (``stopped``, ``reason``); a handler's own exception propagates.
+    back in the result (``stopped``, ``reason``); a handler's or callback's exception propagates.
+
+    A poll that stopped half-way (its worker died) carries on with ``after_id``, the last Id it
+    stored, and ``started``, the SystemModstamp its first run read: only the records after that
+    Id are read, nothing is counted again (``total`` 0, ``on_start`` not called) and the
+    watermark still moves to the first run's start. The result counts this run's records only.
     """
     result = PollResult(object_name=object_name)
     handler = registered_handler()
@@ -63,19 +75,27 @@ def run_poll(
                 limits.check_first(client, connection, probe=False)
                 describe = queries.describe(client, connection, object_name)
                 select, rule = query_parts(handler, connection, object_name, describe)
-                started = queries.newest_modstamp(client, object_name)
+                if started is None:
+                    started = queries.newest_modstamp(client, object_name)
+                    limits.spend(client)
+                    result.total = client.count(object_name, f"({rule})" if rule else "")
+                    if on_start is not None:
+                        on_start(started, result.total)
                 limits.spend(client)
-                result.total = client.count(object_name, f"({rule})" if rule else "")
-                limits.spend(client)
-                soql = queries.matching_soql(object_name, select, rule)
+                soql = queries.matching_soql(object_name, select, rule, after_id=after_id)
                 for page in client.query_pages(soql, batch_size=BATCH_SIZE):
                     records = [crm_record(object_name, row) for row in page]
-                    batch = handler.apply(organization, object_name, records) if records else BatchResult()
+                    last_id = str(page[-1].get("Id") or after_id) if page else after_id
+                    with transaction.atomic():
+                        batch = (
+                            handler.apply(organization, object_name, records) if records else BatchResult()
+                        )
+                        if on_progress is not None:
+                            on_progress(result.received + len(page), result.total, batch, last_id)
+                    after_id = last_id
                     result.add(batch)
                     result.pages += 1
                     result.received += len(page)
-                    if on_progress is not None:
-                        on_progress(result.received, result.total, batch)
                     if len(page) >= MIN_BATCH:  # another page may follow
                         if should_cancel is not None and should_cancel():
                             raise RunStopped(Stop.CANCELLED, "The poll was cancelled.")

@@ -13,6 +13,7 @@ from engage.models import Contact, CrmPoll
 from engage.services.crm import poll as crm_poll
 from engage.services.statuses import statuses_from_crm
 from integrations.sandbox.salesforce import control as sf
+from tests.engage.jobs_helpers import dead_worker
 from tests.factories import ContactFactory
 
 TITLE = "Zq Historical Poller"
@@ -131,8 +132,8 @@ def test_a_running_poll_stops_after_the_page_it_is_on_when_cancelled(
     """No rule: the sandbox's 3,000 demo leads, two pages; Cancel is pressed during the first."""
     page = crm_poll._Progress.page
 
-    def cancel_during_first_page(self, processed, total, batch):
-        page(self, processed, total, batch)
+    def cancel_during_first_page(self, processed, total, batch, last_id):
+        page(self, processed, total, batch, last_id)
         CrmPoll.objects.filter(pk=self.poll.pk).update(cancel_requested=True)
 
     monkeypatch.setattr(crm_poll._Progress, "page", cancel_during_first_page)
@@ -154,14 +155,23 @@ def test_a_poll_that_salesforce_fails_says_so(acme, owner, sandbox, leads_rule):
     assert poll.finished_at is not None
 
 
-def test_a_redelivered_task_marks_the_poll_failed_instead_of_running_it_twice(
-    acme, owner, salesforce_connection
+def test_a_redelivered_task_of_a_dead_worker_runs_the_poll_once_instead_of_failing_it(
+    acme, owner, sandbox, leads_rule
 ):
+    """Was: the redelivery marked the poll failed. Now it takes the poll over (this one had stored
+    no page yet: it starts at the first record), and runs it once."""
+    add_leads(sandbox, 3)
     poll = crm_poll.poll_start(organization=acme, sobject="Lead", actor=owner)
-    CrmPoll.objects.filter(pk=poll.pk).update(status=CrmPoll.Status.RUNNING, started_at=poll.created_at)
+    CrmPoll.objects.filter(pk=poll.pk).update(
+        status=CrmPoll.Status.RUNNING, started_at=poll.created_at, worker=dead_worker("crm-poll")
+    )
     crm_poll.poll_run(poll_id=poll.pk)
     poll.refresh_from_db()
-    assert poll.status == CrmPoll.Status.FAILED and "worker stopped" in poll.failure_message
+    assert poll.status == CrmPoll.Status.DONE, poll.failure_message
+    assert (poll.processed, poll.created_count) == (3, 3)
+    crm_poll.poll_run(poll_id=poll.pk)  # delivered yet again: finished, nothing to do
+    poll.refresh_from_db()
+    assert (poll.status, poll.created_count) == (CrmPoll.Status.DONE, 3)
 
 
 # --- The page -------------------------------------------------------------------------------------
