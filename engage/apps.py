@@ -24,6 +24,13 @@ class EngageConfig(AppConfig):
 
         set_user_settings_url(_user_settings_url)
 
+        # The sweep that carries on polls and imports whose worker died, among the periodic tasks
+        # written to celery-beat's database after migrate (config/celery.py).
+        from config.celery import PERIODIC_TASKS
+        from engage.tasks import JOBS_SWEEP, JOBS_SWEEP_NAME
+
+        PERIODIC_TASKS.setdefault(JOBS_SWEEP_NAME, JOBS_SWEEP)
+
 
 def _user_settings_url() -> str:
     from django.urls import reverse

@@ -100,3 +100,34 @@ def crm_link_imported(import_id: int) -> None:
     from engage.services.crm import linking
 
     linking.crm_link_imported(import_id=import_id)
+
+
+# --- Jobs whose worker died (engage/jobs.py) ------------------------------------------------------
+# A killed worker's poll or import is redelivered at once on its own host; this sweep catches the
+# rest (a worker on another host, a message lost) within a minute of the job's heartbeat going
+# silent, so a dead job is carried on within about three minutes with no one watching.
+JOBS_SWEEP_NAME = "engage dead job sweep"
+JOBS_SWEEP = {
+    "task": "engage.jobs_resume_dead",
+    "every_seconds": 60,
+    "expires_seconds": 50,
+    "description": "Every minute: queue again the CSV imports and CRM polls whose worker died, "
+    "so they carry on where they stopped.",
+}
+# A resume not started within a few sweeps is dropped; a later sweep sends a fresh one.
+JOBS_RESUME_EXPIRES = 4 * 60
+_RESUMABLE = {
+    "crm_poll_run": crm_poll_run,
+    "contact_import_validate": contact_import_validate,
+    "contact_import_run": contact_import_run,
+}
+
+
+@shared_task(name="engage.jobs_resume_dead", ignore_result=True)
+def jobs_resume_dead() -> int:
+    from engage.jobs import jobs_dead
+
+    dead = jobs_dead()
+    for task, job_id in dead:
+        _RESUMABLE[task].apply_async(args=[job_id], expires=JOBS_RESUME_EXPIRES)
+    return len(dead)
