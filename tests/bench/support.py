@@ -14,13 +14,14 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -586,3 +587,115 @@ def replay_seconds(recorded: list[RecordedRequest], ca_path: str, *, threads: in
             f"{len(mismatches)} replayed requests answered differently, first: {mismatches[0]}"
         )
     return seconds
+
+
+# --- Celery processes ---------------------------------------------------------------------------
+class CeleryProcess:
+    """A ``celery -A config <command>`` process (a worker's main process, or beat) in a process
+    group of its own, its output in ``log_path``, run with ``env`` (the benchmark database, broker
+    and provider settings, as production processes read them). It dies with this process even
+    when this one is killed (Linux ``PR_SET_PDEATHSIG``); ``stop()`` ends it and its children."""
+
+    def __init__(self, name: str, args: Sequence[str], env: dict[str, str], log_path: Path) -> None:
+        self.name, self.log_path = name, log_path
+        cmd = [sys.executable, "-m", "celery", "-A", "config", *args]
+        with log_path.open("w") as log:
+            self.proc = subprocess.Popen(
+                cmd,
+                cwd=BASE_DIR,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def wait_for_log(self, marker: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while marker not in self.log_path.read_text(errors="replace"):
+            self.check_alive()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name}: no {marker!r} after {timeout:.0f}s\n{self.log_tail()}")
+            time.sleep(0.1)
+
+    def check_alive(self) -> None:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with {self.proc.returncode}\n{self.log_tail()}")
+
+    def children(self) -> list[int]:
+        """The process ids whose parent is this one (a prefork worker's pool processes)."""
+        return child_pids(self.proc.pid)
+
+    def log_tail(self, lines: int = 30) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return f"--- {self.name}, last {lines} log lines:\n" + "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, grace: float = 10) -> None:
+        """SIGTERM to the group (a warm shutdown waits for running tasks), SIGKILL after ``grace``."""
+        if self.proc.poll() is None:
+            _signal_group(self.proc.pid, signal.SIGTERM)
+            with suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=grace)
+        _signal_group(self.proc.pid, signal.SIGKILL)  # the pool processes too, when the main one is gone
+        if self.proc.poll() is None:
+            self.proc.wait(timeout=10)
+
+
+def celery_worker(
+    name: str, env: dict[str, str], log_path: Path, *, concurrency: int = 2, pool: str = "prefork"
+) -> CeleryProcess:
+    """A worker consuming the default queue (what the product enqueues on)."""
+    return CeleryProcess(
+        name,
+        ["worker", "--pool", pool, "--concurrency", str(concurrency), "--hostname", f"{name}@%h",
+         "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        env,
+        log_path,
+    )  # fmt: skip
+
+
+def celery_beat(name: str, env: dict[str, str], log_path: Path) -> CeleryProcess:
+    """``celery beat`` with the database scheduler, as production runs it (README)."""
+    work = log_path.parent
+    return CeleryProcess(
+        name,
+        ["beat", "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler",
+         "--pidfile", str(work / f"{name}.pid"), "--schedule", str(work / f"{name}-schedule"),
+         "--loglevel", "INFO"],
+        env,
+        log_path,
+    )  # fmt: skip
+
+
+def child_pids(parent: int) -> list[int]:
+    """The live processes whose parent is ``parent`` (read from /proc, Linux)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()  # after "pid (comm)": state, ppid, ...
+        if int(fields[1]) == parent and fields[0] not in ("Z", "X"):
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(pgid, sig)
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:  # not glibc Linux: stop() still ends it
+        pass
