@@ -142,12 +142,9 @@ class SyncStateAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Re-run sync now (mailbox rows)")
     def rerun_sync(self, request: HttpRequest, queryset: QuerySet[SyncState]) -> None:
-        from integrations.sync.tasks import enqueue_mailbox_sync
-
         rows = list(queryset.filter(kind__in=KINDS).select_related("connection"))
         for state in rows:
             services.sync_state_retry_now(sync_state=state, actor=None)
-            enqueue_mailbox_sync(state.pk, force=True)
         skipped = queryset.count() - len(rows)
         self.message_user(request, f"{len(rows)} mailbox sync(s) started.", messages.SUCCESS)
         if skipped:

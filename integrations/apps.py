@@ -14,13 +14,13 @@ class IntegrationsConfig(AppConfig):
 
         from copilot.signals import user_deleting
         from integrations.base import register_provider
-        from integrations.dispatcher import fan_out_over_providers  # also registers the beat task
+        from integrations.dispatcher import fan_out_over_providers, set_row_runner  # and the beat task
         from integrations.google.fetch.source import GOOGLE_ADAPTER
         from integrations.google.provider import GOOGLE
         from integrations.microsoft.fetch.source import MICROSOFT_ADAPTER
         from integrations.microsoft.provider import MICROSOFT
+        from integrations.salesforce.fetch.fanout import SALESFORCE_SOURCE
         from integrations.salesforce.provider import SALESFORCE
-        from integrations.salesforce.tasks import SALESFORCE_SOURCE
         from integrations.schedule import install_periodic_tasks
 
         # The two registries of the sync engine: providers (each supplying its sync source) here,
@@ -32,6 +32,10 @@ class IntegrationsConfig(AppConfig):
         # incremental run per synced Salesforce object; B13, one run per due mailbox, calendar and
         # address book (a connection's first sync starts at once through the dispatcher).
         fan_out_over_providers()
+        # "Retry now" asks the dispatcher to run a row; the engine's one task does it.
+        from integrations.sync import tasks as sync_tasks
+
+        set_row_runner(lambda pk, force=False: sync_tasks.enqueue_sync(pk, force=force))
 
         # After every migrate (and test-database flush), make sure the code-declared periodic
         # tasks exist in django-celery-beat's tables; existing rows are left as admins set them.

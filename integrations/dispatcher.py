@@ -76,6 +76,20 @@ def dispatch_connection(connection_id: int) -> int:
     return sum(int(fanout(connection_id)) for fanout in list(_connection_fanouts.values()))
 
 
+RowRunner = Callable[..., None]
+_row_runner: list[RowRunner] = []
+
+
+def set_row_runner(runner: RowRunner) -> None:
+    """The engine's "run this row" (``integrations.sync.tasks.enqueue_sync``), set at start-up."""
+    _row_runner[:] = [runner]
+
+
+def request_run(sync_state_id: int, *, force: bool = False) -> None:
+    """Run one row once the caller's transaction commits (an admin's "Retry now")."""
+    transaction.on_commit(lambda: _row_runner[0](sync_state_id, force=force))
+
+
 def request_first_sync(connection_id: int) -> None:
     """Start the due runs of one connection once the caller's transaction commits."""
     transaction.on_commit(

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from copilot.models import Organization, User
 from copilot.services.audit import audit_record
+from integrations import dispatcher
 from integrations.base import get_provider
 from integrations.exceptions import ProviderError
 from integrations.models import Connection, ConnectionApp, Provider, SyncState
@@ -324,17 +325,23 @@ def sync_state_get_or_create(*, connection: Connection, object_name: str) -> Syn
     return state
 
 
-def sync_state_lease_acquire(*, sync_state: SyncState, owner: str, ttl_seconds: float = 600) -> bool:
-    """Take the row's lease for ``owner`` (a task id) unless someone else holds an unexpired one.
+def sync_state_lease_acquire(
+    *, sync_state: SyncState, owner: str, ttl_seconds: float = 600, steal_from: str = ""
+) -> bool:
+    """Take the row's lease for ``owner`` unless someone else holds an unexpired one (or only
+    ``steal_from`` does: a run the caller knows is dead, ``integrations.workers.owner_is_dead``).
 
     One conditional UPDATE, so of two workers racing for the row exactly one wins, on SQLite and
     PostgreSQL alike. The holder may call it again to extend its lease.
     """
     now = timezone.now()
     expires = now + dt.timedelta(seconds=ttl_seconds)
+    free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now) | Q(lease_owner=owner)
+    if steal_from:
+        free |= Q(lease_owner=steal_from)
     won = (
         SyncState.objects.filter(pk=sync_state.pk)
-        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now) | Q(lease_owner=owner))
+        .filter(free)
         .update(lease_owner=owner, lease_expires_at=expires, status=SyncState.Status.RUNNING, updated_at=now)
     )
     if won:
@@ -409,11 +416,13 @@ def sync_states_recover_stuck(*, stuck_after: dt.timedelta = dt.timedelta(hours=
 
 
 def sync_state_retry_now(*, sync_state: SyncState, actor: User | None) -> SyncState:
-    """An admin's "Retry now" on a failed mailbox: clear the backoff so the next run starts at once."""
+    """An admin's "Retry now" on a failed row: clear the backoff and start a run once the
+    caller's transaction commits."""
     SyncState.objects.filter(pk=sync_state.pk).exclude(status=SyncState.Status.RUNNING).update(
         status=SyncState.Status.IDLE, attempts=0, next_run_at=None, updated_at=timezone.now()
     )
     sync_state.refresh_from_db()
+    dispatcher.request_run(sync_state.pk, force=True)
     _audit(
         sync_state.connection,
         "integration.mailbox_retry",

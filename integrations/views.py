@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,7 +24,6 @@ from integrations.models import Connection, ConnectionApp, Provider, SyncState
 from integrations.records import APP_OF_KIND, APPS, KINDS, kinds_of_app
 from integrations.salesforce.provider import SALESFORCE
 from integrations.sync.health import apps_health
-from integrations.sync.tasks import enqueue_mailbox_sync
 
 
 @dataclass(frozen=True)
@@ -278,7 +276,6 @@ def mailbox_retry(request: HttpRequest, sync_state_id: int) -> HttpResponse:
         request, SyncState.objects.select_related("connection").filter(kind__in=KINDS), pk=sync_state_id
     )
     services.sync_state_retry_now(sync_state=state, actor=request.user)
-    transaction.on_commit(lambda: enqueue_mailbox_sync(state.pk, force=True))
     messages.success(request, f"A new sync of {state.object_name.split(':', 1)[-1]} has started.")
     app_row = None
     if state.connection.is_org_wide:

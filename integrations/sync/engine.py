@@ -1,306 +1,285 @@
-"""Run one mailbox sync-state row: a user's mail, calendar or address book under a connection (B13).
+"""The one sync engine: run one sync-state row of any source under its lease, one transaction per
+page (B13 mail/calendar/address books, G5 Salesforce).
 
-The provider's source (``integrations.sync.source``) only fetches; this module owns what is the
-same for Gmail, Graph, Google Calendar, Outlook calendars and both address books:
+A *row source* (``RowSource``) says what is particular to its rows: who may sync, the pages, how
+a page is delivered, how its provider's failures stop a run. Two exist: the mailbox rows of every
+mail provider (``integrations.sync.mailbox.MAILBOX_ROWS``, over Google's and Microsoft's
+fetchers) and Salesforce's object rows (``integrations.salesforce.fetch.source.CRM_ROWS``,
+registered as the provider's ``rows``). This module owns what is the same for all of them:
 
-- **Lease.** A run holds the row's lease (``services.sync_state_lease_acquire``, 15 minutes:
-  ``policy.MAILBOX``),
-  renewed with every page, so two workers never sync the same mailbox at once. A worker that dies
-  leaves the lease to lapse; the next fan-out picks the row up again.
-- **Pages.** Each page's records are delivered to the ingestion handlers and its cursor stored in
-  one transaction, together with the lease renewal: a run killed between pages resumes after the
-  last committed page, and a run whose lease was taken over commits nothing more. Handlers are
-  idempotent upserts, so a page delivered twice duplicates nothing.
-- **First sync window.** An empty cursor is a full sync of everything since now − N days
-  (``details["initial_sync_days"]`` or ``settings.MAIL_INITIAL_SYNC_DAYS``).
-- **Failures.** ``CursorExpired`` → the cursor is cleared and a full resync runs in the same run;
-  ``ProviderThrottled`` / ``ProviderUnavailable`` → ``attempts`` + 1 and ``next_run_at`` = now +
-  max(Retry-After, 30 s · 2^(attempts − 1)); the fifth failure in a row (the fourth retry) leaves
-  the row FAILED with its reason, retried after an hour (or at once by an admin's "Retry now");
-  ``ProviderAuthError`` → the connection needs a reconnect; ``MailboxAccessDenied`` → this
-  mailbox only is FAILED until the next hour.
-- **Stats** of the last run on ``SyncState.stats["last_run"]``: API calls, records, pages,
-  duration, whether it was a full sync.
+- **Lease.** A run holds the row's lease (``policy.<source>.lease_seconds``, two minutes), renewed
+  in the transaction of every page, so two workers never sync the same row at once. The owner
+  names its host and process (``integrations.workers``): a run that finds the lease held by a
+  process of this host that has died (kill -9, out of memory — Celery redelivers its task at once)
+  takes the row over straight away; otherwise a dead run's lease lapses within two minutes and the
+  next dispatch (every 5 minutes) picks the row up.
+- **Pages.** Each page is delivered and the row's fields (cursor, position) stored in one
+  transaction with the lease renewal: a run killed between pages resumes after the last committed
+  page, and a run whose lease was taken over commits nothing more (``_LeaseLost`` rolls its page
+  back). Deliveries are idempotent upserts, so a page delivered twice duplicates nothing.
+- **Failures** (``finish``). Done → attempts reset. Throttled, unavailable (provider 5xx,
+  timeouts, and a lost database connection alike) → back off: ``next_run_at`` = now +
+  max(Retry-After, base · 2^(failures in a row − 1)); a run that committed pages made progress and
+  never counts as a failure. More than ``max_retries`` failures in a row → FAILED with its reason,
+  retried automatically in an hour (or at once by an admin's "Retry now"). Auth refused → the
+  source's ``auth_failure_status``. A crash (a bug) is recorded and raised.
+- **Stats** of the last run on ``SyncState.stats["last_run"]`` (the source's ``last_run``).
 
-Provider calls run outside database transactions.
+The one Celery task (``integrations.sync.tasks.sync_row``) runs ``run`` and enqueues the
+follow-up for ``next_run_at``. Provider calls run outside database transactions.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
-from dataclasses import asdict, dataclass
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Protocol
 
-from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connections, transaction
 from django.utils import timezone
 
-from integrations import selectors, services
+from integrations import services
 from integrations.base import get_source
-from integrations.exceptions import (
-    CursorExpired,
-    MailboxAccessDenied,
-    ProviderAuthError,
-    ProviderError,
-    ProviderThrottled,
-    ProviderUnavailable,
-)
-from integrations.models import Connection, SyncState
-from integrations.records import APP_OF_KIND, KINDS, MailboxContext, SyncPage
-from integrations.sync import policy, registry
-from integrations.sync.policy import FAILED_RETRY_SECONDS, Stop
-from integrations.sync.source import MailboxRef, MailboxSource
+from integrations.models import SyncState
+from integrations.records import KINDS
+from integrations.sync import policy
+from integrations.sync.mailbox import MAILBOX_ROWS
+from integrations.sync.policy import FAILED_RETRY_SECONDS, SourcePolicy, Stop
+from integrations.workers import owner_is_dead, worker_owner
 
 logger = logging.getLogger(__name__)
 
-LEASE_SECONDS = policy.MAILBOX.lease_seconds
-MAX_RETRIES = policy.MAILBOX.max_retries  # the fifth failure in a row leaves the row FAILED
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)  # connection lost, server restarting
 
 
-@dataclass
-class MailboxRunResult:
-    sync_state_id: int
-    object_name: str = ""
-    stopped: str = Stop.DONE
-    reason: str = ""
-    records: int = 0
-    pages: int = 0
-    api_calls: int = 0
-    full_sync: bool = False
-    duration_seconds: float = 0.0
-    retry_at: dt.datetime | None = None  # when a retry is scheduled (throttled / unavailable)
+class RunResult(Protocol):
+    sync_state_id: int | None
+    stopped: str
+    reason: str
+    pages: int
+    retry_at: dt.datetime | None
 
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["retry_at"] = self.retry_at.isoformat() if self.retry_at else None
-        return data
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+class RowSource(Protocol):
+    """What a source brings the engine for its rows (see the module docstring)."""
+
+    policy: SourcePolicy
+
+    def new_result(self, sync_state_id: int, state: SyncState | None) -> Any: ...
+
+    def why_not(self, state: SyncState) -> str: ...
+
+    def log_extra(self, state: SyncState, **more: Any) -> dict[str, Any]: ...
+
+    def pages(self, state: SyncState, result: Any, *, was: str) -> Iterator[Any]:
+        """The run's pages, fetched outside transactions; a provider failure is raised. ``was``:
+        the row's status before this run took the lease."""
+
+    def deliver(self, state: SyncState, item: Any, result: Any) -> dict[str, Any]:
+        """Store one page (inside the engine's transaction); the row fields to store with it."""
+
+    def committed(self, state: SyncState, item: Any, result: Any) -> None: ...
+
+    def classify(
+        self, exc: Exception, state: SyncState, result: Any
+    ) -> tuple[Stop, str, float | None] | None:
+        """(stop, reason, Retry-After) for a provider failure; None when ``exc`` is not one."""
+
+    def last_run(self, result: Any, *, now: dt.datetime, duration: float) -> dict[str, Any]: ...
 
 
 class _LeaseLost(Exception):
     """Another run took the row over (our lease lapsed): stop without touching the row."""
 
 
-def backoff_seconds(attempts: int) -> float:
-    """30 s, 60 s, 120 s, 240 s, … for the 1st, 2nd, 3rd, 4th failure in a row (capped)."""
-    return policy.backoff(policy.MAILBOX, attempts - 1)
+def row_source(state: SyncState) -> RowSource | None:
+    """Mailbox rows (a user and a kind) run as ``MAILBOX_ROWS``; any other row as its provider's
+    registered ``rows`` (Salesforce: one row per synced object)."""
+    if state.kind in KINDS:
+        return MAILBOX_ROWS
+    return getattr(get_source(state.connection.provider), "rows", None)
 
 
-def initial_window_start(connection: Connection, now: dt.datetime | None = None) -> dt.datetime:
-    days = (connection.details or {}).get("initial_sync_days") or settings.MAIL_INITIAL_SYNC_DAYS
-    return (now or timezone.now()) - dt.timedelta(days=int(days))
-
-
-def mailbox_of(state: SyncState) -> MailboxRef:
-    address = state.object_name.split(":", 1)[1] if ":" in state.object_name else state.user.email
-    return MailboxRef(user_id=state.user_id, address=address.lower())
-
-
-def _log_extra(state: SyncState, **more: Any) -> dict[str, Any]:
-    return {
-        "sync_state_id": state.pk,
-        "connection_id": state.connection_id,
-        "organization_id": state.organization_id,
-        "user_id": state.user_id,
-        "sync_kind": state.kind,
-        **more,
-    }
-
-
-def why_not_syncing(state: SyncState) -> str:
-    """Why this row must not sync now (governance, connection health), or ""."""
-    connection = state.connection
-    if state.kind not in KINDS or state.user_id is None:
-        return "This is not a mailbox sync."
-    if not connection.is_active:
-        return connection.inactive_reason
-    if get_source(connection.provider) is None:
-        return f"No mailbox source for {connection.get_provider_display()}."
-    app = APP_OF_KIND[state.kind]
-    for row in selectors.eligibility(connection=connection, app=app, user_ids=[state.user_id]):
-        return "" if row.syncing else row.reason
-    return "The user is not part of this organisation."
-
-
-def run_mailbox_sync(*, sync_state_id: int, force: bool = False) -> MailboxRunResult:
-    """One run of one mailbox row under its lease. Provider failures are recorded on the row and
-    come back in the result; a bug is recorded and raised. ``force`` ignores ``next_run_at``."""
-    result = MailboxRunResult(sync_state_id=sync_state_id)
+def run(*, sync_state_id: int, force: bool = False) -> Any:
+    """One run of one row under its lease. Provider failures (and a lost database connection)
+    are recorded on the row and come back in the result; a bug is recorded and raised.
+    ``force`` ignores ``next_run_at``."""
     state = (
         SyncState.objects.select_related("connection__organization", "user").filter(pk=sync_state_id).first()
     )
-    if state is None:
-        result.stopped, result.reason = Stop.DISABLED, "This sync no longer exists."
+    source = row_source(state) if state is not None else None
+    if state is None or source is None:
+        result = (source or MAILBOX_ROWS).new_result(sync_state_id, state)
+        result.stopped = Stop.DISABLED
+        result.reason = (
+            "This sync no longer exists." if state is None else "Nothing syncs rows like this one."
+        )
         return result
-    result.object_name = state.object_name
-    why_not = why_not_syncing(state)
+    result = source.new_result(sync_state_id, state)
+    why_not = source.why_not(state)
     if why_not:
         result.stopped, result.reason = Stop.DISABLED, why_not
         return result
-    if not force and policy.waiting(state):
+    rules = source.policy
+    if not force and _waiting(state, rules):
         result.stopped, result.reason = Stop.NOT_DUE, state.last_error
         return result
-    owner = policy.MAILBOX.owner()
-    if not services.sync_state_lease_acquire(sync_state=state, owner=owner, ttl_seconds=LEASE_SECONDS):
-        result.stopped, result.reason = Stop.BUSY, "Another run is syncing this mailbox."
+    owner, was = worker_owner(rules.name), state.status
+    if not _acquire(state, owner, rules):
+        result.stopped, result.reason = Stop.BUSY, f"Another run is syncing this {rules.noun}."
         return result
-    adapter = get_source(state.connection.provider)
-    assert adapter is not None  # checked by why_not_syncing
     started = time.monotonic()
-    logger.info("mailsync.started", extra=_log_extra(state))
+    logger.info(f"{rules.log_prefix}.started", extra=source.log_extra(state))
     try:
-        _Run(state, owner, adapter, result).run()
+        _run_pages(source, state, owner, result, was=was)
     except _LeaseLost:
         result.stopped, result.reason = Stop.BUSY, "The lease expired and another run took over."
-        logger.warning("mailsync.lease_lost", extra=_log_extra(state))
+        logger.warning(f"{rules.log_prefix}.lease_lost", extra=source.log_extra(state))
         return result
+    except TRANSIENT_DB_ERRORS as exc:
+        # A terminated backend or a database restart: back off like a provider outage. Django
+        # drops a broken connection only at the end of a request, so drop it now to record this.
+        _drop_broken_connections()
+        result.stopped = Stop.UNAVAILABLE
+        result.reason = f"The database connection was lost: {type(exc).__name__}: {exc}"
+        logger.warning(f"{rules.log_prefix}.database_unavailable", extra=source.log_extra(state))
+        result.retry_at = None
     except Exception as exc:
-        result.duration_seconds = time.monotonic() - started
-        if not _provider_stop(result, exc, state):
-            logger.exception("mailsync.crashed", extra=_log_extra(state))
+        classified = source.classify(exc, state, result)
+        if classified is None:
+            logger.exception(f"{rules.log_prefix}.crashed", extra=source.log_extra(state))
             result.stopped, result.reason = Stop.ERROR, f"The sync crashed: {type(exc).__name__}: {exc}"
-            _finish(state, owner, result)
+            finish(source, state, owner, result, duration=time.monotonic() - started)
             raise
-    result.duration_seconds = time.monotonic() - started
-    _finish(state, owner, result)
+        result.stopped, result.reason, retry_after = classified
+        result.retry_after = retry_after
+    finish(source, state, owner, result, duration=time.monotonic() - started)
     return result
 
 
-class _Run:
-    def __init__(
-        self, state: SyncState, owner: str, adapter: MailboxSource, result: MailboxRunResult
-    ) -> None:
-        self.state, self.owner, self.adapter, self.result = state, owner, adapter, result
-        self.connection = state.connection
-        self.mailbox = mailbox_of(state)
-
-    def run(self) -> None:
-        since = initial_window_start(self.connection)
-        try:
-            self._pages(self.state.cursor, since)
-        except CursorExpired:
-            # Gmail history 404, Calendar/Graph 410, People EXPIRED_SYNC_TOKEN: start over. The
-            # handlers upsert by provider ids, so what was ingested before is not duplicated.
-            logger.info("mailsync.cursor_expired", extra=_log_extra(self.state))
-            self._commit(SyncPage(cursor=""), full=True)
-            self._pages("", since)
-
-    def _pages(self, cursor: str, since: dt.datetime) -> None:
-        full = not cursor
-        self.result.full_sync = self.result.full_sync or full
-        for page in self.adapter.fetch(
-            connection=self.connection, mailbox=self.mailbox, kind=self.state.kind, cursor=cursor, since=since
-        ):
-            self._commit(page, full=full or page.full_resync)
-            self.result.full_sync = self.result.full_sync or page.full_resync
-
-    def _commit(self, page: SyncPage, *, full: bool) -> None:
-        """Ingest the page, store its cursor and renew the lease, all or nothing."""
-        context = MailboxContext(
-            organization_id=self.connection.organization_id,
-            connection_id=self.connection.pk,
-            provider=self.connection.provider,
-            user_id=self.mailbox.user_id,
-            mailbox=self.mailbox.address,
-            kind=self.state.kind,
-            full_resync=full,
-        )
-        now = timezone.now()
-        fields: dict[str, Any] = {
-            "lease_expires_at": now + dt.timedelta(seconds=LEASE_SECONDS),
-            "updated_at": now,
-        }
-        if page.cursor is not None:
-            fields["cursor"] = page.cursor
-        with transaction.atomic():
-            registry.deliver(context, page.records)
-            if not SyncState.objects.filter(pk=self.state.pk, lease_owner=self.owner).update(**fields):
-                raise _LeaseLost  # rolls the page back: the run holding the lease now redoes it
-        if page.cursor is not None:
-            self.state.cursor = page.cursor
-        self.state.lease_expires_at = fields["lease_expires_at"]
-        self.result.pages += 1
-        self.result.records += len(page.records)
-        self.result.api_calls += page.api_calls
+def _drop_broken_connections() -> None:
+    """Close the database connections that no longer answer (outside any transaction), so the
+    next query opens a fresh one."""
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None and not conn.in_atomic_block and not conn.is_usable():
+            conn.close()
 
 
-def _provider_stop(result: MailboxRunResult, exc: Exception, state: SyncState) -> bool:
-    """Record a provider failure on the result; False when ``exc`` is not one (a bug)."""
-    if isinstance(exc, ProviderAuthError):
-        reason = f"{state.connection.get_provider_display()} refused Cadence's access: {exc}"
-        services.connection_mark_needs_reconnect(connection=state.connection, reason=reason, error=str(exc))
-        result.stopped, result.reason = Stop.AUTH, reason
-    elif isinstance(exc, MailboxAccessDenied):
-        result.stopped, result.reason = Stop.FAILED, f"Access to this mailbox was refused: {exc}"
-    elif isinstance(exc, ProviderThrottled):
-        result.stopped, result.reason = Stop.THROTTLED, f"The provider asked us to slow down: {exc}"
-        result.retry_at = _retry_at(state, exc.retry_after)
-    elif isinstance(exc, ProviderUnavailable):
-        result.stopped, result.reason = Stop.UNAVAILABLE, f"The provider is unavailable: {exc}"
-        result.retry_at = _retry_at(state, exc.retry_after)
-    elif isinstance(exc, ProviderError):
-        result.stopped, result.reason = Stop.FAILED, f"The provider refused the sync: {exc}"
-    else:
+def _waiting(state: SyncState, rules: SourcePolicy) -> bool:
+    if rules.waits_only_when_paused and state.status != SyncState.Status.PAUSED:
         return False
-    return True
+    return policy.waiting(state)
 
 
-def _retry_at(state: SyncState, retry_after: float | None) -> dt.datetime:
-    wait = max(float(retry_after or 0), backoff_seconds(state.attempts + 1))
-    return timezone.now() + dt.timedelta(seconds=wait)
+def _acquire(state: SyncState, owner: str, rules: SourcePolicy) -> bool:
+    """Take the lease; or take it over from a run of this host whose process has died."""
+    if services.sync_state_lease_acquire(sync_state=state, owner=owner, ttl_seconds=rules.lease_seconds):
+        return True
+    holder = SyncState.objects.filter(pk=state.pk).values_list("lease_owner", "lease_expires_at").first()
+    if holder is None:
+        return False
+    state.lease_owner, state.lease_expires_at = holder
+    if not (holder[0] and owner_is_dead(holder[0])):
+        return False
+    logger.warning(
+        f"{rules.log_prefix}.dead_run_taken_over", extra={"sync_state_id": state.pk, "dead": holder[0]}
+    )
+    return services.sync_state_lease_acquire(
+        sync_state=state, owner=owner, ttl_seconds=rules.lease_seconds, steal_from=holder[0]
+    )
 
 
-def _finish(state: SyncState, owner: str, result: MailboxRunResult) -> None:
-    """Record the run on the row (admins see it) and give the lease back."""
+def _run_pages(source: RowSource, state: SyncState, owner: str, result: Any, *, was: str) -> None:
+    with contextlib.closing(source.pages(state, result, was=was)) as pages:
+        for item in pages:
+            _commit(source, state, owner, item, result)
+
+
+def _commit(source: RowSource, state: SyncState, owner: str, item: Any, result: Any) -> None:
+    """Deliver the page, store the row's fields and renew the lease, all or nothing."""
     now = timezone.now()
+    expires = now + dt.timedelta(seconds=source.policy.lease_seconds)
+    with transaction.atomic():
+        fields = source.deliver(state, item, result)
+        if not SyncState.objects.filter(pk=state.pk, lease_owner=owner).update(
+            lease_expires_at=expires, updated_at=now, **fields
+        ):
+            raise _LeaseLost  # rolls the page back: the run holding the lease now redoes it
+    for name, value in fields.items():
+        setattr(state, name, value)
+    state.lease_expires_at = expires
+    source.committed(state, item, result)
+
+
+def finish(source: RowSource, state: SyncState, owner: str, result: Any, *, duration: float) -> None:
+    """Record the run on the row (admins see it) and give the lease back."""
+    rules, now = source.policy, timezone.now()
+    status, fields = _outcome(rules, state, result, now)
+    fields["stats"] = {**(state.stats or {}), "last_run": source.last_run(result, now=now, duration=duration)}
+    try:
+        SyncState.objects.filter(pk=state.pk, lease_owner=owner).update(updated_at=now, **fields)
+        services.sync_state_lease_release(sync_state=state, owner=owner, status=status)
+    except DatabaseError:
+        # The database is still away: the lease lapses and the next dispatch retries the row.
+        logger.warning(f"{rules.log_prefix}.finish_unrecorded", extra=source.log_extra(state), exc_info=True)
+        _drop_broken_connections()
+        return
+    for name, value in fields.items():
+        setattr(state, name, value)
+    log = logger.info if result.stopped in (Stop.DONE, Stop.BUDGET) else logger.warning
+    log(
+        f"{rules.log_prefix}.finished",
+        extra=source.log_extra(
+            state, stopped=str(result.stopped), pages=result.pages, api_calls=result.api_calls
+        ),
+    )
+
+
+def _outcome(
+    rules: SourcePolicy, state: SyncState, result: Any, now: dt.datetime
+) -> tuple[str, dict[str, Any]]:
+    """The row's status and fields after a run that stopped as ``result.stopped``."""
     stopped = result.stopped
-    status = SyncState.Status.IDLE
     fields: dict[str, Any] = {"last_error": result.reason[:2000], "next_run_at": None}
-    if stopped == Stop.DONE:
+    pause_until = getattr(result, "pause_until", None)
+    if stopped == Stop.DONE or (stopped == Stop.BUDGET and pause_until is None):
         fields.update(last_success_at=now, last_error="", attempts=0)
-    elif stopped in (Stop.THROTTLED, Stop.UNAVAILABLE, Stop.ERROR):
-        # A run that committed pages before it was slowed down made progress: only runs that got
-        # nowhere count towards the retry limit (a big first sync may meet a quota many times).
-        attempts = 1 if result.pages and stopped != Stop.ERROR else state.attempts + 1
+        return SyncState.Status.IDLE, fields
+    if stopped == Stop.BUDGET:  # the provider's API budget is nearly spent: wait, not a failure
+        fields["next_run_at"] = pause_until
+        return SyncState.Status.PAUSED, fields
+    if stopped == Stop.AUTH:  # the connection shows "needs reconnect" (or the row is FAILED)
+        fields["attempts"] = state.attempts + 1
+        return rules.auth_failure_status, fields
+    if stopped == Stop.ERROR and rules.error_status is not None:
+        fields["attempts"] = state.attempts + 1
+        return rules.error_status, fields
+    if stopped in (Stop.THROTTLED, Stop.UNAVAILABLE, Stop.ERROR):
+        # A run that committed pages before it was stopped made progress: it counts as a first
+        # failure, never one more (a big first sync may meet a quota or a database blip many times).
+        attempts = 1 if (result.pages and stopped != Stop.ERROR) else state.attempts + 1
         fields["attempts"] = attempts
-        if attempts > MAX_RETRIES:
-            status = SyncState.Status.FAILED
+        if attempts > rules.max_retries:
             fields["last_error"] = (
                 f"Failed {attempts} times in a row; retried automatically in an hour. Last error: {result.reason}"
             )[:2000]
             fields["next_run_at"] = now + dt.timedelta(seconds=FAILED_RETRY_SECONDS)
-            result.stopped, result.retry_at = Stop.FAILED, None
-        else:
-            fields["next_run_at"] = result.retry_at or now + dt.timedelta(seconds=backoff_seconds(attempts))
-            result.retry_at = fields["next_run_at"]
-    elif stopped == Stop.FAILED:  # access denied or a provider refusal: waiting an hour may help
-        status = SyncState.Status.FAILED
+            result.stopped, result.retry_at, result.retry_in = Stop.FAILED, None, None
+            return SyncState.Status.FAILED, fields
+        wait = policy.retry_wait(
+            rules, stopped=stopped, retry_after=getattr(result, "retry_after", None), failures=attempts
+        )
+        fields["next_run_at"] = result.retry_at = now + dt.timedelta(seconds=wait)
+        result.retry_in = wait
+        status = rules.throttled_status if stopped == Stop.THROTTLED else SyncState.Status.IDLE
+        return status, fields
+    if stopped == Stop.FAILED:  # access denied or a provider refusal: waiting an hour may help
         fields["attempts"] = state.attempts + 1
         fields["next_run_at"] = now + dt.timedelta(seconds=FAILED_RETRY_SECONDS)
-    # Stop.AUTH: the connection shows "needs reconnect"; the row waits for the reconnect, idle.
-    last_run = {
-        "finished_at": now.isoformat(),
-        "stopped": str(result.stopped),
-        "api_calls": result.api_calls,
-        "records": result.records,
-        "pages": result.pages,
-        "duration_seconds": round(result.duration_seconds, 3),
-        "full_sync": result.full_sync,
-    }
-    fields["stats"] = {**(state.stats or {}), "last_run": last_run}
-    SyncState.objects.filter(pk=state.pk, lease_owner=owner).update(updated_at=now, **fields)
-    services.sync_state_lease_release(sync_state=state, owner=owner, status=status)
-    for name, value in fields.items():
-        setattr(state, name, value)
-    log = logger.info if result.stopped == Stop.DONE else logger.warning
-    log(
-        "mailsync.finished",
-        extra=_log_extra(
-            state,
-            stopped=str(result.stopped),
-            records=result.records,
-            api_calls=result.api_calls,
-            full_sync=result.full_sync,
-        ),
-    )
+        return SyncState.Status.FAILED, fields
+    return SyncState.Status.IDLE, fields

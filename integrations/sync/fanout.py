@@ -2,7 +2,7 @@
 
 For every usable Google/Microsoft connection, every syncing app (installed and ON) and every
 eligible mailbox (``selectors.eligible_mailboxes``: org users, provider scope, opt-outs), one
-``integrations.sync_mailbox`` task per kind (email; calendar and contacts) whose row is due:
+``integrations.sync_row`` task per kind (email; calendar and contacts) whose row is due:
 not backing off until later and not held by a live run. Rows left RUNNING by a dead or hung
 worker are freed first. The provider-side scope's members, and what the provider says the
 connected organisation owns (verified domains; Microsoft: the tenant's users), are refreshed hourly.
@@ -82,7 +82,7 @@ def fan_out_connection(connection_id: int) -> int:
 def _enqueue_due(connection: Connection) -> int:
     states = due_states(connection)
     for state in states:
-        tasks.enqueue_mailbox_sync(state.pk)
+        tasks.enqueue_sync(state.pk)
     return len(states)
 
 

@@ -5,7 +5,7 @@ writing people, companies and activities into the benchmark database. Figures:
 
 - ``mail_initial_10k_seconds``: the first sync of one mailbox holding 10,000 messages (made by the
   emulator's generator, spread over the last 80 days, with 200 external domains): the
-  ``integrations.sync_mailbox`` task's body, end to end. This measures Cadence's own
+  ``integrations.sync_row`` task's body, end to end. This measures Cadence's own
   throughput, so Cadence's Gmail quota limiter is given room for it (``GMAIL_USER_QUOTA`` =
   ``QUOTA_UNBOUND``; the sandbox enforces no quota unless asked). Under Google's real per-user
   quota of 15,000 units a minute the 10,000 ``messages.get`` (5 units each) cannot take less than
@@ -214,7 +214,7 @@ def _initial_10k(sandbox: Any) -> dict[str, Any]:
     from integrations.models import SyncState
     from integrations.sandbox.google import control as google
     from integrations.sync.fanout import due_states
-    from integrations.sync.tasks import sync_mailbox
+    from integrations.sync.tasks import sync_row
 
     org, admin = support.create_org_user(
         "Bench Mail Co", ADMIN_EMAIL, None, role=Role.ADMINISTRATOR, first_name="Ada", last_name="Admin"
@@ -239,7 +239,7 @@ def _initial_10k(sandbox: Any) -> dict[str, Any]:
         support.SandboxRecorder(sandbox) as recorder,
     ):
         t0 = time.perf_counter()
-        result = sync_mailbox(sync_state_id=state.pk)
+        result = sync_row(sync_state_id=state.pk)
         seconds = time.perf_counter() - t0
     http_requests = len(sandbox.server.app.request_log.entries())
     units = sum(
@@ -264,7 +264,7 @@ def _initial_10k(sandbox: Any) -> dict[str, Any]:
     sandbox.server.app.request_log.clear()
     t0 = time.perf_counter()
     with override_settings(GMAIL_USER_QUOTA=QUOTA_UNBOUND):  # the last minute's 50,000 units
-        idle = sync_mailbox(sync_state_id=state.pk)
+        idle = sync_row(sync_state_id=state.pk)
     idle_seconds = time.perf_counter() - t0
     idle_requests = sandbox.server.app.request_log.entries()
     assert idle["stopped"] == "done" and not idle["full_sync"] and idle["records"] == 0, idle

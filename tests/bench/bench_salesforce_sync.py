@@ -303,7 +303,7 @@ def _change_leads(sandbox: Any, lead_ids: list[str]) -> list[str]:
 
 def _incremental(sf_connection):
     from integrations import services
-    from integrations.salesforce.fetch.source import run_incremental
+    from integrations.sync.engine import run as run_incremental
 
     state = services.sync_state_get_or_create(connection=sf_connection, object_name="Lead")
     return run_incremental(sync_state_id=state.pk)

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from copilot.models import AuditEvent
 from integrations import governance, services
-from integrations import views as integration_views
 from integrations.models import Connection, ConnectionApp, SyncOptOut, SyncState
+from integrations.sync import tasks as sync_tasks
 from tests.integrations.sync import mailbox_helpers
 from tests.integrations.sync.mailbox_helpers import ADMIN, SELLER1, SELLER2
 
@@ -307,7 +307,7 @@ def test_retry_now_clears_the_backoff_and_starts_a_run(
 ):
     started: list[tuple[int, bool]] = []
     monkeypatch.setattr(
-        integration_views, "enqueue_mailbox_sync", lambda pk, force=False: started.append((pk, force))
+        sync_tasks, "enqueue_sync", lambda pk, force=False: started.append((pk, force))
     )
     [state] = services.mailbox_sync_states_ensure(
         connection=google, wanted=[(demo.seller1.pk, "email", f"email:{SELLER1}")]

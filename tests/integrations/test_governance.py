@@ -18,7 +18,8 @@ from integrations.sending import (
 )
 from integrations.sync import fanout
 from integrations.sync import tasks as mailsync_tasks
-from integrations.sync.engine import Stop, run_mailbox_sync
+from integrations.sync.engine import Stop
+from integrations.sync.engine import run as run_mailbox_sync
 from integrations.sync.source import OutgoingMessage
 from tests.factories import UserFactory
 from tests.integrations.sync import mailbox_helpers
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.django_db
 def enqueued(monkeypatch) -> list[int]:
     """The sync-state ids the fan-out enqueues (instead of running them)."""
     ids: list[int] = []
-    monkeypatch.setattr(mailsync_tasks, "enqueue_mailbox_sync", lambda pk, **kw: ids.append(pk))
+    monkeypatch.setattr(mailsync_tasks, "enqueue_sync", lambda pk, **kw: ids.append(pk))
     return ids
 
 

@@ -15,7 +15,8 @@ from integrations.records import Address
 from integrations.salesforce.client import SalesforceClient
 from integrations.sending import SendingUnavailable, send_message
 from integrations.sync import fanout
-from integrations.sync.engine import Stop, run_mailbox_sync
+from integrations.sync.engine import Stop
+from integrations.sync.engine import run as run_mailbox_sync
 from integrations.sync.source import OutgoingMessage
 from tests.factories import PASSWORD
 from tests.integrations.salesforce.factories import ConnectionFactory

@@ -26,7 +26,7 @@ from integrations.sandbox.google import control as google
 from integrations.sandbox.google.store import google_store
 from integrations.sending import SendingUnavailable, send_message
 from integrations.sync import fanout
-from integrations.sync.engine import run_mailbox_sync
+from integrations.sync.engine import run as run_mailbox_sync
 from integrations.sync.source import OutgoingMessage
 from tests.factories import AdminFactory, OrganizationFactory, UserFactory
 from tests.integrations.google.conftest import ADMIN, consent, dwd_connection

@@ -10,6 +10,7 @@ The readers are ``source.py`` (the 5-minute incremental pass, run by the one syn
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -84,6 +85,15 @@ class SyncRunResult(_Counts):
     sync_state_id: int | None = None
     object_name: str = ""
     full_reconcile: bool = False
+    retry_at: dt.datetime | None = None  # when the engine scheduled the retry (throttled / unavailable)
+    pause_until: dt.datetime | None = None  # the org's API budget is nearly spent: paused till then
+    retry_in: float | None = None  # seconds from the run's end to retry_at (the follow-up's countdown)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = super().as_dict()
+        for name in ("retry_at", "pause_until"):
+            data[name] = data[name].isoformat() if data[name] else None
+        return data
 
 
 @dataclass

@@ -4,8 +4,10 @@ and the org's API budget (G14).
 This module only *fetches*: it turns changed Leads/Contacts/Accounts into provider-neutral
 ``CrmRecord`` batches and hands them to the one registered ``CrmSyncHandler`` (engage's, from
 ``EngageConfig.ready``), which decides what to store. One ``SyncState`` row per (connection,
-object) holds the cursor, health and lease; ``integrations.salesforce.tasks`` fans out one task per
-row every 5 minutes.
+object) holds the cursor, health and lease. The one sync engine (``integrations.sync.engine``) runs
+the rows through ``CRM_ROWS`` (registered as the provider's ``rows``): lease, one transaction per
+page, backoff and retries are the engine's (``policy.CRM``); ``fetch/fanout.py`` enqueues the due
+rows every 5 minutes.
 
 Incremental pass (``run_incremental``)
 - ``SyncState.cursor`` is the watermark: the highest ``SystemModstamp`` applied. A pass asks, through
@@ -54,26 +56,26 @@ Budget (G14, ``integrations.salesforce.limits``)
 Failures: 401 → the client refreshes once and retries; a refused refresh leaves the connection
 "needs reconnect" (admins see a Reconnect button) and the run stops with ``auth``;
 REQUEST_LIMIT_EXCEEDED (or a 429) pauses the row until ``retry_after``; 5xx/timeouts stop with
-``unavailable`` and the task retries with backoff. Provider errors never escape a run: they come
-back in the result and are recorded on the row. The client runs outside database transactions.
+``unavailable`` and the engine backs off. Provider errors never escape a run: they come back in
+the result and are recorded on the row. The client runs outside database transactions.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import timezone
 
-from integrations import services
 from integrations.models import SyncState
 from integrations.salesforce import limits
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.fetch import deletes, queries
 from integrations.salesforce.fetch.common import (
     BATCH_SIZE,
-    THROTTLE_SECONDS,
     CrmSyncHandler,
     RunStopped,
     SyncRunResult,
@@ -83,7 +85,6 @@ from integrations.salesforce.fetch.common import (
     provider_stop,
     query_parts,
     registered_handler,
-    stopped_with,
 )
 from integrations.salesforce.fetch.queries import EPOCH, MIN_BATCH, iso, parse_datetime
 from integrations.sync import policy
@@ -92,87 +93,108 @@ from integrations.sync.policy import Stop
 logger = logging.getLogger(__name__)
 
 
-class _LeaseLost(Exception):
-    pass
+@dataclass
+class Step:
+    """One commit of a run: ``apply`` writes through the handler (inside the engine's transaction),
+    then ``fields`` and the row's stats are stored with the lease renewal. ``rows``: the query page
+    it came from (counted as a page), if any."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    apply: Callable[[], None] | None = None
+    rows: int | None = None
 
 
-LEASE_SECONDS = policy.CRM.lease_seconds  # renewed every page; a killed worker's lease lapses after this
+class CrmRows:
+    """``engine.RowSource`` for Salesforce's object rows."""
 
+    policy = policy.CRM
 
-# --- Incremental ---------------------------------------------------------------------------------
-def run_incremental(*, sync_state_id: int) -> SyncRunResult:
-    """One incremental pass over one object of one connection, under the row's lease."""
-    state = SyncState.objects.select_related("connection__organization").filter(pk=sync_state_id).first()
-    result = SyncRunResult(sync_state_id=sync_state_id, object_name=state.object_name if state else "")
-    if state is None:
-        return stopped_with(result, Stop.DISABLED, "This sync no longer exists.")
-    handler = registered_handler()
-    why_not = _why_not_running(state, handler)
-    if why_not or handler is None:
-        return stopped_with(result, Stop.DISABLED, why_not)
-    was_paused = state.status == SyncState.Status.PAUSED
-    if was_paused and policy.waiting(state):
-        return stopped_with(result, Stop.NOT_DUE, state.last_error)
-    owner = policy.CRM.owner()
-    if not services.sync_state_lease_acquire(sync_state=state, owner=owner, ttl_seconds=LEASE_SECONDS):
-        return stopped_with(result, Stop.BUSY, "Another run is syncing this object.")
-    pause = False
-    try:
+    def new_result(self, sync_state_id: int, state: SyncState | None) -> SyncRunResult:
+        return SyncRunResult(sync_state_id=sync_state_id, object_name=state.object_name if state else "")
+
+    def why_not(self, state: SyncState) -> str:
+        return _why_not_running(state, registered_handler())
+
+    def log_extra(self, state: SyncState, **more: Any) -> dict[str, Any]:
+        return log_extra(state, **more)
+
+    def pages(self, state: SyncState, result: SyncRunResult, *, was: str) -> Iterator[Step]:
+        handler = registered_handler()
+        assert handler is not None  # checked by why_not
         with SalesforceClient(state.connection) as client:
             try:
-                _IncrementalRun(state, owner, client, handler, result).run(probe_budget=was_paused)
+                yield from _IncrementalRun(state, client, handler, result).steps(
+                    probe_budget=was == SyncState.Status.PAUSED
+                )
             finally:
                 result.api_calls = client.api_calls
-    except limits.BudgetExceeded as stop:
-        stopped_with(result, Stop.BUDGET, stop.reason)
-        pause = stop.pause
-    except RunStopped as stop:
-        stopped_with(result, stop.stopped, stop.reason)
-    except _LeaseLost:
-        # Our lease lapsed and another run took the row over: the row's bookkeeping is its now.
-        return stopped_with(result, Stop.BUSY, "The lease expired and another run took over.")
-    except Exception as exc:
+
+    def deliver(self, state: SyncState, item: Step, result: SyncRunResult) -> dict[str, Any]:
+        if item.apply is not None:
+            item.apply()
+        return {**item.fields, "stats": state.stats}
+
+    def committed(self, state: SyncState, item: Step, result: SyncRunResult) -> None:
+        if item.rows is not None:
+            result.pages += 1
+            result.received += item.rows
+
+    def classify(
+        self, exc: Exception, state: SyncState, result: SyncRunResult
+    ) -> tuple[Stop, str, float | None] | None:
+        if isinstance(exc, limits.BudgetExceeded):
+            if exc.pause:
+                result.pause_until = timezone.now() + dt.timedelta(seconds=limits.PAUSE_SECONDS)
+            return Stop.BUDGET, exc.reason, None
+        if isinstance(exc, RunStopped):
+            return exc.stopped, exc.reason, None
         if not provider_stop(result, exc, state.connection):
-            # A bug (ours or the handler's): recorded and the lease given back, then raised so
-            # the task fails loudly. Only a dead process (kill -9) leaves the lease to expire.
-            logger.exception("salesforce.sync.crashed", extra=log_extra(state))
-            stopped_with(result, Stop.ERROR, f"The sync crashed: {type(exc).__name__}: {exc}")
-            _finish(state, owner, result, pause=False)
-            raise
-    _finish(state, owner, result, pause=pause)
-    return result
+            return None
+        return Stop(result.stopped), result.reason, result.retry_after
+
+    def last_run(self, result: SyncRunResult, *, now: dt.datetime, duration: float) -> dict[str, Any]:
+        data = result.as_dict()
+        last_run = {k: v for k, v in data.items() if k not in ("errors", "sync_state_id")}
+        last_run.update(
+            finished_at=iso(now),
+            duration_seconds=round(duration, 3),
+            errors=len(result.errors),
+            error_samples=data["errors"][:20],
+        )
+        return last_run
+
+
+CRM_ROWS = CrmRows()
 
 
 class _IncrementalRun:
+    """The steps of one incremental pass (fetched here, outside transactions; committed by the
+    engine one at a time)."""
+
     def __init__(
-        self,
-        state: SyncState,
-        owner: str,
-        client: SalesforceClient,
-        handler: CrmSyncHandler,
-        result: SyncRunResult,
+        self, state: SyncState, client: SalesforceClient, handler: CrmSyncHandler, result: SyncRunResult
     ) -> None:
-        self.state, self.owner, self.client, self.handler, self.result = state, owner, client, handler, result
+        self.state, self.client, self.handler, self.result = state, client, handler, result
         self.connection = state.connection
         self.organization = self.connection.organization
         self.object_name = state.object_name
 
-    def run(self, *, probe_budget: bool) -> None:
+    def steps(self, *, probe_budget: bool) -> Iterator[Step]:
         limits.check_first(self.client, self.connection, probe=probe_budget)
         watermark = parse_datetime(self.state.cursor)
         if watermark is None:  # first run: start at the newest change
             newest = iso(queries.newest_modstamp(self.client, self.object_name))
             self.state.stats["deleted_checked_at"] = iso(timezone.now())
-            self._save(cursor=newest, deleted_cursor=newest)
+            yield Step(fields={"cursor": newest, "deleted_cursor": newest})
             return
         describe = queries.describe(self.client, self.connection, self.object_name)
         select, rule = query_parts(self.handler, self.connection, self.object_name, describe)
-        self._pass(select, rule, watermark)
-        self._check_delete_log()
+        yield from self._pass(select, rule, watermark)
+        yield from self._check_delete_log()
         if self.state.stats.get("reconcile_due"):
-            self._reconcile()
+            yield from self._reconcile()
 
-    def _pass(self, select: str, rule: str, watermark: dt.datetime) -> None:
+    def _pass(self, select: str, rule: str, watermark: dt.datetime) -> Iterator[Step]:
         resume = self.state.stats.get("resume")
         if resume:  # a pass cut short: carry on exactly after its last committed record
             after = (parse_datetime(resume["after"]) or EPOCH, str(resume["id"]))
@@ -182,35 +204,32 @@ class _IncrementalRun:
             soql = queries.changes_soql(self.object_name, select, rule, since=since)
         limits.spend(self.client)
         for page in self.client.query_pages(soql, include_deleted=True, batch_size=BATCH_SIZE):
-            self._apply(page)
+            yield self._page(page)
             if len(page) >= MIN_BATCH:  # another page may follow: one more call
                 limits.spend(self.client)
         self.state.stats.pop("resume", None)
-        self._save()
+        yield Step()
 
-    def _apply(self, page: list[dict[str, Any]]) -> None:
-        """Hand one page to the handler, then commit its position and renew the lease."""
+    def _page(self, page: list[dict[str, Any]]) -> Step:
+        """Hand one page to the handler; its position is committed with it."""
         live = [crm_record(self.object_name, row) for row in page if not row.get("IsDeleted")]
         gone = [str(row["Id"]) for row in page if row.get("IsDeleted")]
-        if live:
-            self.result.add(self.handler.apply(self.organization, self.object_name, live))
-        if gone:
-            self._unlink(gone)
-        self.result.pages += 1
-        self.result.received += len(page)
+
+        def apply() -> None:
+            if live:
+                self.result.add(self.handler.apply(self.organization, self.object_name, live))
+            if gone:
+                self._unlink(gone)
+
         if not page:
-            return
+            return Step(apply=apply, rows=0)
         last = page[-1]  # ORDER BY SystemModstamp, Id: the page's newest
         newest = parse_datetime(last["SystemModstamp"]) or EPOCH
         watermark = max(parse_datetime(self.state.cursor) or EPOCH, newest)
         self.state.stats["resume"] = {"after": iso(newest), "id": str(last["Id"])}
-        if not services.sync_state_lease_acquire(
-            sync_state=self.state, owner=self.owner, ttl_seconds=LEASE_SECONDS
-        ):
-            raise _LeaseLost
-        self._save(cursor=iso(watermark))
+        return Step(fields={"cursor": iso(watermark)}, apply=apply, rows=len(page))
 
-    def _check_delete_log(self) -> None:
+    def _check_delete_log(self) -> Iterator[Step]:
         stats, now = self.state.stats, timezone.now()
         due = deletes.log_check_due(
             checked_at=parse_datetime(stats.get("deleted_checked_at")),
@@ -221,8 +240,6 @@ class _IncrementalRun:
             return
         start = parse_datetime(self.state.deleted_cursor) or parse_datetime(self.state.cursor) or now
         log = deletes.read_delete_log(self.client, self.object_name, start, now)
-        if log.deleted_ids:
-            self._unlink(log.deleted_ids)
         fields: dict[str, Any] = {}
         if log.gap:
             logger.warning("salesforce.sync.delete_log_gap", extra=log_extra(self.state))
@@ -230,9 +247,10 @@ class _IncrementalRun:
         elif log.covered:
             fields["deleted_cursor"] = iso(log.covered)
         stats["deleted_checked_at"] = iso(now)
-        self._save(**fields)
+        ids = log.deleted_ids
+        yield Step(fields=fields, apply=(lambda: self._unlink(ids)) if ids else None)
 
-    def _reconcile(self) -> None:
+    def _reconcile(self) -> Iterator[Step]:
         """Unlink every local link whose record Salesforce no longer has."""
         as_of = self.state.stats["reconcile_due"]
         linked_ids = getattr(self.handler, "linked_ids", None)
@@ -243,28 +261,18 @@ class _IncrementalRun:
             alive = deletes.live_ids(self.client, self.object_name)
             missing = deletes.missing_links(linked, alive)
             for start in range(0, len(missing), BATCH_SIZE):
-                self._unlink(missing[start : start + BATCH_SIZE])
+                batch = missing[start : start + BATCH_SIZE]
+                yield Step(apply=lambda batch=batch: self._unlink(batch))
             self.result.full_reconcile = True
             logger.info(
                 "salesforce.sync.reconciled",
                 extra=log_extra(self.state, alive=len(alive), missing=len(missing)),
             )
         self.state.stats.pop("reconcile_due", None)
-        self._save(deleted_cursor=as_of)
+        yield Step(fields={"deleted_cursor": as_of})
 
     def _unlink(self, ids: list[str]) -> None:
         self.result.unlinked += int(self.handler.unlink(self.organization, self.object_name, ids) or 0)
-
-    def _save(self, **fields: Any) -> None:
-        """Write ``fields`` and the stats, only while this run still holds the lease."""
-        fields["stats"] = self.state.stats
-        updated = SyncState.objects.filter(pk=self.state.pk, lease_owner=self.owner).update(
-            updated_at=timezone.now(), **fields
-        )
-        if not updated:
-            raise _LeaseLost
-        for name, value in fields.items():
-            setattr(self.state, name, value)
 
 
 def _why_not_running(state: SyncState, handler: CrmSyncHandler | None) -> str:
@@ -281,43 +289,6 @@ def _why_not_running(state: SyncState, handler: CrmSyncHandler | None) -> str:
     if state.object_name not in handler.objects(organization):
         return f"{state.object_name} records are not synced."
     return ""
-
-
-def _finish(state: SyncState, owner: str, result: SyncRunResult, *, pause: bool) -> None:
-    """Record the run on the row (for admins and support) and give the lease back."""
-    now = timezone.now()
-    stopped = result.stopped
-    status = SyncState.Status.IDLE
-    fields: dict[str, Any] = {"next_run_at": None, "last_error": result.reason[:2000]}
-    if stopped == Stop.DONE or (stopped == Stop.BUDGET and not pause):
-        fields.update(last_success_at=now, last_error="", attempts=0)
-    elif stopped == Stop.BUDGET:
-        status = SyncState.Status.PAUSED
-        fields["next_run_at"] = now + dt.timedelta(seconds=limits.PAUSE_SECONDS)
-    else:
-        fields["attempts"] = state.attempts + 1
-        if stopped == Stop.THROTTLED:
-            status = SyncState.Status.PAUSED
-            fields["next_run_at"] = now + dt.timedelta(seconds=result.retry_after or THROTTLE_SECONDS)
-        elif stopped == Stop.UNAVAILABLE:
-            wait = result.retry_after or backoff_seconds(state.attempts)
-            fields["next_run_at"] = now + dt.timedelta(seconds=wait)
-        else:  # auth, error
-            status = SyncState.Status.FAILED
-    last_run = {k: v for k, v in result.as_dict().items() if k not in ("errors", "sync_state_id")}
-    last_run.update(
-        finished_at=iso(now), errors=len(result.errors), error_samples=result.as_dict()["errors"][:20]
-    )
-    fields["stats"] = {**state.stats, "last_run": last_run}
-    SyncState.objects.filter(pk=state.pk, lease_owner=owner).update(updated_at=now, **fields)
-    services.sync_state_lease_release(sync_state=state, owner=owner, status=status)
-    for name, value in fields.items():
-        setattr(state, name, value)
-    log = logger.info if stopped in (Stop.DONE, Stop.BUDGET) else logger.warning
-    log(
-        "salesforce.sync.finished",
-        extra=log_extra(state, stopped=str(stopped), received=result.received, api_calls=result.api_calls),
-    )
 
 
 def backoff_seconds(attempt: int) -> float:

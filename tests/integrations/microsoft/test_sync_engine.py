@@ -14,7 +14,7 @@ from integrations.base import register_source as register_adapter
 from integrations.microsoft.errors import OUTSIDE_POLICY
 from integrations.microsoft.fetch.source import MICROSOFT_ADAPTER
 from integrations.models import SyncState
-from integrations.sync.engine import run_mailbox_sync
+from integrations.sync.engine import run as run_mailbox_sync
 from integrations.sync.fanout import due_states
 from tests.factories import UserFactory
 from tests.integrations.microsoft.conftest import ADMIN, SELLER1, SELLER2

@@ -15,8 +15,8 @@ from django.utils import timezone
 from integrations.models import SyncState
 from integrations.records import BatchResult, CrmRecord
 from integrations.salesforce.fetch import common
-from integrations.salesforce.fetch import source as sync
 from integrations.sandbox.salesforce import control
+from integrations.sync import engine
 
 REST = r"/services/data/v59\.0/"
 
@@ -95,7 +95,7 @@ class LinkingHandler(MemoryHandler):
 
 
 def run(state: SyncState) -> common.SyncRunResult:
-    return sync.run_incremental(sync_state_id=state.pk)
+    return engine.run(sync_state_id=state.pk)
 
 
 def calls(sandbox: Any) -> Counter[str]:

@@ -20,12 +20,13 @@ from integrations import dispatcher, services
 from integrations.dispatcher import dispatch_syncs
 from integrations.http import ProviderSession
 from integrations.models import Connection, SyncState
-from integrations.salesforce import tasks
 from integrations.salesforce.auth import revoke_token
 from integrations.salesforce.client import SalesforceClient
-from integrations.salesforce.fetch import common, poll
+from integrations.salesforce.fetch import common, fanout, poll
 from integrations.salesforce.fetch import source as sync
 from integrations.sandbox.salesforce import control
+from integrations.sync import tasks as sync_tasks
+from integrations.sync.policy import RUN_EXPIRES_SECONDS
 from tests.integrations.salesforce.conftest import sandbox_connection
 from tests.integrations.salesforce.sync_helpers import (
     REST,
@@ -331,8 +332,8 @@ def test_a_refused_refresh_stops_the_sync_until_an_admin_reconnects(
     page = owner_client.get(reverse("integrations:catalog")).content.decode()
     assert "Needs reconnect" in page and ">Reconnect</button>" in page
     enqueued: list[dict] = []
-    monkeypatch.setattr(tasks.run_incremental_task, "apply_async", lambda **kw: enqueued.append(kw))
-    assert tasks.fan_out() == 0 and enqueued == []
+    monkeypatch.setattr(sync_tasks.sync_row, "apply_async", lambda **kw: enqueued.append(kw))
+    assert fanout.fan_out() == 0 and enqueued == []
 
 
 @pytest.mark.parametrize(
@@ -344,17 +345,17 @@ def test_an_outage_makes_the_task_retry_with_backoff(
 ):
     ids = new_leads(sf, 3)
     countdowns: list[float] = []
-    retry = tasks.run_incremental_task.retry
+    enqueue = sync_tasks.enqueue_sync
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         countdowns.append(kwargs["countdown"])
-        return retry(*args, **kwargs)
+        return enqueue(*args, **kwargs)
 
-    monkeypatch.setattr(tasks.run_incremental_task, "retry", spy)
+    monkeypatch.setattr(sync_tasks, "enqueue_sync", spy)
     sf.control.inject_fault(REST + "queryAll", status=status, headers=headers)
 
     # Eager, not propagating: the retry is applied at once instead of raised.
-    tasks.run_incremental_task.apply(kwargs={"sync_state_id": leads.pk}, throw=False)
+    sync_tasks.sync_row.apply(kwargs={"sync_state_id": leads.pk}, throw=False)
 
     assert countdowns == [countdown]
     assert set(ids) <= set(handler.created)
@@ -391,9 +392,9 @@ def test_a_salesforce_that_does_not_answer_is_an_outage(sf, leads, handler, monk
 def test_the_task_does_not_retry_a_refused_login(sf, leads, handler, connection, monkeypatch):
     revoke_token(connection.get_credentials()["refresh_token"])
     retried: list[Any] = []
-    monkeypatch.setattr(tasks.run_incremental_task, "retry", lambda *a, **kw: retried.append(kw))
+    monkeypatch.setattr(sync_tasks, "enqueue_sync", lambda *a, **kw: retried.append(kw))
 
-    answer = tasks.run_incremental_task.apply(kwargs={"sync_state_id": leads.pk}).get()
+    answer = sync_tasks.sync_row.apply(kwargs={"sync_state_id": leads.pk}).get()
 
     assert answer["stopped"] == "auth" and retried == []
 
@@ -422,15 +423,15 @@ def test_salesforce_saying_slow_down_pauses_the_sync_until_later(sf, leads, hand
 
 def test_the_task_reschedules_a_throttled_run_at_its_retry_after(sf, leads, handler, monkeypatch):
     countdowns: list[float] = []
-    retry = tasks.run_incremental_task.retry
+    enqueue = sync_tasks.enqueue_sync
     monkeypatch.setattr(
-        tasks.run_incremental_task,
-        "retry",
-        lambda *a, **kw: countdowns.append(kw["countdown"]) or retry(*a, **kw),
+        sync_tasks,
+        "enqueue_sync",
+        lambda *a, **kw: countdowns.append(kw["countdown"]) or enqueue(*a, **kw),
     )
     sf.control.inject_fault(REST + "queryAll", status=403)
 
-    tasks.run_incremental_task.apply(kwargs={"sync_state_id": leads.pk}, throw=False)
+    sync_tasks.sync_row.apply(kwargs={"sync_state_id": leads.pk}, throw=False)
 
     assert countdowns == [900]  # the eager retry then finds the row not due and leaves it paused
     leads.refresh_from_db()
@@ -510,7 +511,7 @@ def test_a_run_killed_mid_way_loses_and_duplicates_nothing(sf, leads, handler, s
 @pytest.fixture
 def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
     sent: list[dict] = []
-    monkeypatch.setattr(tasks.run_incremental_task, "apply_async", lambda **kw: sent.append(kw))
+    monkeypatch.setattr(sync_tasks.sync_row, "apply_async", lambda **kw: sent.append(kw))
     return sent
 
 
@@ -527,7 +528,7 @@ def test_the_dispatcher_enqueues_one_run_per_connection_and_object(
         (c.pk, o) for c in (connection, other) for o in ("Contact", "Lead")
     )
     assert sorted(kw["kwargs"]["sync_state_id"] for kw in enqueued) == sorted(s.pk for s in states)
-    assert {kw["expires"] for kw in enqueued} == {tasks.RUN_EXPIRES_SECONDS}
+    assert {kw["expires"] for kw in enqueued} == {RUN_EXPIRES_SECONDS}
 
 
 def test_nothing_is_enqueued_while_sync_is_off(sf, connection, handler, enqueued, acme):
@@ -547,10 +548,10 @@ def test_rows_paused_until_later_or_being_synced_are_skipped(sf, connection, han
     )
     services.sync_state_lease_acquire(sync_state=contact, owner="another-worker")
 
-    assert tasks.fan_out() == 0
+    assert fanout.fan_out() == 0
 
     make_due(lead)
-    assert tasks.fan_out() == 1
+    assert fanout.fan_out() == 1
     assert enqueued[0]["kwargs"] == {"sync_state_id": lead.pk}
 
 
@@ -562,7 +563,7 @@ def test_the_poll_pages_every_record_matching_the_rule(sf, connection, handler, 
     result = poll.run_poll(
         connection=connection,
         object_name="Lead",
-        on_progress=lambda done, total, batch: progress.append((done, total, batch.created)),
+        on_progress=lambda done, total, batch, last_id: progress.append((done, total, batch.created)),
     )
 
     with SalesforceClient(connection) as client:

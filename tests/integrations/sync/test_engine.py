@@ -12,9 +12,11 @@ from copilot.models import Activity, ActivitySource
 from integrations import services
 from integrations.models import Connection, SyncState
 from integrations.sandbox.google import control as google_control
-from integrations.sync import engine, fanout
+from integrations.sync import fanout
 from integrations.sync import tasks as mailsync_tasks
-from integrations.sync.engine import Stop, run_mailbox_sync
+from integrations.sync.engine import Stop
+from integrations.sync.engine import run as run_mailbox_sync
+from integrations.sync.mailbox import MailboxRunResult
 from integrations.sync.registry import register_handler as register_ingest_handler
 from integrations.sync.registry import unregister_handler as unregister_ingest_handler
 from tests.integrations.sync.mailbox_helpers import SELLER1, sandbox_google_connection
@@ -143,7 +145,7 @@ def test_a_refused_refresh_marks_the_connection_needs_reconnect_and_stops_its_sy
     assert state.lease_owner == "" and state.last_error
     assert recorder.batches == []
     enqueued: list[int] = []
-    monkeypatch.setattr(mailsync_tasks, "enqueue_mailbox_sync", lambda pk, **kw: enqueued.append(pk))
+    monkeypatch.setattr(mailsync_tasks, "enqueue_sync", lambda pk, **kw: enqueued.append(pk))
     fanout.fan_out()
     assert enqueued == []
 
@@ -164,7 +166,7 @@ def test_a_429_reschedules_the_mailbox_after_its_retry_after(
     assert "slow down" in state.last_error
     # Not due: neither the fan-out nor an early follow-up runs it before then.
     enqueued: list[int] = []
-    monkeypatch.setattr(mailsync_tasks, "enqueue_mailbox_sync", lambda pk, **kw: enqueued.append(pk))
+    monkeypatch.setattr(mailsync_tasks, "enqueue_sync", lambda pk, **kw: enqueued.append(pk))
     fanout.fan_out()
     assert state.pk not in enqueued
     assert run_mailbox_sync(sync_state_id=state.pk).stopped == Stop.NOT_DUE
@@ -212,11 +214,9 @@ def test_the_task_reschedules_itself_and_an_early_follow_up_does_nothing(
     state = row(connection, demo.seller1)
     sandbox.control.inject_fault(GMAIL, status=503, headers={"Retry-After": "45"}, times=1)
     follow_ups: list[dict] = []
-    monkeypatch.setattr(
-        mailsync_tasks, "enqueue_mailbox_sync", lambda pk, **kw: follow_ups.append({"pk": pk, **kw})
-    )
+    monkeypatch.setattr(mailsync_tasks, "enqueue_sync", lambda pk, **kw: follow_ups.append({"pk": pk, **kw}))
 
-    mailsync_tasks.sync_mailbox(state.pk)
+    mailsync_tasks.sync_row(state.pk)
 
     assert len(follow_ups) == 1 and follow_ups[0]["pk"] == state.pk
     assert 40 < follow_ups[0]["countdown"] <= 45
@@ -257,7 +257,7 @@ def test_an_expired_cursor_starts_a_full_resync_without_duplicates(sandbox, demo
 
 def test_two_dispatches_of_one_mailbox_never_run_at_once(sandbox, demo, connection, recorder):
     state = row(connection, demo.seller1)
-    second: list[engine.MailboxRunResult] = []
+    second: list[MailboxRunResult] = []
 
     def dispatch_again(context, records):
         if not second:  # while the first run is ingesting its first page
@@ -303,7 +303,7 @@ def test_a_worker_killed_mid_sync_loses_and_duplicates_nothing(
     # Later the lease lapses; the next fan-out frees the row and enqueues it again.
     SyncState.objects.filter(pk=state.pk).update(lease_expires_at=timezone.now() - dt.timedelta(seconds=1))
     enqueued: list[int] = []
-    monkeypatch.setattr(mailsync_tasks, "enqueue_mailbox_sync", lambda pk, **kw: enqueued.append(pk))
+    monkeypatch.setattr(mailsync_tasks, "enqueue_sync", lambda pk, **kw: enqueued.append(pk))
     fanout.fan_out()
     assert state.pk in enqueued
     rerun = run_mailbox_sync(sync_state_id=state.pk)
@@ -333,7 +333,7 @@ def test_a_row_stuck_running_for_hours_is_recovered_by_the_fan_out(
         updated_at=two_hours_ago,
     )
     enqueued: list[int] = []
-    monkeypatch.setattr(mailsync_tasks, "enqueue_mailbox_sync", lambda pk, **kw: enqueued.append(pk))
+    monkeypatch.setattr(mailsync_tasks, "enqueue_sync", lambda pk, **kw: enqueued.append(pk))
 
     fanout.fan_out()
 
@@ -347,7 +347,7 @@ def test_a_live_run_is_not_taken_over_by_the_fan_out(sandbox, demo, connection, 
     state = row(connection, demo.seller1)
     assert services.sync_state_lease_acquire(sync_state=state, owner="mailsync:alive", ttl_seconds=900)
     enqueued: list[int] = []
-    monkeypatch.setattr(mailsync_tasks, "enqueue_mailbox_sync", lambda pk, **kw: enqueued.append(pk))
+    monkeypatch.setattr(mailsync_tasks, "enqueue_sync", lambda pk, **kw: enqueued.append(pk))
 
     fanout.fan_out()
 
@@ -389,7 +389,7 @@ def test_the_fan_out_refreshes_the_providers_scope_at_most_hourly(sandbox, demo,
         scope_checked_at=(timezone.now() - dt.timedelta(hours=2)).isoformat(),
     )
     enqueued: list[int] = []
-    monkeypatch.setattr(mailsync_tasks, "enqueue_mailbox_sync", lambda pk, **kw: enqueued.append(pk))
+    monkeypatch.setattr(mailsync_tasks, "enqueue_sync", lambda pk, **kw: enqueued.append(pk))
 
     fanout.fan_out()
 

@@ -16,7 +16,8 @@ from integrations.sandbox.microsoft import control as ms_control
 from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
 from integrations.sync import fanout
 from integrations.sync import tasks as mailsync_tasks
-from integrations.sync.engine import Stop, run_mailbox_sync
+from integrations.sync.engine import Stop
+from integrations.sync.engine import run as run_mailbox_sync
 from tests.factories import UserFactory
 from tests.integrations.sync.mailbox_helpers import ADMIN, SELLER2
 
@@ -101,7 +102,7 @@ def test_a_graph_429_reschedules_the_mailbox_after_its_retry_after(sandbox, demo
 def test_a_mailbox_outside_the_access_policy_fails_alone(sandbox, demo, microsoft, recorder, monkeypatch):
     ms_control.restrict_to_group(sandbox.control, "Cadence sellers")
     enqueued: list[int] = []
-    monkeypatch.setattr(mailsync_tasks, "enqueue_mailbox_sync", lambda pk, **kw: enqueued.append(pk))
+    monkeypatch.setattr(mailsync_tasks, "enqueue_sync", lambda pk, **kw: enqueued.append(pk))
     fanout.fan_out()
     states = {s.object_name: s for s in SyncState.objects.filter(pk__in=enqueued)}
 

@@ -10,7 +10,8 @@ from integrations import governance
 from integrations.google import limits
 from integrations.models import SyncState
 from integrations.sandbox.google import control as google_control
-from integrations.sync.engine import Stop, run_mailbox_sync
+from integrations.sync.engine import Stop
+from integrations.sync.engine import run as run_mailbox_sync
 from tests.integrations.sync.mailbox_helpers import ADMIN, SELLER1, SELLER2, sandbox_google_connection
 from tests.integrations.sync.test_engine import customer_mail, row
 

@@ -18,4 +18,4 @@ def test_google_and_microsoft_are_registered_as_providers_and_mailbox_adapters()
 
 def test_the_mail_fan_out_and_its_task_are_registered():
     assert "mail" in registered_syncs()
-    assert "integrations.sync_mailbox" in current_app.tasks
+    assert "integrations.sync_row" in current_app.tasks

@@ -11,7 +11,8 @@ from integrations import governance, services
 from integrations.models import Connection, ConnectionApp, SyncState
 from integrations.records import Address
 from integrations.sending import EMAIL_DISCONNECTED, NO_CONNECTION, SendingUnavailable, send_message
-from integrations.sync.engine import Stop, run_mailbox_sync
+from integrations.sync.engine import Stop
+from integrations.sync.engine import run as run_mailbox_sync
 from integrations.sync.source import OutgoingMessage
 from tests.integrations.sync.mailbox_helpers import SELLER1, sandbox_google_connection
 

@@ -29,7 +29,9 @@ def test_support_staff_see_apps_opt_outs_and_mailbox_rows_read_only(client, demo
     assert SELLER1 in client.get("/support/integrations/syncstate/").content.decode()
 
 
-def test_re_run_sync_clears_a_mailbox_backoff_and_enqueues_it(client, demo, google, monkeypatch):
+def test_re_run_sync_clears_a_mailbox_backoff_and_enqueues_it(
+    client, demo, google, monkeypatch, django_capture_on_commit_callbacks
+):
     [state] = services.mailbox_sync_states_ensure(
         connection=google, wanted=[(demo.seller1.pk, "email", f"email:{SELLER1}")]
     )
@@ -38,11 +40,14 @@ def test_re_run_sync_clears_a_mailbox_backoff_and_enqueues_it(client, demo, goog
     )
     started: list[tuple[int, bool]] = []
     monkeypatch.setattr(
-        mailsync_tasks, "enqueue_mailbox_sync", lambda pk, force=False, **kw: started.append((pk, force))
+        mailsync_tasks, "enqueue_sync", lambda pk, force=False, **kw: started.append((pk, force))
     )
     sign_in_to_support(client, support_user())
 
-    client.post("/support/integrations/syncstate/", {"action": "rerun_sync", "_selected_action": [state.pk]})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/support/integrations/syncstate/", {"action": "rerun_sync", "_selected_action": [state.pk]}
+        )
 
     state.refresh_from_db()
     assert (state.status, state.attempts, state.next_run_at) == (SyncState.Status.IDLE, 0, None)
