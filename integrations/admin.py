@@ -11,9 +11,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from copilot.admin import ReadOnlyAdmin
-from integrations import services
 from integrations.models import Connection, ConnectionApp, SyncOptOut, SyncState
 from integrations.records import KINDS
+from integrations.sync import states as sync_states
 
 
 class ConnectionAppInline(admin.TabularInline):
@@ -144,7 +144,7 @@ class SyncStateAdmin(ReadOnlyAdmin):
     def rerun_sync(self, request: HttpRequest, queryset: QuerySet[SyncState]) -> None:
         rows = list(queryset.filter(kind__in=KINDS).select_related("connection"))
         for state in rows:
-            services.sync_state_retry_now(sync_state=state, actor=None)
+            sync_states.sync_state_retry_now(sync_state=state, actor=None)
         skipped = queryset.count() - len(rows)
         self.message_user(request, f"{len(rows)} mailbox sync(s) started.", messages.SUCCESS)
         if skipped:

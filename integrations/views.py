@@ -23,6 +23,7 @@ from integrations.base import get_provider, user_connections_url
 from integrations.models import Connection, ConnectionApp, Provider, SyncState
 from integrations.records import APP_OF_KIND, APPS, KINDS, kinds_of_app
 from integrations.salesforce.provider import SALESFORCE
+from integrations.sync import states as sync_states
 from integrations.sync.health import apps_health
 
 
@@ -275,7 +276,7 @@ def mailbox_retry(request: HttpRequest, sync_state_id: int) -> HttpResponse:
     state = org_object_or_404(
         request, SyncState.objects.select_related("connection").filter(kind__in=KINDS), pk=sync_state_id
     )
-    services.sync_state_retry_now(sync_state=state, actor=request.user)
+    sync_states.sync_state_retry_now(sync_state=state, actor=request.user)
     messages.success(request, f"A new sync of {state.object_name.split(':', 1)[-1]} has started.")
     app_row = None
     if state.connection.is_org_wide:

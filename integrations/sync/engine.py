@@ -41,11 +41,11 @@ from typing import Any, Protocol
 from django.db import DatabaseError, InterfaceError, OperationalError, connections, transaction
 from django.utils import timezone
 
-from integrations import services
 from integrations.base import get_source
 from integrations.models import SyncState
 from integrations.records import KINDS
 from integrations.sync import policy
+from integrations.sync import states as sync_states
 from integrations.sync.mailbox import MAILBOX_ROWS
 from integrations.sync.policy import FAILED_RETRY_SECONDS, SourcePolicy, Stop
 from integrations.workers import owner_is_dead, worker_owner
@@ -178,7 +178,7 @@ def _waiting(state: SyncState, rules: SourcePolicy) -> bool:
 
 def _acquire(state: SyncState, owner: str, rules: SourcePolicy) -> bool:
     """Take the lease; or take it over from a run of this host whose process has died."""
-    if services.sync_state_lease_acquire(sync_state=state, owner=owner, ttl_seconds=rules.lease_seconds):
+    if sync_states.sync_state_lease_acquire(sync_state=state, owner=owner, ttl_seconds=rules.lease_seconds):
         return True
     holder = SyncState.objects.filter(pk=state.pk).values_list("lease_owner", "lease_expires_at").first()
     if holder is None:
@@ -189,7 +189,7 @@ def _acquire(state: SyncState, owner: str, rules: SourcePolicy) -> bool:
     logger.warning(
         f"{rules.log_prefix}.dead_run_taken_over", extra={"sync_state_id": state.pk, "dead": holder[0]}
     )
-    return services.sync_state_lease_acquire(
+    return sync_states.sync_state_lease_acquire(
         sync_state=state, owner=owner, ttl_seconds=rules.lease_seconds, steal_from=holder[0]
     )
 
@@ -223,7 +223,7 @@ def finish(source: RowSource, state: SyncState, owner: str, result: Any, *, dura
     fields["stats"] = {**(state.stats or {}), "last_run": source.last_run(result, now=now, duration=duration)}
     try:
         SyncState.objects.filter(pk=state.pk, lease_owner=owner).update(updated_at=now, **fields)
-        services.sync_state_lease_release(sync_state=state, owner=owner, status=status)
+        sync_states.sync_state_lease_release(sync_state=state, owner=owner, status=status)
     except DatabaseError:
         # The database is still away: the lease lapses and the next dispatch retries the row.
         logger.warning(f"{rules.log_prefix}.finish_unrecorded", extra=source.log_extra(state), exc_info=True)

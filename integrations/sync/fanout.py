@@ -23,6 +23,7 @@ from integrations.exceptions import ProviderAuthError, ProviderError
 from integrations.models import Connection, SyncState
 from integrations.records import APPS, kinds_of_app
 from integrations.sync import policy, tasks
+from integrations.sync import states as sync_states
 from integrations.sync.source import MailboxSource
 
 logger = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ class MailboxFanOut:
 
 def fan_out() -> int:
     """Enqueue one run per due mailbox row; returns how many were enqueued."""
-    services.sync_states_recover_stuck()
+    sync_states.sync_states_recover_stuck()
     connections = (
         Connection.objects.filter(
             provider__in=selectors.MAIL_PROVIDERS,
@@ -104,7 +105,7 @@ def due_states(connection: Connection, *, now: dt.datetime | None = None) -> lis
         for mailbox in selectors.eligible_mailboxes(connection=connection, app=app, app_row=apps[app]):
             for kind in kinds_of_app(app):
                 wanted.append((mailbox.user_id, kind, f"{kind}:{mailbox.address}"))
-    states = services.mailbox_sync_states_ensure(connection=connection, wanted=wanted)
+    states = sync_states.mailbox_sync_states_ensure(connection=connection, wanted=wanted)
     return [state for state in states if policy.is_due(state, now=now)]
 
 

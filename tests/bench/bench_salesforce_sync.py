@@ -41,6 +41,7 @@ import random
 import time
 from typing import Any
 
+from integrations.sync import states as sync_states
 from tests.bench import support
 
 LEADS = 100_000
@@ -302,10 +303,9 @@ def _change_leads(sandbox: Any, lead_ids: list[str]) -> list[str]:
 
 
 def _incremental(sf_connection):
-    from integrations import services
     from integrations.sync.engine import run as run_incremental
 
-    state = services.sync_state_get_or_create(connection=sf_connection, object_name="Lead")
+    state = sync_states.sync_state_get_or_create(connection=sf_connection, object_name="Lead")
     return run_incremental(sync_state_id=state.pk)
 
 

@@ -11,8 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from copilot.models import AuditEvent
-from integrations import governance, services
+from integrations import governance
 from integrations.models import Connection, ConnectionApp, SyncOptOut, SyncState
+from integrations.sync import states as sync_states
 from integrations.sync import tasks as sync_tasks
 from tests.integrations.sync import mailbox_helpers
 from tests.integrations.sync.mailbox_helpers import ADMIN, SELLER1, SELLER2
@@ -119,7 +120,7 @@ def test_the_connected_tab_shows_each_app_with_its_health_and_actions(
     admin_client, demo, google, django_assert_max_num_queries
 ):
     now = timezone.now()
-    services.mailbox_sync_states_ensure(
+    sync_states.mailbox_sync_states_ensure(
         connection=google,
         wanted=[
             (demo.seller1.pk, "email", f"email:{SELLER1}"),
@@ -156,7 +157,7 @@ def test_the_connected_tab_query_count_does_not_grow_with_mailboxes(
     from tests.factories import UserFactory
 
     users = [UserFactory(organization=demo.org) for _ in range(15)]
-    services.mailbox_sync_states_ensure(
+    sync_states.mailbox_sync_states_ensure(
         connection=google,
         wanted=[(u.pk, kind, f"{kind}:{u.email}") for u in users for kind in ("email", "calendar")],
     )
@@ -181,7 +182,7 @@ def test_manage_users_query_count_does_not_grow_with_users(
     governance.opt_outs_set(
         connection=google, app="email", opted_out_user_ids=[users[0].pk], actor=demo.admin
     )
-    services.mailbox_sync_states_ensure(
+    sync_states.mailbox_sync_states_ensure(
         connection=google, wanted=[(u.pk, "email", f"email:{u.email}") for u in users]
     )
 
@@ -268,7 +269,7 @@ def test_manage_users_lists_every_user_with_why_they_are_or_are_not_synced(admin
     governance.opt_outs_set(
         connection=google, app="email", opted_out_user_ids=[demo.seller2.pk], actor=demo.admin
     )
-    [failed] = services.mailbox_sync_states_ensure(
+    [failed] = sync_states.mailbox_sync_states_ensure(
         connection=google, wanted=[(demo.seller1.pk, "email", f"email:{SELLER1}")]
     )
     SyncState.objects.filter(pk=failed.pk).update(
@@ -306,10 +307,8 @@ def test_retry_now_clears_the_backoff_and_starts_a_run(
     admin_client, demo, google, monkeypatch, django_capture_on_commit_callbacks
 ):
     started: list[tuple[int, bool]] = []
-    monkeypatch.setattr(
-        sync_tasks, "enqueue_sync", lambda pk, force=False: started.append((pk, force))
-    )
-    [state] = services.mailbox_sync_states_ensure(
+    monkeypatch.setattr(sync_tasks, "enqueue_sync", lambda pk, force=False: started.append((pk, force)))
+    [state] = sync_states.mailbox_sync_states_ensure(
         connection=google, wanted=[(demo.seller1.pk, "email", f"email:{SELLER1}")]
     )
     SyncState.objects.filter(pk=state.pk).update(

@@ -16,6 +16,7 @@ from copilot.models import AuditEvent, User
 from copilot.services.users import user_delete
 from integrations import services
 from integrations.models import Connection, SyncState
+from integrations.sync import states as sync_states
 from tests.integrations.salesforce.factories import ConnectionFactory, SyncStateFactory
 
 UNREACHABLE = "https://127.0.0.1:9"  # the discard port: nothing listens, the connect fails fast
@@ -158,8 +159,8 @@ def test_only_one_of_two_acquirers_gets_the_lease(acme):
     state = SyncStateFactory(connection=ConnectionFactory(organization=acme))
     other = SyncState.objects.get(pk=state.pk)  # a second worker's copy
 
-    assert services.sync_state_lease_acquire(sync_state=state, owner="task-a") is True
-    assert services.sync_state_lease_acquire(sync_state=other, owner="task-b") is False
+    assert sync_states.sync_state_lease_acquire(sync_state=state, owner="task-a") is True
+    assert sync_states.sync_state_lease_acquire(sync_state=other, owner="task-b") is False
 
     state.refresh_from_db()
     assert (state.lease_owner, state.status) == ("task-a", "running")
@@ -172,17 +173,17 @@ def test_an_expired_lease_can_be_taken(acme):
         lease_expires_at=timezone.now() - dt.timedelta(seconds=1),
     )
 
-    assert services.sync_state_lease_acquire(sync_state=state, owner="task-b") is True
+    assert sync_states.sync_state_lease_acquire(sync_state=state, owner="task-b") is True
     assert SyncState.objects.get(pk=state.pk).lease_owner == "task-b"
 
 
 def test_the_holder_extends_and_releases_its_lease_and_no_one_else_can(acme):
     state = SyncStateFactory(connection=ConnectionFactory(organization=acme))
-    services.sync_state_lease_acquire(sync_state=state, owner="task-a", ttl_seconds=10)
+    sync_states.sync_state_lease_acquire(sync_state=state, owner="task-a", ttl_seconds=10)
 
-    assert services.sync_state_lease_acquire(sync_state=state, owner="task-a", ttl_seconds=600) is True
-    assert services.sync_state_lease_release(sync_state=state, owner="task-b") is False
-    assert services.sync_state_lease_release(sync_state=state, owner="task-a", status="failed") is True
+    assert sync_states.sync_state_lease_acquire(sync_state=state, owner="task-a", ttl_seconds=600) is True
+    assert sync_states.sync_state_lease_release(sync_state=state, owner="task-b") is False
+    assert sync_states.sync_state_lease_release(sync_state=state, owner="task-a", status="failed") is True
 
     state.refresh_from_db()
     assert (state.lease_owner, state.lease_expires_at, state.status) == ("", None, "failed")
@@ -198,7 +199,7 @@ def test_racing_workers_never_both_win(acme):
         try:
             barrier.wait()
             mine = SyncState.objects.get(pk=state.pk)
-            if services.sync_state_lease_acquire(sync_state=mine, owner=name):
+            if sync_states.sync_state_lease_acquire(sync_state=mine, owner=name):
                 winners.append(name)
         finally:
             close_old_connections()
@@ -215,8 +216,8 @@ def test_racing_workers_never_both_win(acme):
 def test_get_or_create_sync_state_is_idempotent(acme):
     conn = ConnectionFactory(organization=acme)
 
-    first = services.sync_state_get_or_create(connection=conn, object_name="Lead")
-    again = services.sync_state_get_or_create(connection=conn, object_name="Lead")
+    first = sync_states.sync_state_get_or_create(connection=conn, object_name="Lead")
+    again = sync_states.sync_state_get_or_create(connection=conn, object_name="Lead")
 
     assert first.pk == again.pk and first.organization_id == acme.pk
 

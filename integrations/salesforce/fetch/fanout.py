@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import logging
 
-from integrations import services
 from integrations.models import Connection
 from integrations.salesforce.fetch.common import registered_handler
 from integrations.salesforce.fetch.source import CRM_ROWS
 from integrations.sync import policy
+from integrations.sync import states as sync_states
 from integrations.sync.tasks import enqueue_sync
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def fan_out() -> int:
             continue
         states = {state.object_name: state for state in connection.sync_states.all()}
         for object_name in objects:
-            state = states.get(object_name) or services.sync_state_get_or_create(
+            state = states.get(object_name) or sync_states.sync_state_get_or_create(
                 connection=connection, object_name=object_name
             )
             if not policy.is_due(state):

@@ -16,7 +16,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations import dispatcher, services
+from integrations import dispatcher
 from integrations.dispatcher import dispatch_syncs
 from integrations.http import ProviderSession
 from integrations.models import Connection, SyncState
@@ -25,6 +25,7 @@ from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.fetch import common, fanout, poll
 from integrations.salesforce.fetch import source as sync
 from integrations.sandbox.salesforce import control
+from integrations.sync import states as sync_states
 from integrations.sync import tasks as sync_tasks
 from integrations.sync.policy import RUN_EXPIRES_SECONDS
 from tests.integrations.salesforce.conftest import sandbox_connection
@@ -73,7 +74,7 @@ def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def leads(connection: Connection, handler: MemoryHandler) -> SyncState:
     """Acme's Lead sync after its first run (watermark set) and one pass; handler counts reset."""
-    state = services.sync_state_get_or_create(connection=connection, object_name="Lead")
+    state = sync_states.sync_state_get_or_create(connection=connection, object_name="Lead")
     assert run(state).stopped == "done"
     assert run(state).stopped == "done"
     handler.reset_counts()
@@ -89,7 +90,7 @@ def newest_modstamp(connection: Connection, sobject: str = "Lead") -> dt.datetim
 
 # --- Incremental passes --------------------------------------------------------------------------
 def test_the_first_run_starts_at_the_newest_change_without_delivering_history(sf, connection, handler):
-    state = services.sync_state_get_or_create(connection=connection, object_name="Lead")
+    state = sync_states.sync_state_get_or_create(connection=connection, object_name="Lead")
 
     result = run(state)
 
@@ -178,7 +179,8 @@ def test_records_deleted_in_salesforce_are_unlinked_by_the_same_query(sf, leads,
 
 def test_an_idle_cycle_costs_one_api_call_per_object(sf, connection, handler):
     states = [
-        services.sync_state_get_or_create(connection=connection, object_name=o) for o in ("Lead", "Contact")
+        sync_states.sync_state_get_or_create(connection=connection, object_name=o)
+        for o in ("Lead", "Contact")
     ]
     for state in states:
         run(state)  # watermark
@@ -245,7 +247,7 @@ def test_a_purged_delete_log_schedules_a_full_reconcile(sf, leads, handler):
 
 def test_without_linked_ids_the_reconcile_is_skipped_and_logged(sf, connection, caplog):
     with installed(MemoryHandler()):
-        state = services.sync_state_get_or_create(connection=connection, object_name="Lead")
+        state = sync_states.sync_state_get_or_create(connection=connection, object_name="Lead")
         run(state)
         control.purge_delete_log(sf.state)
         control.advance_clock(sf.state, 300)
@@ -536,17 +538,17 @@ def test_nothing_is_enqueued_while_sync_is_off(sf, connection, handler, enqueued
 
     assert dispatcher.dispatch_all()["salesforce"] == 0
     assert enqueued == []
-    state = services.sync_state_get_or_create(connection=connection, object_name="Lead")
+    state = sync_states.sync_state_get_or_create(connection=connection, object_name="Lead")
     assert run(state).stopped == "disabled"
 
 
 def test_rows_paused_until_later_or_being_synced_are_skipped(sf, connection, handler, enqueued):
-    lead = services.sync_state_get_or_create(connection=connection, object_name="Lead")
-    contact = services.sync_state_get_or_create(connection=connection, object_name="Contact")
+    lead = sync_states.sync_state_get_or_create(connection=connection, object_name="Lead")
+    contact = sync_states.sync_state_get_or_create(connection=connection, object_name="Contact")
     SyncState.objects.filter(pk=lead.pk).update(
         status="paused", next_run_at=timezone.now() + dt.timedelta(minutes=9)
     )
-    services.sync_state_lease_acquire(sync_state=contact, owner="another-worker")
+    sync_states.sync_state_lease_acquire(sync_state=contact, owner="another-worker")
 
     assert fanout.fan_out() == 0
 

@@ -9,10 +9,10 @@ import pytest
 from django.utils import timezone
 
 from copilot.models import Activity, ActivitySource
-from integrations import services
 from integrations.models import Connection, SyncState
 from integrations.sandbox.google import control as google_control
 from integrations.sync import fanout
+from integrations.sync import states as sync_states
 from integrations.sync import tasks as mailsync_tasks
 from integrations.sync.engine import Stop
 from integrations.sync.engine import run as run_mailbox_sync
@@ -30,7 +30,7 @@ def connection(sandbox, demo) -> Connection:
 
 
 def row(connection: Connection, user, kind: str = "email") -> SyncState:
-    [state] = services.mailbox_sync_states_ensure(
+    [state] = sync_states.mailbox_sync_states_ensure(
         connection=connection, wanted=[(user.pk, kind, f"{kind}:{user.email}")]
     )
     return state
@@ -202,7 +202,7 @@ def test_outages_back_off_exponentially_then_the_mailbox_fails_with_its_reason(
 
     # An admin's "Retry now" clears the backoff; the provider is back.
     sandbox.control.clear_faults()
-    services.sync_state_retry_now(sync_state=state, actor=demo.admin)
+    sync_states.sync_state_retry_now(sync_state=state, actor=demo.admin)
     assert run_mailbox_sync(sync_state_id=state.pk).stopped == Stop.DONE
     state.refresh_from_db()
     assert state.status == SyncState.Status.IDLE and state.attempts == 0 and state.last_error == ""
@@ -345,7 +345,7 @@ def test_a_row_stuck_running_for_hours_is_recovered_by_the_fan_out(
 
 def test_a_live_run_is_not_taken_over_by_the_fan_out(sandbox, demo, connection, monkeypatch):
     state = row(connection, demo.seller1)
-    assert services.sync_state_lease_acquire(sync_state=state, owner="mailsync:alive", ttl_seconds=900)
+    assert sync_states.sync_state_lease_acquire(sync_state=state, owner="mailsync:alive", ttl_seconds=900)
     enqueued: list[int] = []
     monkeypatch.setattr(mailsync_tasks, "enqueue_sync", lambda pk, **kw: enqueued.append(pk))
 

@@ -15,6 +15,7 @@ from integrations.models import Connection, SyncState
 from integrations.sandbox.microsoft import control as ms_control
 from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
 from integrations.sync import fanout
+from integrations.sync import states as sync_states
 from integrations.sync import tasks as mailsync_tasks
 from integrations.sync.engine import Stop
 from integrations.sync.engine import run as run_mailbox_sync
@@ -64,7 +65,7 @@ def microsoft(sandbox, settings, demo) -> Connection:
 
 
 def row(connection: Connection, user, kind: str = "email") -> SyncState:
-    [state] = services.mailbox_sync_states_ensure(
+    [state] = sync_states.mailbox_sync_states_ensure(
         connection=connection, wanted=[(user.pk, kind, f"{kind}:{user.email}")]
     )
     return state

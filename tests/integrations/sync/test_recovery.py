@@ -15,10 +15,10 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from copilot.models import Activity
-from integrations import services
 from integrations.models import SyncState
 from integrations.sandbox.google import control as google_control
 from integrations.sync import fanout, policy
+from integrations.sync import states as sync_states
 from integrations.sync import tasks as sync_tasks
 from integrations.sync.engine import Stop
 from integrations.sync.engine import run as run_sync
@@ -174,4 +174,6 @@ def test_a_database_blip_before_any_page_counts_towards_the_limit_like_an_outage
     state.refresh_from_db()
     assert [r.stopped for r in results[:-1]] == [Stop.UNAVAILABLE] * policy.MAILBOX.max_retries
     assert results[-1].stopped == Stop.FAILED and state.status == SyncState.Status.FAILED
-    assert services.sync_state_retry_now(sync_state=state, actor=demo.admin).status == SyncState.Status.IDLE
+    assert (
+        sync_states.sync_state_retry_now(sync_state=state, actor=demo.admin).status == SyncState.Status.IDLE
+    )

@@ -7,10 +7,11 @@ from __future__ import annotations
 import pytest
 
 from copilot.models import Activity
-from integrations import governance, services
+from integrations import governance
 from integrations.models import Connection, ConnectionApp, SyncState
 from integrations.records import Address
 from integrations.sending import EMAIL_DISCONNECTED, NO_CONNECTION, SendingUnavailable, send_message
+from integrations.sync import states as sync_states
 from integrations.sync.engine import Stop
 from integrations.sync.engine import run as run_mailbox_sync
 from integrations.sync.source import OutgoingMessage
@@ -44,7 +45,7 @@ def test_a_sent_message_is_on_the_timeline_at_once_and_deduplicated_by_the_sync(
     sent = Activity.objects.filter(organization=demo.org, subject="Next steps")
     assert sent.count() == 1
     # Gmail has the message with the same Message-ID; the sync sees it and stores nothing new.
-    [state] = services.mailbox_sync_states_ensure(
+    [state] = sync_states.mailbox_sync_states_ensure(
         connection=connection, wanted=[(demo.seller1.pk, "email", f"email:{SELLER1}")]
     )
     assert run_mailbox_sync(sync_state_id=state.pk).stopped == Stop.DONE

@@ -7,8 +7,9 @@ import datetime as dt
 
 from django.utils import timezone
 
-from integrations import governance, services
+from integrations import governance
 from integrations.models import SyncState
+from integrations.sync import states as sync_states
 from integrations.sync import tasks as mailsync_tasks
 from tests.integrations.sync.mailbox_helpers import SELLER1
 from tests.support_login_helpers import sign_in_to_support, support_user
@@ -18,7 +19,7 @@ def test_support_staff_see_apps_opt_outs_and_mailbox_rows_read_only(client, demo
     governance.opt_outs_set(
         connection=google, app="email", opted_out_user_ids=[demo.seller2.pk], actor=demo.admin
     )
-    services.mailbox_sync_states_ensure(
+    sync_states.mailbox_sync_states_ensure(
         connection=google, wanted=[(demo.seller1.pk, "email", f"email:{SELLER1}")]
     )
     sign_in_to_support(client, support_user())
@@ -32,7 +33,7 @@ def test_support_staff_see_apps_opt_outs_and_mailbox_rows_read_only(client, demo
 def test_re_run_sync_clears_a_mailbox_backoff_and_enqueues_it(
     client, demo, google, monkeypatch, django_capture_on_commit_callbacks
 ):
-    [state] = services.mailbox_sync_states_ensure(
+    [state] = sync_states.mailbox_sync_states_ensure(
         connection=google, wanted=[(demo.seller1.pk, "email", f"email:{SELLER1}")]
     )
     SyncState.objects.filter(pk=state.pk).update(
