@@ -9,7 +9,7 @@ the rows through ``CRM_ROWS`` (registered as the provider's ``rows``): lease, on
 page, backoff and retries are the engine's (``policy.CRM``); ``fetch/fanout.py`` enqueues the due
 rows every 5 minutes.
 
-Incremental pass (``run_incremental``)
+Incremental pass (``CRM_ROWS``, run by the engine)
 - ``SyncState.cursor`` is the watermark: the highest ``SystemModstamp`` applied. A pass asks, through
   **queryAll**, ``SELECT <handler fields>, Id, SystemModstamp, IsDeleted FROM <Obj> WHERE
   SystemModstamp >= <watermark - lookback> AND (IsDeleted = true OR (<rule>)) ORDER BY

@@ -55,6 +55,11 @@ class Throttle:
             self._in_flight[key] = self._in_flight.get(key, 0) + 1
             return None
 
+    def in_flight(self) -> int:
+        """Requests counted in and not yet answered, over every (app, mailbox)."""
+        with self._lock:
+            return sum(self._in_flight.values())
+
     def leave(self, key: Key) -> None:
         with self._lock:
             remaining = self._in_flight.get(key, 0) - 1

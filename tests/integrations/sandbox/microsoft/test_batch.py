@@ -7,6 +7,7 @@ import threading
 import time
 
 from integrations.sandbox.microsoft import control as ms
+from integrations.sandbox.microsoft.graph.throttle import throttle
 from tests.integrations.sandbox.microsoft.conftest import ADMIN, SELLER1, Graph
 
 
@@ -62,6 +63,14 @@ def test_graph_faults_reach_sub_requests(app_graph: Graph) -> None:
     assert answers["cal"]["body"]["error"]["code"] == "ApplicationThrottled"  # type: ignore[index]
 
 
+def wait_until(condition, *, within: float = 10.0) -> None:
+    """Until ``condition()`` holds (another thread's request reached the sandbox), at most ``within`` s."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        threading.Event().wait(0.005)
+
+
 def test_a_batch_is_throttled_when_the_mailbox_has_no_free_slot(app_graph: Graph) -> None:
     control = app_graph.sandbox.control
     control.seed("microsoft", {"graph_mailbox_concurrency": 1})
@@ -76,7 +85,7 @@ def test_a_batch_is_throttled_when_the_mailbox_has_no_free_slot(app_graph: Graph
     thread = threading.Thread(target=slow_call)
     thread.start()
     started.wait()
-    time.sleep(0.2)
+    wait_until(lambda: throttle(app_graph.sandbox.state).in_flight() == 1)  # the slow call holds the slot
     answers = batch(
         app_graph,
         {"id": "a", "method": "GET", "url": f"/users/{SELLER1}/mailboxSettings"},
