@@ -13,7 +13,6 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from integrations import services
 from integrations.models import Connection, SyncState
 from integrations.records import BatchResult
 from integrations.salesforce import limits
@@ -30,6 +29,7 @@ from integrations.salesforce.fetch.common import (
     stopped_with,
 )
 from integrations.salesforce.fetch.queries import MIN_BATCH, iso, parse_datetime
+from integrations.sync import states as sync_states
 from integrations.sync.policy import Stop
 
 logger = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ def run_poll(
 
 
 def _advance_watermark(connection: Connection, object_name: str, started: dt.datetime) -> None:
-    state = services.sync_state_get_or_create(connection=connection, object_name=object_name)
+    state = sync_states.sync_state_get_or_create(connection=connection, object_name=object_name)
     current = parse_datetime(state.cursor)
     if current is not None and current >= started:
         return
