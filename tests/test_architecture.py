@@ -62,7 +62,6 @@ KNOWN_SANDBOX_CYCLES = {
         }
     ),
     frozenset({"integrations.sandbox.microsoft.graph.groups", "integrations.sandbox.microsoft.graph.users"}),
-    frozenset({"integrations.sandbox.app", "integrations.sandbox.control_api"}),
 }
 
 

@@ -12,25 +12,33 @@ Control requests are never faulted and never logged, so they cannot disturb what
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from integrations.sandbox.faults import InvalidFault
-from integrations.sandbox.provider import SeedError
+from integrations.sandbox.faults import FaultBook, InvalidFault
+from integrations.sandbox.provider import SandboxProvider, SeedError
+from integrations.sandbox.request_log import RequestLog
 from integrations.sandbox.routing import Request, Response, Router, json_response
 from integrations.sandbox.state import SandboxState
 
-if TYPE_CHECKING:
-    from integrations.sandbox.app import SandboxApp
-
 PREFIX = "/_sandbox/"
 OWNER = "_sandbox"
+
+
+class ControlledApp(Protocol):
+    """What the control API drives: ``app.SandboxApp`` (which imports this module, not the reverse)."""
+
+    providers: dict[str, SandboxProvider]
+    faults: FaultBook
+    request_log: RequestLog
+
+    def reset(self) -> None: ...
 
 
 def is_control_path(path: str) -> bool:
     return path.startswith(PREFIX)
 
 
-def register_routes(router: Router, app: SandboxApp) -> None:
+def register_routes(router: Router, app: ControlledApp) -> None:
     def health(request: Request, state: SandboxState) -> Response:
         return json_response(200, {"ok": True, "providers": sorted(app.providers)})
 
