@@ -61,7 +61,6 @@ KNOWN_SANDBOX_CYCLES = {
             "integrations.sandbox.google.store",
         }
     ),
-    frozenset({"integrations.sandbox.microsoft.graph.groups", "integrations.sandbox.microsoft.graph.users"}),
 }
 
 

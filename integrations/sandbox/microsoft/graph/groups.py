@@ -10,23 +10,19 @@ Page size: 100 by default, ``$top`` up to 999, opaque ``$skiptoken`` in ``@odata
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from integrations.sandbox.microsoft.directory import Group
 from integrations.sandbox.microsoft.graph import errors, odata
 from integrations.sandbox.microsoft.graph.filters import FilterError, matches, parse_filter
 from integrations.sandbox.microsoft.graph.pipeline import Target
-from integrations.sandbox.microsoft.graph.users import DEFAULT_PROPERTIES as USER_PROPERTIES
-from integrations.sandbox.microsoft.graph.users import EXTRA_PROPERTIES as USER_EXTRA
-from integrations.sandbox.microsoft.graph.users import user_json
+from integrations.sandbox.microsoft.graph.shapes import DEFAULT_PROPERTIES as USER_PROPERTIES
+from integrations.sandbox.microsoft.graph.shapes import EXTRA_PROPERTIES as USER_EXTRA
+from integrations.sandbox.microsoft.graph.shapes import GROUP_PROPERTIES, group_json, user_json
 from integrations.sandbox.routing import Request, Response, json_response
 from integrations.sandbox.state import SandboxState
 
 GROUP = r"/graph/v1\.0/groups/(?P<group>[^/]+)"
-GROUP_PROPERTIES = ("id", "createdDateTime", "description", "displayName", "groupTypes", "mail",
-                    "mailEnabled", "mailNickname", "securityEnabled", "securityIdentifier", "visibility",
-                    "onPremisesSyncEnabled", "proxyAddresses")  # fmt: skip
 
 
 def routes() -> list[tuple[str, str, Any, str, str]]:
@@ -36,30 +32,6 @@ def routes() -> list[tuple[str, str, Any, str, str]]:
          list_members, "groups", "directory"),
         ("GET", GROUP, get_group, "groups", "directory"),
     ]  # fmt: skip
-
-
-def group_json(group: Group) -> dict[str, Any]:
-    nickname = (group.mail or group.display_name).partition("@")[0].replace(" ", "")
-    return {
-        "id": group.id,
-        "createdDateTime": group.created,
-        "description": group.description,
-        "displayName": group.display_name,
-        "groupTypes": list(group.group_types),
-        "mail": group.mail,
-        "mailEnabled": group.mail_enabled,
-        "mailNickname": nickname,
-        "securityEnabled": group.security_enabled,
-        "securityIdentifier": _sid(group.id),
-        "visibility": None,
-        "onPremisesSyncEnabled": None,
-        "proxyAddresses": [f"SMTP:{group.mail}"] if group.mail else [],
-    }
-
-
-def _sid(group_id: str) -> str:
-    digest = hashlib.sha256(group_id.encode()).digest()
-    return "S-1-12-1-" + "-".join(str(int.from_bytes(digest[i : i + 4], "little")) for i in (0, 4, 8, 12))
 
 
 def _find(request: Request, target: Target) -> Group | Response:

@@ -17,14 +17,16 @@ from integrations.sandbox.microsoft.directory import DIRECTORY_ROLES, Directory,
 from integrations.sandbox.microsoft.graph import errors, odata
 from integrations.sandbox.microsoft.graph.filters import FilterError, matches, parse_filter
 from integrations.sandbox.microsoft.graph.pipeline import Target
+from integrations.sandbox.microsoft.graph.shapes import (
+    DEFAULT_PROPERTIES,
+    EXTRA_PROPERTIES,
+    group_json,
+    user_json,
+)
 from integrations.sandbox.routing import Request, Response, json_response
 from integrations.sandbox.state import SandboxState
 
 USER = r"/graph/v1\.0/(?:me|users/(?P<user>[^/]+))"
-DEFAULT_PROPERTIES = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
-                      "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id")  # fmt: skip
-EXTRA_PROPERTIES = ("accountEnabled", "department", "companyName", "createdDateTime", "mailNickname",
-                    "userType", "usageLocation", "proxyAddresses", "otherMails")  # fmt: skip
 USER_TYPE = "microsoft.graph.user"
 
 
@@ -41,32 +43,6 @@ def routes() -> list[tuple[str, str, Any, str, str]]:
         ),
         ("GET", USER, get_user, "users", "user"),
     ]
-
-
-def user_json(user: User, tenant_name: str = "") -> dict[str, Any]:
-    local = user.user_principal_name.partition("@")[0]
-    return {
-        "businessPhones": list(user.business_phones),
-        "displayName": user.display_name,
-        "givenName": user.given_name or None,
-        "jobTitle": user.job_title,
-        "mail": user.mail or None,
-        "mobilePhone": user.mobile_phone,
-        "officeLocation": user.office_location,
-        "preferredLanguage": "en-US",
-        "surname": user.surname or None,
-        "userPrincipalName": user.user_principal_name,
-        "id": user.id,
-        "accountEnabled": user.account_enabled,
-        "department": user.department,
-        "companyName": tenant_name or None,
-        "createdDateTime": user.created,
-        "mailNickname": local,
-        "userType": "Member",
-        "usageLocation": "US",
-        "proxyAddresses": [f"SMTP:{user.mail}"] if user.mail else [],
-        "otherMails": [],
-    }
 
 
 def shown(item: dict[str, Any], select: tuple[str, ...] | None) -> dict[str, Any]:
@@ -117,8 +93,6 @@ def member_of(request: Request, state: SandboxState, target: Target) -> Response
     """The groups and directory roles the user belongs to (``transitiveMemberOf``: through nested
     groups too); the OData cast ``/microsoft.graph.group`` or ``/microsoft.graph.directoryRole``
     keeps one type."""
-    from integrations.sandbox.microsoft.graph.groups import group_json
-
     user: User = target.user  # type: ignore[assignment]
     transitive = "transitiveMemberOf" in request.path
     cast = request.params.get("cast")
