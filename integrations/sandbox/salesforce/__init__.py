@@ -34,7 +34,7 @@ class SalesforceSandbox(SandboxProvider):
         rest.register_routes(router, provider=self.name)
 
     def seed_defaults(self, state: SandboxState) -> None:
-        # Nothing to do eagerly: salesforce_store() builds Sandbox Corp on first use after a reset,
+        # Nothing to do eagerly: demo.salesforce_store() builds Sandbox Corp on first use after a reset,
         # so tests that never call Salesforce do not pay for 5,500 records.
         return None
 

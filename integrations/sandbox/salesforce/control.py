@@ -33,7 +33,7 @@ from integrations.sandbox.provider import SeedError
 from integrations.sandbox.salesforce import demo, records
 from integrations.sandbox.salesforce.errors import SalesforceError
 from integrations.sandbox.salesforce.schema import ObjectDef, find_object
-from integrations.sandbox.salesforce.store import Record, SalesforceStore, salesforce_store
+from integrations.sandbox.salesforce.store import Record, SalesforceStore
 from integrations.sandbox.salesforce.values import parse_datetime
 from integrations.sandbox.state import SandboxState
 
@@ -46,7 +46,7 @@ class Tokens:
 
 
 def store(state: SandboxState) -> SalesforceStore:
-    return salesforce_store(state)
+    return demo.salesforce_store(state)
 
 
 def issue_tokens(

@@ -16,11 +16,13 @@ from integrations.sandbox.salesforce.ids import make_id
 from integrations.sandbox.salesforce.schema import LEAD_STATUSES, TASK_STATUSES
 from integrations.sandbox.salesforce.store import (
     DELETE_LOG_RETENTION,
+    STORE_KEY,
     ConnectedApp,
     ListViewDef,
     Record,
     SalesforceStore,
 )
+from integrations.sandbox.state import SandboxState
 
 DEMO_CLIENT_ID = "cadence-sandbox-client"
 DEMO_CLIENT_SECRET = "cadence-sandbox-secret"
@@ -77,6 +79,11 @@ LEAD_STATUS_WEIGHTS = (40, 30, 15, 15)
 class Template:
     records: dict[str, list[Record]]
     serial: int
+
+
+def salesforce_store(state: SandboxState) -> SalesforceStore:
+    """The org, built from the demo data on first use after a reset."""
+    return state.store(STORE_KEY, build_demo_store)
 
 
 def build_demo_store() -> SalesforceStore:

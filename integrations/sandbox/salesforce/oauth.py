@@ -31,7 +31,7 @@ from integrations.sandbox.routing import (
     text_response,
 )
 from integrations.sandbox.salesforce.consent import consent_page, error_page
-from integrations.sandbox.salesforce.demo import ADMIN_USERNAME
+from integrations.sandbox.salesforce.demo import ADMIN_USERNAME, salesforce_store
 from integrations.sandbox.salesforce.errors import bad_oauth_token, oauth_error
 from integrations.sandbox.salesforce.ids import normalize
 from integrations.sandbox.salesforce.rest import bearer_token
@@ -41,7 +41,6 @@ from integrations.sandbox.salesforce.store import (
     ConnectedApp,
     SalesforceStore,
     iso,
-    salesforce_store,
 )
 from integrations.sandbox.state import SandboxState
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from integrations.sandbox.routing import Request, Response, Router, json_response
+from integrations.sandbox.salesforce.demo import salesforce_store
 from integrations.sandbox.salesforce.errors import (
     SalesforceError,
     api_disabled,
@@ -25,7 +26,7 @@ from integrations.sandbox.salesforce.errors import (
     not_found,
     request_limit_exceeded,
 )
-from integrations.sandbox.salesforce.store import SalesforceStore, salesforce_store
+from integrations.sandbox.salesforce.store import SalesforceStore
 from integrations.sandbox.state import SandboxState
 
 LATEST_VERSION = 59

@@ -1,9 +1,10 @@
 """The emulated org's state: records, users, OAuth grants, clock, API budget, delete log, cursors.
 
 Kept in ``state.store(STORE_KEY, …)``; built lazily from the deterministic demo data on first use
-after a reset, so tests that never touch Salesforce pay nothing for it. Times are whole seconds
-since the epoch on the *sandbox clock* (real time plus an offset tests can move): Salesforce keeps
-``CreatedDate``/``SystemModstamp`` to the second and shows them as ``….000+0000``.
+after a reset (``demo.salesforce_store``), so tests that never touch Salesforce pay nothing for
+it. Times are whole seconds since the epoch on the *sandbox clock* (real time plus an offset tests
+can move): Salesforce keeps ``CreatedDate``/``SystemModstamp`` to the second and shows them as
+``….000+0000``.
 """
 
 # Reference: https://salesforce.stackexchange.com/q/234824 (SystemModstamp ignores milliseconds)
@@ -19,7 +20,6 @@ from typing import Any
 
 from integrations.sandbox.salesforce import ids
 from integrations.sandbox.salesforce.schema import BY_PREFIX, OBJECTS, PROFILE_PERMISSIONS, ObjectDef
-from integrations.sandbox.state import SandboxState
 
 STORE_KEY = "salesforce"
 ACCESS_TOKEN_LIFETIME = 2 * 3600  # the connected app's session timeout (2 hours, the default)
@@ -237,13 +237,6 @@ class SalesforceStore:
             record = self.records[entry.sobject].get(entry.id)
             if record is not None and record.get("IsDeleted"):
                 del self.records[entry.sobject][entry.id]
-
-
-def salesforce_store(state: SandboxState) -> SalesforceStore:
-    """The org, built from the demo data on first use after a reset."""
-    from integrations.sandbox.salesforce.demo import build_demo_store
-
-    return state.store(STORE_KEY, build_demo_store)
 
 
 def iso(seconds: int) -> str:
