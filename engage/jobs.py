@@ -12,6 +12,10 @@ only one wins, and carries on from the job's last committed page. ``engage.jobs_
 (every minute) re-enqueues dead jobs no delivery came back for: a worker on another host, whose
 death only its silent heartbeat tells (``JOB_HEARTBEAT_TIMEOUT``).
 
+A worker that loses its database connection mid-job (a cut connection, a failover) is alive but
+cannot go on: it hands the job back (``job_hand_back``: no worker, a fresh heartbeat), which
+makes the job dead at once, and queues its task again.
+
 A job whose worker keeps dying without committing anything (``JOB_MAX_TAKEOVERS`` take-overs in
 a row) is failed instead, so one poisonous page cannot loop for ever. A page showing a running
 job fails it once it has shown no sign of life for longer than its task may run
@@ -26,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from django.db import models
+from django.db import InterfaceError, OperationalError, connection, models
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
@@ -41,6 +45,8 @@ Job = TypeVar("Job", bound=models.Model)
 JOB_HEARTBEAT_TIMEOUT = timedelta(seconds=120)
 # Take-overs in a row without a committed page: the job itself kills its worker.
 JOB_MAX_TAKEOVERS = 3
+# What a cut database connection raises in the middle of a job.
+DATABASE_LOST = (OperationalError, InterfaceError)
 
 
 class JobLost(Exception):
@@ -90,17 +96,21 @@ def job_claim(
         "engage.job.taken_over",
         extra={"model": model.__name__, "job_id": pk, "dead_worker": job.worker, "worker": worker},
     )
-    job.worker, job.heartbeat_at, job.takeovers = worker, now, job.takeovers + 1
+    # Loaded again: the dead worker's last page may have committed between the read and the take-over.
+    job = model.objects.select_related(*related).get(pk=pk)
     job.taken_over = True
     return job
 
 
 def job_is_dead(job: models.Model, *, running: Collection[str], now: datetime | None = None) -> bool:
     """The job has started, is running, and its worker is gone: a process of this host that has
-    ended (``owner_is_dead``), or one that has not renewed the heartbeat for
-    ``JOB_HEARTBEAT_TIMEOUT`` (any host)."""
+    ended (``owner_is_dead``), one that has not renewed the heartbeat for
+    ``JOB_HEARTBEAT_TIMEOUT`` (any host), or one that handed the job back (no worker, and a
+    heartbeat: rows from before workers were recorded have neither and go by their start)."""
     if job.status not in running or job.started_at is None:
         return False
+    if not job.worker and job.heartbeat_at is not None:
+        return True
     if job.worker and owner_is_dead(job.worker):
         return True
     return (now or timezone.now()) - _last_sign_of_life(job) > JOB_HEARTBEAT_TIMEOUT
@@ -126,6 +136,26 @@ def job_save(job: models.Model, fields: Sequence[str], *, running: Collection[st
     manager = type(job)._default_manager
     if not manager.filter(pk=job.pk, worker=job.worker, status__in=running).update(**values):
         raise JobLost(f"{type(job).__name__} {job.pk} is no longer {job.worker}'s.")
+
+
+def job_hand_back(job: models.Model, *, running: Collection[str]) -> bool:
+    """This worker lost its database connection but not its life: give the running ``job`` up, so
+    the next delivery of its task takes it over at once and carries on from its last committed
+    page. False when the job is no longer this worker's, or the database is still out of reach
+    (the silent heartbeat then tells the sweep, two minutes on)."""
+    if not connection.in_atomic_block:  # drop the broken connection; the UPDATE opens a new one
+        connection.close_if_unusable_or_obsolete()
+    manager = type(job)._default_manager
+    try:
+        handed = manager.filter(pk=job.pk, worker=job.worker, status__in=running).update(
+            worker="", heartbeat_at=timezone.now()
+        )
+    except DATABASE_LOST:
+        return False
+    logger.warning(
+        "engage.job.handed_back", extra={"model": type(job).__name__, "job_id": job.pk, "worker": job.worker}
+    )
+    return bool(handed)
 
 
 def _last_sign_of_life(job: models.Model) -> datetime:

@@ -40,7 +40,7 @@ from engage.imports import parsing
 from engage.imports.fields import guess_mapping, mapping_problems
 from engage.imports.rows import CleanRow, clean_row, columns_for
 from engage.imports.writer import CREATED, UPDATED, Batch, ImportPass, Resume, Tally
-from engage.jobs import JobLost, job_claim, job_is_dead, job_is_stale, job_save
+from engage.jobs import DATABASE_LOST, JobLost, job_claim, job_hand_back, job_is_dead, job_is_stale, job_save
 from engage.models import ContactImport
 from integrations.workers import worker_owner
 
@@ -207,6 +207,9 @@ def import_validate(*, import_id: int) -> None:
     except JobLost:
         logger.info("engage.import.lost", extra={"import_id": import_id})
         return
+    except DATABASE_LOST:
+        _hand_back(contact_import, "contact_import_validate")
+        return
     except Exception as exc:
         logger.exception("engage.import.validate_failed", extra={"import_id": import_id})
         _fail(contact_import, f"The check stopped after {runner.tally.processed:,} rows: {_describe(exc)}")
@@ -279,6 +282,9 @@ def import_run(*, import_id: int) -> None:
         except JobLost:  # another delivery has it now
             logger.info("engage.import.lost", extra={"import_id": import_id})
             return
+        except DATABASE_LOST:  # the chunk was rolled back; the next delivery carries on from there
+            _hand_back(contact_import, "contact_import_run")
+            return
         except Exception as exc:
             logger.exception("engage.import.run_failed", extra={"import_id": import_id})
             _save_report(contact_import, text, raw)
@@ -337,16 +343,22 @@ def _claim(import_id: int, status: str) -> ContactImport | None:
     )
 
 
+def _hand_back(contact_import: ContactImport, task: str) -> None:
+    logger.exception("engage.import.database_lost", extra={"import_id": contact_import.pk})
+    if job_hand_back(contact_import, running=(contact_import.status,)):
+        enqueue_on_commit(task, contact_import.pk)
+
+
 def _progress_saver(contact_import: ContactImport, *, counts: bool) -> Callable[[Batch], None]:
     """Runs in each chunk's transaction: the counters (and the heartbeat) in one UPDATE that
-    also checks the pass is still this worker's; for the import, the chunk's part file first."""
+    also checks the pass is still this worker's; for the import, then the chunk's part file."""
     running = (contact_import.status,)
 
     def save(batch: Batch) -> None:
         if counts:
-            _part_write(contact_import, batch)
             _save_counts(contact_import, batch.tally)
             job_save(contact_import, _COUNTERS, running=running)
+            _part_write(contact_import, batch)
         else:
             contact_import.processed_rows = batch.tally.processed
             job_save(contact_import, ["processed_rows"], running=running)
@@ -369,8 +381,9 @@ def _parts_folder(contact_import: ContactImport) -> str:
 
 
 def _part_write(contact_import: ContactImport, batch: Batch) -> None:
-    """Written before the chunk commits: a chunk that never commits leaves a part the next
-    run overwrites, never a committed chunk without its part."""
+    """Written once the chunk is known to be this worker's and before it commits: a chunk that
+    never commits leaves a part the next run overwrites, never a committed chunk without its
+    part, and a worker that lost the pass never writes one."""
     storage = contact_import.file.storage
     name = _part_name(contact_import, batch.tally.processed - batch.rows)
     data = {

@@ -28,7 +28,7 @@ from copilot.models import Organization, User
 from copilot.services.audit import audit_record
 from engage.crm.pages import OBJECT_LABELS
 from engage.enqueue import enqueue_on_commit
-from engage.jobs import JobLost, job_claim, job_is_dead, job_is_stale, job_save
+from engage.jobs import DATABASE_LOST, JobLost, job_claim, job_hand_back, job_is_dead, job_is_stale, job_save
 from engage.models import CrmPoll
 from engage.services.crm import configuration as crm_services
 from engage.services.crm import gateway
@@ -244,6 +244,11 @@ def poll_run(*, poll_id: int) -> None:
         )
     except JobLost:  # another delivery has it now, or an admin cancelled it as dead
         logger.info("engage.crm.poll_lost", extra={"poll_id": poll.pk, "worker": poll.worker})
+        return
+    except DATABASE_LOST:  # the page was rolled back; the next delivery carries on from there
+        logger.exception("engage.crm.poll_database_lost", extra={"poll_id": poll.pk})
+        if job_hand_back(poll, running=_RUNNING):
+            enqueue_on_commit("crm_poll_run", poll.pk)
         return
     except Exception as exc:
         logger.exception("engage.crm.poll_failed", extra={"poll_id": poll.pk})

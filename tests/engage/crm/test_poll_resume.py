@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.db import OperationalError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -204,3 +205,36 @@ def test_a_poll_that_kills_its_worker_again_and_again_fails(
     poll.refresh_from_db()
     assert poll.status == Status.FAILED and "again and again" in poll.failure_message
     assert poll.processed == 2 * PAGE  # what was stored stays
+
+
+def test_a_poll_whose_worker_loses_its_database_connection_carries_on_at_once(
+    acme, owner, sandbox, salesforce_connection, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A cut connection (pg_terminate_backend, a failover) rolls the page back; the live worker
+    hands the poll back and queues it again instead of failing it."""
+    real = crm_poll._Progress.page
+    seen = []
+
+    def cut(self, *args):
+        seen.append(args)
+        if len(seen) == 3:
+            raise OperationalError("terminating connection due to administrator command")
+        real(self, *args)
+
+    monkeypatch.setattr(crm_poll._Progress, "page", cut)
+    poll = crm_poll.poll_start(organization=acme, sobject="Lead", actor=owner)
+
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        crm_poll.poll_run(poll_id=poll.pk)
+        poll.refresh_from_db()
+        assert (poll.status, poll.worker, poll.processed) == (Status.RUNNING, "", 2 * PAGE)
+
+    assert len(queued) == 1  # its task, queued again: it ran (eagerly) and took the poll over
+    poll.refresh_from_db()
+    assert (poll.status, poll.processed, poll.created_count + poll.updated_count + poll.error_count) == (
+        Status.DONE,
+        LEADS,
+        LEADS - poll.unchanged_count,
+    )
+    assert len(seen) == LEADS // PAGE + 1  # the cut page once more, then the rest: none twice
+    assert len(set(crm_ids(acme))) == len(crm_ids(acme))

@@ -7,6 +7,7 @@ process that really was killed with SIGKILL."""
 from __future__ import annotations
 
 import pytest
+from django.db import OperationalError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -178,3 +179,30 @@ def test_the_page_says_a_dead_import_is_being_resumed(client, import_file, teamm
     assert 'hx-trigger="every 1s"' in html
     imp.refresh_from_db()
     assert imp.status == Status.IMPORTING
+
+
+def test_an_import_whose_worker_loses_its_database_connection_carries_on_at_once(
+    import_file, acme, teammate, monkeypatch, django_capture_on_commit_callbacks
+):
+    imp = import_file(FILE, start=False)
+    import_services.import_start(contact_import=imp, actor=teammate)
+    real = ImportPass._write
+    calls = []
+
+    def cut(self, decisions):
+        calls.append(len(decisions))
+        if len(calls) == 3:
+            raise OperationalError("terminating connection due to administrator command")
+        real(self, decisions)
+
+    monkeypatch.setattr(ImportPass, "_write", cut)
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        import_services.import_run(import_id=imp.pk)
+        imp.refresh_from_db()
+        assert (imp.status, imp.worker, imp.processed_rows) == (Status.IMPORTING, "", 4)
+
+    imp.refresh_from_db()  # its task was queued again, ran (eagerly) and took the import over
+    assert (imp.status, imp.created_count, imp.updated_count) == (Status.DONE, 7, 0)
+    assert imp.takeovers == 0 and len(queued) == 2  # the import again, then linking to Salesforce
+    assert calls == [2, 2, 2, 2, 2, 2]  # the cut chunk once more, then the rest
+    assert_counts_add_up(imp)
