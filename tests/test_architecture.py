@@ -42,15 +42,6 @@ COPILOT_WIRING = ("copilot.views", "copilot.urls", "copilot.admin", "copilot.app
 KNOWN_SANDBOX_CYCLES = {
     frozenset(
         {
-            "integrations.sandbox.salesforce.composite",
-            "integrations.sandbox.salesforce.listviews",
-            "integrations.sandbox.salesforce.query_api",
-            "integrations.sandbox.salesforce.rest",
-            "integrations.sandbox.salesforce.sobjects",
-        }
-    ),
-    frozenset(
-        {
             "integrations.sandbox.google.calendars",
             "integrations.sandbox.google.contacts",
             "integrations.sandbox.google.demo",

@@ -2,10 +2,10 @@
 Cadence uses (describe, SOQL query with cursors, records, getUpdated/getDeleted, sObject
 Collections, list views, limits), against a seeded org, "Sandbox Corp".
 
-Layout: ``oauth``/``consent`` (login host), ``rest`` (session, budget, versions) with
-``sobjects``/``query_api``/``composite``/``listviews`` (routes), ``soql``/``query``/``cursors``
-(the query engine), ``schema``/``describe``/``values``/``records`` (objects and writes),
-``store``/``demo``/``control`` (state, seed data, test helpers).
+Layout: ``oauth``/``consent`` (login host), ``rest`` (session, budget, versions) mounting
+``sobjects``/``query_api``/``composite``/``listviews`` (routes; their handler types in ``api``),
+``soql``/``query``/``cursors`` (the query engine), ``schema``/``describe``/``values``/``records``
+(objects and writes), ``store``/``demo``/``control`` (state, seed data, test helpers).
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ from typing import Any
 
 from integrations.sandbox.routing import Request, Response, json_response
 from integrations.sandbox.salesforce import ids, records
+from integrations.sandbox.salesforce.api import ApiHandler, Call
 from integrations.sandbox.salesforce.errors import SalesforceError
-from integrations.sandbox.salesforce.rest import ApiHandler, Call
 from integrations.sandbox.salesforce.schema import BY_PREFIX, ObjectDef, find_object
 from integrations.sandbox.salesforce.sobjects import allows_duplicates, body
 from integrations.sandbox.salesforce.store import SalesforceStore

@@ -15,9 +15,9 @@ from typing import Any
 
 from integrations.sandbox.routing import Request, Response, json_response
 from integrations.sandbox.salesforce import ids
+from integrations.sandbox.salesforce.api import ApiHandler, Call
 from integrations.sandbox.salesforce.errors import SalesforceError, not_found
 from integrations.sandbox.salesforce.query import compile_query, evaluate
-from integrations.sandbox.salesforce.rest import ApiHandler, Call
 from integrations.sandbox.salesforce.schema import OBJECTS, Field, ObjectDef
 from integrations.sandbox.salesforce.sobjects import SOBJECT, sobject
 from integrations.sandbox.salesforce.store import ListViewDef, SalesforceStore

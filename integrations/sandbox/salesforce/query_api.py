@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from integrations.sandbox.routing import Request, Response, json_response
+from integrations.sandbox.salesforce.api import ApiHandler, Call
 from integrations.sandbox.salesforce.cursors import batch_size, next_page, run_query
 from integrations.sandbox.salesforce.errors import SalesforceError
-from integrations.sandbox.salesforce.rest import ApiHandler, Call
 from integrations.sandbox.salesforce.store import SalesforceStore
 
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from integrations.sandbox.routing import Request, Response, Router, json_response
+from integrations.sandbox.salesforce import composite, listviews, query_api, sobjects
+from integrations.sandbox.salesforce.api import ApiHandler, Call
 from integrations.sandbox.salesforce.demo import salesforce_store
 from integrations.sandbox.salesforce.errors import (
     SalesforceError,
@@ -33,17 +34,6 @@ LATEST_VERSION = 59
 OLDEST_VERSION = 20
 V = r"/services/data/v(?P<version>\d+\.\d)"
 _SEASONS = ("Winter", "Spring", "Summer")
-
-
-@dataclass(frozen=True)
-class Call:
-    """Who is calling and with which API version (as written in the URL, e.g. ``"59.0"``)."""
-
-    user_id: str
-    version: str
-
-
-ApiHandler = Callable[[Request, SalesforceStore, Call], Response]
 
 
 def release_label(version: int) -> str:
@@ -104,8 +94,6 @@ def _checked(request: Request, store: SalesforceStore, name: str, handler: ApiHa
 
 
 def register_routes(router: Router, *, provider: str) -> None:
-    from integrations.sandbox.salesforce import composite, listviews, query_api, sobjects
-
     known: list[tuple[str, re.Pattern[str]]] = []
 
     def add(method: str, path: str, name: str, handler: ApiHandler) -> None:

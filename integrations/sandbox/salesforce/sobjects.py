@@ -13,9 +13,9 @@ from typing import Any
 
 from integrations.sandbox.routing import Request, Response, empty_response, json_response
 from integrations.sandbox.salesforce import records
+from integrations.sandbox.salesforce.api import ApiHandler, Call
 from integrations.sandbox.salesforce.describe import describe_object, global_describe, summary
 from integrations.sandbox.salesforce.errors import SalesforceError, not_found
-from integrations.sandbox.salesforce.rest import ApiHandler, Call
 from integrations.sandbox.salesforce.schema import ObjectDef, find_object
 from integrations.sandbox.salesforce.store import REPLICATION_WINDOW, SalesforceStore, iso
 from integrations.sandbox.salesforce.values import parse_datetime, record_json
