@@ -37,21 +37,6 @@ ALLOWED = {
 # Who may import the sandbox besides the sandbox itself.
 SANDBOX_USERS = ("demo", "integrations.management.commands.run_sandbox", "config.settings.local")
 COPILOT_WIRING = ("copilot.views", "copilot.urls", "copilot.admin", "copilot.apps")
-# Import cycles inside the sandbox that predate this check (the emulators' route modules and
-# their stores import each other). New ones fail the test; fixing one means deleting it here.
-KNOWN_SANDBOX_CYCLES = {
-    frozenset(
-        {
-            "integrations.sandbox.google.calendars",
-            "integrations.sandbox.google.contacts",
-            "integrations.sandbox.google.demo",
-            "integrations.sandbox.google.events",
-            "integrations.sandbox.google.mailbox",
-            "integrations.sandbox.google.sending",
-            "integrations.sandbox.google.store",
-        }
-    ),
-}
 
 
 def _module_name(path: Path) -> str:
@@ -215,7 +200,7 @@ def _cycles(edges: dict[str, set[str]]) -> list[frozenset[str]]:
 
 
 def test_no_import_cycle_between_files():
-    cycles = [c for c in _cycles(EDGES) if c not in KNOWN_SANDBOX_CYCLES]
+    cycles = _cycles(EDGES)
     assert not cycles, "import cycles (each line one circle):\n" + "\n".join(
         " ↔ ".join(sorted(cycle)) for cycle in cycles
     )

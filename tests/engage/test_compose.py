@@ -18,8 +18,8 @@ from integrations.google.provider import ADMIN_SCOPES
 from integrations.models import Connection, ConnectionApp
 from integrations.records import Address
 from integrations.sandbox.google import control as google_control
+from integrations.sandbox.google.demo import google_store
 from integrations.sandbox.google.oauth import normalise_scopes
-from integrations.sandbox.google.store import google_store
 from integrations.sending import EMAIL_DISCONNECTED, NO_CONNECTION
 from tests.factories import AdminFactory, OrganizationFactory, UserFactory
 from tests.integrations.salesforce.factories import ConnectionFactory

@@ -23,7 +23,7 @@ from integrations.google.provider import APP_SCOPES
 from integrations.models import Connection, SyncState
 from integrations.records import Address
 from integrations.sandbox.google import control as google
-from integrations.sandbox.google.store import google_store
+from integrations.sandbox.google.demo import google_store
 from integrations.sending import SendingUnavailable, send_message
 from integrations.sync import fanout
 from integrations.sync.engine import run as run_mailbox_sync

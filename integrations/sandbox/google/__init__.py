@@ -12,7 +12,7 @@ URLs (``{url}`` = ``SandboxServer.url``): consent ``/google/o/oauth2/v2/auth``, 
 
 Layout: ``oauth``/``consent``/``dwd``/``jwts`` (sign-in), ``api`` (token, scope, quota checks),
 ``gmail``/``sending``/``search``/``batch``, ``calendar``, ``people``, ``directory`` (routes),
-``store``/``mailbox``/``mime``/``calendars``/``contacts``/``quota`` (state),
+``store``/``mailbox``/``mime``/``calendars``/``contacts``/``quota``/``clock`` (state),
 ``demo``/``generator``/``seed``/``control`` (data and test helpers).
 
 ``SandboxControl.seed("google", {...})`` accepts (applied in this order; lists of objects)::
@@ -108,7 +108,7 @@ class GoogleSandbox(SandboxProvider):
         router.add("POST", batch.BATCH_PATH, batch.make_handler(api), provider=self.name)
 
     def seed_defaults(self, state: SandboxState) -> None:
-        # The store is created now, the demo world rendered on first use (google_store).
+        # The store is created now, the demo world rendered on first use (demo.google_store).
         store = state.store(STORE_KEY, GoogleStore)
         for account in self._service_accounts:
             _install(store, account)

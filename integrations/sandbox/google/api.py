@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+from integrations.sandbox.google.demo import google_store
 from integrations.sandbox.google.discovery import method_scopes
 from integrations.sandbox.google.errors import (
     GoogleApiError,
@@ -19,7 +20,7 @@ from integrations.sandbox.google.errors import (
     insufficient_scopes,
     invalid_credentials,
 )
-from integrations.sandbox.google.store import AccessGrant, GoogleStore, User, google_store
+from integrations.sandbox.google.store import AccessGrant, GoogleStore, User
 from integrations.sandbox.routing import BadRequestBody, Handler, Request, Response
 from integrations.sandbox.state import SandboxState
 

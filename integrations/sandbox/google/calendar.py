@@ -18,9 +18,9 @@ from integrations.sandbox.google.calendars import (
     Calendar,
     CalendarBook,
     new_event_id,
-    rfc3339,
     valid_event_id,
 )
+from integrations.sandbox.google.clock import rfc3339
 from integrations.sandbox.google.errors import GoogleApiError, bad_request
 from integrations.sandbox.google.events import (
     EDITABLE,

@@ -10,13 +10,11 @@ cancelled events included. Bumping ``epoch`` invalidates every token (410 fullSy
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from integrations.sandbox.google.store import Clock
+from integrations.sandbox.google.clock import Clock, rfc3339
 
 BASE32HEX = "0123456789abcdefghijklmnopqrstuv"
 DEFAULT_TIME_ZONE = "UTC"
@@ -28,10 +26,6 @@ def new_event_id() -> str:
 
 def valid_event_id(value: str) -> bool:
     return 5 <= len(value) <= 1024 and all(ch in BASE32HEX for ch in value)
-
-
-def rfc3339(seconds: float) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 @dataclass

@@ -12,12 +12,9 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from integrations.sandbox.google.calendars import rfc3339
-
-if TYPE_CHECKING:
-    from integrations.sandbox.google.store import Clock
+from integrations.sandbox.google.clock import Clock, rfc3339
 
 SYNC_TOKEN_LIFETIME = 7 * 86400
 SYSTEM_GROUPS = (("myContacts", "My Contacts"), ("starred", "Starred"))

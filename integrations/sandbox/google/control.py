@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from integrations.sandbox.control import SandboxControl
-from integrations.sandbox.google.demo import DEMO_DOMAIN
-from integrations.sandbox.google.store import DEMO_CLIENT_ID, GoogleStore, google_store
+from integrations.sandbox.google.demo import DEMO_DOMAIN, google_store
+from integrations.sandbox.google.store import DEMO_CLIENT_ID, GoogleStore
 from integrations.sandbox.state import SandboxState
 
 PROVIDER = "google"

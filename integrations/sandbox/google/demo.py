@@ -12,11 +12,12 @@ from typing import Any
 
 from integrations.sandbox import demo_world
 from integrations.sandbox.demo_world import AddressBookEntry, Meeting
-from integrations.sandbox.google.calendars import rfc3339
+from integrations.sandbox.google.clock import rfc3339
 from integrations.sandbox.google.discovery import all_scopes
 from integrations.sandbox.google.events import build_event
 from integrations.sandbox.google.sending import add_neutral_message
-from integrations.sandbox.google.store import GoogleStore
+from integrations.sandbox.google.store import STORE_KEY, GoogleStore
+from integrations.sandbox.state import SandboxState
 
 DEMO_DOMAIN = demo_world.DEMO_DOMAIN
 DEMO_CUSTOMER_ID = "C03sbxdemo"
@@ -37,6 +38,15 @@ def dwd_all_scopes() -> frozenset[str]:
 def split_name(name: str) -> tuple[str, str]:
     given, _, family = name.partition(" ")
     return given, family
+
+
+def google_store(state: SandboxState) -> GoogleStore:
+    """The store, with the demo world rendered into it on first use after a (re)start or reset."""
+    store = state.store(STORE_KEY, GoogleStore)
+    if not store.demo_rendered:
+        store.demo_rendered = True
+        render_demo(store)
+    return store
 
 
 def render_demo(store: GoogleStore) -> None:

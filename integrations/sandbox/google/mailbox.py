@@ -13,12 +13,9 @@ import bisect
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from integrations.sandbox.google import mime
-
-if TYPE_CHECKING:
-    from integrations.sandbox.google.store import Clock
+from integrations.sandbox.google.clock import Clock
 
 # Gmail's system labels (ids equal names); CATEGORY_* omitted: the sandbox does not sort tabs.
 SYSTEM_LABELS = ("INBOX", "SENT", "DRAFT", "SPAM", "TRASH", "UNREAD", "IMPORTANT", "STARRED", "CHAT")

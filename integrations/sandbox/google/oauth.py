@@ -22,7 +22,7 @@ from urllib.parse import unquote_plus, urlencode, urlsplit
 from integrations.sandbox.google import dwd, jwts
 from integrations.sandbox.google.api import bearer_grant
 from integrations.sandbox.google.consent import AUTHORIZE_PATH, consent_page, error_page
-from integrations.sandbox.google.demo import DEMO_DOMAIN
+from integrations.sandbox.google.demo import DEMO_DOMAIN, google_store
 from integrations.sandbox.google.errors import oauth_error
 from integrations.sandbox.google.store import (
     ACCESS_TOKEN_LIFETIME,
@@ -31,7 +31,6 @@ from integrations.sandbox.google.store import (
     GoogleStore,
     OAuthClient,
     User,
-    google_store,
 )
 from integrations.sandbox.routing import Request, Response, Router, empty_response, json_response
 from integrations.sandbox.state import SandboxState

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from integrations.sandbox.google.api import ApiRoute, acting_user
-from integrations.sandbox.google.calendars import rfc3339
+from integrations.sandbox.google.clock import rfc3339
 from integrations.sandbox.google.contacts import SYNC_TOKEN_LIFETIME, Contact, ContactBook
 from integrations.sandbox.google.errors import GoogleApiError
 from integrations.sandbox.google.paging import BadToken, bool_param, decode_token, encode_token, int_param

@@ -11,13 +11,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from integrations.sandbox.google import generator
-from integrations.sandbox.google.calendars import new_event_id, rfc3339, valid_event_id
-from integrations.sandbox.google.demo import contact_fields, dwd_all_scopes, split_name
+from integrations.sandbox.google.calendars import new_event_id, valid_event_id
+from integrations.sandbox.google.clock import rfc3339
+from integrations.sandbox.google.demo import contact_fields, dwd_all_scopes, google_store, split_name
 from integrations.sandbox.google.errors import GoogleApiError
 from integrations.sandbox.google.events import build_event, copy_to_attendees, event_times
 from integrations.sandbox.google.mime import Address, addresses, b64url_decode
 from integrations.sandbox.google.sending import add_neutral_message, add_raw_message
-from integrations.sandbox.google.store import GoogleStore, ServiceAccount, google_store
+from integrations.sandbox.google.store import GoogleStore, ServiceAccount
 from integrations.sandbox.provider import SeedError
 from integrations.sandbox.state import SandboxState
 

@@ -3,25 +3,23 @@ clients and service accounts, issued codes and tokens, and each user's mailbox, 
 contacts (those live in ``mailbox``, ``calendars`` and ``contacts``).
 
 One ``GoogleStore`` per sandbox state. The demo world is rendered into it on first use (see
-``google_store``), so tests that never call Google do not pay for it.
+``demo.google_store``), so tests that never call Google do not pay for it.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import secrets
-import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from integrations.sandbox.google.calendars import CalendarBook
+from integrations.sandbox.google.clock import Clock
 from integrations.sandbox.google.contacts import ContactBook
 from integrations.sandbox.google.mailbox import Mailbox
 from integrations.sandbox.google.quota import GmailQuota
-from integrations.sandbox.state import SandboxState
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -34,22 +32,6 @@ DEMO_CLIENT_NAME = "Cadence (sandbox)"
 
 ACCESS_TOKEN_LIFETIME = 3599
 AUTH_CODE_LIFETIME = 600
-
-
-class Clock:
-    """Wall-clock time plus an offset tests can advance (token expiry, sync-token age)."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def now(self) -> float:
-        return time.time() + self.offset
-
-    def now_dt(self) -> dt.datetime:
-        return dt.datetime.fromtimestamp(self.now(), dt.UTC)
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
 
 
 @dataclass
@@ -379,14 +361,3 @@ class GoogleStore:
             "users": len(self.users),
             "messages": sum(len(b.messages) for b in self.mailboxes.values()),
         }
-
-
-def google_store(state: SandboxState) -> GoogleStore:
-    """The store, with the demo world rendered into it on first use after a (re)start or reset."""
-    store = state.store(STORE_KEY, GoogleStore)
-    if not store.demo_rendered:
-        store.demo_rendered = True
-        from integrations.sandbox.google.demo import render_demo
-
-        render_demo(store)
-    return store

@@ -9,7 +9,7 @@ from integrations import services
 from integrations.google import auth
 from integrations.google.provider import ADMIN_SCOPES, GOOGLE
 from integrations.models import Connection
-from integrations.sandbox.google.store import google_store
+from integrations.sandbox.google.demo import google_store
 from tests.integrations.google.conftest import own_connection
 
 

@@ -11,7 +11,7 @@ from integrations.exceptions import MailboxAccessDenied, ProviderAuthError
 from integrations.google import dwd
 from integrations.google.provider import APP_SCOPES, CALENDAR_READONLY, MAILBOX_SCOPES
 from integrations.sandbox.google import control as google
-from integrations.sandbox.google.store import google_store
+from integrations.sandbox.google.demo import google_store
 from tests.factories import AdminFactory, OrganizationFactory
 from tests.integrations.google.conftest import SELLER1, dwd_connection
 
