@@ -2,9 +2,9 @@
 historical Salesforce poll and a Gmail first sync run; then check that nothing was lost or
 duplicated and measure how soon the work moved again after each blow.
 
-Everything is its own and removed at the end: a PostgreSQL database ``cadence_chaos`` on the
-server ``DATABASE_URL`` names (default ``postgres://postgres@127.0.0.1:5432/postgres``), two
-Redis databases that must be empty (broker and cache: ``--redis``, ``--redis-db``), the provider
+Everything is its own and removed at the end: a PostgreSQL database ``cadence_chaos_<pid>`` on
+the server ``DATABASE_URL`` names (default ``postgres://postgres@127.0.0.1:5432/postgres``), the
+first two empty Redis databases from ``--redis-db`` (broker and cache), the provider
 sandbox in this process, ``--workers`` real Celery workers (``celery -A config worker --pool
 prefork --concurrency 2``) and one real ``celery beat`` with the database scheduler: the 5-minute
 dispatcher and every other periodic task run as in production, nothing is called on their behalf.
@@ -56,14 +56,16 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from tests.bench import support
 
-WORK_DIR = support.BENCH_DIR / "chaos"
+CHAOS_DIR = support.BENCH_DIR / "chaos"  # one folder per run, named after its process id
+WORK_DIR = CHAOS_DIR / str(os.getpid())  # the sandbox's certificates, the processes' logs
 DATABASE_NAME = "chaos"
 DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
 SETTINGS_MODULE = "config.settings.local"  # reads every provider setting from the environment
@@ -75,6 +77,8 @@ MESSAGE_DAYS = 80  # inside the default 90-day first-sync window
 # application_name of each process's database connections: the blips cut the workers' only.
 APP_HARNESS, APP_WORKER, APP_BEAT = "cadence-chaos", "cadence-chaos-worker", "cadence-chaos-beat"
 SAMPLE_SECONDS = 0.1
+REDIS_DATABASES = 16  # Redis's default number of databases
+REDIS_MARKER = "cadence-chaos-run"
 PRINT_EVERY_SECONDS = 5.0
 
 
@@ -83,7 +87,7 @@ def main(argv: list[str]) -> int:
     seed = args.seed if args.seed is not None else random.randrange(1_000_000)
     rng = random.Random(seed)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so the clean-up below runs
-    shutil.rmtree(WORK_DIR, ignore_errors=True)
+    _remove_finished_runs()
     WORK_DIR.mkdir(parents=True)
     print(
         f"chaos: {args.leads:,} Leads with {args.kills} kills and {args.db_blips} database blips, then "
@@ -134,7 +138,10 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--redis", default="redis://127.0.0.1:6379", help="Redis server (default local)")
     parser.add_argument(
-        "--redis-db", type=int, default=12, help="broker database; the cache uses the next (default 12, 13)"
+        "--redis-db",
+        type=int,
+        default=12,
+        help="first Redis database to try (default 12): two empty ones are used",
     )
     parser.add_argument("--seed", type=int, help="random seed (default: a fresh one, printed)")
     parser.add_argument(
@@ -146,6 +153,13 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def _remove_finished_runs() -> None:
+    """The folders of earlier runs (kept for their logs) whose process has ended."""
+    for folder in CHAOS_DIR.glob("*"):
+        if folder.name.isdigit() and not Path(f"/proc/{folder.name}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def _exit_on_sigterm(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
 
@@ -154,24 +168,30 @@ def _exit_on_sigterm(signum: int, frame: Any) -> None:
 
 
 def _claim_redis(base: str, first_db: int) -> tuple[str, str]:
-    """The broker's and the cache's Redis URLs, refusing databases that hold anything: everything
-    in them at the end is this run's, so they are emptied then."""
+    """The broker's and the cache's Redis URLs: the first two empty databases from ``first_db``
+    on, each claimed with a marker key (another run beside this one takes the next ones).
+    Everything in them at the end is this run's, so they are emptied then."""
     import redis
 
-    urls = (f"{base.rstrip('/')}/{first_db}", f"{base.rstrip('/')}/{first_db + 1}")
-    for url in urls:
+    claimed: list[str] = []
+    for number in range(first_db, REDIS_DATABASES):
+        url = f"{base.rstrip('/')}/{number}"
         with redis.Redis.from_url(url) as client:
-            if client.dbsize():
-                raise SystemExit(f"{url} is not empty; choose free databases with --redis-db")
-    return urls
+            if client.dbsize() == 0 and client.set(REDIS_MARKER, os.getpid(), nx=True):
+                claimed.append(url)
+        if len(claimed) == 2:
+            return claimed[0], claimed[1]
+    _flush_redis(claimed)
+    raise SystemExit(f"no two empty Redis databases from {first_db} to {REDIS_DATABASES - 1} on {base}")
 
 
-def _flush_redis(urls: tuple[str, str]) -> None:
+def _flush_redis(urls: Sequence[str]) -> None:
     import redis
 
     for url in urls:
         with redis.Redis.from_url(url) as client:
-            client.flushdb()
+            if client.get(REDIS_MARKER) == str(os.getpid()).encode():
+                client.flushdb()
 
 
 def _postgres_server() -> None:
@@ -260,7 +280,8 @@ class _Run:
             server=self.server,
         )
         _postgres_server()
-        self.db = support.use_bench_database(DATABASE_NAME)
+        # Named after this process: a run beside this one (or a crashed one) keeps its own.
+        self.db = support.use_bench_database(f"{DATABASE_NAME}_{os.getpid()}")
         common = {
             **sandbox.provider_settings(),
             "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
