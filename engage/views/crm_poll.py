@@ -36,11 +36,14 @@ def crm_poll(request: HttpRequest, sobject: str) -> HttpResponse:
     organization = request.organization
     if request.method == "POST":
         try:
-            poll_services.poll_start(organization=organization, sobject=sobject, actor=request.user)
+            poll = poll_services.poll_start(organization=organization, sobject=sobject, actor=request.user)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, f"Polling {OBJECT_LABELS[sobject]}: the progress shows below.")
+            resumed = getattr(poll, "resume_message", "")
+            messages.success(
+                request, resumed or f"Polling {OBJECT_LABELS[sobject]}: the progress shows below."
+            )
         return redirect("engage:crm_poll", sobject=sobject)
 
     connection = crm_connection(request)

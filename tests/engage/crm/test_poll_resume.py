@@ -164,6 +164,17 @@ def test_poll_now_on_a_dead_poll_carries_it_on(
     assert AuditEvent.objects.filter(organization=acme, action="crm.poll_resumed").exists()
 
 
+def test_the_admin_who_clicks_poll_now_on_a_dead_poll_is_told_it_carries_on(
+    acme, owner, owner_client, sandbox, salesforce_connection, monkeypatch
+):
+    poll_killed_on_page(acme, owner, monkeypatch)
+
+    response = owner_client.post(reverse("engage:crm_poll", args=["Lead"]), follow=True)
+
+    assert "it carries on from record 1,001." in response.content.decode()
+    assert CrmPoll.objects.filter(organization=acme).count() == 1
+
+
 def test_cancel_on_a_dead_poll_cancels_it_at_once(
     acme, owner, owner_client, sandbox, salesforce_connection, monkeypatch
 ):
