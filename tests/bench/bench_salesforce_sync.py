@@ -41,7 +41,6 @@ import random
 import time
 from typing import Any
 
-from integrations.sync import states as sync_states
 from tests.bench import support
 
 LEADS = 100_000
@@ -303,6 +302,7 @@ def _change_leads(sandbox: Any, lead_ids: list[str]) -> list[str]:
 
 
 def _incremental(sf_connection):
+    from integrations.sync import states as sync_states
     from integrations.sync.engine import run as run_incremental
 
     state = sync_states.sync_state_get_or_create(connection=sf_connection, object_name="Lead")
