@@ -20,6 +20,7 @@ from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.fetch import queries
 from integrations.salesforce.fetch.common import (
     BATCH_SIZE,
+    CrmSyncHandler,
     PollResult,
     RunStopped,
     crm_record,
@@ -68,38 +69,12 @@ def run_poll(
         return stopped_with(result, Stop.DISABLED, "No feature app handles Salesforce records.")
     if not connection.is_active:
         return stopped_with(result, Stop.DISABLED, connection.inactive_reason)
-    organization = connection.organization
+    poll = _Poll(connection, object_name, handler, result, on_progress, should_cancel)
     try:
         with SalesforceClient(connection) as client:
             try:
-                limits.check_first(client, connection, probe=False)
-                describe = queries.describe(client, connection, object_name)
-                select, rule = query_parts(handler, connection, object_name, describe)
-                if started is None:
-                    started = queries.newest_modstamp(client, object_name)
-                    limits.spend(client)
-                    result.total = client.count(object_name, f"({rule})" if rule else "")
-                    if on_start is not None:
-                        on_start(started, result.total)
-                limits.spend(client)
-                soql = queries.matching_soql(object_name, select, rule, after_id=after_id)
-                for page in client.query_pages(soql, batch_size=BATCH_SIZE):
-                    records = [crm_record(object_name, row) for row in page]
-                    last_id = str(page[-1].get("Id") or after_id) if page else after_id
-                    with transaction.atomic():
-                        batch = (
-                            handler.apply(organization, object_name, records) if records else BatchResult()
-                        )
-                        if on_progress is not None:
-                            on_progress(result.received + len(page), result.total, batch, last_id)
-                    after_id = last_id
-                    result.add(batch)
-                    result.pages += 1
-                    result.received += len(page)
-                    if len(page) >= MIN_BATCH:  # another page may follow
-                        if should_cancel is not None and should_cancel():
-                            raise RunStopped(Stop.CANCELLED, "The poll was cancelled.")
-                        limits.spend(client)
+                started = poll.start(client, started=started, on_start=on_start)
+                poll.read(client, after_id=after_id)
             finally:
                 result.api_calls = client.api_calls
         _advance_watermark(connection, object_name, started)
@@ -122,6 +97,76 @@ def run_poll(
         },
     )
     return result
+
+
+class _Poll:
+    """The steps of one poll run: what to read and where it started, then the pages."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        object_name: str,
+        handler: CrmSyncHandler,
+        result: PollResult,
+        on_progress: Callable[[int, int, BatchResult, str], None] | None,
+        should_cancel: Callable[[], bool] | None,
+    ) -> None:
+        self.connection, self.object_name, self.handler, self.result = (
+            connection,
+            object_name,
+            handler,
+            result,
+        )
+        self.organization = connection.organization
+        self.on_progress, self.should_cancel = on_progress, should_cancel
+        self.select = self.rule = ""
+
+    def start(
+        self,
+        client: SalesforceClient,
+        *,
+        started: dt.datetime | None,
+        on_start: Callable[[dt.datetime, int], None] | None,
+    ) -> dt.datetime:
+        """Check the budget, ask the handler what to read; on a first run, read the object's newest
+        SystemModstamp and count the matching records. Returns the poll's start."""
+        limits.check_first(client, self.connection, probe=False)
+        describe = queries.describe(client, self.connection, self.object_name)
+        self.select, self.rule = query_parts(self.handler, self.connection, self.object_name, describe)
+        if started is None:
+            started = queries.newest_modstamp(client, self.object_name)
+            limits.spend(client)
+            self.result.total = client.count(self.object_name, f"({self.rule})" if self.rule else "")
+            if on_start is not None:
+                on_start(started, self.result.total)
+        return started
+
+    def read(self, client: SalesforceClient, *, after_id: str) -> None:
+        """Every matching record after ``after_id``, a page at a time, each in its transaction."""
+        limits.spend(client)
+        soql = queries.matching_soql(self.object_name, self.select, self.rule, after_id=after_id)
+        for page in client.query_pages(soql, batch_size=BATCH_SIZE):
+            after_id = self._page(page, after_id)
+            if len(page) >= MIN_BATCH:  # another page may follow
+                if self.should_cancel is not None and self.should_cancel():
+                    raise RunStopped(Stop.CANCELLED, "The poll was cancelled.")
+                limits.spend(client)
+
+    def _page(self, page: list[dict[str, Any]], after_id: str) -> str:
+        """Apply one page and report it (its position commits with it); returns its last Id."""
+        result = self.result
+        records = [crm_record(self.object_name, row) for row in page]
+        last_id = str(page[-1].get("Id") or after_id) if page else after_id
+        with transaction.atomic():
+            batch = (
+                self.handler.apply(self.organization, self.object_name, records) if records else BatchResult()
+            )
+            if self.on_progress is not None:
+                self.on_progress(result.received + len(page), result.total, batch, last_id)
+        result.add(batch)
+        result.pages += 1
+        result.received += len(page)
+        return last_id
 
 
 def _advance_watermark(connection: Connection, object_name: str, started: dt.datetime) -> None:
