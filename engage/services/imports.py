@@ -15,15 +15,11 @@ when it crashes.
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import logging
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
-from itertools import islice
 from pathlib import PurePath
 
 from django.conf import settings
@@ -36,10 +32,9 @@ from django.utils import timezone
 from copilot.models import Organization, User
 from copilot.services.audit import audit_record
 from engage.enqueue import enqueue_on_commit
-from engage.imports import parsing
+from engage.imports import parsing, parts
 from engage.imports.fields import guess_mapping, mapping_problems
-from engage.imports.rows import CleanRow, clean_row, columns_for
-from engage.imports.writer import CREATED, UPDATED, Batch, ImportPass, Resume, Tally
+from engage.imports.writer import Batch, ImportPass, Tally
 from engage.jobs import DATABASE_LOST, JobLost, job_claim, job_hand_back, job_is_dead, job_is_stale, job_save
 from engage.models import ContactImport
 from integrations.workers import worker_owner
@@ -264,7 +259,7 @@ def import_run(*, import_id: int) -> None:
         return
     resume = None
     if contact_import.taken_over and contact_import.processed_rows:
-        resume = _resume_point(contact_import)
+        resume = parts.resume_point(contact_import)
         if resume is None:  # chunks committed without their parts (before parts were kept)
             _fail(contact_import, WORKER_LOST)
             return
@@ -301,7 +296,7 @@ def import_run(*, import_id: int) -> None:
     contact_import.status = Status.DONE
     contact_import.finished_at = timezone.now()
     contact_import.save(update_fields=["report", "status", "finished_at", *_COUNTERS])
-    _parts_delete(contact_import)
+    parts.parts_delete(contact_import)
     audit_record(
         organization=contact_import.organization,
         actor=contact_import.created_by,
@@ -358,7 +353,7 @@ def _progress_saver(contact_import: ContactImport, *, counts: bool) -> Callable[
         if counts:
             _save_counts(contact_import, batch.tally)
             job_save(contact_import, _COUNTERS, running=running)
-            _part_write(contact_import, batch)
+            parts.part_write(contact_import, batch)
         else:
             contact_import.processed_rows = batch.tally.processed
             job_save(contact_import, ["processed_rows"], running=running)
@@ -369,76 +364,6 @@ def _progress_saver(contact_import: ContactImport, *, counts: bool) -> Callable[
 def _new_pass(contact_import: ContactImport) -> None:
     """The previous pass's worker and heartbeat say nothing about the next one."""
     contact_import.worker, contact_import.heartbeat_at, contact_import.takeovers = "", None, 0
-
-
-# --- Parts: what each committed chunk of the import pass leaves for a worker taking over -----
-def _part_name(contact_import: ContactImport, start: int) -> str:
-    return f"{_parts_folder(contact_import)}/{start:09d}.json"
-
-
-def _parts_folder(contact_import: ContactImport) -> str:
-    return f"imports/parts/{contact_import.pk}"
-
-
-def _part_write(contact_import: ContactImport, batch: Batch) -> None:
-    """Written once the chunk is known to be this worker's and before it commits: a chunk that
-    never commits leaves a part the next run overwrites, never a committed chunk without its
-    part, and a worker that lost the pass never writes one."""
-    storage = contact_import.file.storage
-    name = _part_name(contact_import, batch.tally.processed - batch.rows)
-    data = {
-        "rows": batch.rows,
-        "report": batch.report,
-        "emails": batch.emails,
-        "crm": [[kind, crm_id, number, email] for (kind, crm_id), (number, email) in batch.crm.items()],
-    }
-    if storage.exists(name):
-        storage.delete(name)
-    storage.save(name, io.BytesIO(json.dumps(data).encode()))
-
-
-def _resume_point(contact_import: ContactImport) -> Resume | None:
-    """The committed chunks' parts put together, or None when one is missing."""
-    storage = contact_import.file.storage
-    done = contact_import.processed_rows
-    rows, reports = 0, []
-    resume = Resume(
-        rows=done,
-        tally=Tally(
-            processed=done,
-            created=contact_import.created_count,
-            updated=contact_import.updated_count,
-            skipped=contact_import.skipped_count,
-            errors=contact_import.error_count,
-        ),
-    )
-    while rows < done:
-        name = _part_name(contact_import, rows)
-        if not storage.exists(name):
-            return None
-        with storage.open(name, "rb") as part_file:
-            part = json.load(part_file)
-        if part["rows"] <= 0:
-            return None
-        reports.append(part["report"])
-        resume.emails.update(part["emails"])
-        resume.crm.update({(kind, crm_id): (number, email) for kind, crm_id, number, email in part["crm"]})
-        rows += part["rows"]
-    if rows != done:
-        return None
-    resume.report = "".join(reports)
-    return resume
-
-
-def _parts_delete(contact_import: ContactImport) -> None:
-    storage = contact_import.file.storage
-    folder = _parts_folder(contact_import)
-    try:
-        names = storage.listdir(folder)[1]
-    except (FileNotFoundError, NotImplementedError):
-        return
-    for name in names:
-        storage.delete(f"{folder}/{name}")
 
 
 def _save_counts(contact_import: ContactImport, tally: Tally) -> None:
@@ -454,7 +379,7 @@ def _fail(contact_import: ContactImport, message: str) -> None:
     contact_import.failure_message = message
     contact_import.finished_at = timezone.now()
     contact_import.save(update_fields=["status", "failure_message", "finished_at"])
-    _parts_delete(contact_import)
+    parts.parts_delete(contact_import)
 
 
 def _describe(exc: Exception) -> str:
@@ -476,68 +401,3 @@ def import_fail_if_stale(*, contact_import: ContactImport) -> ContactImport:
         _fail(contact_import, WORKER_LOST)
     contact_import.resuming = job_is_dead(contact_import, running=running)
     return contact_import
-
-
-# --- Reads for the wizard's pages ---------------------------------------------------------------
-def import_list(*, organization: Organization, user: User, limit: int = 50) -> list[ContactImport]:
-    """The user's recent imports, newest first."""
-    return list(
-        ContactImport.objects.for_org(organization).filter(created_by=user).order_by("-created_at")[:limit]
-    )
-
-
-def import_samples(
-    *, contact_import: ContactImport, per_column: int = 3, scan_rows: int = 50
-) -> list[list[str]]:
-    """Up to ``per_column`` non-empty values per column, from the first rows."""
-    samples: list[list[str]] = [[] for _ in contact_import.headers]
-    with contact_import.file.open("rb") as fileobj:
-        rows = parsing.iter_rows(
-            fileobj, encoding=contact_import.encoding, delimiter=contact_import.delimiter
-        )
-        for _, cells in islice(rows, scan_rows):
-            for index, cell in enumerate(cells[: len(samples)]):
-                if cell.strip() and len(samples[index]) < per_column:
-                    samples[index].append(cell.strip())
-    return samples
-
-
-def import_preview(
-    *, contact_import: ContactImport, mapping: dict[str, str], limit: int = 5
-) -> list[CleanRow]:
-    """The first rows as ``mapping`` would import them, with their problems."""
-    columns = columns_for({i: k for i, k in mapping.items() if k}, contact_import.headers)
-    with contact_import.file.open("rb") as fileobj:
-        rows = parsing.iter_rows(
-            fileobj, encoding=contact_import.encoding, delimiter=contact_import.delimiter
-        )
-        return [clean_row(n, cells, columns, len(contact_import.headers)) for n, cells in islice(rows, limit)]
-
-
-@dataclass(frozen=True)
-class ReportRow:
-    row: str
-    outcome: str
-    column: str
-    message: str
-    email: str
-    name: str
-
-
-def import_report_rows(*, contact_import: ContactImport, limit: int = 200) -> tuple[list[ReportRow], bool]:
-    """The report's rows that need a look (errors, skips, and imported rows with a note): the
-    first ``limit`` of them, and whether there are more."""
-    if not contact_import.report:
-        return [], False
-    found: list[ReportRow] = []
-    with contact_import.report.open("rb") as raw:
-        reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
-        next(reader, None)
-        for cells in reader:
-            number, outcome, column, message, email, name = (cells + [""] * 6)[:6]
-            if outcome in (CREATED, UPDATED) and not message:
-                continue
-            if len(found) == limit:
-                return found, True
-            found.append(ReportRow(number, outcome, column, message, email, name))
-    return found, False

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from copilot.tenancy import member_required, org_object_or_404
 from copilot.views.helpers import apply_validation_error
+from engage.imports import reads as import_reads
 from engage.imports.fields import FIELDS
 from engage.imports.forms import MappingForm, UploadForm, submitted_mapping
 from engage.models import ContactImport
@@ -34,14 +35,14 @@ def import_start(request: HttpRequest) -> HttpResponse:
             apply_validation_error(form, exc)
         else:
             return redirect("engage:import_map", import_id=contact_import.pk)
-    recent = import_services.import_list(organization=request.organization, user=request.user, limit=5)
+    recent = import_reads.import_list(organization=request.organization, user=request.user, limit=5)
     return render(request, "engage/imports/start.html", {"form": form, "step": 1, "recent": recent})
 
 
 @member_required
 @require_GET
 def import_list(request: HttpRequest) -> HttpResponse:
-    imports = import_services.import_list(organization=request.organization, user=request.user)
+    imports = import_reads.import_list(organization=request.organization, user=request.user)
     return render(request, "engage/imports/list.html", {"imports": imports})
 
 
@@ -69,7 +70,7 @@ def import_map(request: HttpRequest, import_id: int) -> HttpResponse:
         if request.method == "POST"
         else contact_import.mapping
     )
-    samples = import_services.import_samples(contact_import=contact_import)
+    samples = import_reads.import_samples(contact_import=contact_import)
     non_utf8_lines, non_utf8_count, non_utf8_samples = import_services.import_non_utf8_lines(contact_import)
     context = {
         "contact_import": contact_import,
@@ -99,7 +100,7 @@ def _preview_context(contact_import: ContactImport, mapping: dict[str, str]) -> 
     if "full_name" in chosen:  # shown as the first and last name it becomes
         chosen |= {"first_name", "last_name"}
     fields = [f for f in FIELDS if f.key in chosen and f.key != "full_name"]
-    rows = import_services.import_preview(contact_import=contact_import, mapping=mapping)
+    rows = import_reads.import_preview(contact_import=contact_import, mapping=mapping)
     preview = [
         {
             "number": row.number,
@@ -138,9 +139,7 @@ def import_progress(request: HttpRequest, import_id: int) -> HttpResponse:
 def _status_context(contact_import: ContactImport, **extra) -> dict:
     problems, more = [], False
     if contact_import.status in (Status.DONE, Status.FAILED):
-        problems, more = import_services.import_report_rows(
-            contact_import=contact_import, limit=PROBLEMS_SHOWN
-        )
+        problems, more = import_reads.import_report_rows(contact_import=contact_import, limit=PROBLEMS_SHOWN)
     return {
         "contact_import": contact_import,
         "running": contact_import.status in (Status.VALIDATING, Status.IMPORTING),
