@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import json
 
-from engage.imports.writer import Batch, Resume, Tally
+from engage.imports.outcomes import Batch, Resume, Tally
 from engage.models import ContactImport
 
 

@@ -10,8 +10,8 @@ from itertools import islice
 
 from copilot.models import Organization, User
 from engage.imports import parsing
+from engage.imports.outcomes import CREATED, UPDATED
 from engage.imports.rows import CleanRow, clean_row, columns_for
-from engage.imports.writer import CREATED, UPDATED
 from engage.models import ContactImport
 
 

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
 from itertools import islice
-from typing import IO, Any, NamedTuple
+from typing import IO, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -29,6 +28,20 @@ from django.utils import timezone
 from copilot.models import User
 from engage.imports.accounts import AccountResolver
 from engage.imports.bulk import contact_defaults, existing_contacts, insert_contacts, update_contacts
+from engage.imports.outcomes import (
+    CREATED,
+    ERROR,
+    SKIPPED,
+    UPDATED,
+    Batch,
+    CrmIds,
+    Decision,
+    Emails,
+    Existing,
+    Resume,
+    Tally,
+    batched,
+)
 from engage.imports.parsing import iter_rows
 from engage.imports.rows import CleanRow, clean_row, columns_for, guard_cell
 from engage.models import Contact, ContactImport, ContactStatus
@@ -36,7 +49,6 @@ from engage.models.contacts import EDITABLE_FIELDS
 from engage.services.statuses import statuses_ensure_defaults
 
 BATCH_SIZE = 2_000
-CREATED, UPDATED, SKIPPED, ERROR = "created", "updated", "skipped", "error"
 REPORT_HEADER = [
     "Import row (header = row 1, blank lines not counted)",
     "Import outcome",
@@ -48,91 +60,6 @@ REPORT_HEADER = [
 # Plain contact fields a row may set: the form's editable fields but the email (the row's key)
 # and the company (it comes with its account); status, owner and CRM id are handled apart.
 _PLAIN = tuple(name for name in EDITABLE_FIELDS if name not in ("email", "company"))
-
-
-class Existing(NamedTuple):
-    pk: int
-    status_id: int
-
-
-@dataclass
-class Decision:
-    row: CleanRow
-    outcome: str
-    column: str = ""
-    message: str = ""
-    contact: Existing | None = None  # the existing contact a row updates
-
-
-@dataclass
-class Tally:
-    processed: int = 0
-    created: int = 0
-    updated: int = 0
-    skipped: int = 0
-    errors: int = 0
-    noted: int = 0
-    problems: list[dict[str, Any]] = field(default_factory=list)  # the first few, for the page
-
-    def add(self, decision: Decision, *, keep: int, email: str = "") -> None:
-        self.processed += 1
-        if decision.outcome == CREATED:
-            self.created += 1
-        elif decision.outcome == UPDATED:
-            self.updated += 1
-        elif decision.outcome == SKIPPED:
-            self.skipped += 1
-        else:
-            self.errors += 1
-        if decision.message:
-            if decision.outcome in (CREATED, UPDATED):
-                self.noted += 1
-            if len(self.problems) < keep:
-                self.problems.append(
-                    {
-                        "row": decision.row.number,
-                        "outcome": decision.outcome,
-                        "column": decision.column,
-                        "message": decision.message,
-                        "email": email,
-                    }
-                )
-
-    def copy(self) -> Tally:
-        return replace(self, problems=list(self.problems))
-
-
-Emails = dict[str, int]  # email -> the row that first had it
-CrmIds = dict[tuple[str, str], tuple[int, str]]  # (type, id) -> (row, email) that first had it
-
-
-@dataclass
-class Batch:
-    """What one batch did, handed to ``on_batch`` before its transaction commits."""
-
-    tally: Tally  # the pass's tally with this batch
-    rows: int  # data rows in the batch
-    report: str  # its lines of the row report (CSV text; empty in the validation pass)
-    emails: Emails  # the emails and CRM ids it took: later rows with them are duplicates
-    crm: CrmIds
-
-
-@dataclass
-class Resume:
-    """Where a pass taken over after a dead worker carries on: after the first ``rows`` data
-    rows, with the tally, report lines, emails and CRM ids of the batches committed before."""
-
-    rows: int
-    tally: Tally
-    report: str = ""
-    emails: Emails = field(default_factory=dict)
-    crm: CrmIds = field(default_factory=dict)
-
-
-def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 class ImportPass:

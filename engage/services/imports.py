@@ -34,7 +34,8 @@ from copilot.services.audit import audit_record
 from engage.enqueue import enqueue_on_commit
 from engage.imports import parsing, parts
 from engage.imports.fields import guess_mapping, mapping_problems
-from engage.imports.writer import Batch, ImportPass, Tally
+from engage.imports.outcomes import Batch, Tally
+from engage.imports.writer import ImportPass
 from engage.jobs import DATABASE_LOST, JobLost, job_claim, job_hand_back, job_is_dead, job_is_stale, job_save
 from engage.models import ContactImport
 from integrations.workers import worker_owner
