@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 
 from copilot.services.onboarding import onboarding_progress
 from copilot.tenancy import member_required
+from engage.today import today_page
 
 
 def landing(request: HttpRequest) -> HttpResponse:
@@ -17,7 +18,18 @@ def landing(request: HttpRequest) -> HttpResponse:
 
 @member_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "engage/home.html", {"progress": onboarding_progress(request.user)})
+    """Today: the seller's meetings, mail from contacts and contacts with new activity."""
+    org = request.organization
+    lock = org.package_lock_reason("copilot")
+    return render(
+        request,
+        "engage/home.html",
+        {
+            "progress": onboarding_progress(request.user),
+            "today": None if lock else today_page(organization=org, viewer=request.user),
+            "intelligence_lock": lock,
+        },
+    )
 
 
 def _section(template: str):
