@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from copilot import phones
 from copilot.models import Organization
 from engage.models import Contact
 from engage.models.contacts import EDITABLE_FIELDS
@@ -16,15 +17,28 @@ class OwnerChoiceField(forms.ModelChoiceField):
 
 
 FORM_FIELDS = [*EDITABLE_FIELDS[:5], "status", "owner", *EDITABLE_FIELDS[5:]]
+PHONE_FIELDS = ("business_phone", "direct_phone", "mobile_phone")
 
 
 class ContactForm(forms.Form):
     """The New Contact and Edit Contact form: the model's own fields (lengths, types), with
     status and owner limited to the organisation. Uniqueness of the email is the service's
-    call: it offers the existing contact instead of an error."""
+    call: it offers the existing contact instead of an error.
 
-    def __init__(self, *args, organization: Organization, with_status_owner: bool = True, **kwargs) -> None:
+    Phones are kept in E.164 (``copilot.phones``): a number without its country code is read in
+    the contact's country, else in ``default_region`` (the seller's), else refused with a
+    message asking for the international form; a value that is not a number is refused."""
+
+    def __init__(
+        self,
+        *args,
+        organization: Organization,
+        with_status_owner: bool = True,
+        default_region: str | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.default_region = default_region
         names = FORM_FIELDS if with_status_owner else [f for f in FORM_FIELDS if f not in ("status", "owner")]
         self.fields.update(forms.fields_for_model(Contact, fields=names))
         self.fields["email"].required = True
@@ -38,6 +52,21 @@ class ContactForm(forms.Form):
                 required=False,
                 empty_label="Unassigned",
             )
+        for name in PHONE_FIELDS:
+            self.fields[name].widget.input_type = "tel"
+            self.fields[name].widget.attrs["autocomplete"] = "off"
+
+    def clean(self) -> dict:
+        data = super().clean()
+        region = phones.region_for(data.get("country", "")) or self.default_region
+        for name in PHONE_FIELDS:
+            if name not in data:
+                continue  # already refused (too long)
+            try:
+                data[name] = phones.normalise(data[name], region=region)
+            except phones.PhoneError as exc:
+                self.add_error(name, exc.message)
+        return data
 
 
 class BulkForm(forms.Form):

@@ -2,8 +2,9 @@
 naming the column (by its header) so the person can find and fix it.
 
 Rules: the email is required, valid and lower-cased; every value must fit its field (an error,
-never a silent truncation); opt-out takes yes/no, true/false, 1/0, x or empty; phones and names
-are trimmed; a website is an http(s) address or a bare host name; CRM ids are Salesforce ids (15 or 18 letters and digits); a row whose mapped cells
+never a silent truncation); opt-out takes yes/no, true/false, 1/0, x or empty; names are trimmed;
+phones are kept in E.164 (``copilot.phones``), a number without its country code read in the
+row's Country column, else in the importer's region, else refused like any other bad value; a website is an http(s) address or a bare host name; CRM ids are Salesforce ids (15 or 18 letters and digits); a row whose mapped cells
 are all empty is an error. Status and owner names are looked up later by the writer, which
 knows the organisation.
 """
@@ -17,6 +18,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
+from copilot import phones
 from copilot.links import external_url
 from engage.imports.fields import FIELDS_BY_KEY, ImportField
 
@@ -24,9 +26,8 @@ _validate_email = EmailValidator()
 _CRM_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
 TRUE_WORDS = frozenset({"1", "true", "yes", "y", "x", "t", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "n", "f", "off"})
-_SPACE_SQUEEZED = frozenset(
-    {"first_name", "last_name", "full_name", "business_phone", "direct_phone", "mobile_phone"}
-)
+PHONE_KEYS = frozenset({"business_phone", "direct_phone", "mobile_phone"})
+_SPACE_SQUEEZED = frozenset({"first_name", "last_name", "full_name", *PHONE_KEYS})
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,11 @@ def columns_for(mapping: dict[str, str], headers: list[str]) -> list[Column]:
     return sorted(columns, key=lambda c: c.index)
 
 
-def clean_row(number: int, cells: list[str], columns: list[Column], header_count: int) -> CleanRow:
+def clean_row(
+    number: int, cells: list[str], columns: list[Column], header_count: int, *, region: str | None = None
+) -> CleanRow:
+    """``region``: where the importing person reads numbers without a country code (their
+    profile's country), used when the row has no Country of its own."""
     row = CleanRow(number=number, cells=cells)
     if len(cells) > header_count and any(c.strip() for c in cells[header_count:]):
         row.problems.append(
@@ -123,6 +128,13 @@ def clean_row(number: int, cells: list[str], columns: list[Column], header_count
                 )
         elif key == "full_name":
             _split_full_name(row, value, header)
+        elif key in PHONE_KEYS:
+            try:
+                row.values[key] = phones.normalise(
+                    value, region=phones.region_for(raw.get("country", "")) or region
+                )
+            except phones.PhoneError as exc:
+                row.problems.append(Problem(header, exc.message))
         elif key == "website" and not external_url(value):
             row.problems.append(
                 Problem(

@@ -116,7 +116,7 @@ def test_a_good_row_is_cleaned():
         "title": "CEO",
         "email_opt_out": True,
         "crm_lead_id": "00Q5g00000AbCdE",
-        "business_phone": "+1 415 555 0100",
+        "business_phone": "+14155550100",
     }
 
 
