@@ -6,6 +6,7 @@ from copilot.views import (
     onboarding,
     portal_company,
     portal_groups,
+    portal_home,
     portal_intelligence,
     portal_users,
     timeline,
@@ -15,7 +16,7 @@ app_name = "copilot"
 
 urlpatterns = [
     # Admin Portal
-    path("admin/", portal_company.portal_home, name="portal_home"),
+    path("admin/", portal_home.portal_home, name="portal_home"),
     path("admin/users/", portal_users.user_list, name="users"),
     path("admin/users/invite/", portal_users.user_invite, name="user_invite"),
     path("admin/users/<int:user_id>/", portal_users.user_edit, name="user_edit"),

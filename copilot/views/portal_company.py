@@ -31,8 +31,3 @@ def company(request: HttpRequest) -> HttpResponse:
             "events": selectors.recent_audit_events(organization=org),
         },
     )
-
-
-@admin_required
-def portal_home(request: HttpRequest) -> HttpResponse:
-    return redirect("copilot:users")
