@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from copilot import phones
 from engage.crm.describe import Describe, FieldDescribe, a_type_label, find_field, relationship_field
 from engage.crm.fields import (
     ACCOUNT,
@@ -20,6 +21,7 @@ from engage.crm.fields import (
     ENGAGE_FIELDS,
     KIND_WANTS,
     LEAD,
+    PHONE,
     STATUS,
     EngageField,
     check_engage_value,
@@ -281,11 +283,23 @@ def _read(record: Mapping[str, Any], path: str) -> Any:
     return value
 
 
-def apply_mapping(record: Mapping[str, Any], rows: Iterable[Any]) -> dict[str, Any]:
+def apply_mapping(
+    record: Mapping[str, Any],
+    rows: Iterable[Any],
+    *,
+    phone_region: str | None = None,
+    dropped_phones: list[str] | None = None,
+) -> dict[str, Any]:
     """Engage values from one Salesforce record (a query row, relationships nested as Salesforce
     returns them): ``{engage_field: value}`` for every row with a CRM field. An empty Salesforce
     value takes the row's default (else empties the Engage field). ``status`` comes back as the
-    picklist's API value, for the caller to match against ``ContactStatus.crm_value``."""
+    picklist's API value, for the caller to match against ``ContactStatus.crm_value``.
+
+    Phones are kept in E.164 (``copilot.phones``), a number without a country code read in the
+    record's mapped country, else ``phone_region``. A value that is not a number (or a national
+    number with neither) cannot be refused here: its field is left empty, so it is never shown
+    as a link, and its name is added to ``dropped_phones`` for the caller to count. The text
+    stays in Salesforce, which the contact links to."""
     values: dict[str, Any] = {}
     for row in map(as_row, rows):
         field = engage_field(row.engage_field)
@@ -295,6 +309,15 @@ def apply_mapping(record: Mapping[str, Any], rows: Iterable[Any]) -> dict[str, A
         if (raw is None or raw == "") and row.default_value:
             raw = row.default_value
         values[field.name] = to_engage(raw, field)
+    region = phones.region_for(values.get("country")) or phone_region
+    for name, value in values.items():
+        field = engage_field(name)
+        if field is None or field.kind != PHONE or not value:
+            continue
+        number = phones.normalise_or_none(value, region=region)
+        values[name] = number or ""
+        if number is None and dropped_phones is not None:
+            dropped_phones.append(name)
     return values
 
 

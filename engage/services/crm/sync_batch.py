@@ -15,12 +15,16 @@ insert and a bulk update (``engage.imports.bulk``: COPY on PostgreSQL). Per reco
   name); an unknown value gives a new contact the default status and leaves an existing one's;
 - the owner is the organisation's user with the Salesforce owner's email, when there is one
   (otherwise unchanged, and unset for a new contact);
+- phones are kept in E.164, read in the record's country, else the owner's (their profile's
+  country, else their own phone's); a value that is not a number leaves the field empty (the
+  text stays in Salesforce) and is counted in the log line ``engage.crm.phones_dropped``;
 - a record whose values are already there is counted ``unchanged`` and not written, so applying
   the same batch twice changes nothing the second time.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +35,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from copilot import phones
 from copilot.models import Organization, User
 from engage.crm.fields import CONTACT, engage_field
 from engage.crm.mapping import BOTH, MappingRow, apply_mapping
@@ -41,6 +46,7 @@ from engage.services.statuses import statuses_ensure_defaults
 from integrations.records import BatchResult, CrmRecord
 
 OWNER_EMAIL = "Owner.Email"  # the owner's email, to find the Engage user (when Salesforce can say)
+logger = logging.getLogger(__name__)
 # The contact columns read to compare a record with what Engage has.
 _ALWAYS_READ = ("id", "email", "crm_type", "crm_id", "status_id", "owner_id", "account_id", "updated_at")
 
@@ -93,9 +99,14 @@ class SyncBatch:
         self.status_by_name = {name.casefold(): pk for pk, name, _, _ in statuses}
         self.status_by_crm = {crm: pk for pk, _, crm, _ in statuses if crm}
         self.users: dict[str, int] = {}
+        self.regions: dict[str, str | None] = {}  # owner email -> where their numbers are read
         if any(_owner_email(r.fields) for r in self.records):
-            users = User.objects.filter(organization=self.org, is_active=True).values_list("email", "pk")
-            self.users = {email.lower(): pk for email, pk in users}
+            users = User.objects.filter(organization=self.org, is_active=True).values_list(
+                "email", "pk", "seller_profile__country", "phone"
+            )
+            for email, pk, country, phone in users:
+                self.users[email.lower()] = pk
+                self.regions[email.lower()] = phones.region_for(country) or phones.region_of_number(phone)
         # What every new contact of this batch starts from; the record's values go on top.
         self.new_base = {
             **contact_defaults(),
@@ -147,7 +158,21 @@ class SyncBatch:
     # --- The batch --------------------------------------------------------------------------------
     def run(self) -> BatchResult:
         self._load()
-        mapped = {r.id: apply_mapping(r.fields, self.rows) for r in self.records}
+        dropped: list[str] = []
+        mapped = {
+            r.id: apply_mapping(
+                r.fields,
+                self.rows,
+                phone_region=self.regions.get(_owner_email(r.fields) or ""),
+                dropped_phones=dropped,
+            )
+            for r in self.records
+        }
+        if dropped:
+            logger.info(
+                "engage.crm.phones_dropped",
+                extra={"organization_id": self.org.pk, "sobject": self.object_name, "count": len(dropped)},
+            )
         emails = {r.id: _email_of(r, mapped[r.id]) for r in self.records}
         by_id, by_email = self._existing(e for e in emails.values() if e)
         accounts = self._accounts() if self.associate_accounts else {}

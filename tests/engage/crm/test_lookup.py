@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from django.urls import reverse
 
+from copilot import phones
 from engage.models import Contact, CrmSettings, CrmWriteLog
 from engage.services import contacts as contact_services
 from engage.services.crm import linking as crm_writes
@@ -42,7 +43,8 @@ def test_a_salesforce_contact_with_the_email_is_linked_and_its_data_used(
     contact.refresh_from_db()
     assert (contact.crm_type, contact.crm_id) == ("Contact", person["Id"])
     assert (contact.first_name, contact.last_name) == (person["FirstName"], person["LastName"])
-    assert contact.title == person["Title"] and contact.business_phone == person["Phone"]
+    assert contact.title == person["Title"]
+    assert contact.business_phone == phones.normalise(person["Phone"])  # kept in E.164 (issue 12)
     assert outcome.level == "success"
     assert outcome.message == f"Linked to Salesforce Contact {person['Id']} (found by email)."
     assert creates(sandbox) == 0

@@ -161,7 +161,7 @@ def test_new_leads_become_contacts_through_the_mapping(acme, crm_statuses):
     assert (contact.company, contact.city, contact.business_phone) == (
         "Analytical Engines Ltd",
         "London",
-        "+44 20 7946 0000",
+        "+442079460000",  # kept in E.164 (issue 12)
     )
     assert contact.email_opt_out is True
     assert (contact.source, contact.crm_type, contact.crm_id) == ("crm", "Lead", record.id)
