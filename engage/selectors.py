@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,10 @@ from typing import Any
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Lower
 
-from copilot.models import Organization, User
+from copilot.intelligence import selectors as intelligence
+from copilot.intelligence.people import company_domain
+from copilot.intelligence.rules import domain_of, is_free_mail
+from copilot.models import Company, Organization, Person, User
 from engage.models import Account, Contact, ContactStatus
 
 PAGE_SIZE = 50
@@ -277,3 +281,99 @@ def account_list(*, organization: Organization, q: str = "") -> QuerySet[Account
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(domain__icontains=q))
     return qs.annotate(contact_count=Count("contacts")).order_by(Lower("name"), "id")
+
+
+# --- One customer: accounts and companies, contacts and people ---------------------------------
+CONTACT_DOMAINS_READ = 200  # an account without a domain: how many contacts' addresses decide its company
+# Joined when read, by domain and by address, not by a stored key: ingestion makes people and
+# companies long after contacts and accounts exist (and never imports engage), contacts change
+# their address, and every way a contact comes in (form, import, CRM) is then right by itself.
+# Both sides are unique per organisation on those columns, so each join is one indexed lookup.
+
+
+def account_company(*, account: Account) -> Company | None:
+    """The synced company of ``account``: by its domain (``eu.acme.com`` finds ``acme.com``), else
+    — an account made by hand, by an import without a website or by the CRM has none — by its
+    contacts' addresses, the company most of them work at (two queries)."""
+    org = account.organization_id
+    if account.domain:
+        return intelligence.company_by_domain(organization=org, domain=account.domain)
+    emails = (
+        Contact.objects.for_org(org)
+        .filter(account=account)
+        .exclude(email="")
+        .order_by("id")
+        .values_list("email", flat=True)[:CONTACT_DOMAINS_READ]
+    )
+    domains = Counter(
+        company_domain(domain_of(e)) for e in emails if "@" in e and not is_free_mail(domain_of(e))
+    )
+    if not domains:
+        return None
+    companies = {c.domain: c for c in Company.objects.for_org(org).filter(domain__in=list(domains))}
+    return next((companies[d] for d, _ in domains.most_common() if d in companies), None)
+
+
+def company_account(*, organization: Organization, company: Company) -> Account | None:
+    """The workspace's account for ``company``: the one with its domain (or a subdomain of it),
+    else the one its people work at as contacts."""
+    domain = company.domain
+    accounts = Account.objects.for_org(organization)
+    found = (
+        accounts.filter(Q(domain=domain) | Q(domain__endswith=f".{domain}"))
+        .order_by(Lower("name"), "id")
+        .first()
+    )
+    if found is not None:
+        return found
+    at_company = (
+        Contact.objects.for_org(organization)
+        .filter(account__isnull=False)
+        .filter(Q(email__endswith=f"@{domain}") | Q(email__endswith=f".{domain}"))
+    )
+    return accounts.filter(pk__in=at_company.values("account_id")[:1]).first()
+
+
+def contact_person(*, contact: Contact) -> Person | None:
+    return intelligence.person_by_email(organization=contact.organization_id, email=contact.email)
+
+
+def person_contact(*, organization: Organization, person: Person) -> Contact | None:
+    """The contact with ``person``'s address, or with another address filed with theirs."""
+    addresses = intelligence.person_addresses(person=person)
+    found = {c.email: c for c in Contact.objects.for_org(organization).filter(email__in=addresses)}
+    return next((found[a] for a in addresses if a in found), None)
+
+
+@dataclass(frozen=True)
+class CompanyPerson:
+    person: Person
+    contact_id: int | None  # the workspace contact with this address ("also a contact")
+
+
+def company_people_marked(*, company: Company, limit: int) -> tuple[list[CompanyPerson], bool]:
+    """Up to ``limit`` of ``company``'s people, each with their contact's id when they are one,
+    and whether there are more (two queries however many)."""
+    people = list(intelligence.company_people(company=company)[: limit + 1])
+    more = len(people) > limit
+    people = people[:limit]
+    contacts = dict(
+        Contact.objects.for_org(company.organization_id)
+        .filter(email__in=[p.email for p in people])
+        .values_list("email", "pk")
+    )
+    return [CompanyPerson(p, contacts.get(p.email)) for p in people], more
+
+
+def account_owners(*, account: Account) -> list[tuple[User, int]]:
+    """Who owns ``account``'s contacts, most contacts first (accounts have no owner of their own)."""
+    from django.db.models import Count
+
+    counts = dict(
+        Contact.objects.for_org(account.organization_id)
+        .filter(account=account, owner__isnull=False)
+        .values_list("owner_id")
+        .annotate(n=Count("id"))
+    )
+    users = User.objects.filter(pk__in=list(counts))
+    return sorted(((u, counts[u.pk]) for u in users), key=lambda pair: (-pair[1], pair[0].email))

@@ -25,12 +25,14 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 
 from copilot.intelligence.meetings import LABELS as JOIN_LABELS
+from copilot.intelligence.people import company_domain
 from copilot.models import (
     Activity,
     ActivityCompany,
     ActivityParticipant,
     ActivityPerson,
     ActivitySource,
+    AddressBookEntry,
     Company,
     Organization,
     Person,
@@ -145,10 +147,13 @@ def timeline(
     teammate: User | int | None = None,
     before: str | None = None,
     limit: int = PAGE_SIZE,
+    all_addresses: bool = False,
 ) -> TimelinePage:
     """One page (newest first) of the activities with ``company``, ``person`` or the address
     ``email`` — exactly one of them — optionally only of ``kinds`` and only those held in
-    ``teammate``'s mailbox or calendar; ``before`` is the cursor of the page before."""
+    ``teammate``'s mailbox or calendar; ``before`` is the cursor of the page before.
+    ``all_addresses``: a person's timeline with every address the team's address books file
+    with theirs (``person_addresses``), each activity once."""
     if sum(x is not None for x in (company, person, email)) != 1:
         raise ValueError("timeline() needs exactly one of company, person or email")
     limit = max(1, min(int(limit), MAX_PAGE_SIZE))
@@ -164,6 +169,15 @@ def timeline(
 
     if company is not None:
         index, pk = ActivityCompany.objects.for_org(organization).filter(company=company), "activity_id"
+    elif person is not None and all_addresses:
+        # One activity may involve two of the person's addresses: ``distinct`` keeps it once, and
+        # the keyset walk stays on the (person, occurred_at, activity) index of each address.
+        index = (
+            ActivityPerson.objects.for_org(organization)
+            .filter(person_id__in=_address_people(person).values("pk"))
+            .distinct()
+        )
+        pk = "activity_id"
     elif person is not None:
         index, pk = ActivityPerson.objects.for_org(organization).filter(person=person), "activity_id"
     else:
@@ -196,6 +210,48 @@ def timeline(
         next_cursor=encode_cursor(*rows[-1]) if more and rows else None,
         is_first=position is None,
     )
+
+
+def _address_people(person: Person) -> QuerySet[Person]:
+    """``person`` and the people filed under the same address-book contact as them: one contact
+    with two addresses makes two people (ingestion keys people by address), so a person's
+    "known addresses" are those of every address-book contact that names them."""
+    entries = AddressBookEntry.objects.filter(organization_id=person.organization_id, person_id=person.pk)
+    same_contact = AddressBookEntry.objects.filter(organization_id=person.organization_id).filter(
+        Exists(
+            entries.filter(
+                user_id=OuterRef("user_id"),
+                provider=OuterRef("provider"),
+                external_id=OuterRef("external_id"),
+            )
+        )
+    )
+    return Person.objects.for_org(person.organization_id).filter(
+        Q(pk=person.pk) | Q(pk__in=same_contact.values("person_id"))
+    )
+
+
+def person_addresses(*, person: Person) -> list[str]:
+    """Every address the team knows ``person`` by: theirs first, then the others of the
+    address-book contacts that name them (one query)."""
+    emails = sorted(_address_people(person).values_list("email", flat=True))
+    return [person.email, *(e for e in emails if e != person.email)]
+
+
+def person_by_email(*, organization: Organization, email: str) -> Person | None:
+    """The person with ``email`` (any case), with their company; None when nobody has it yet."""
+    email = (email or "").strip().lower()
+    if not email:
+        return None
+    return Person.objects.for_org(organization).select_related("company").filter(email=email).first()
+
+
+def company_by_domain(*, organization: Organization, domain: str) -> Company | None:
+    """The company of ``domain`` (``eu.acme.com`` finds ``acme.com``, as ingestion keys them)."""
+    domain = (domain or "").strip().lower().removeprefix("www.")
+    if not domain or "." not in domain:
+        return None
+    return Company.objects.for_org(organization).filter(domain=company_domain(domain)).first()
 
 
 def _activities_by_id(*, organization: Organization, ids: list[int]) -> dict[int, Activity]:

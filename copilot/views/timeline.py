@@ -9,6 +9,7 @@ filters), and "Older" appends the next page to the list.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
@@ -61,6 +62,32 @@ class Timeline:
         return dict(KINDS)[self.kind].lower() if self.kind else "emails or meetings"
 
 
+@dataclass(frozen=True)
+class RelatedLink:
+    """A page of another part of the product about the same organisation or person (the
+    workspace's account of a company, its contact for a person)."""
+
+    label: str
+    href: str
+
+
+# Finders other apps register (engage: the account of a company, the contact of a person), so
+# these pages link to them without importing them. Each takes (organization, company or person)
+# and returns a RelatedLink or None, in one query at most.
+_RELATED: dict[str, dict[str, Callable[..., RelatedLink | None]]] = {"company": {}, "person": {}}
+
+
+def register_related_link(kind: str, key: str, finder: Callable[..., RelatedLink | None]) -> None:
+    """Register ``finder`` for the ``kind`` ("company" or "person") pages under ``key``
+    (registering the same key again replaces it)."""
+    _RELATED[kind][key] = finder
+
+
+def related_links(kind: str, organization: object, subject: Company | Person) -> list[RelatedLink]:
+    found = (finder(organization, subject) for _, finder in sorted(_RELATED[kind].items()))
+    return [link for link in found if link is not None]
+
+
 def _int(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
@@ -83,9 +110,11 @@ def timeline_context(
     label: str,
     query: QueryDict | None = None,
     page_path: str | None = None,
+    all_addresses: bool = False,
 ) -> dict[str, Timeline]:
     """``{"timeline": Timeline}`` for the page at ``page_path`` (default: this request's path)
-    showing ``company``'s, ``person``'s or ``email``'s timeline filtered by ``query``."""
+    showing ``company``'s, ``person``'s or ``email``'s timeline filtered by ``query``
+    (``all_addresses``: the person's with every address the team files with theirs)."""
     query = request.GET if query is None else query
     organization = current_org(request)
     kind = query.get("kind", "")
@@ -104,11 +133,12 @@ def timeline_context(
         kinds=(kind,) if kind else (),
         teammate=teammate_id,
         before=before or None,
+        all_addresses=all_addresses and person is not None,
     )
     if company is not None:
         subject = {"company": company.pk}
     elif person is not None:
-        subject = {"person": person.pk}
+        subject = {"person": person.pk, "addresses": "all" if all_addresses else ""}
     else:
         subject = {"email": email or "", "label": label}
     page_path = page_path or request.path
@@ -154,12 +184,14 @@ def timeline_partial(request: HttpRequest) -> HttpResponse:
     """The timeline partial for ``?company=|person=|email=`` with ``kind``, ``teammate``,
     ``before``: the whole partial for a filter change, only the next items for "Older"."""
     company = person = email = None
+    all_addresses = False
     if "company" in request.GET:
         company = org_object_or_404(request, Company, pk=_int(request.GET["company"]))
         label, fallback = company.name or company.domain, reverse("copilot:company_detail", args=[company.pk])
     elif "person" in request.GET:
         person = org_object_or_404(request, Person, pk=_int(request.GET["person"]))
         label, fallback = str(person), reverse("copilot:person", args=[person.pk])
+        all_addresses = request.GET.get("addresses") == "all"
     elif request.GET.get("email", "").strip():
         email = request.GET["email"].strip().lower()
         label, fallback = request.GET.get("label", "").strip()[:200] or email, reverse("copilot:timeline")
@@ -167,7 +199,13 @@ def timeline_partial(request: HttpRequest) -> HttpResponse:
         raise Http404("Say whose timeline to show.")
     page_path = _page_path_of(request, fallback)
     context = timeline_context(
-        request, company=company, person=person, email=email, label=label, page_path=page_path
+        request,
+        company=company,
+        person=person,
+        email=email,
+        label=label,
+        page_path=page_path,
+        all_addresses=all_addresses,
     )
     if request.htmx and request.GET.get("before"):
         return render(request, "copilot/timeline/_items.html", context)
@@ -225,6 +263,7 @@ def company_detail(request: HttpRequest, company_id: int) -> HttpResponse:
             "company": company,
             "people": shown[:PEOPLE_SHOWN],
             "people_more": len(shown) > PEOPLE_SHOWN,
+            "related": related_links("company", request.organization, company),
             **timeline_context(request, company=company, label=company.name or company.domain),
         },
     )
@@ -242,6 +281,7 @@ def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
             "person": person,
             "folders": person.address_book_folders,  # names, sorted (ingestion keeps them so)
             "phones": _phones(person.phones),
+            "related": related_links("person", request.organization, person),
             **timeline_context(request, person=person, label=str(person)),
         },
     )

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from copilot.intelligence.rules import domain_of, is_free_mail
 from copilot.models import Organization, User
 from copilot.services.audit import audit_record
 from engage.models import Account, Contact, ContactStatus
@@ -36,14 +37,19 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def account_for_company(*, organization: Organization, company: str) -> Account | None:
-    """The organisation's account called ``company`` (case-insensitive), made when missing."""
+def account_for_company(*, organization: Organization, company: str, email: str = "") -> Account | None:
+    """The organisation's account called ``company`` (case-insensitive), made when missing — with
+    the domain of ``email`` (the first contact's address; not a free-mail one), which joins it to
+    the synced company of that domain."""
     company = company.strip()
     if not company:
         return None
     account = Account.objects.for_org(organization).filter(name__iexact=company).order_by("id").first()
     if account is None:
-        account = Account.objects.create(organization=organization, name=company)
+        domain = domain_of(email) if "@" in email else ""
+        account = Account.objects.create(
+            organization=organization, name=company, domain="" if is_free_mail(domain) else domain
+        )
     return account
 
 
@@ -82,7 +88,9 @@ def contact_create(
         owner=owner,
         status=status or status_default(organization=organization),
         source=source,
-        account=account_for_company(organization=organization, company=fields.get("company", "")),
+        account=account_for_company(
+            organization=organization, company=fields.get("company", ""), email=fields["email"]
+        ),
         created_at=now,
         updated_at=now,
         **fields,
@@ -114,7 +122,11 @@ def contact_update(*, contact: Contact, actor: User, data: dict[str, Any]) -> Co
         if clash is not None:
             raise DuplicateContact(clash)
     if "company" in fields and fields["company"] != contact.company:
-        contact.account = account_for_company(organization=contact.organization, company=fields["company"])
+        contact.account = account_for_company(
+            organization=contact.organization,
+            company=fields["company"],
+            email=fields.get("email", contact.email),
+        )
         fields["account"] = contact.account
     for name, value in fields.items():
         setattr(contact, name, value)

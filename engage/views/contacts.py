@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from copilot.intelligence import selectors as intelligence
 from copilot.tenancy import member_required, org_object_or_404, scoped
 from copilot.views.helpers import apply_validation_error
 from copilot.views.timeline import timeline_context
@@ -185,16 +186,25 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
             "statuses": selectors.contact_status_choices(organization=org),
             "owners": selectors.contact_owner_choices(organization=org),
             **crm,
-            # B8: the team's emails and meetings with this contact's address.
             # The timeline is synced intelligence: only with the Copilot package (A1).
             "timeline_lock": org.package_lock_reason("copilot"),
-            **(
-                timeline_context(request, email=contact.email, label=contact.full_name or contact.email)
-                if contact.email and org.has_package("copilot")
-                else {}
-            ),
+            **(_contact_timeline(request, contact) if contact.email and org.has_package("copilot") else {}),
         },
     )
+
+
+def _contact_timeline(request: HttpRequest, contact: Contact) -> dict[str, object]:
+    """B8: the team's emails and meetings with the person this contact is — every address the
+    team's address books file with theirs — or, before anyone has mailed them, with the address."""
+    label = contact.full_name or contact.email
+    person = selectors.contact_person(contact=contact)
+    if person is None:
+        return timeline_context(request, email=contact.email, label=label)
+    return {
+        "person": person,
+        "addresses": intelligence.person_addresses(person=person),
+        **timeline_context(request, person=person, label=label, all_addresses=True),
+    }
 
 
 @member_required

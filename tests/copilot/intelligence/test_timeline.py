@@ -440,7 +440,9 @@ def test_the_contact_page_shows_the_timeline_of_the_contacts_address(seller_clie
     assert f"{reverse('engage:compose')}?to=peter%40initech.example" in text
     # The filters point back at the contact page; the partial knows whose timeline it is.
     assert f'href="{url}?kind=meeting"' in text
-    assert "email=peter%40initech.example" in text
+    # The contact is a person the team knows: the partial asks for that person's timeline at
+    # every address (was the contact's one address: "email=peter%40initech.example").
+    assert f"person={peter.pk}&amp;addresses=all" in text
 
 
 def test_a_contact_without_activity_or_address_says_so(seller_client, acme):
