@@ -16,6 +16,8 @@ use it (ARCHITECTURE.md: neither may import the other's way).
 from __future__ import annotations
 
 import functools
+import importlib.resources
+from pathlib import Path
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
@@ -82,6 +84,34 @@ def region_of_number(value: str | None) -> str | None:
     where they are), else None."""
     number = _parse_valid(value)
     return phonenumbers.region_code_for_number(number) if number else None
+
+
+@functools.cache
+def _zone_countries() -> dict[str, str]:
+    """IANA time zone -> the country it belongs to (tzdb's ``zone.tab``)."""
+    try:
+        text = importlib.resources.files("tzdata").joinpath("zoneinfo/zone.tab").read_text()
+    except (ModuleNotFoundError, FileNotFoundError):
+        path = Path("/usr/share/zoneinfo/zone.tab")
+        text = path.read_text() if path.exists() else ""
+    zones = {}
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and not line.startswith("#"):
+            zones[parts[2]] = parts[0]
+    return zones
+
+
+def region_of_time_zone(name: str | None) -> str | None:
+    """The region of a country's time zone ("Europe/Berlin" -> "DE"); None for "UTC" and the like."""
+    code = _zone_countries().get((name or "").strip())
+    return code if code in phonenumbers.SUPPORTED_REGIONS else None
+
+
+def person_region(*, country: str = "", phone: str = "", time_zone: str = "") -> str | None:
+    """Where a person reads phone numbers written without a country code: their country, else
+    the country of their own phone number, else of their time zone."""
+    return region_for(country) or region_of_number(phone) or region_of_time_zone(time_zone)
 
 
 def _short(value: str, limit: int = 40) -> str:

@@ -4,6 +4,10 @@
   folders, per teammate's copy (``AddressBookEntry``); deleting a contact takes only its folders
   away. Teammates and ignored or blocked addresses are not made into people.
 - A contact's company name replaces a company name that was only derived from the domain.
+- Phones are kept in E.164 (``copilot.phones``), a number without its country code read where
+  the address book's owner is (their own phone's country, else their time zone's). An address
+  book cannot be asked to fix a value that is not a number: it is left out (counted in the log
+  line), so a person's page never offers "12ab" to a dialer; the text stays in the address book.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.utils import timezone
 
+from copilot import phones
 from copilot.bulk_sql import update_rows, upsert_rows
 from copilot.intelligence.ingestion.shared import Team, last_per_item, log_extra, valid_address
 from copilot.intelligence.people import (
@@ -25,7 +30,7 @@ from copilot.intelligence.people import (
     upsert_people,
 )
 from copilot.intelligence.rules import domain_of, is_free_mail
-from copilot.models import AddressBookEntry, Person
+from copilot.models import AddressBookEntry, Person, User
 from integrations.records import AddressBookContactRecord, Deletion, MailboxContext, Record
 
 logger = logging.getLogger(__name__)
@@ -49,8 +54,10 @@ def ingest_contacts(context: MailboxContext, records: Sequence[Record]) -> None:
         wanted: dict[str, PersonData] = {}
         names: dict[str, str] = {}
         filed: dict[tuple[str, str], list[str]] = {}  # (contact id, email) -> folders
+        dropped = 0  # phone values that are not numbers
         if contacts:
             team = Team.load(context)
+            region = _owner_region(context)
             for contact in contacts:
                 display = " ".join(
                     (contact.display_name or f"{contact.given_name} {contact.family_name}").split()
@@ -64,9 +71,11 @@ def ingest_contacts(context: MailboxContext, records: Sequence[Record]) -> None:
                     data.first_name = (contact.given_name or data.first_name)[:100]
                     data.last_name = (contact.family_name or data.last_name)[:100]
                     data.title = (contact.title or data.title)[:200]
-                    data.phones = tuple(
-                        dict.fromkeys([*data.phones, *(p.strip() for p in contact.phones if p.strip())])
-                    )
+                    numbers = [
+                        phones.normalise_or_none(p, region=region) for p in contact.phones if p.strip()
+                    ]
+                    dropped += numbers.count(None)
+                    data.phones = tuple(dict.fromkeys([*data.phones, *(n for n in numbers if n)]))
                     filed[(contact.external_id, email)] = folders
                     domain = domain_of(email)
                     if contact.company.strip() and not is_free_mail(domain):
@@ -76,8 +85,15 @@ def ingest_contacts(context: MailboxContext, records: Sequence[Record]) -> None:
         touched = _file_contacts(context, [c.external_id for c in contacts] + gone, filed, people)
         _refresh_folders(org, touched, now)
     logger.info(
-        "intelligence.contacts_ingested", extra=log_extra(context, people=len(wanted), deletions=len(gone))
+        "intelligence.contacts_ingested",
+        extra=log_extra(context, people=len(wanted), deletions=len(gone), phones_dropped=dropped),
     )
+
+
+def _owner_region(context: MailboxContext) -> str | None:
+    """Where the address book's owner reads numbers written without a country code."""
+    found = User.objects.filter(pk=context.user_id).values_list("phone", "time_zone").first()
+    return phones.person_region(phone=found[0], time_zone=found[1]) if found else None
 
 
 def _file_contacts(

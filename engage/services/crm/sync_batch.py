@@ -16,8 +16,9 @@ insert and a bulk update (``engage.imports.bulk``: COPY on PostgreSQL). Per reco
 - the owner is the organisation's user with the Salesforce owner's email, when there is one
   (otherwise unchanged, and unset for a new contact);
 - phones are kept in E.164, read in the record's country, else the owner's (their profile's
-  country, else their own phone's); a value that is not a number leaves the field empty (the
-  text stays in Salesforce) and is counted in the log line ``engage.crm.phones_dropped``;
+  country, else their own phone's, else their time zone's); a value that is not a number
+  leaves the field empty (the text stays in Salesforce) and is counted in the log line
+  ``engage.crm.phones_dropped``;
 - a record whose values are already there is counted ``unchanged`` and not written, so applying
   the same batch twice changes nothing the second time.
 """
@@ -102,11 +103,13 @@ class SyncBatch:
         self.regions: dict[str, str | None] = {}  # owner email -> where their numbers are read
         if any(_owner_email(r.fields) for r in self.records):
             users = User.objects.filter(organization=self.org, is_active=True).values_list(
-                "email", "pk", "seller_profile__country", "phone"
+                "email", "pk", "seller_profile__country", "phone", "time_zone"
             )
-            for email, pk, country, phone in users:
+            for email, pk, country, phone, zone in users:
                 self.users[email.lower()] = pk
-                self.regions[email.lower()] = phones.region_for(country) or phones.region_of_number(phone)
+                self.regions[email.lower()] = phones.person_region(
+                    country=country or "", phone=phone, time_zone=zone
+                )
         # What every new contact of this batch starts from; the record's values go on top.
         self.new_base = {
             **contact_defaults(),

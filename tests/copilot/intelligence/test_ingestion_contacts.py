@@ -42,7 +42,7 @@ def test_a_contact_becomes_a_person_with_its_details_and_folder(acme, owner):
         "Head of Operations",
     )
     assert (mei.phones, mei.address_book_folders, mei.in_address_book) == (
-        ["+1 415 555 0142"],
+        ["+14155550142"],  # kept in E.164 (issue 12)
         ["Customers"],
         True,
     )
@@ -63,7 +63,7 @@ def test_folders_from_every_teammates_address_book_are_kept(acme, owner, teammat
     deliver(book(owner), [contact("people/c1", MEI, folders=("Customers",))])  # again: nothing changes
     mei = Person.objects.get()
     assert mei.address_book_folders == ["Customers", "Prospects"]
-    assert mei.phones == ["+44 20 7946 0000"]
+    assert mei.phones == ["+442079460000"]  # kept in E.164 (issue 12)
 
 
 def test_an_address_book_improves_what_mail_knew(acme, owner):

@@ -39,7 +39,7 @@ def peter(acme, initech):
         last_name="Gibbons",
         email="peter@initech.example",
         title="Engineer",
-        phones=["+1 (555) 010-2030"],
+        phones=["+1 (415) 555-0142"],
         address_book_folders=["Customers", "Texas"],
         in_address_book=True,
     )
@@ -283,7 +283,8 @@ def test_empty_timelines_say_when_to_expect_activity(seller_client, acme, initec
 def test_a_person_page_has_click_to_call_phones_folders_and_an_email_button(seller_client, peter):
     url = reverse("copilot:person", args=[peter.pk])
     text = seller_client.get(url).text
-    assert 'href="tel:+15550102030"' in text and "+1 (555) 010-2030" in text
+    # Only a valid number is a tel: link, written in the international format (issue 12).
+    assert '<a href="tel:+1-415-555-0142">+1 415-555-0142</a>' in text
     assert "Customers" in text and "Texas" in text
     assert f"{reverse('engage:compose')}?to=peter%40initech.example&amp;next=" in text
     assert "No emails or meetings with Peter Gibbons yet." in text

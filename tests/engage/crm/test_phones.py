@@ -57,3 +57,14 @@ def test_a_national_number_is_read_in_the_owners_country_when_the_record_has_non
     client.force_login(teammate)
     text = client.get(reverse("engage:contact_detail", args=[contact_of(owned).pk])).text
     assert '<a href="tel:+49-30-1234567">+49 30 1234567</a>' in text
+
+
+@pytest.mark.usefixtures("crm_statuses")
+def test_without_a_profile_country_the_owners_time_zone_says_where_they_are(acme, teammate):
+    teammate.time_zone = "America/New_York"
+    teammate.save(update_fields=["time_zone"])
+    owned = lead(5, Phone="(212) 555-0100", Owner={"Email": teammate.email})
+
+    handler.apply(acme, "Lead", [owned])
+
+    assert contact_of(owned).business_phone == "+12125550100"
