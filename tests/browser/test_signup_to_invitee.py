@@ -128,7 +128,8 @@ def test_a_founder_signs_up_onboards_and_invites_a_colleague_who_joins(
 
     # Admin Portal › User Management › Add user.
     admin.get_by_role("link", name="Go to your workspace").click()
-    open_user_menu_item(admin, "Admin")
+    open_user_menu_item(admin, "Admin")  # the portal's home, then its User Management
+    admin.get_by_role("navigation", name="Admin Portal").get_by_role("link", name="User Management").click()
     expect(admin.get_by_role("heading", name="User Management")).to_be_visible()
     expect(
         admin.get_by_role("navigation", name="Admin Portal").get_by_role("link", name="User Management")
