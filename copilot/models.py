@@ -29,8 +29,12 @@ class Package:
 PACKAGES: dict[str, Package] = {
     p.code: p
     for p in (
-        Package("copilot", "Copilot", "Email and calendar sync, the team timeline, account summaries"),
-        Package("engage", "Engage", "Contacts, Salesflows, tracked email, the dialer and analytics"),
+        Package(
+            "copilot", "Revenue intelligence", "Email and calendar sync, the team timeline, account summaries"
+        ),
+        Package(
+            "engage", "Sales engagement", "Contacts, Salesflows, tracked email, the dialer and analytics"
+        ),
     )
 }
 
@@ -50,8 +54,8 @@ class Organization(models.Model):
 
     name = models.CharField(max_length=200)
     is_active = models.BooleanField(default=True)
-    package_copilot = models.BooleanField("Copilot package", default=True)
-    package_engage = models.BooleanField("Engage package", default=True)
+    package_copilot = models.BooleanField("Revenue intelligence package", default=True)
+    package_engage = models.BooleanField("Sales engagement package", default=True)
     email_provider = models.CharField(max_length=20, choices=EmailProvider.choices, blank=True)
     crm = models.CharField("CRM", max_length=20, choices=Crm.choices, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

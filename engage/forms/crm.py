@@ -33,13 +33,13 @@ class CrmSettingsForm(forms.Form):
         help_text="Log calls and email events as completed Tasks on the Lead or Contact.",
     )
     engage_created_handling = forms.ChoiceField(
-        label="Contacts and accounts created or imported in Engage",
+        label="Contacts and accounts created or imported in Cadence",
         choices=[
             (
                 CrmSettings.EngageCreated.PUSH,
                 "Create them in Salesforce (as chosen above) when they are not there yet",
             ),
-            (CrmSettings.EngageCreated.KEEP_LOCAL, "Keep them in Engage only"),
+            (CrmSettings.EngageCreated.KEEP_LOCAL, "Keep them in Cadence only"),
         ],
         widget=forms.RadioSelect,
     )

@@ -61,7 +61,7 @@ def test_packages_are_editable_by_support(support_client, acme):
     assert response.status_code == 302, response.content.decode()[:2000]
     acme.refresh_from_db()
     assert not acme.package_copilot and acme.package_engage
-    assert acme.package_lock_reason("copilot").startswith("Needs the Copilot package")
+    assert acme.package_lock_reason("copilot").startswith("Needs the Revenue intelligence package")
 
 
 def test_invitations_and_audit_cannot_be_edited_and_hide_the_token(support_client, owner):

@@ -25,7 +25,7 @@ def test_the_engage_workspace_needs_the_engage_package(client, owner, acme, name
 
     assert response.status_code == 403
     page = response.content.decode()
-    assert "This needs the Engage package" in page
+    assert "This needs the Sales engagement package" in page
     assert "Contacts, Salesflows, tracked email" in page  # what the package unlocks
     assert "Ask your Cadence account manager" in page
 
@@ -51,7 +51,7 @@ def test_companies_and_timelines_need_the_copilot_package(client, owner, acme, n
     response = client.get(reverse(name))
 
     assert response.status_code == 403
-    assert "This needs the Copilot package" in response.content.decode()
+    assert "This needs the Revenue intelligence package" in response.content.decode()
 
 
 def test_company_and_person_pages_need_the_copilot_package(client, owner, acme):
@@ -64,7 +64,7 @@ def test_company_and_person_pages_need_the_copilot_package(client, owner, acme):
     assert client.get(reverse("copilot:person", args=[person.pk])).status_code == 403
     # Engage still works for an organisation that has it, with the locked area marked in the menu.
     page = client.get(reverse("engage:contacts")).content.decode()
-    assert 'title="Needs the Copilot package"' in page
+    assert 'title="Needs the Revenue intelligence package"' in page
 
 
 def test_an_organisation_with_both_packages_sees_no_lock(client, owner):
@@ -82,5 +82,5 @@ def test_a_contact_page_without_the_copilot_package_says_why_it_has_no_timeline(
 
     page = client.get(reverse("engage:contact_detail", args=[contact.pk])).content.decode()
 
-    assert "appear here with the Copilot package" in page
+    assert "appear here with the Revenue intelligence package" in page
     assert reverse("copilot:timeline") not in page  # no link into the locked area

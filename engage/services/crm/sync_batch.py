@@ -201,7 +201,7 @@ class SyncBatch:
             if email:
                 if holder is not None and contact is not None and holder.pk != contact.pk:
                     errors.append(
-                        (record.id, f"Its email {email} belongs to another Engage contact: not updated.")
+                        (record.id, f"Its email {email} belongs to another Cadence contact: not updated.")
                     )
                     continue
                 if email in claimed:
@@ -376,6 +376,6 @@ def _newer(modstamp: datetime, updated_at: datetime | None) -> bool:
 
 def _linked_elsewhere(email: str, holder: _Existing) -> str:
     return (
-        f"The Engage contact with email {email} is already linked to Salesforce "
+        f"The Cadence contact with email {email} is already linked to Salesforce "
         f"{holder.values['crm_type'] or 'record'} {holder.values['crm_id']}: not linked again."
     )

@@ -314,7 +314,7 @@ def test_an_email_changed_to_one_another_contact_holds_is_refused(acme):
     handler.apply(acme, "Lead", [record])
     ContactFactory(organization=acme, email="taken@acme.example")
     result = handler.apply(acme, "Lead", [lead(31, Email="taken@acme.example")])
-    assert result.updated == 0 and "belongs to another Engage contact" in result.errors[0][1]
+    assert result.updated == 0 and "belongs to another Cadence contact" in result.errors[0][1]
     assert contact_of(record).email == "ada.31@engines.example"
 
 

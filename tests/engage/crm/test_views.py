@@ -154,7 +154,7 @@ def test_the_settings_page_shows_the_guide_defaults(owner_client):
     assert re.search(r'name="create_activities"[^>]*checked', html)
     assert "Create activities and phone calls in CRM" in html
     assert "Write call history to Salesforce" in html and "Write email history to Salesforce" in html
-    assert "every Lead and Contact in your Salesforce org comes into Engage" in html  # the sync warning
+    assert "every Lead and Contact in your Salesforce org comes into Cadence" in html  # the sync warning
 
 
 def test_saving_the_settings(owner_client, acme):
@@ -298,7 +298,7 @@ def test_add_and_remove_rows_without_javascript(owner_client, acme, salesforce_c
     response = owner_client.post(mapping_url("Lead"), mapping_post("Lead", action="add"))
     html = page(response)
     new = len(rows)
-    assert f'name="r-{new}-engage_field"' in html and "Choose an Engage field" in html
+    assert f'name="r-{new}-engage_field"' in html and "Choose a Cadence field" in html
     response = owner_client.post(mapping_url("Lead"), mapping_post("Lead", remove="1"))
     html = page(response)
     assert 'value="first_name"' not in html and 'value="last_name"' in html and 'value="title"' in html

@@ -203,7 +203,7 @@ def test_an_org_without_the_copilot_package_sees_the_lock(
 
     back = admin_client.post(CONNECT, {"app": "email"}, follow=True)
 
-    assert "Needs the Copilot package" in _messages(back)[0]
+    assert "Needs the Revenue intelligence package" in _messages(back)[0]
 
 
 def test_an_installation_without_google_settings_says_what_is_missing(

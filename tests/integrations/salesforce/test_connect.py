@@ -197,8 +197,8 @@ def test_the_tile_is_locked_without_the_engage_package(sf, owner_client, acme):
     page = owner_client.get(CATALOG).content.decode()
     response = owner_client.post(reverse("integrations:salesforce_connect"), {"scope": "organization"})
 
-    assert "Needs the Engage package" in page and "Locked" in page
-    assert any("Needs the Engage package" in m for m in messages_of(response))
+    assert "Needs the Sales engagement package" in page and "Locked" in page
+    assert any("Needs the Sales engagement package" in m for m in messages_of(response))
 
 
 # --- The catalog and details ---------------------------------------------------------------------
