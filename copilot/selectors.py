@@ -39,4 +39,4 @@ def group_list(*, organization: Organization) -> QuerySet[OrgGroup]:
 
 
 def recent_audit_events(*, organization: Organization, limit: int = 50) -> QuerySet[AuditEvent]:
-    return AuditEvent.objects.for_org(organization).order_by("-created_at")[:limit]
+    return AuditEvent.objects.for_org(organization).select_related("actor").order_by("-created_at")[:limit]
