@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.db.models.functions import Lower
 
 from copilot.intelligence import selectors as intelligence
@@ -316,22 +316,21 @@ def account_company(*, account: Account) -> Company | None:
 
 def company_account(*, organization: Organization, company: Company) -> Account | None:
     """The workspace's account for ``company``: the one with its domain (or a subdomain of it),
-    else the one its people work at as contacts."""
+    else the one its people work at as contacts (one query)."""
     domain = company.domain
-    accounts = Account.objects.for_org(organization)
-    found = (
-        accounts.filter(Q(domain=domain) | Q(domain__endswith=f".{domain}"))
-        .order_by(Lower("name"), "id")
-        .first()
-    )
-    if found is not None:
-        return found
+    by_domain = Q(domain=domain) | Q(domain__endswith=f".{domain}")
     at_company = (
         Contact.objects.for_org(organization)
         .filter(account__isnull=False)
         .filter(Q(email__endswith=f"@{domain}") | Q(email__endswith=f".{domain}"))
     )
-    return accounts.filter(pk__in=at_company.values("account_id")[:1]).first()
+    return (
+        Account.objects.for_org(organization)
+        .filter(by_domain | Q(pk__in=at_company.values("account_id")))
+        .annotate(rank=Case(When(by_domain, then=Value(0)), default=Value(1)))
+        .order_by("rank", Lower("name"), "id")
+        .first()
+    )
 
 
 def contact_person(*, contact: Contact) -> Person | None:
@@ -339,10 +338,15 @@ def contact_person(*, contact: Contact) -> Person | None:
 
 
 def person_contact(*, organization: Organization, person: Person) -> Contact | None:
-    """The contact with ``person``'s address, or with another address filed with theirs."""
-    addresses = intelligence.person_addresses(person=person)
-    found = {c.email: c for c in Contact.objects.for_org(organization).filter(email__in=addresses)}
-    return next((found[a] for a in addresses if a in found), None)
+    """The contact with ``person``'s address, else with another address filed with theirs (one
+    query)."""
+    return (
+        Contact.objects.for_org(organization)
+        .filter(email__in=intelligence.address_people(person=person).values("email"))
+        .annotate(rank=Case(When(email=person.email, then=Value(0)), default=Value(1)))
+        .order_by("rank", "email")
+        .first()
+    )
 
 
 @dataclass(frozen=True)
@@ -352,17 +356,21 @@ class CompanyPerson:
 
 
 def company_people_marked(*, company: Company, limit: int) -> tuple[list[CompanyPerson], bool]:
-    """Up to ``limit`` of ``company``'s people, each with their contact's id when they are one,
-    and whether there are more (two queries however many)."""
+    """Up to ``limit`` of ``company``'s people, each with the id of their contact when they are
+    one — at their address or another their address-book contact files with it — and whether
+    there are more (four queries however many)."""
+    org = company.organization_id
     people = list(intelligence.company_people(company=company)[: limit + 1])
     more = len(people) > limit
     people = people[:limit]
-    contacts = dict(
-        Contact.objects.for_org(company.organization_id)
-        .filter(email__in=[p.email for p in people])
-        .values_list("email", "pk")
-    )
-    return [CompanyPerson(p, contacts.get(p.email)) for p in people], more
+    addresses = intelligence.people_addresses(organization=org, people=people)
+    emails = {e for found in addresses.values() for e in found}
+    contacts = dict(Contact.objects.for_org(org).filter(email__in=emails).values_list("email", "pk"))
+    marked = []
+    for person in people:
+        found = next((contacts[e] for e in addresses[person.pk] if e in contacts), None)
+        marked.append(CompanyPerson(person, found))
+    return marked, more
 
 
 def account_owners(*, account: Account) -> list[tuple[User, int]]:
