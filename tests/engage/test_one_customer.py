@@ -297,3 +297,15 @@ def test_demo_contacts_at_the_sandboxs_companies_are_the_people_its_mailboxes_ta
     made_up = [c.email for c in there if c.email not in world]
     assert len(made_up) <= len(domains)
     assert there.count() - len(made_up) == len([p for p in world if p.split("@")[1] in domains])
+
+
+def test_the_accounts_and_companies_lists_lead_to_each_other(seller, acme):
+    accounts = seller.get(reverse("engage:accounts"), {"q": "kestrel"}).text
+    assert f'href="{reverse("copilot:companies")}?q=kestrel"' in accounts
+    companies = seller.get(reverse("copilot:companies"), {"q": "kestrel"}).text
+    assert f'href="{reverse("engage:accounts")}?q=kestrel"' in companies
+    people = seller.get(reverse("copilot:companies"), {"tab": "people"}).text
+    assert f'href="{reverse("engage:contacts")}"' in people
+    acme.package_copilot = False
+    acme.save(update_fields=["package_copilot"])
+    assert reverse("copilot:companies") not in seller.get(reverse("engage:accounts")).text.split("<main")[1]
