@@ -179,3 +179,22 @@ def tel_href(value: str | None) -> str:
     """The ``tel:`` link of a valid number ("tel:+1-415-555-0100"), else "" (show no link)."""
     number = _parse_valid(value)
     return phonenumbers.format_number(number, PhoneNumberFormat.RFC3966) if number else ""
+
+
+def written_forms(value: str | None) -> list[str]:
+    """The ways a stored number may be written elsewhere (to find it in a system that compares
+    text, like a Salesforce query): E.164, international, national and RFC 3966 forms; a value
+    that is not a valid number only as itself."""
+    text = (value or "").strip()
+    number = _parse_valid(text)
+    if number is None:
+        return [text] if text else []
+    forms = [text] + [
+        phonenumbers.format_number(number, style)
+        for style in (
+            PhoneNumberFormat.E164,
+            PhoneNumberFormat.INTERNATIONAL,
+            PhoneNumberFormat.NATIONAL,
+        )
+    ]
+    return list(dict.fromkeys(forms))
