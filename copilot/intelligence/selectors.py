@@ -169,14 +169,10 @@ def timeline(
 
     if company is not None:
         index, pk = ActivityCompany.objects.for_org(organization).filter(company=company), "activity_id"
-    elif person is not None and all_addresses:
-        # One activity may involve two of the person's addresses: ``distinct`` keeps it once, and
-        # the keyset walk stays on the (person, occurred_at, activity) index of each address.
-        index = (
-            ActivityPerson.objects.for_org(organization)
-            .filter(person_id__in=address_people(person=person).values("pk"))
-            .distinct()
-        )
+    elif person is not None and all_addresses and len(ids := address_ids(person=person)) > 1:
+        # One activity may involve two of the person's addresses: ``distinct`` keeps it once.
+        # (One address, the usual case, takes the branch below: one range scan of its index.)
+        index = ActivityPerson.objects.for_org(organization).filter(person_id__in=ids).distinct()
         pk = "activity_id"
     elif person is not None:
         index, pk = ActivityPerson.objects.for_org(organization).filter(person=person), "activity_id"
@@ -229,6 +225,11 @@ def address_people(*, person: Person) -> QuerySet[Person]:
     return Person.objects.for_org(person.organization_id).filter(
         Q(pk=person.pk) | Q(pk__in=same_contact.values("person_id"))
     )
+
+
+def address_ids(*, person: Person) -> list[int]:
+    """The ids of ``address_people`` (one query)."""
+    return sorted(address_people(person=person).values_list("pk", flat=True))
 
 
 def person_addresses(*, person: Person) -> list[str]:
