@@ -153,7 +153,7 @@ def timeline(
     ``email`` — exactly one of them — optionally only of ``kinds`` and only those held in
     ``teammate``'s mailbox or calendar; ``before`` is the cursor of the page before.
     ``all_addresses``: a person's timeline with every address the team's address books file
-    with theirs (``person_addresses``), each activity once."""
+    with theirs (``person_addresses``), each activity once (one query more)."""
     if sum(x is not None for x in (company, person, email)) != 1:
         raise ValueError("timeline() needs exactly one of company, person or email")
     limit = max(1, min(int(limit), MAX_PAGE_SIZE))
