@@ -55,6 +55,8 @@ class ContactForm(forms.Form):
         for name in PHONE_FIELDS:
             self.fields[name].widget.input_type = "tel"
             self.fields[name].widget.attrs["autocomplete"] = "off"
+            if self.initial.get(name):  # "+14155550100" is edited as "+1 415-555-0100"
+                self.initial[name] = phones.display(self.initial[name])
 
     def clean(self) -> dict:
         data = super().clean()

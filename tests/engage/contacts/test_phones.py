@@ -64,3 +64,22 @@ def test_only_valid_numbers_are_tel_links_and_they_are_shown_formatted(seller_cl
 
     text = seller_client.get(reverse("engage:account_detail", args=[account.pk])).text
     assert "12ab" in text and 'href="tel:' not in text
+
+
+def test_the_edit_form_shows_a_stored_number_formatted_and_saves_it_back_in_e164(seller_client, acme):
+    contact = ContactFactory(organization=acme, email="kim@prospect.example", mobile_phone="+442079460958")
+    url = reverse("engage:contact_edit", args=[contact.pk])
+
+    assert 'value="+44 20 7946 0958"' in seller_client.get(url).text
+
+    seller_client.post(
+        url,
+        {
+            "email": contact.email,
+            "mobile_phone": "+44 20 7946 0958",
+            "title": "CFO",
+            "status": contact.status_id,
+        },
+    )
+    contact.refresh_from_db()
+    assert (contact.title, contact.mobile_phone) == ("CFO", "+442079460958")
