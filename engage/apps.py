@@ -24,6 +24,14 @@ class EngageConfig(AppConfig):
 
         set_user_settings_url(_user_settings_url)
 
+        # The company and person pages link to the account and contact they are (intelligence
+        # imports nothing of engage: engage tells it how to find them).
+        from copilot.views.timeline import register_related_link
+        from engage.views.accounts import account_of_company, contact_of_person
+
+        register_related_link("company", "engage.account", account_of_company)
+        register_related_link("person", "engage.contact", contact_of_person)
+
         # The sweep that carries on polls and imports whose worker died, among the periodic tasks
         # written to celery-beat's database after migrate (config/celery.py).
         from config.celery import PERIODIC_TASKS

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 
 from copilot.models import Company, Organization, Person
 from copilot.tenancy import member_required, org_object_or_404
-from copilot.views.timeline import RelatedLink, register_related_link, timeline_context
+from copilot.views.timeline import RelatedLink, timeline_context
 from engage import selectors
 from engage.models import Account
 from engage.services.crm import gateway
@@ -66,7 +66,7 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
 
 # The company and person pages link to the workspace's account and contact: registered here so
 # intelligence never imports engage (this module is loaded with the URLs, before any page).
-def _account_of_company(organization: Organization, company: Company) -> RelatedLink | None:
+def account_of_company(organization: Organization, company: Company) -> RelatedLink | None:
     if not organization.has_package("engage"):
         return None
     account = selectors.company_account(organization=organization, company=company)
@@ -75,14 +75,10 @@ def _account_of_company(organization: Organization, company: Company) -> Related
     return RelatedLink(f"Account: {account.name}", reverse("engage:account_detail", args=[account.pk]))
 
 
-def _contact_of_person(organization: Organization, person: Person) -> RelatedLink | None:
+def contact_of_person(organization: Organization, person: Person) -> RelatedLink | None:
     if not organization.has_package("engage"):
         return None
     contact = selectors.person_contact(organization=organization, person=person)
     if contact is None:
         return None
     return RelatedLink(f"Contact: {contact}", reverse("engage:contact_detail", args=[contact.pk]))
-
-
-register_related_link("company", "engage.account", _account_of_company)
-register_related_link("person", "engage.contact", _contact_of_person)
