@@ -21,7 +21,6 @@ from pathlib import Path
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
-from phonenumbers.geocoder import _region_display_name
 
 EXAMPLE = "+1 415 555 0100"
 _ALIASES = {
@@ -39,8 +38,10 @@ _ALIASES = {
     "deutschland": "DE",
     "holland": "NL",
     "the netherlands": "NL",
+    "united kingdom": "GB",
     "korea": "KR",
-    "czech republic": "CZ",
+    "czechia": "CZ",
+    "russian federation": "RU",
 }
 
 
@@ -52,14 +53,29 @@ class PhoneError(ValueError):
         self.message = message
 
 
+def _tzdb_table(name: str) -> list[list[str]]:
+    """The rows of one of tzdb's tables (``zone.tab``, ``iso3166.tab``): from the tzdata package,
+    else the system's copy. (phonenumbers' own country names would load its whole geocoder.)"""
+    try:
+        text = importlib.resources.files("tzdata").joinpath(f"zoneinfo/{name}").read_text()
+    except (ModuleNotFoundError, FileNotFoundError):
+        path = Path("/usr/share/zoneinfo") / name
+        text = path.read_text() if path.exists() else ""
+    return [line.split("\t") for line in text.splitlines() if line and not line.startswith("#")]
+
+
 @functools.cache
 def _region_names() -> dict[str, str]:
-    """English country name (case-folded) -> region code, for every region phonenumbers knows."""
-    names = {}
-    for code in phonenumbers.SUPPORTED_REGIONS:
-        name = _region_display_name(code, "en")
-        if name:
-            names[name.casefold()] = code
+    """English country name (case-folded) -> region code ("Korea (South)" also as "South Korea")."""
+    names: dict[str, str] = {}
+    for row in _tzdb_table("iso3166.tab"):
+        if len(row) < 2 or row[0] not in phonenumbers.SUPPORTED_REGIONS:
+            continue
+        code, name = row[0], row[1].strip()
+        base, _, note = name.partition(" (")
+        for variant in (name, base, f"{note.rstrip(')')} {base}".strip()):
+            names.setdefault(variant.replace("&", "and").casefold(), code)
+            names.setdefault(variant.casefold(), code)
     return names
 
 
@@ -89,17 +105,7 @@ def region_of_number(value: str | None) -> str | None:
 @functools.cache
 def _zone_countries() -> dict[str, str]:
     """IANA time zone -> the country it belongs to (tzdb's ``zone.tab``)."""
-    try:
-        text = importlib.resources.files("tzdata").joinpath("zoneinfo/zone.tab").read_text()
-    except (ModuleNotFoundError, FileNotFoundError):
-        path = Path("/usr/share/zoneinfo/zone.tab")
-        text = path.read_text() if path.exists() else ""
-    zones = {}
-    for line in text.splitlines():
-        parts = line.split("\t")
-        if len(parts) >= 3 and not line.startswith("#"):
-            zones[parts[2]] = parts[0]
-    return zones
+    return {row[2]: row[0] for row in _tzdb_table("zone.tab") if len(row) >= 3}
 
 
 def region_of_time_zone(name: str | None) -> str | None:
