@@ -13,6 +13,7 @@ from engage.imports import parsing
 from engage.imports.outcomes import CREATED, UPDATED
 from engage.imports.rows import CleanRow, clean_row, columns_for
 from engage.models import ContactImport
+from engage.services.profile import phone_region_for
 
 
 def import_list(*, organization: Organization, user: User, limit: int = 50) -> list[ContactImport]:
@@ -47,7 +48,11 @@ def import_preview(
         rows = parsing.iter_rows(
             fileobj, encoding=contact_import.encoding, delimiter=contact_import.delimiter
         )
-        return [clean_row(n, cells, columns, len(contact_import.headers)) for n, cells in islice(rows, limit)]
+        region = phone_region_for(contact_import.created_by) if contact_import.created_by_id else None
+        return [
+            clean_row(n, cells, columns, len(contact_import.headers), region=region)
+            for n, cells in islice(rows, limit)
+        ]
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from engage.imports.parsing import iter_rows
 from engage.imports.rows import CleanRow, clean_row, columns_for, guard_cell
 from engage.models import Contact, ContactImport, ContactStatus
 from engage.models.contacts import EDITABLE_FIELDS
+from engage.services.profile import phone_region_for
 from engage.services.statuses import statuses_ensure_defaults
 
 BATCH_SIZE = 2_000
@@ -121,6 +122,8 @@ class ImportPass:
                 if name:  # two users with one name: the name alone says nobody
                     self.users_by_name[name] = None if name in self.users_by_name else pk
         self.importer_id = self.imp.created_by_id
+        # Numbers without a country code in rows without a Country: read where the importer is.
+        self.phone_region = phone_region_for(self.imp.created_by) if self.imp.created_by_id else None
 
     # --- The pass -------------------------------------------------------------------------------
     def run(self) -> Tally:
@@ -135,7 +138,8 @@ class ImportPass:
                 rows = islice(rows, self.resume.rows, None)
             for raw_batch in batched(rows, self.batch_size):
                 cleaned = [
-                    clean_row(number, cells, self.columns, header_count) for number, cells in raw_batch
+                    clean_row(number, cells, self.columns, header_count, region=self.phone_region)
+                    for number, cells in raw_batch
                 ]
                 self._process(cleaned)
         return self.tally

@@ -18,12 +18,21 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from copilot import phones
 from copilot.models import TIME_ZONES, User
 from copilot.services.users import user_update_profile
 from engage.cultures import CULTURES, format_date, format_moment, holiday_countries, holiday_language
 from engage.models import NotificationChoice, SellerProfile
 from engage.scheduling import holiday_dates, kept_dates, next_send_moment, parse_business_hours
 from engage.signatures import sanitize_signature
+
+
+def phone_region_for(user: User) -> str | None:
+    """Where ``user`` reads phone numbers written without a country code: their profile's
+    country, else their own phone's, else their time zone's (``copilot.phones.person_region``).
+    Reads only: a user without a profile yet gets none made."""
+    country = SellerProfile.objects.filter(user_id=user.pk).values_list("country", flat=True).first() or ""
+    return phones.person_region(country=country, phone=user.phone or "", time_zone=user.time_zone or "")
 
 
 def seller_profile_for(user: User) -> SellerProfile:

@@ -22,6 +22,7 @@ from engage.forms.contacts import BulkForm, ContactForm
 from engage.models import Account, Contact
 from engage.services import contacts as contact_services
 from engage.services.crm import linking as crm_linking
+from engage.services.profile import phone_region_for
 
 FILTER_PARAMS = ("q", "owner", "status", "account", "source", "opted_out", "sort")
 
@@ -135,7 +136,12 @@ def contact_bulk(request: HttpRequest) -> HttpResponse:
 def contact_create(request: HttpRequest) -> HttpResponse:
     org = request.organization
     initial = {"owner": request.user.pk, "email": request.GET.get("email", "")}
-    form = ContactForm(request.POST or None, organization=org, initial=initial)
+    form = ContactForm(
+        request.POST or None,
+        organization=org,
+        initial=initial,
+        default_region=phone_region_for(request.user),
+    )
     existing = None
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -215,6 +221,7 @@ def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
         organization=request.organization,
         with_status_owner=False,
         initial=model_to_dict(contact),
+        default_region=phone_region_for(request.user),
     )
     existing = None
     if request.method == "POST" and form.is_valid():

@@ -248,7 +248,8 @@ def test_without_the_intelligence_package_the_sections_say_so(seller_client, acm
     acme.package_copilot = False
     acme.save(update_fields=["package_copilot"])
     text = seller_client.get(reverse("engage:home")).text
-    assert text.count("Revenue intelligence package") == 3
+    locked = " here. Needs the Revenue intelligence package. Ask your Cadence account manager."
+    assert text.count(locked) == 3  # meetings, mail, contacts with new activity
     assert "Steps of your Salesflows due today" in text
 
 

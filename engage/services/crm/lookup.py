@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from copilot import phones
 from engage.crm.describe import Describe, find_field
 from engage.crm.fields import CONTACT, LEAD
 from engage.crm.mapping import apply_mapping, as_row, mapped_crm_fields, outbound_values, resolve_crm_field
@@ -75,11 +76,13 @@ def _not_converted(sobject: str, where: str) -> str:
 
 
 def phones_of(contact: Contact) -> list[str]:
+    """The contact's numbers as Salesforce may hold them: stored E.164 and the ways people type it."""
     return list(
         dict.fromkeys(
-            p.strip()
+            form
             for p in (contact.business_phone, contact.direct_phone, contact.mobile_phone)
             if p and p.strip()
+            for form in [p.strip(), *phones.written_forms(p)]
         )
     )
 

@@ -52,3 +52,19 @@ def test_a_bad_phone_is_an_error_row_naming_the_column_and_the_other_rows_are_im
     assert not Contact.objects.for_org(acme).filter(email="ann@prospect.example").exists()
     bob_contact = Contact.objects.for_org(acme).get(email="bob@prospect.example")
     assert bob_contact.business_phone == "+14155550100 ext. 12"
+
+
+def test_a_file_without_a_country_column_reads_national_numbers_where_the_importer_is(
+    import_file, acme, teammate
+):
+    """A seller importing their own country's numbers, written as people write them at home."""
+    from engage.services.profile import seller_profile_for
+
+    profile = seller_profile_for(teammate)
+    profile.country = "United States"
+    profile.save(update_fields=["country"])
+
+    imp = import_file("Email,First Name,Phone\ncara@prospect.example,Cara,(415) 555-0100\n")
+
+    assert (imp.created_count, imp.error_count) == (1, 0)
+    assert Contact.objects.for_org(acme).get(email="cara@prospect.example").business_phone == "+14155550100"
