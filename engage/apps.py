@@ -5,7 +5,7 @@ from django.db.models.signals import post_save
 class EngageConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "engage"
-    verbose_name = "Engage workspace"
+    verbose_name = "Sales engagement"
 
     def ready(self) -> None:
         from copilot.models import Organization

@@ -211,7 +211,7 @@ def check_engage_value(value: str, field: EngageField) -> str | None:
         except ValidationError:
             return f"“{value}” is not an email address."
     if field.max_length and len(value) > field.max_length:
-        return f"The default is {len(value)} characters long; Engage's {field.label} holds at most {field.max_length}."
+        return f"The default is {len(value)} characters long; Cadence's {field.label} holds at most {field.max_length}."
     return None
 
 

@@ -184,12 +184,12 @@ def validate_mapping(
     for index, row in enumerate(rows):
         field = engage_field(row.engage_field, sobject)
         if field is None:
-            add(index, f"Engage has no field “{row.engage_field}” for {sobject}s; pick one from the list.")
+            add(index, f"Cadence has no field “{row.engage_field}” for {sobject}s; pick one from the list.")
             continue
         if row.engage_field in seen_engage:
             add(
                 index,
-                f"{field.label} is already in row {seen_engage[row.engage_field] + 1}; keep one row per Engage field.",
+                f"{field.label} is already in row {seen_engage[row.engage_field] + 1}; keep one row per Cadence field.",
             )
             continue
         seen_engage[row.engage_field] = index
@@ -243,7 +243,7 @@ def _pair_problems(row: MappingRow, field: EngageField, crm: FieldDescribe) -> l
     problems = []
     if row.direction == BOTH and not crm.get("updateable"):
         problems.append(
-            f"{crm['name']} is read-only in Salesforce, so it cannot be bi-directional; choose Salesforce → Engage."
+            f"{crm['name']} is read-only in Salesforce, so it cannot be bi-directional; choose Salesforce → Cadence."
         )
     if row.default_value:
         for message in (

@@ -26,7 +26,7 @@ class CrmSettings(models.Model):
 
     class EngageCreated(models.TextChoices):
         PUSH = "push", "Create them in Salesforce"
-        KEEP_LOCAL = "keep_local", "Keep them in Engage only"
+        KEEP_LOCAL = "keep_local", "Keep them in Cadence only"
 
     organization = models.OneToOneField(
         "copilot.Organization", on_delete=models.CASCADE, related_name="crm_settings"
@@ -42,7 +42,7 @@ class CrmSettings(models.Model):
         "sync on", default=False, help_text="When on, Leads and Contacts sync every 5 minutes."
     )
     engage_created_handling = models.CharField(
-        "contacts and accounts created in Engage",
+        "contacts and accounts created in Cadence",
         max_length=12,
         choices=EngageCreated.choices,
         default=EngageCreated.PUSH,
@@ -69,7 +69,7 @@ class FieldMapping(TenantModel):
     a relationship and is never written."""
 
     class Direction(models.TextChoices):
-        TO_ENGAGE = "to_engage", "Salesforce → Engage"
+        TO_ENGAGE = "to_engage", "Salesforce → Cadence"
         BOTH = "both", "Bi-directional (most recent wins)"
 
     sobject = models.CharField("CRM object", max_length=10, choices=CrmObject.choices)

@@ -59,8 +59,8 @@ class EngageSettings(models.Model):
     )
 
     class Meta:
-        verbose_name = "Engage settings"
-        verbose_name_plural = "Engage settings"
+        verbose_name = "Sales engagement settings"
+        verbose_name_plural = "Sales engagement settings"
 
     def __str__(self) -> str:
-        return f"Engage settings of {self.organization}"
+        return f"Sales engagement settings of {self.organization}"

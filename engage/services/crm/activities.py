@@ -287,7 +287,7 @@ def _weed(chunk: list[CrmActivity], settings_row: CrmSettings, report: FlushRepo
         if off:
             reason = f"{off} was turned off before this was sent."
         elif activity.contact is None:
-            reason = "The contact was deleted from Engage."
+            reason = "The contact was deleted from Cadence."
         elif not activity.contact.crm_id or activity.contact.crm_type not in ("Lead", "Contact"):
             reason = "The contact is not linked to a Salesforce Lead or Contact."
         if reason:

@@ -147,7 +147,7 @@ def crm_contact_added(*, contact: Contact, actor: User | None) -> CrmOutcome | N
         if settings_row.engage_created_handling == CrmSettings.EngageCreated.KEEP_LOCAL:
             return CrmOutcome(
                 "info",
-                "Not found in Salesforce. Your sync settings keep contacts created in Engage here only.",
+                "Not found in Salesforce. Your sync settings keep contacts created in Cadence here only.",
             )
         sobject = LEAD if choice == CrmSettings.NewProspects.LEAD else CONTACT
         data, problem = prospect_data(contact, sobject, rows[sobject], describes[sobject])

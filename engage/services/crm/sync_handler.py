@@ -154,7 +154,7 @@ class EngageCrmHandler:
 
 def _check_object(object_name: str) -> None:
     if object_name not in SYNCED_OBJECTS:
-        raise ValueError(f"Engage does not sync {object_name} records on their own.")
+        raise ValueError(f"Cadence does not sync {object_name} records on their own.")
 
 
 def _spelled(describe: Describe, name: str) -> str | None:

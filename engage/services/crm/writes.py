@@ -57,18 +57,18 @@ class ForbiddenCrmWrite(RuntimeError):
 
 def check_create(sobject: str) -> Action:
     if sobject not in CREATABLE:
-        raise ForbiddenCrmWrite(f"Engage never creates {sobject} records in Salesforce.")
+        raise ForbiddenCrmWrite(f"Cadence never creates {sobject} records in Salesforce.")
     return CREATABLE[sobject]
 
 
 def check_update(sobject: str, fields: Iterable[str]) -> None:
     allowed = UPDATABLE.get(sobject)
     if allowed is None:
-        raise ForbiddenCrmWrite(f"Engage never updates {sobject} records in Salesforce.")
+        raise ForbiddenCrmWrite(f"Cadence never updates {sobject} records in Salesforce.")
     others = sorted({f for f in fields if f not in allowed and f.lower() != "id" and f != "attributes"})
     if others:
         raise ForbiddenCrmWrite(
-            f"Engage updates only {', '.join(sorted(allowed))} on a Salesforce {sobject}, not {', '.join(others)}."
+            f"Cadence updates only {', '.join(sorted(allowed))} on a Salesforce {sobject}, not {', '.join(others)}."
         )
 
 
@@ -328,7 +328,7 @@ class CrmWriter:
     # --- Never ----------------------------------------------------------------------------------
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         """G9: Engage never deletes Salesforce records."""
-        raise ForbiddenCrmWrite("Engage never deletes Salesforce records.")
+        raise ForbiddenCrmWrite("Cadence never deletes Salesforce records.")
 
     # --- Logging --------------------------------------------------------------------------------
     def skip(

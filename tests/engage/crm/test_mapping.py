@@ -139,7 +139,7 @@ def test_a_picklist_can_fill_a_text_field(lead_describe):
 def test_bi_directional_needs_a_field_salesforce_lets_us_update(lead_describe):
     rows = with_row("Lead", "title", crm_field="Name", direction=BOTH)
     assert errors_of(rows, lead_describe, "title") == [
-        "Name is read-only in Salesforce, so it cannot be bi-directional; choose Salesforce → Engage."
+        "Name is read-only in Salesforce, so it cannot be bi-directional; choose Salesforce → Cadence."
     ]
     assert validate_mapping(with_row("Lead", "title", crm_field="Name"), lead_describe) == {}
 
@@ -147,7 +147,7 @@ def test_bi_directional_needs_a_field_salesforce_lets_us_update(lead_describe):
 def test_a_relationship_path_is_read_only(contact_describe, account_describe):
     rows = with_row("Contact", "company", direction=BOTH)
     assert errors_of(rows, contact_describe, "company", related={"Account": account_describe}) == [
-        "Account.Name is read-only in Salesforce, so it cannot be bi-directional; choose Salesforce → Engage."
+        "Account.Name is read-only in Salesforce, so it cannot be bi-directional; choose Salesforce → Cadence."
     ]
 
 
@@ -195,7 +195,7 @@ def test_defaults_must_fit_the_engage_field_too(lead_describe):
     # Lead Company holds 255 characters, and so does Engage's company; Title 128 vs Engage's 200.
     rows = with_row("Lead", "first_name", crm_field="Description", default_value="x" * 151)
     errors = errors_of(rows, lead_describe, "first_name")
-    assert errors == ["The default is 151 characters long; Engage's First Name holds at most 150."]
+    assert errors == ["The default is 151 characters long; Cadence's First Name holds at most 150."]
 
 
 def test_valid_defaults_pass(lead_describe):
@@ -243,20 +243,20 @@ def test_the_same_crm_field_mapped_twice_is_refused_on_the_second_row(lead_descr
 def test_an_engage_field_in_two_rows_is_refused(lead_describe):
     rows = [*DEFAULT_MAPPINGS["Lead"], MappingRow("title", "Industry")]
     assert validate_mapping(rows, lead_describe) == {
-        len(rows) - 1: ["Job Title is already in row 3; keep one row per Engage field."]
+        len(rows) - 1: ["Job Title is already in row 3; keep one row per Cadence field."]
     }
 
 
 def test_an_unknown_engage_field_and_direction_are_refused(lead_describe):
     rows = [*DEFAULT_MAPPINGS["Lead"], MappingRow("", "Industry")]
-    assert "Engage has no field" in validate_mapping(rows, lead_describe)[len(rows) - 1][0]
+    assert "Cadence has no field" in validate_mapping(rows, lead_describe)[len(rows) - 1][0]
     rows = with_row("Lead", "title", direction="sideways")
     assert errors_of(rows, lead_describe, "title") == ["Choose a sync direction."]
 
 
 def test_account_fields_are_not_lead_fields(lead_describe):
     rows = [*DEFAULT_MAPPINGS["Lead"], MappingRow("domain", "Website")]
-    assert "Engage has no field “domain” for Leads" in validate_mapping(rows, lead_describe)[len(rows) - 1][0]
+    assert "Cadence has no field “domain” for Leads" in validate_mapping(rows, lead_describe)[len(rows) - 1][0]
 
 
 def test_rows_may_be_dicts_or_models(lead_describe):
