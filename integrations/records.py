@@ -149,3 +149,6 @@ class BatchResult:
     updated: int = 0
     unchanged: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)  # (CRM record id, reason)
+    # Owners given: by the CRM owner's email matching a user, or the fallback owner otherwise.
+    owned_by_email: int = 0
+    owned_by_fallback: int = 0

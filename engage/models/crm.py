@@ -53,6 +53,15 @@ class CrmSettings(models.Model):
     lookback_seconds = models.PositiveIntegerField(
         default=600, help_text="How far each incremental sync looks back before its watermark."
     )
+    fallback_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Owner of synced records whose Salesforce owner is no Cadence user "
+        "(empty: whoever started the poll or import).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -151,6 +160,12 @@ class CrmPoll(TenantModel):
     updated_count = models.PositiveIntegerField(default=0)
     unchanged_count = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
+    owned_by_email = models.PositiveIntegerField(
+        default=0, help_text="Records owned by the Cadence user with their Salesforce owner's email."
+    )
+    owned_by_fallback = models.PositiveIntegerField(
+        default=0, help_text="Records given the fallback owner (their Salesforce owner is no Cadence user)."
+    )
     errors = models.JSONField(default=list, blank=True, help_text='The first few: [{"id", "reason"}].')
     cancel_requested = models.BooleanField(default=False)
     api_calls = models.PositiveIntegerField(default=0)
