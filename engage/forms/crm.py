@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 from django.http import QueryDict
 
+from copilot.models import Organization, User
 from engage.crm.mapping import MappingRow
 from engage.crm.soql_rules import MAX_CONDITIONS
 from engage.models import CrmSettings
@@ -48,6 +49,24 @@ class CrmSettingsForm(forms.Form):
     )
     log_calls = forms.BooleanField(label="Write call history to Salesforce", required=False)
     log_emails = forms.BooleanField(label="Write email history to Salesforce", required=False)
+    fallback_owner = forms.ModelChoiceField(
+        label="Owner of records whose Salesforce owner is not a Cadence user",
+        queryset=User.objects.none(),
+        required=False,
+        empty_label="Whoever starts the poll or import",
+        help_text="Polled and imported Leads and Contacts belong to the Cadence user with their "
+        "Salesforce owner's email; the others to this user.",
+    )
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the organisation's active users: another organisation's user is "not a choice".
+        self.fields["fallback_owner"].queryset = User.objects.filter(
+            organization=organization, is_active=True
+        ).order_by("first_name", "last_name", "email")
+        self.fields["fallback_owner"].label_from_instance = lambda u: (
+            f"{u.get_full_name()} ({u.email})" if u.get_full_name() else u.email
+        )
 
 
 class SyncToggleForm(forms.Form):

@@ -76,6 +76,7 @@ def crm_settings(request: HttpRequest) -> HttpResponse:
     row = crm_services.crm_settings_for(organization)
     form = CrmSettingsForm(
         initial={name: getattr(row, name) for name in CrmSettingsForm.base_fields},
+        organization=organization,
     )
     toggle_error = ""
     if request.method == "POST":
@@ -102,7 +103,7 @@ def crm_settings(request: HttpRequest) -> HttpResponse:
             else:
                 toggle_error = "Choose on or off."
         else:
-            form = CrmSettingsForm(request.POST)
+            form = CrmSettingsForm(request.POST, organization=organization)
             if form.is_valid():
                 try:
                     crm_services.crm_settings_update(

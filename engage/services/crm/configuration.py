@@ -40,6 +40,7 @@ SETTINGS_FIELDS = (
     "auto_associate_accounts",
     "log_calls",
     "log_emails",
+    "fallback_owner",
 )
 
 
@@ -97,6 +98,14 @@ def crm_settings_update(*, organization: Organization, actor: User | None, **val
     ):
         raise ValidationError({"sync_enabled": "Connect Salesforce before turning sync on."})
     changes = {}
+    if "fallback_owner" in values:
+        owner = values.pop("fallback_owner")
+        if owner is not None and (owner.organization_id != organization.pk or not owner.is_active):
+            raise ValidationError({"fallback_owner": "Choose one of your organisation's active users."})
+        if settings_row.fallback_owner_id != (owner.pk if owner else None):
+            before = settings_row.fallback_owner
+            changes["fallback_owner"] = [before.email if before else None, owner.email if owner else None]
+            settings_row.fallback_owner = owner
     for name, value in values.items():
         field = CrmSettings._meta.get_field(name)
         if field.choices and value not in {c[0] for c in field.choices}:

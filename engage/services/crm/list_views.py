@@ -23,8 +23,8 @@ from django.utils import timezone
 from copilot.models import Organization, User
 from copilot.services.audit import audit_record
 from engage.crm.soql_rules import soql_string
-from engage.models import Contact
 from engage.services.crm import gateway
+from engage.services.crm.sync_batch import owners_default_to
 from engage.services.crm.sync_handler import handler
 from engage.services.crm.writes import provider_message, refusal_message
 from integrations.exceptions import ProviderError
@@ -65,6 +65,8 @@ class ImportResult:
     unchanged: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)
     capped: bool = False
+    owned_by_email: int = 0  # owned by the user with their Salesforce owner's email
+    owned_by_fallback: int = 0  # owned by the settings' fallback owner, else the importer
 
 
 def _check(sobject: str, view_id: str | None = None) -> None:
@@ -135,11 +137,11 @@ def import_view(
     organization: Organization, sobject: str, view_id: str, *, actor: User | None
 ) -> ImportResult:
     """Create or update an Engage contact for each person of the view (up to ``IMPORT_CAP``):
-    ``1 + ceil(n / 200)`` API calls, one database batch. New contacts without a Salesforce owner
-    Engage knows belong to the seller who imported them."""
+    ``1 + ceil(n / 200)`` API calls, one database batch. A contact's owner is the user with its
+    Salesforce owner's email; when there is none, new and unowned contacts go to the CRM
+    settings' fallback owner, else to the seller who imported them."""
     _check(sobject, view_id)
     connection = gateway.require_connection(organization)
-    started = timezone.now()
     try:
         with gateway.open_client(connection) as client:
             result = client.list_view_results(sobject, view_id, limit=IMPORT_CAP)
@@ -166,13 +168,11 @@ def import_view(
         raise _unavailable(exc) from exc
     outcome = ImportResult(total=len(records), capped=int(result.get("size") or 0) > IMPORT_CAP)
     if records:
-        batch = handler.apply(organization, sobject, records)
+        with owners_default_to(actor.pk if actor is not None else None):
+            batch = handler.apply(organization, sobject, records)
         outcome.created, outcome.updated, outcome.unchanged = batch.created, batch.updated, batch.unchanged
+        outcome.owned_by_email, outcome.owned_by_fallback = batch.owned_by_email, batch.owned_by_fallback
         outcome.errors = list(batch.errors)
-    if actor is not None and outcome.created:
-        Contact.objects.for_org(organization).filter(
-            crm_type=sobject, crm_id__in=[r.id for r in records], owner__isnull=True, created_at__gte=started
-        ).update(owner=actor)
     audit_record(
         organization=organization,
         actor=actor,
@@ -184,6 +184,8 @@ def import_view(
             "created": outcome.created,
             "updated": outcome.updated,
             "errors": len(outcome.errors),
+            "owned_by_email": outcome.owned_by_email,
+            "owned_by_fallback": outcome.owned_by_fallback,
         },
     )
     return outcome

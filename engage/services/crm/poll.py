@@ -32,6 +32,7 @@ from engage.jobs import DATABASE_LOST, JobLost, job_claim, job_hand_back, job_is
 from engage.models import CrmPoll
 from engage.services.crm import configuration as crm_services
 from engage.services.crm import gateway
+from engage.services.crm.sync_batch import owners_default_to
 from engage.services.statuses import statuses_from_crm
 from integrations.records import BatchResult
 from integrations.salesforce.fetch.common import PollResult
@@ -52,6 +53,8 @@ _COUNTERS = [
     "unchanged_count",
     "error_count",
     "errors",
+    "owned_by_email",
+    "owned_by_fallback",
 ]
 _POSITION = ["resume_after_id", "started_modstamp"]
 _RUNNING = (Status.RUNNING,)
@@ -233,15 +236,16 @@ def poll_run(*, poll_id: int) -> None:
         return
     progress = _Progress(poll)
     try:
-        result = run_poll(
-            connection=connection,
-            object_name=poll.sobject,
-            on_start=progress.start,
-            on_progress=progress.page,
-            should_cancel=progress.cancelled,
-            after_id=poll.resume_after_id,
-            started=poll.started_modstamp,
-        )
+        with owners_default_to(poll.started_by_id):
+            result = run_poll(
+                connection=connection,
+                object_name=poll.sobject,
+                on_start=progress.start,
+                on_progress=progress.page,
+                should_cancel=progress.cancelled,
+                after_id=poll.resume_after_id,
+                started=poll.started_modstamp,
+            )
     except JobLost:  # another delivery has it now, or an admin cancelled it as dead
         logger.info("engage.crm.poll_lost", extra={"poll_id": poll.pk, "worker": poll.worker})
         return
@@ -277,6 +281,8 @@ def poll_run(*, poll_id: int) -> None:
             "updated": poll.updated_count,
             "unchanged": poll.unchanged_count,
             "errors": poll.error_count,
+            "owned_by_email": poll.owned_by_email,
+            "owned_by_fallback": poll.owned_by_fallback,
             "api_calls": poll.api_calls,
         },
     )
@@ -312,6 +318,8 @@ class _Progress:
         poll.updated_count += batch.updated
         poll.unchanged_count += batch.unchanged
         poll.error_count += len(batch.errors)
+        poll.owned_by_email += batch.owned_by_email
+        poll.owned_by_fallback += batch.owned_by_fallback
         room = CrmPoll.ERRORS_KEPT - len(poll.errors)
         if room > 0 and batch.errors:
             poll.errors = [*poll.errors, *({"id": i, "reason": r} for i, r in batch.errors[:room])]
@@ -323,7 +331,8 @@ class _Progress:
 
     def absorb(self, result: PollResult) -> None:
         """The engine's final counts are authoritative (a page may have failed after the last
-        progress call, or before the first), added to what the poll had stored before this run."""
+        progress call, or before the first), added to what the poll had stored before this run.
+        The owner counters are the handler's, summed page by page (the engine does not keep them)."""
         poll, before = self.poll, self.before
         if poll.total is None and result.total:
             poll.total = result.total

@@ -13,8 +13,11 @@ insert and a bulk update (``engage.imports.bulk``: COPY on PostgreSQL). Per reco
   newer than the contact's ``updated_at``;
 - Contact Status by the picklist's API value (``ContactStatus.crm_value``, else the status's
   name); an unknown value gives a new contact the default status and leaves an existing one's;
-- the owner is the organisation's user with the Salesforce owner's email, when there is one
-  (otherwise unchanged, and unset for a new contact);
+- the owner is the organisation's active user with the Salesforce owner's email, when there is
+  one; otherwise the fallback owner — the CRM settings' ``fallback_owner``, else whoever started
+  the poll or import (``owners_default_to``) — for a new contact or one without an owner (an
+  existing owner stays). Owners of a page are read in one query, by the page's set of emails;
+  the result counts ``owned_by_email`` and ``owned_by_fallback``;
 - phones are kept in E.164, read in the record's country, else the owner's (their profile's
   country, else their own phone's, else their time zone's); a value that is not a number
   leaves the field empty (the text stays in Salesforce) and is counted in the log line
@@ -26,7 +29,9 @@ insert and a bulk update (``engage.imports.bulk``: COPY on PostgreSQL). Per reco
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,8 +53,23 @@ from integrations.records import BatchResult, CrmRecord
 
 OWNER_EMAIL = "Owner.Email"  # the owner's email, to find the Engage user (when Salesforce can say)
 logger = logging.getLogger(__name__)
+# Who started the poll or import being applied: the owner when neither the Salesforce owner's
+# email nor the settings' fallback owner gives one (``owners_default_to``).
+_STARTER: ContextVar[int | None] = ContextVar("crm_owner_starter", default=None)
 # The contact columns read to compare a record with what Engage has.
 _ALWAYS_READ = ("id", "email", "crm_type", "crm_id", "status_id", "owner_id", "account_id", "updated_at")
+
+
+@contextmanager
+def owners_default_to(user_id: int | None) -> Iterator[None]:
+    """Within the block, records applied whose Salesforce owner is no Cadence user (and with no
+    fallback owner in the CRM settings) are owned by ``user_id``: the admin who started the poll,
+    the seller who imported the list view."""
+    token = _STARTER.set(user_id)
+    try:
+        yield
+    finally:
+        _STARTER.reset(token)
 
 
 @dataclass
@@ -101,15 +121,27 @@ class SyncBatch:
         self.status_by_crm = {crm: pk for pk, _, crm, _ in statuses if crm}
         self.users: dict[str, int] = {}
         self.regions: dict[str, str | None] = {}  # owner email -> where their numbers are read
-        if any(_owner_email(r.fields) for r in self.records):
-            users = User.objects.filter(organization=self.org, is_active=True).values_list(
-                "email", "pk", "seller_profile__country", "phone", "time_zone"
+        self.fallback_owner: int | None = None
+        owner_emails = sorted({e for r in self.records if (e := _owner_email(r.fields))})
+        fallbacks = [i for i in (settings_row.fallback_owner_id, _STARTER.get()) if i]
+        if owner_emails or fallbacks:
+            # One query: the owners by the page's emails, and the fallback candidates.
+            users = (
+                User.objects.filter(organization=self.org, is_active=True)
+                .annotate(lower_email=Lower("email"))
+                .filter(Q(lower_email__in=owner_emails) | Q(pk__in=fallbacks))
+                .values_list("lower_email", "pk", "seller_profile__country", "phone", "time_zone")
             )
+            active: set[int] = set()
             for email, pk, country, phone, zone in users:
-                self.users[email.lower()] = pk
-                self.regions[email.lower()] = phones.person_region(
-                    country=country or "", phone=phone, time_zone=zone
-                )
+                active.add(pk)
+                if email in owner_emails:
+                    self.users[email] = pk
+                    self.regions[email] = phones.person_region(
+                        country=country or "", phone=phone, time_zone=zone
+                    )
+            # The settings' fallback owner, else the starter — whichever is an active user here.
+            self.fallback_owner = next((i for i in fallbacks if i in active), None)
         # What every new contact of this batch starts from; the record's values go on top.
         self.new_base = {
             **contact_defaults(),
@@ -183,7 +215,7 @@ class SyncBatch:
         new: list[dict[str, Any]] = []
         changes: list[tuple[int, dict[str, Any]]] = []
         claimed: dict[str, str] = {}  # email -> Salesforce id, within this batch
-        created = updated = unchanged = 0
+        created = updated = unchanged = owned_by_email = owned_by_fallback = 0
         errors: list[tuple[str, str]] = []
         for record in self.records:
             if record.fields.get("IsDeleted"):
@@ -211,6 +243,11 @@ class SyncBatch:
                     continue
                 claimed[email] = record.id
             owner_id = self.users.get(_owner_email(record.fields) or "")
+            if owner_id is not None:
+                owned_by_email += 1
+            elif self.fallback_owner is not None and (contact is None or contact.values["owner_id"] is None):
+                owner_id = self.fallback_owner
+                owned_by_fallback += 1
             account_id = accounts.get(str(record.fields.get("AccountId") or ""))
             if contact is None:
                 new.append(self._new_row(record, values, email, owner_id, account_id))
@@ -225,7 +262,14 @@ class SyncBatch:
                 unchanged += 1
         insert_contacts(new)
         update_contacts(self.org.pk, changes)
-        return BatchResult(created=created, updated=updated, unchanged=unchanged, errors=errors)
+        return BatchResult(
+            created=created,
+            updated=updated,
+            unchanged=unchanged,
+            errors=errors,
+            owned_by_email=owned_by_email,
+            owned_by_fallback=owned_by_fallback,
+        )
 
     def _status_id(self, value: Any) -> int | None:
         text = str(value or "")
