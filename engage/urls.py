@@ -108,6 +108,7 @@ urlpatterns += [
 # --- Admin Portal: CRM --------------------------------------------------------------------------
 urlpatterns += [
     path("admin/crm/", crm_views.crm_settings, name="crm_settings"),
+    path("admin/crm/statuses/", crm_views.crm_status_mapping, name="crm_status_mapping"),
     path("admin/crm/objects/<str:sobject>/", crm_views.crm_mapping, name="crm_mapping"),
     path("admin/crm/rules/<str:sobject>/", crm_views.crm_rules, name="crm_rules"),
     path("admin/crm/rules/<str:sobject>/condition/", crm_views.crm_rule_condition, name="crm_rule_condition"),

@@ -12,7 +12,16 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from copilot.tenant_models import TenantModel
+from copilot.tenant_models import TenantModel, TenantQuerySet
+
+
+class CrmWriteLogQuerySet(TenantQuerySet):
+    def status_not_written(self) -> CrmWriteLog | None:
+        """The latest Lead Status write of these rows (``contact.crm_writes``) when it was skipped
+        or refused: the notice the seller sees next to the contact's status. None when the latest
+        went through (or there is none)."""
+        latest = self.filter(action=CrmWriteLog.Action.UPDATE_STATUS).order_by("-created_at", "-id").first()
+        return latest if latest is not None and latest.result != CrmWriteLog.Result.OK else None
 
 
 class CrmWriteLog(TenantModel):
@@ -45,6 +54,8 @@ class CrmWriteLog(TenantModel):
     error_code = models.CharField(max_length=80, blank=True)
     message = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = CrmWriteLogQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

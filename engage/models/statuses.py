@@ -57,6 +57,11 @@ class EngageSettings(models.Model):
         default=False,
         help_text="Set by the CRM integration; the status list is then read-only here.",
     )
+    # F3: the Lead Status picklist as ``[api_value, label, is_default]`` rows. ``applied`` is the
+    # one the list mirrors; ``pending`` is a picklist seen in Salesforce that an admin has not
+    # mapped yet (empty when nothing waits). Nothing switches until the admin applies a mapping.
+    crm_picklist_applied = models.JSONField(default=list, blank=True)
+    crm_picklist_pending = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = "Sales engagement settings"

@@ -3,8 +3,11 @@
 created before Engage existed get them too.
 
 Admins edit the list in the Admin Portal unless it comes from the CRM
-(``EngageSettings.statuses_from_crm``): then ``statuses_sync_from_crm`` mirrors the CRM's Lead
-Status picklist and every other write here refuses with ``StatusesManagedByCrm``.
+(``EngageSettings.statuses_from_crm``): then it mirrors the CRM's Lead Status picklist and every
+other write here refuses with ``StatusesManagedByCrm``. The list never switches by itself: a
+picklist the list does not mirror waits (``statuses_note_crm_picklist``) until an admin maps each
+status to a value and applies it (``statuses_apply_crm_mapping``). ``statuses_sync_from_crm`` is
+the direct mirror, for scripts and set-ups that need no mapping.
 
 Longer than our ~400 lines on purpose: every write of the status list is in this one module, so
 its invariants (one default, unique names, CRM-managed or not) are kept in one place."""
@@ -325,9 +328,9 @@ def statuses_sync_from_crm(
     created = _write_picklist(organization, picklist, matched, unused, kept)
 
     settings_row = engage_settings_for(organization)
-    if not settings_row.statuses_from_crm:
-        settings_row.statuses_from_crm = True
-        settings_row.save(update_fields=["statuses_from_crm"])
+    settings_row.statuses_from_crm = True
+    settings_row.crm_picklist_applied, settings_row.crm_picklist_pending = _as_rows(picklist), []
+    settings_row.save(update_fields=["statuses_from_crm", "crm_picklist_applied", "crm_picklist_pending"])
     result = CrmSyncResult(
         created=len(created),
         updated=len(matched),
@@ -442,3 +445,205 @@ def _write_picklist(
     default_row.is_default = True
     ContactStatus.objects.filter(pk=default_row.pk).update(is_default=True)
     return created
+
+
+# --- Mapping the list onto the CRM's picklist (F3) -------------------------------------------------
+# Nothing switches silently: a picklist seen in Salesforce that the list does not mirror yet waits
+# in ``EngageSettings.crm_picklist_pending`` until an admin maps each status to a value and
+# applies the mapping (``statuses_apply_crm_mapping``).
+
+
+def _as_rows(picklist: list[tuple[str, str, bool]]) -> list[list]:
+    return [[api_value, name, bool(is_default)] for api_value, name, is_default in picklist]
+
+
+def crm_mapping_pending(*, organization: Organization) -> list[tuple[str, str, bool]]:
+    """The Lead Status picklist waiting to be mapped (empty when nothing waits); one query."""
+    rows = (
+        EngageSettings.objects.filter(organization=organization)
+        .values_list("crm_picklist_pending", flat=True)
+        .first()
+    )
+    return [(str(v), str(n), bool(d)) for v, n, d in rows or []]
+
+
+@transaction.atomic
+def statuses_note_crm_picklist(
+    *, organization: Organization, values: list[tuple[str, str, bool]], actor: User | None = None
+) -> bool:
+    """Record what Salesforce's Lead Status picklist is now (``values`` as ``(api_value, label,
+    is_default)``, read from the describe by the CRM pages and the poll). A picklist the list
+    does not mirror becomes pending, for an admin to map; the list itself does not change.
+    ``values`` empty (the Lead mapping takes status from no picklist) gives the list back to the
+    admins. Returns whether a mapping is pending."""
+    settings_row = EngageSettings.objects.select_for_update().get_or_create(organization=organization)[0]
+    if not values:
+        changed = bool(settings_row.crm_picklist_pending) or settings_row.statuses_from_crm
+        settings_row.crm_picklist_pending, settings_row.statuses_from_crm = [], False
+        if changed:
+            settings_row.save(update_fields=["crm_picklist_pending", "statuses_from_crm"])
+            audit_record(
+                organization=organization,
+                actor=actor,
+                action="statuses.crm_source_off",
+                target="Contact statuses",
+            )
+        return False
+    seen = _as_rows(_picklist(values))
+    applied = settings_row.crm_picklist_applied
+    if not applied and settings_row.statuses_from_crm and _mirrors(organization, seen):
+        # A list that already mirrors the picklist (made before mappings were asked for).
+        settings_row.crm_picklist_applied = applied = seen
+        settings_row.save(update_fields=["crm_picklist_applied"])
+    pending = [] if seen == applied else seen
+    if pending != settings_row.crm_picklist_pending:
+        settings_row.crm_picklist_pending = pending
+        settings_row.save(update_fields=["crm_picklist_pending"])
+        if pending:
+            audit_record(
+                organization=organization,
+                actor=actor,
+                action="statuses.crm_mapping_pending",
+                target="Lead Status picklist",
+                data={"values": [name for _v, name, _d in pending]},
+            )
+    return bool(pending)
+
+
+def _mirrors(organization: Organization, picklist: list[list]) -> bool:
+    current = list(
+        ContactStatus.objects.for_org(organization)
+        .order_by("position", "id")
+        .values_list("crm_value", "name")
+    )
+    return current == [(v, n) for v, n, _d in picklist]
+
+
+def _suggest(name: str, picklist: list[tuple[str, str, bool]]) -> str:
+    """The picklist value a status is suggested to become: the same name (case-insensitive),
+    else a value whose label contains the name or is contained in it, else the default value."""
+    lowered = name.lower()
+    for api_value, label, _d in picklist:
+        if lowered in (label.lower(), api_value.lower()):
+            return api_value
+    for api_value, label, _d in picklist:
+        if lowered in label.lower() or label.lower() in lowered:
+            return api_value
+    return next((v for v, _n, d in picklist if d), picklist[0][0])
+
+
+@dataclass(frozen=True)
+class MappingChoice:
+    status: ContactStatus  # with ``contact_count``
+    suggested: str  # the picklist's API value
+
+
+def statuses_mapping_suggestions(*, organization: Organization) -> list[MappingChoice]:
+    """Each status (in order, with its contact count) and the value suggested for it; empty when
+    no mapping is pending. Two queries however long the list is."""
+    picklist = crm_mapping_pending(organization=organization)
+    if not picklist:
+        return []
+    return [
+        MappingChoice(status=s, suggested=_suggest(s.name, picklist))
+        for s in status_list(organization=organization)
+    ]
+
+
+@dataclass(frozen=True)
+class MappingResult:
+    moved: dict[str, int]  # picklist label -> contacts moved onto it
+    retired: list[str]  # statuses no longer in the list
+
+
+@transaction.atomic
+def statuses_apply_crm_mapping(
+    *, organization: Organization, mapping: dict[int, str], actor: User | None
+) -> MappingResult:
+    """Apply the admin's mapping (status id -> picklist API value) of the pending picklist, in
+    one transaction: contacts move to their status's value (one UPDATE per value), the list
+    becomes the picklist (its order and default), and statuses that map onto another value leave
+    the list. ValidationError when nothing is pending or a status has no valid value."""
+    settings_row = EngageSettings.objects.select_for_update().get_or_create(organization=organization)[0]
+    picklist = [(str(v), str(n), bool(d)) for v, n, d in settings_row.crm_picklist_pending]
+    if not picklist:
+        raise ValidationError("No Salesforce Lead Status mapping is waiting: the list is up to date.")
+    existing = _locked(organization)
+    chosen = {int(pk): str(value) for pk, value in mapping.items()}
+    values = {v for v, _n, _d in picklist}
+    missing = [s.name for s in existing if chosen.get(s.pk) not in values]
+    if missing:
+        raise ValidationError(f"Choose a Salesforce Lead Status for {', '.join(missing)}.")
+
+    # The row that carries each value: a status mapped onto it that already mirrors it or has
+    # its name keeps its id (and its contacts); every other value gets a new row.
+    carriers: dict[str, ContactStatus] = {}
+    for api_value, name, _d in picklist:
+        mapped = [s for s in existing if chosen[s.pk] == api_value]
+        carrier = next((s for s in mapped if s.crm_value == api_value), None) or next(
+            (s for s in mapped if s.name.lower() == name.lower()), None
+        )
+        if carrier is not None:
+            carriers[api_value] = carrier
+    kept = {s.pk for s in carriers.values()}
+    retired = [s for s in existing if s.pk not in kept]
+
+    # Park every name first: the case-insensitive unique constraint must never see two rows
+    # with one name mid-way (a retired status may give its name to a new value).
+    originals = {s.pk: s.name for s in existing}
+    ContactStatus.objects.for_org(organization).filter(is_default=True).update(is_default=False)
+    for status in existing:
+        status.name, status.is_default = f"~map~{status.pk}", False
+    ContactStatus.objects.bulk_update(existing, ["name", "is_default"])
+    default_value = next((v for v, _n, d in picklist if d), picklist[0][0])
+    final, created = [], []
+    for position, (api_value, name, _d) in enumerate(picklist):
+        status = carriers.get(api_value)
+        if status is None:
+            status = ContactStatus(organization=organization, color=_color_for(name))
+            created.append(status)
+        status.name, status.crm_value, status.position = name, api_value, position
+        final.append(status)
+    ContactStatus.objects.bulk_update([s for s in final if s.pk], ["name", "crm_value", "position"])
+    ContactStatus.objects.bulk_create(created)
+    target = {s.crm_value: s for s in final}
+    ContactStatus.objects.filter(pk=target[default_value].pk).update(is_default=True)
+
+    moved: dict[str, int] = {}
+    now = timezone.now()
+    for api_value, name, _d in picklist:
+        sources = [s.pk for s in retired if chosen[s.pk] == api_value]
+        if sources:
+            count = (
+                Contact.objects.for_org(organization)
+                .filter(status_id__in=sources)
+                .update(status=target[api_value], updated_at=now)
+            )
+            if count:
+                moved[name] = count
+    # Every contact of a retired status has moved, so nothing needs it any more.
+    ContactStatus.objects.filter(pk__in=[s.pk for s in retired]).delete()
+
+    settings_row.statuses_from_crm = True
+    settings_row.crm_picklist_applied, settings_row.crm_picklist_pending = _as_rows(picklist), []
+    settings_row.save(update_fields=["statuses_from_crm", "crm_picklist_applied", "crm_picklist_pending"])
+    labels = {v: n for v, n, _d in picklist}
+    result = MappingResult(moved=moved, retired=[originals[s.pk] for s in retired])
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="statuses.crm_mapping_applied",
+        target="Lead Status picklist",
+        data={
+            "mapping": {originals[s.pk]: labels[chosen[s.pk]] for s in existing},
+            "moved": moved,
+            "retired": result.retired,
+            "default": labels[default_value],
+        },
+    )
+    return result
+
+
+def _color_for(name: str) -> str:
+    """A default status's colour when the value has its name, else slate."""
+    return next((c for n, c in DEFAULT_STATUSES if n.lower() == name.lower()), "#64748b")

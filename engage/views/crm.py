@@ -23,6 +23,7 @@ from engage.forms.crm import (
     conditions_from_post,
     mapping_rows_from_post,
 )
+from engage.services import statuses as status_services
 from engage.services.crm import configuration as crm_services
 from engage.services.crm import gateway
 from engage.services.crm import poll as poll_services
@@ -60,10 +61,57 @@ def crm_page(request: HttpRequest, template: str, current: str, **context: Any) 
     """A page of Admin Portal › CRM: its menu (``current`` marks the entry) and the connection."""
     connection = crm_connection(request)
     context.setdefault("connected", connection is not None)
+    if connection is not None:  # F3: the banner while a Lead Status mapping waits
+        context.setdefault(
+            "statuses_mapping_pending",
+            bool(status_services.crm_mapping_pending(organization=request.organization)),
+        )
     return render(
         request,
         template,
         {"current": current, "object_labels": OBJECT_LABELS, "connection": connection, **context},
+    )
+
+
+# --- Statuses (F3) --------------------------------------------------------------------------------
+
+
+@admin_required
+def crm_status_mapping(request: HttpRequest) -> HttpResponse:
+    """Map your statuses to Salesforce Lead Status: each status with a select of the picklist's
+    values (suggested by name); applying moves contacts and makes the list the picklist."""
+    organization = request.organization
+    if request.method == "POST":
+        mapping = {
+            int(key.removeprefix("status-")): value
+            for key, value in request.POST.items()
+            if key.startswith("status-") and key.removeprefix("status-").isdigit()
+        }
+        try:
+            result = status_services.statuses_apply_crm_mapping(
+                organization=organization, mapping=mapping, actor=request.user
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            moved = sum(result.moved.values())
+            messages.success(
+                request,
+                f"Statuses now follow Salesforce Lead Status: {moved} contact{'s' if moved != 1 else ''} "
+                f"moved, {len(result.retired)} status{'es' if len(result.retired) != 1 else ''} retired.",
+            )
+            return redirect("engage:crm_status_mapping")
+    if crm_connection(request) is not None:
+        poll_services.poll_statuses_follow(organization=organization, actor=request.user)
+    picklist = status_services.crm_mapping_pending(organization=organization)
+    return crm_page(
+        request,
+        "engage/portal/crm/statuses.html",
+        "statuses",
+        picklist=picklist,
+        choices=status_services.statuses_mapping_suggestions(organization=organization),
+        from_crm=status_services.statuses_from_crm(organization=organization),
+        statuses_mapping_pending=bool(picklist),
     )
 
 

@@ -2,12 +2,14 @@
 sync rules. Reads and writes go through here; mappings and rules are verified against the
 object's live describe (``engage.services.crm.gateway``) before they are stored.
 
-When the Lead mapping takes Contact Status from a picklist (Lead Status by default), saving it
-mirrors that picklist into the status list (F3); saving a Lead mapping without one gives the
-list back to the admins."""
+When the Lead mapping takes Contact Status from a picklist (Lead Status by default), a picklist
+the status list does not mirror yet waits for an admin to map it (F3: Admin Portal › CRM ›
+Statuses); nothing switches by itself. Saving a Lead mapping without one gives the list back to
+the admins."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +31,12 @@ from engage.crm.mapping import (
 from engage.crm.soql_rules import check_conditions, compile_where
 from engage.models import CrmSettings, FieldMapping, SyncRule
 from engage.services.crm import gateway
-from engage.services.statuses import statuses_from_crm, statuses_set_crm_source, statuses_sync_from_crm
+from engage.services.statuses import (
+    statuses_apply_crm_mapping,
+    statuses_from_crm,
+    statuses_mapping_suggestions,
+    statuses_note_crm_picklist,
+)
 
 RULE_OBJECTS = ("Lead", "Contact")
 SETTINGS_FIELDS = (
@@ -116,9 +123,9 @@ def crm_settings_update(*, organization: Organization, actor: User | None, **val
     if changes:
         settings_row.save(update_fields=[*changes, "updated_at"])
         if changes.get("sync_enabled", [None, False])[1]:
-            # F3: with sync on, statuses follow the Lead Status picklist when the Lead mapping
-            # maps status. After commit: the describe is an API call, kept out of this transaction.
-            transaction.on_commit(lambda: crm_statuses_follow_mapping(organization=organization, actor=actor))
+            # F3: with sync on, a Lead Status picklist not mapped yet waits for the admin. After
+            # commit: the describe is an API call, kept out of this transaction.
+            transaction.on_commit(lambda: _check_quietly(organization, actor))
         audit_record(
             organization=organization,
             actor=actor,
@@ -167,14 +174,12 @@ def _related_describes(
 
 def _follow_status_picklist(
     *, organization: Organization, describe: Describe, rows: list[MappingRow], actor: User | None
-) -> None:
-    """F3: the Lead mapping decides where the status list comes from."""
+) -> bool:
+    """F3: the Lead mapping decides where the status list comes from; a picklist the list does
+    not mirror becomes a pending mapping (the list is left as it is). Returns whether one is."""
     field = status_picklist_field(rows, describe)
     values = picklist_for_statuses(field) if field is not None else []
-    if values:
-        statuses_sync_from_crm(organization=organization, values=values, actor=actor)
-    else:
-        statuses_set_crm_source(organization=organization, enabled=False, actor=actor)
+    return statuses_note_crm_picklist(organization=organization, values=values, actor=actor)
 
 
 @transaction.atomic
@@ -239,16 +244,34 @@ def mapping_reset(*, organization: Organization, sobject: str, actor: User | Non
 
 
 @transaction.atomic
-def crm_statuses_follow_mapping(*, organization: Organization, actor: User | None) -> bool:
-    """Make the status list follow the Lead mapping (saved or default) now, e.g. right after
-    Salesforce is connected (F3). Returns whether the list now comes from Salesforce; leaves
-    it as it is when Salesforce cannot be asked."""
-    try:
-        describe = gateway.describe_for(organization, LEAD)
-    except (gateway.CrmNotConnected, gateway.CrmUnavailable):
-        return statuses_from_crm(organization=organization)
+def crm_statuses_check_picklist(*, organization: Organization, actor: User | None) -> bool:
+    """F3: compare the Lead mapping's status picklist (read from the describe, cached) with the
+    list; a new or changed picklist becomes a pending mapping the CRM pages ask the admin for.
+    Returns whether a mapping is pending; ValidationError when Salesforce cannot be asked."""
+    describe = _live_describe(organization, LEAD)
     rows = mapping_rows(organization=organization, sobject=LEAD)
-    _follow_status_picklist(organization=organization, describe=describe, rows=rows, actor=actor)
+    return _follow_status_picklist(organization=organization, describe=describe, rows=rows, actor=actor)
+
+
+def _check_quietly(organization: Organization, actor: User | None) -> None:
+    with contextlib.suppress(ValidationError):  # the CRM pages ask again when Salesforce answers
+        crm_statuses_check_picklist(organization=organization, actor=actor)
+
+
+@transaction.atomic
+def crm_statuses_follow_mapping(*, organization: Organization, actor: User | None) -> bool:
+    """Check the picklist and apply the suggested mapping at once — for set-up scripts and tests
+    that need a Salesforce-mirrored list; the product never calls it (admins apply mappings on
+    the Statuses page). Returns whether the list comes from Salesforce."""
+    try:
+        pending = crm_statuses_check_picklist(organization=organization, actor=actor)
+    except ValidationError:
+        return statuses_from_crm(organization=organization)
+    if pending:
+        choices = statuses_mapping_suggestions(organization=organization)
+        statuses_apply_crm_mapping(
+            organization=organization, mapping={c.status.pk: c.suggested for c in choices}, actor=actor
+        )
     return statuses_from_crm(organization=organization)
 
 

@@ -33,7 +33,6 @@ from engage.models import CrmPoll
 from engage.services.crm import configuration as crm_services
 from engage.services.crm import gateway
 from engage.services.crm.sync_batch import owners_default_to
-from engage.services.statuses import statuses_from_crm
 from integrations.records import BatchResult
 from integrations.salesforce.fetch.common import PollResult
 from integrations.salesforce.fetch.poll import run_poll
@@ -111,12 +110,12 @@ def poll_matching_count(*, organization: Organization, sobject: str) -> tuple[in
 
 def poll_statuses_follow(*, organization: Organization, actor: User | None) -> None:
     """F3, lazily: the integrations app cannot call Engage when Salesforce is first connected, so
-    the CRM pages and the poll make the status list follow the Lead mapping once a connection
-    exists and the list is not yet Salesforce's."""
-    if statuses_from_crm(organization=organization) or gateway.org_connection(organization) is None:
+    the CRM pages and the poll compare the Lead Status picklist (cached describe) with the list;
+    a new or changed picklist waits for the admin's mapping, nothing switches by itself."""
+    if gateway.org_connection(organization) is None:
         return
     try:
-        crm_services.crm_statuses_follow_mapping(organization=organization, actor=actor)
+        crm_services.crm_statuses_check_picklist(organization=organization, actor=actor)
     except ValidationError:
         logger.info("engage.crm.statuses_follow_skipped", extra={"organization_id": organization.pk})
 

@@ -43,13 +43,19 @@ def _mapped_both(organization: Organization, sobject: str, engage_name: str, crm
 
 
 def status_push_wanted(*, organization: Organization, status: ContactStatus) -> bool:
-    """A status change is written to linked Leads when the status mirrors a Lead Status value and
-    the Lead mapping takes Status both ways (and Salesforce is connected)."""
-    return (
-        bool(status.crm_value)
-        and gateway.org_connection(organization) is not None
-        and _mapped_both(organization, LEAD, "status", "Status")
-    )
+    """Whether a status change of linked Leads goes to the push task: whenever Salesforce is
+    connected. The task writes Lead Status when the status mirrors a Lead Status value and the
+    Lead mapping takes Status both ways, and logs every other change as skipped, with why."""
+    return gateway.org_connection(organization) is not None
+
+
+def not_written_reason(status: ContactStatus) -> str:
+    return f"Status ‘{status.name}’ is not a Salesforce Lead Status value: not written."
+
+
+NOT_MAPPED_BOTH_WAYS = (
+    "Lead Status is not mapped both ways (Admin Portal › CRM › Leads), so the status was not written."
+)
 
 
 def crm_status_push_on_commit(*, contact_ids: Sequence[int], actor: User | None) -> None:
@@ -72,14 +78,16 @@ def lead_linked_ids(contacts: QuerySet[Contact]) -> list[int]:
 class PushReport:
     written: int = 0
     failed: int = 0
+    skipped: int = 0  # logged with the reason (not a Lead Status value, not mapped both ways)
     retry_ids: list[int] = field(default_factory=list)  # Salesforce unreachable / out of requests
 
 
 def crm_push_statuses(*, contact_ids: Iterable[int], actor_id: int | None = None) -> PushReport:
     """Write each contact's status to its Lead (``Status`` = the status's ``crm_value``), 200
     per request; one log row per Lead. A converted Lead is refused by Salesforce: logged as an
-    error, not retried. Contacts no longer Lead-linked, or whose status mirrors nothing, are
-    left out."""
+    error, not retried. A status that mirrors no Lead Status value, or a Lead mapping that does
+    not write Status back, is logged as skipped with the reason. Contacts no longer Lead-linked
+    are left out."""
     report = PushReport()
     contacts = (
         Contact.objects.filter(pk__in=list(contact_ids), crm_type=Contact.CrmType.LEAD)
@@ -93,15 +101,28 @@ def crm_push_statuses(*, contact_ids: Iterable[int], actor_id: int | None = None
     actor = User.objects.filter(pk=actor_id).first() if actor_id else None
     for group in by_org.values():
         organization = group[0].organization
-        if not _mapped_both(organization, LEAD, "status", "Status"):
-            continue
-        updates = [
-            RecordUpdate(c.crm_id, {"Status": c.status.crm_value}, c) for c in group if c.status.crm_value
-        ]
+        both_ways = _mapped_both(organization, LEAD, "status", "Status")
         with CrmWriter(
             organization, actor=actor if actor and actor.organization_id == organization.pk else None
         ) as writer:
-            results = writer.update(LEAD, updates, action=Action.UPDATE_STATUS)
+            for contact in group:  # F3: never silent — each change not written says why
+                if both_ways and contact.status.crm_value:
+                    continue
+                writer.skip(
+                    Action.UPDATE_STATUS,
+                    LEAD,
+                    NOT_MAPPED_BOTH_WAYS if not both_ways else not_written_reason(contact.status),
+                    contact=contact,
+                    record_id=contact.crm_id,
+                    request={"Status": contact.status.name},
+                )
+                report.skipped += 1
+            if not both_ways:
+                continue
+            updates = [
+                RecordUpdate(c.crm_id, {"Status": c.status.crm_value}, c) for c in group if c.status.crm_value
+            ]
+            results = writer.update(LEAD, updates, action=Action.UPDATE_STATUS) if updates else []
         for update, result in zip(updates, results, strict=True):
             if result.ok:
                 report.written += 1

@@ -11,8 +11,9 @@ from django.urls import reverse
 
 from engage.models import Contact, CrmPoll
 from engage.services.crm import poll as crm_poll
-from engage.services.statuses import statuses_from_crm
+from engage.services.statuses import crm_mapping_pending, statuses_from_crm
 from integrations.sandbox.salesforce import control as sf
+from tests.engage.crm.sf_helpers import statuses_from_salesforce
 from tests.engage.jobs_helpers import dead_worker
 from tests.factories import ContactFactory
 
@@ -62,6 +63,7 @@ def test_a_poll_creates_contacts_for_matching_records_and_links_the_ones_engage_
     acme, owner, sandbox, leads_rule, django_capture_on_commit_callbacks
 ):
     ids = add_leads(sandbox, 5)
+    statuses_from_salesforce(acme, owner)  # F3: the admin applied the Lead Status mapping
     mine = ContactFactory(organization=acme, email="pol.ler0@poll.example", first_name="Polly")
     poll = start_and_run(acme, owner, django_capture_on_commit_callbacks)
 
@@ -74,7 +76,7 @@ def test_a_poll_creates_contacts_for_matching_records_and_links_the_ones_engage_
     mine.refresh_from_db()
     assert mine.crm_id == ids[0] and mine.source == "manual"
     assert linked.filter(source="crm").count() == 4
-    # F3 followed: statuses are Salesforce's picklist. Polly's status was set in Engage after the
+    # F3 mapped: statuses are Salesforce's picklist. Polly's status was set in Engage after the
     # lead last changed, and status is bi-directional (most recent wins): hers stays.
     created = linked.exclude(pk=mine.pk)
     assert set(created.values_list("status__crm_value", flat=True)) == {"Working - Contacted"}
@@ -269,7 +271,7 @@ def test_a_rule_salesforce_no_longer_fits_fails_the_poll_with_the_reason(acme, o
 # --- Statuses follow the Lead Status picklist (F3) --------------------------------------------------
 
 
-def test_turning_sync_on_makes_statuses_follow_the_lead_status_picklist(
+def test_turning_sync_on_asks_for_a_lead_status_mapping(
     acme, owner, salesforce_connection, django_capture_on_commit_callbacks
 ):
     from engage.services.crm.configuration import crm_settings_update
@@ -277,12 +279,14 @@ def test_turning_sync_on_makes_statuses_follow_the_lead_status_picklist(
     assert not statuses_from_crm(organization=acme)
     with django_capture_on_commit_callbacks(execute=True):
         crm_settings_update(organization=acme, actor=owner, sync_enabled=True)
-    assert statuses_from_crm(organization=acme)
+    assert crm_mapping_pending(organization=acme)
+    assert not statuses_from_crm(organization=acme)  # F3: never switched silently
 
 
-def test_opening_the_poll_page_makes_statuses_follow_once_salesforce_is_connected(
+def test_opening_the_poll_page_asks_for_a_lead_status_mapping_once_salesforce_is_connected(
     owner_client, acme, salesforce_connection
 ):
     assert not statuses_from_crm(organization=acme)
-    owner_client.get(poll_url())
-    assert statuses_from_crm(organization=acme)
+    html = owner_client.get(poll_url()).content.decode()
+    assert "Map your statuses to Salesforce Lead Status." in html
+    assert crm_mapping_pending(organization=acme) and not statuses_from_crm(organization=acme)

@@ -11,7 +11,7 @@ from django.urls import reverse
 from engage.crm.mapping import DEFAULT_MAPPINGS
 from engage.models import ContactStatus, CrmSettings, FieldMapping, SyncRule
 from engage.services.crm import configuration as crm_services
-from engage.services.statuses import statuses_from_crm
+from engage.services.statuses import crm_mapping_pending, statuses_from_crm
 
 SETTINGS = reverse("engage:crm_settings")
 
@@ -189,15 +189,17 @@ def test_sync_toggles_on_and_off_with_a_connection(owner_client, acme, salesforc
     assert not crm_services.crm_settings_for(acme).sync_enabled
 
 
-def test_opening_the_settings_page_makes_statuses_follow_the_lead_status_picklist(
+def test_opening_the_settings_page_asks_to_map_statuses_to_the_lead_status_picklist(
     owner_client, acme, salesforce_connection
 ):
+    before = list(ContactStatus.objects.for_org(acme).values_list("name", "crm_value"))
     assert not statuses_from_crm(organization=acme)
-    assert owner_client.get(SETTINGS).status_code == 200
-    assert statuses_from_crm(organization=acme)
-    assert set(
-        ContactStatus.objects.for_org(acme).exclude(crm_value="").values_list("crm_value", flat=True)
-    ) == {
+    html = page(owner_client.get(SETTINGS))
+    assert "Map your statuses to Salesforce Lead Status." in html
+    # F3: nothing switched; the list stays as it is until the admin applies a mapping.
+    assert not statuses_from_crm(organization=acme)
+    assert list(ContactStatus.objects.for_org(acme).values_list("name", "crm_value")) == before
+    assert {v for v, _l, _d in crm_mapping_pending(organization=acme)} == {
         "Open - Not Contacted",
         "Working - Contacted",
         "Closed - Converted",
@@ -269,7 +271,7 @@ def test_verify_and_save_stores_the_mapping_and_takes_statuses_from_salesforce(
     assert FieldMapping.objects.filter(organization=acme, sobject="Lead").count() == len(
         DEFAULT_MAPPINGS["Lead"]
     )
-    assert statuses_from_crm(organization=acme)
+    assert crm_mapping_pending(organization=acme) and not statuses_from_crm(organization=acme)
     assert "Verified and saved the Leads mapping." in page(owner_client.get(mapping_url("Lead")))
 
 

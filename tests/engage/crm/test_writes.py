@@ -183,25 +183,37 @@ def test_no_status_push_when_the_mapping_reads_status_only(
     sf.save_mapping(acme, "Lead", [replace(r, direction="to_engage") for r in rows])
     lead = sf.open_leads(sandbox)[0]
     contact = sf.linked_contact(acme, "Lead", lead)
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         contact_services.contact_set_status(
             contact=contact, status=statuses["Working - Contacted"], actor=owner
         )
-    assert callbacks == [] and not CrmWriteLog.objects.exists()
+    assert sf.record(sandbox, "Lead", lead["Id"])["Status"] == lead["Status"]  # nothing written
+    # F3: never silent — the write log says why.
+    (log,) = CrmWriteLog.objects.filter(organization=acme)
+    assert log.result == "skipped" and log.contact == contact
+    assert log.message.startswith("Lead Status is not mapped both ways")
 
 
-def test_statuses_that_mirror_nothing_or_unlinked_contacts_push_nothing(
-    acme, owner, salesforce_connection, django_capture_on_commit_callbacks
+def test_a_status_that_is_no_lead_status_value_is_logged_as_skipped_and_shown_on_the_contact(
+    acme, owner, owner_client, salesforce_connection, sandbox, django_capture_on_commit_callbacks
 ):
-    contact = ContactFactory(organization=acme, crm_type="Lead", crm_id="00Q000000000001AAA")
+    lead = sf.open_leads(sandbox)[0]
+    contact = sf.linked_contact(acme, "Lead", lead)
     plain = ContactFactory(organization=acme)
     from engage.models import ContactStatus
 
     status = ContactStatus.objects.for_org(acme).get(name="Qualified")  # the default list: no crm_value
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         contact_services.contact_set_status(contact=contact, status=status, actor=owner)
         contact_services.contact_set_status(contact=plain, status=status, actor=owner)
-    assert callbacks == []
+    assert sf.record(sandbox, "Lead", lead["Id"])["Status"] == lead["Status"]  # nothing written
+    (log,) = CrmWriteLog.objects.filter(organization=acme)  # the unlinked contact needs none
+    assert (log.result, log.action, log.contact) == ("skipped", "update_status", contact)
+    assert log.message == "Status ‘Qualified’ is not a Salesforce Lead Status value: not written."
+    html = owner_client.get(reverse("engage:contact_detail", args=[contact.pk])).content.decode()
+    assert "Not written to Salesforce: Status ‘Qualified’ is not a Salesforce Lead Status value" in html
+    plain_html = owner_client.get(reverse("engage:contact_detail", args=[plain.pk])).content.decode()
+    assert "Not written to Salesforce" not in plain_html
 
 
 # --- G9: Email Opt Out ----------------------------------------------------------------------------------
