@@ -91,10 +91,15 @@ def test_an_admin_connects_and_polls_salesforce_and_a_seller_s_status_change_rea
     expect(admin.get_by_text(f"Salesforce is connected as {ADMIN_USERNAME}.")).to_be_visible()
 
     # --- Admin › CRM › Leads mapping: a default value for Country, verified and saved ---------------
-    # Admin › CRM opens on its settings; once Salesforce is connected the status list follows the
-    # Lead Status picklist (F3: the default Lead mapping maps Contact Status to it).
+    # Admin › CRM opens on its settings; once Salesforce is connected it asks to map the statuses
+    # to the Lead Status picklist (F3: the default Lead mapping maps Contact Status to it), and the
+    # list follows the picklist once the admin applies the suggested mapping.
     admin.get_by_role("navigation", name="Admin Portal").get_by_role("link", name="CRM").click()
     expect(admin.get_by_role("heading", name="Settings", exact=True)).to_be_visible()
+    assert not statuses_from_crm(organization=acme)
+    admin.get_by_role("link", name="choose a Lead Status for each status and apply the mapping").click()
+    admin.get_by_role("button", name="Apply mapping").click()
+    expect(admin.get_by_text("Statuses now follow Salesforce Lead Status")).to_be_visible()
     assert statuses_from_crm(organization=acme)
     crm_nav = admin.get_by_role("navigation", name="CRM")
     crm_nav.get_by_role("link", name="Leads", exact=True).click()
