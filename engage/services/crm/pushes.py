@@ -105,18 +105,20 @@ def crm_push_statuses(*, contact_ids: Iterable[int], actor_id: int | None = None
         with CrmWriter(
             organization, actor=actor if actor and actor.organization_id == organization.pk else None
         ) as writer:
-            for contact in group:  # F3: never silent — each change not written says why
-                if both_ways and contact.status.crm_value:
-                    continue
-                writer.skip(
-                    Action.UPDATE_STATUS,
-                    LEAD,
-                    NOT_MAPPED_BOTH_WAYS if not both_ways else not_written_reason(contact.status),
-                    contact=contact,
-                    record_id=contact.crm_id,
-                    request={"Status": contact.status.name},
-                )
-                report.skipped += 1
+            # F3: never silent — each change not written is logged with why.
+            report.skipped += writer.skip_many(
+                Action.UPDATE_STATUS,
+                LEAD,
+                [
+                    (
+                        c,
+                        NOT_MAPPED_BOTH_WAYS if not both_ways else not_written_reason(c.status),
+                        {"Status": c.status.name},
+                    )
+                    for c in group
+                    if not (both_ways and c.status.crm_value)
+                ],
+            )
             if not both_ways:
                 continue
             updates = [

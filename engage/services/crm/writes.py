@@ -355,6 +355,29 @@ class CrmWriter:
         )
         return WriteResult(ok=False, record_id=record_id, code=code, message=message, log=log)
 
+    def skip_many(
+        self, action: str, sobject: str, skips: Sequence[tuple[Contact, str, dict[str, Any]]]
+    ) -> int:
+        """``skip`` for many contacts at once (``(contact, message, request)`` each), one INSERT
+        per 500 rows: a bulk status change that cannot be written logs each Lead, with why."""
+        actor = self.actor if self.actor is not None and self.actor.pk else None
+        rows = [
+            CrmWriteLog(
+                organization=self.organization,
+                actor=actor,
+                action=action,
+                sobject=sobject,
+                record_id=(contact.crm_id or "")[:18],
+                contact=contact if contact.pk else None,
+                request=_jsonable(request),
+                result=Result.SKIPPED,
+                message=message,
+            )
+            for contact, message, request in skips
+        ]
+        CrmWriteLog.objects.bulk_create(rows, batch_size=500)
+        return len(rows)
+
     def _failed(
         self,
         action: str,

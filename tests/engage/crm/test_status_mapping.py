@@ -199,3 +199,31 @@ def test_the_mapping_page_costs_the_same_queries_however_many_statuses(
         extra = ContactStatus.objects.create(organization=acme, name=f"Extra {i}", position=10 + i)
         ContactFactory(organization=acme, status=extra)
     assert measure(14) == few
+
+
+def test_a_bulk_change_to_a_status_that_is_no_lead_status_value_logs_each_lead_as_skipped(
+    acme, owner, salesforce_connection, sandbox, django_capture_on_commit_callbacks
+):
+    from engage.models import CrmWriteLog
+    from engage.services.contacts import contacts_bulk_update
+    from tests.engage.crm import sf_helpers as sf
+
+    leads = sf.open_leads(sandbox, 3)
+    linked = [sf.linked_contact(acme, "Lead", lead) for lead in leads]
+    ContactFactory(organization=acme)  # not linked: nothing to write, nothing to log
+    with django_capture_on_commit_callbacks(execute=True):
+        count = contacts_bulk_update(
+            organization=acme,
+            actor=owner,
+            contacts=Contact.objects.filter(organization=acme),
+            status=status(acme, "Qualified"),
+        )
+    assert count == 4
+    logs = CrmWriteLog.objects.filter(organization=acme)
+    assert sorted(logs.values_list("contact_id", flat=True)) == sorted(c.pk for c in linked)
+    assert set(logs.values_list("result", "message")) == {
+        ("skipped", "Status ‘Qualified’ is not a Salesforce Lead Status value: not written.")
+    }
+    assert [sf.record(sandbox, "Lead", lead["Id"])["Status"] for lead in leads] == [
+        lead["Status"] for lead in leads
+    ]
