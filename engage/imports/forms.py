@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
+from copilot.models import User
 from engage.imports import parsing
 from engage.imports.fields import CHOICES, mapping_problems
 from engage.models import ContactImport
@@ -35,13 +36,24 @@ def column_field_name(index: int) -> str:
 
 
 class MappingForm(forms.Form):
-    """``col_<index>`` per file column (its contact field, "" for not imported) and what to do
-    with rows whose email is already a contact."""
+    """``col_<index>`` per file column (its contact field, "" for not imported), what to do
+    with rows whose email is already a contact, and who owns the new contacts (``owner_choice``,
+    with ``assigned_owner`` among the organisation's active users for "a teammate")."""
 
     on_duplicate = forms.ChoiceField(
         label="When a contact with the same email already exists",
         choices=ContactImport.OnDuplicate.choices,
         widget=forms.RadioSelect,
+    )
+    owner_choice = forms.ChoiceField(
+        label="Owner of the new contacts",
+        choices=ContactImport.OwnerChoice.choices,
+        widget=forms.RadioSelect,
+        required=False,  # not given: the column when one is imported as Owner, else me
+        help_text="With a column, rows whose owner is not a user here are yours; the row report says which.",
+    )
+    assigned_owner = forms.ModelChoiceField(
+        label="Teammate", queryset=User.objects.none(), required=False, empty_label="Choose a teammate"
     )
 
     def __init__(self, *args, contact_import: ContactImport, **kwargs) -> None:
@@ -49,6 +61,8 @@ class MappingForm(forms.Form):
             "initial",
             {
                 "on_duplicate": contact_import.on_duplicate,
+                "owner_choice": _initial_owner_choice(contact_import),
+                "assigned_owner": contact_import.assigned_owner_id,
                 **{column_field_name(int(i)): key for i, key in contact_import.mapping.items()},
             },
         )
@@ -66,8 +80,15 @@ class MappingForm(forms.Form):
                     "required": "Tick this to import the file as it is, or fix those lines and upload it again."
                 },
             )
+        self.fields["assigned_owner"].queryset = User.objects.filter(
+            organization_id=contact_import.organization_id, is_active=True
+        ).order_by("first_name", "last_name", "email")
+        self.fields["assigned_owner"].label_from_instance = lambda u: u.get_full_name() or u.email
         # The radio buttons come after the column table.
-        self.order_fields([column_field_name(i) for i in range(len(self.headers))] + ["on_duplicate"])
+        self.order_fields(
+            [column_field_name(i) for i in range(len(self.headers))]
+            + ["on_duplicate", "owner_choice", "assigned_owner"]
+        )
 
     def column_fields(self) -> list[forms.BoundField]:
         return [self[column_field_name(i)] for i in range(len(self.headers))]
@@ -91,6 +112,14 @@ class MappingForm(forms.Form):
             if key:
                 mapping[str(index)] = key
         return mapping
+
+
+def _initial_owner_choice(contact_import: ContactImport) -> str:
+    """The stored choice; a file with a column guessed as Owner starts on "a column"."""
+    Owner = ContactImport.OwnerChoice
+    if contact_import.owner_choice == Owner.ME and "owner" in contact_import.mapping.values():
+        return Owner.COLUMN
+    return contact_import.owner_choice
 
 
 def submitted_mapping(data, headers: list[str]) -> dict[str, str]:

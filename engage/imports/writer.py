@@ -122,6 +122,18 @@ class ImportPass:
                 if name:  # two users with one name: the name alone says nobody
                     self.users_by_name[name] = None if name in self.users_by_name else pk
         self.importer_id = self.imp.created_by_id
+        # Who owns the new contacts (a column's owner, when given and known, comes first).
+        self.new_owner_id = self.importer_id
+        teammate = self.imp.assigned_owner_id
+        if (
+            self.imp.owner_choice == ContactImport.OwnerChoice.TEAMMATE
+            and teammate
+            and User.objects.filter(pk=teammate, organization=self.org, is_active=True).exists()
+        ):
+            self.new_owner_id = teammate
+        # Rows naming an owner who is not a user here (they get the importer): counted per run.
+        self.unknown_owners = 0
+        self._batch_unknown_owners = 0
         # Numbers without a country code in rows without a Country: read where the importer is.
         self.phone_region = phone_region_for(self.imp.created_by) if self.imp.created_by_id else None
 
@@ -149,6 +161,7 @@ class ImportPass:
         unique-constraint clash means someone added one of these contacts meanwhile: the batch is
         rolled back and decided again once."""
         for attempt in (1, 2):
+            self._batch_unknown_owners = 0
             try:
                 with transaction.atomic():
                     decisions, emails, crm = self._decide(rows)
@@ -165,6 +178,7 @@ class ImportPass:
             self.seen_emails.update(emails)
             self.seen_crm.update(crm)
             self.accounts.commit()
+            self.unknown_owners += self._batch_unknown_owners
             self.tally = batch.tally
             if self.report is not None:
                 self.report.write(batch.report)
@@ -274,6 +288,7 @@ class ImportPass:
                 notes.append((row.headers["status"], f"Status “{status}” is not in your list: kept {kept}."))
         owner = row.values.get("owner")
         if owner and self._owner_id(owner) is None:
+            self._batch_unknown_owners += 1
             if contact is None:
                 notes.append(
                     (row.headers["owner"], f"Owner “{owner}” is not a user here: you are the owner.")
@@ -308,7 +323,7 @@ class ImportPass:
                         **self.defaults,
                         "organization_id": self.org.pk,
                         "email": decision.row.email,
-                        "owner_id": self.importer_id,
+                        "owner_id": self.new_owner_id,
                         "status_id": self.default_status[0],
                         "source": Contact.Source.IMPORT.value,
                         "created_at": now,

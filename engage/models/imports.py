@@ -23,6 +23,11 @@ class ContactImport(TenantModel):
         UPDATE = "update", "Update the existing contact"
         SKIP = "skip", "Skip the row"
 
+    class OwnerChoice(models.TextChoices):
+        ME = "me", "Me"
+        TEAMMATE = "teammate", "A teammate"
+        COLUMN = "column", "The owner’s email in a column of the file"
+
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -35,6 +40,17 @@ class ContactImport(TenantModel):
     row_count = models.PositiveIntegerField(default=0, help_text="Data rows in the file")
     mapping = models.JSONField(default=dict, blank=True, help_text="column index -> contact field")
     on_duplicate = models.CharField(max_length=10, choices=OnDuplicate.choices, default=OnDuplicate.UPDATE)
+    # Who owns the contacts the import creates: the importer, a chosen teammate, or the user whose
+    # email a column gives (unknown emails: the importer, noted in the row report).
+    owner_choice = models.CharField(max_length=10, choices=OwnerChoice.choices, default=OwnerChoice.ME)
+    assigned_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The teammate owning the new contacts (owner choice “a teammate”).",
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.MAPPING)
     processed_rows = models.PositiveIntegerField(default=0)
     created_count = models.PositiveIntegerField(default=0)

@@ -148,9 +148,17 @@ def import_can_remap(contact_import: ContactImport) -> bool:
 
 @transaction.atomic
 def import_set_mapping(
-    *, contact_import: ContactImport, actor: User, mapping: dict[str, str], on_duplicate: str
+    *,
+    contact_import: ContactImport,
+    actor: User,
+    mapping: dict[str, str],
+    on_duplicate: str,
+    owner_choice: str | None = None,
+    assigned_owner: User | None = None,
 ) -> ContactImport:
-    """Save the chosen columns and queue the validation pass."""
+    """Save the chosen columns and who owns the new contacts (``owner_choice``: me, a teammate —
+    ``assigned_owner``, an active user of the organisation — or the column mapped to Owner;
+    None: the column when one is mapped to Owner, else me), and queue the validation pass."""
     contact_import = ContactImport.objects.select_for_update().get(pk=contact_import.pk)
     if not import_can_remap(contact_import):
         raise ValidationError(
@@ -162,10 +170,19 @@ def import_set_mapping(
         raise ValidationError([message for _, message in problems])
     if on_duplicate not in ContactImport.OnDuplicate.values:
         raise ValidationError({"on_duplicate": "Choose what to do with contacts that already exist."})
+    if owner_choice is None:
+        owner_choice = (
+            ContactImport.OwnerChoice.COLUMN if "owner" in mapping.values() else ContactImport.OwnerChoice.ME
+        )
+    _check_owner_choice(contact_import, mapping, owner_choice, assigned_owner)
     if contact_import.report:
         contact_import.report.delete(save=False)  # from a failed run; a new one will be written
     contact_import.mapping = mapping
     contact_import.on_duplicate = on_duplicate
+    contact_import.owner_choice = owner_choice
+    contact_import.assigned_owner = (
+        assigned_owner if owner_choice == ContactImport.OwnerChoice.TEAMMATE else None
+    )
     contact_import.status = Status.VALIDATING
     contact_import.validation = _kept_facts(contact_import)
     contact_import.failure_message = ""
@@ -177,6 +194,8 @@ def import_set_mapping(
         update_fields=[
             "mapping",
             "on_duplicate",
+            "owner_choice",
+            "assigned_owner",
             "status",
             "validation",
             "failure_message",
@@ -189,6 +208,36 @@ def import_set_mapping(
     )
     enqueue_on_commit("contact_import_validate", contact_import.pk)
     return contact_import
+
+
+def _check_owner_choice(
+    contact_import: ContactImport, mapping: dict[str, str], owner_choice: str, assigned_owner: User | None
+) -> None:
+    Owner = ContactImport.OwnerChoice
+    if owner_choice not in Owner.values:
+        raise ValidationError({"owner_choice": "Choose who owns the new contacts."})
+    owner_column = next(
+        (contact_import.headers[int(i)] for i, key in mapping.items() if key == "owner"), None
+    )
+    if owner_choice == Owner.TEAMMATE and (
+        assigned_owner is None
+        or assigned_owner.organization_id != contact_import.organization_id
+        or not assigned_owner.is_active
+    ):
+        raise ValidationError({"assigned_owner": "Choose the teammate who owns the new contacts."})
+    if owner_choice == Owner.COLUMN and owner_column is None:
+        raise ValidationError(
+            {
+                "owner_choice": "No column is imported as Owner: set the field of the owners’ email column to Owner."
+            }
+        )
+    if owner_choice != Owner.COLUMN and owner_column is not None:
+        raise ValidationError(
+            {
+                "owner_choice": f"Column “{owner_column}” is imported as Owner: choose “{Owner.COLUMN.label}”, "
+                "or do not import that column."
+            }
+        )
 
 
 # --- Validation pass ----------------------------------------------------------------------------
@@ -218,6 +267,7 @@ def import_validate(*, import_id: int) -> None:
         "skip": tally.skipped,
         "error": tally.errors,
         "noted": tally.noted,
+        "unknown_owners": runner.unknown_owners,
         "problems": tally.problems,
     }
     contact_import.processed_rows = tally.processed

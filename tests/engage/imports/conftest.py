@@ -40,6 +40,8 @@ def import_file(acme, teammate, django_capture_on_commit_callbacks) -> Callable[
         start: bool = True,
         user=None,
         name: str = "contacts.csv",
+        owner_choice: str | None = None,
+        assigned_owner=None,
     ) -> ContactImport:
         user = user or teammate
         contact_import = import_create(
@@ -51,6 +53,8 @@ def import_file(acme, teammate, django_capture_on_commit_callbacks) -> Callable[
                 actor=user,
                 mapping=mapping if mapping is not None else contact_import.mapping,
                 on_duplicate=on_duplicate,
+                owner_choice=owner_choice,
+                assigned_owner=assigned_owner,
             )
         contact_import.refresh_from_db()
         if start:
