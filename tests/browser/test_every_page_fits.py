@@ -1,0 +1,119 @@
+"""One look at every width (issue 12, point 6): every Admin Portal and workspace page, opened with
+GET by Acme's admin in real Chromium at 800 and 1366 px, is no wider than the window; wide tables
+scroll inside their card and the portal's sidebar folds above the content instead.
+
+The URLs are enumerated from the resolver (as in tests/copilot/test_tenancy_urls.py), so a page
+added later is covered without being listed. Each is first fetched with Django's test client: a
+URL that answers a full portal or workspace page (``<body class="portal">`` / ``"workspace"``)
+is opened in the browser; redirects, POST-only URLs, fragments and downloads are not pages.
+Salesforce is connected through the sandbox and the mailboxes have synced a customer's mail, so
+pages show rows rather than empty states.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from playwright.sync_api import Page
+
+from copilot.models import User
+from integrations.models import ConnectionApp
+from tests.copilot.intelligence.factories import CompanyFactory, PersonFactory
+from tests.copilot.test_tenancy_urls import ALL_ROUTES, OBJECT_FACTORIES
+from tests.engage.crm.conftest import salesforce_connection  # noqa: F401  (a fixture)
+from tests.engage.test_one_customer import MEI, _new_contact, sync_kestrel
+from tests.factories import ContactImportFactory, InvitationFactory
+from tests.integrations.salesforce.factories import ConnectionFactory, SyncStateFactory
+from tests.security.test_get_changes_nothing import PLAIN_KWARGS
+
+PAGE_KINDS = ('<body class="portal', '<body class="workspace')
+# Wider than anything a field holds in the demo: a page must wrap it or scroll it inside a card.
+LONG = "Kestrel Robotics International Holdings and Manufacturing Partners of the Northern Territories"
+
+FITS = """() => {
+  const root = document.documentElement;
+  if (root.scrollWidth <= window.innerWidth) return null;
+  const wide = [...document.querySelectorAll("body *")]
+    .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+    .filter((e) => { // the outermost culprits: not inside something that scrolls or clips
+      for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+        if (getComputedStyle(a).overflowX !== "visible") return false;
+      }
+      return true;
+    })
+    .slice(0, 3)
+    .map((e) => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + String(e.className).split(" ")[0] : ""));
+  return `${root.scrollWidth}px wide (${wide.join(", ")})`;
+}"""
+
+
+def _objects(acme: Any, owner: User, salesforce: Any) -> dict[str, Any]:
+    """One object per id-taking URL kwarg; one Google connection with its mail app and a mailbox."""
+    google = ConnectionFactory(organization=acme, provider="google", connected_by=owner)
+    app = ConnectionApp.objects.create(organization=acme, connection=google, app="email")
+    mailbox = SyncStateFactory(
+        connection=google, user=owner, kind="email", object_name=f"email:{owner.email}"
+    )
+    existing = {"connection_id": salesforce, "connection_app_id": app, "sync_state_id": mailbox}
+    return {kwarg: existing.get(kwarg) or factory(acme) for kwarg, factory in OBJECT_FACTORIES.items()}
+
+
+def _pages(client: Client, objects: dict[str, Any]) -> list[str]:
+    urls = []
+    for route in ALL_ROUTES:
+        kwargs = {k: (objects[k].pk if k in objects else PLAIN_KWARGS[k]) for k in route.kwargs}
+        url = reverse(route.name, kwargs=kwargs)
+        response = client.get(url)
+        if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
+            continue
+        if any(kind in response.content.decode(errors="replace") for kind in PAGE_KINDS):
+            urls.append(url)
+    return sorted(set(urls))
+
+
+@pytest.fixture
+def pages(acme: Any, owner: User, teammate: User, salesforce_connection: Any) -> list[str]:  # noqa: F811
+    mei = _new_contact(acme, teammate, MEI, "Mei", company=LONG)
+    _new_contact(acme, teammate, "raj.patel@kestrel.example", "Raj")
+    sync_kestrel(owner, teammate)
+    CompanyFactory(organization=acme, name=LONG, domain="kestrel-international.example")
+    PersonFactory(organization=acme, email="a.very.long.address.for.someone@kestrel-international.example")
+    ContactImportFactory(organization=acme, created_by=owner, original_name=f"{LONG}.csv")
+    InvitationFactory(organization=acme, email="invited.person.with.a.long.address@kestrel.example")
+    objects = _objects(acme, owner, salesforce_connection)
+    objects["contact_id"] = mei
+    client = Client()
+    client.force_login(owner)
+    client.raise_request_exception = False
+    urls = _pages(client, objects)
+    # Guards the walk: if it silently found nothing, the width check below would prove nothing.
+    for expected in ("/admin/", "/admin/users/", "/app/contacts/", f"/app/contacts/{mei.pk}/"):
+        assert expected in urls, f"{expected} is not among the pages walked: {urls}"
+    return urls
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [800, 1366])
+def test_every_portal_and_workspace_page_fits_the_window(
+    new_page: Callable[..., Page],
+    sign_in: Callable[[Page, User], Page],
+    live_server: Any,
+    owner: User,
+    pages: list[str],
+    width: int,
+) -> None:
+    page = sign_in(new_page(ignore_https_errors=True), owner)
+    page.set_viewport_size({"width": width, "height": 900})
+    too_wide = []
+    for url in pages:
+        page.goto(f"{live_server.url}{url}")
+        problem = page.evaluate(FITS)
+        if problem:
+            too_wide.append(f"{url}: {problem}")
+    assert not too_wide, f"{len(too_wide)} of {len(pages)} pages are wider than {width} px:\n" + "\n".join(
+        too_wide
+    )
