@@ -60,6 +60,8 @@ def import_map(request: HttpRequest, import_id: int) -> HttpResponse:
                 actor=request.user,
                 mapping=form.mapping(),
                 on_duplicate=form.cleaned_data["on_duplicate"],
+                owner_choice=form.cleaned_data["owner_choice"] or None,
+                assigned_owner=form.cleaned_data["assigned_owner"],
             )
         except ValidationError as exc:
             apply_validation_error(form, exc)
