@@ -36,6 +36,7 @@ def _render_list(
     context = {
         "statuses": list(status_services.status_list(organization=organization)),
         "from_crm": status_services.statuses_from_crm(organization=organization),
+        "statuses_mapping_pending": bool(status_services.crm_mapping_pending(organization=organization)),
         "crm_message": CRM_READ_ONLY_MESSAGE,
         "add_form": add_form or StatusForm(),
         "edit_form": edit_form,

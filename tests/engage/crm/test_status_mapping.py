@@ -227,3 +227,14 @@ def test_a_bulk_change_to_a_status_that_is_no_lead_status_value_logs_each_lead_a
     assert [sf.record(sandbox, "Lead", lead["Id"])["Status"] for lead in leads] == [
         lead["Status"] for lead in leads
     ]
+
+
+def test_the_contact_statuses_page_says_a_lead_status_mapping_is_waiting(
+    owner_client, acme, salesforce_connection
+):
+    """Admin Portal › Contact Status is where an admin looks for the list: it links to the mapping."""
+    html(owner_client.get(SETTINGS))  # the CRM pages notice the picklist
+
+    page = html(owner_client.get(reverse("engage:statuses")))
+
+    assert BANNER in page and MAPPING in page
