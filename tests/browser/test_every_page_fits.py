@@ -117,3 +117,41 @@ def test_every_portal_and_workspace_page_fits_the_window(
     assert not too_wide, f"{len(too_wide)} of {len(pages)} pages are wider than {width} px:\n" + "\n".join(
         too_wide
     )
+
+
+TRUNCATED_SELECTS = """() => {
+  const ctx = document.createElement("canvas").getContext("2d");
+  return [...document.querySelectorAll(".crm-table select")].flatMap((s) => {
+    const style = getComputedStyle(s);
+    ctx.font = style.font;
+    const text = s.options[s.selectedIndex]?.text ?? "";
+    // the text, the select's own padding and its arrow (about 1.25em) must fit inside it
+    const needed = ctx.measureText(text).width + parseFloat(style.paddingLeft) + parseFloat(style.paddingRight)
+      + 1.25 * parseFloat(style.fontSize);
+    return needed > s.clientWidth ? [`${s.name}: "${text}" needs ${Math.ceil(needed)}px, has ${s.clientWidth}px`] : [];
+  });
+}"""
+
+
+@pytest.mark.browser
+def test_the_field_mapping_fits_1366_without_truncated_selects(
+    page: Page,
+    sign_in: Callable[[Page, User], Page],
+    live_server: Any,
+    owner: User,
+    salesforce_connection: Any,  # noqa: F811  (the fixture imported above)
+) -> None:
+    page.set_viewport_size({"width": 1366, "height": 900})
+    sign_in(page, owner)
+    for sobject in ("Lead", "Contact", "Account"):
+        page.goto(f"{live_server.url}{reverse('engage:crm_mapping', args=[sobject])}")
+        assert page.locator(".crm-table select").count() > 5
+        assert page.evaluate(FITS) is None
+        overflow = page.evaluate(
+            "() => [...document.querySelectorAll('.crm-table')].map(t => t.parentElement.scrollWidth - t.parentElement.clientWidth)"
+        )
+        assert overflow and max(overflow) <= 0, (
+            f"{sobject}: the table is {max(overflow)} px wider than its card"
+        )
+        truncated = page.evaluate(TRUNCATED_SELECTS)
+        assert not truncated, f"{sobject} mapping at 1366 px:\n" + "\n".join(truncated)
