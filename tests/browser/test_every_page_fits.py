@@ -51,6 +51,13 @@ FITS = """() => {
 }"""
 
 
+# Action cells that are not aligned with their row (a cell laid out as a flex box leaves the row).
+MISALIGNED_ACTIONS = """() => [...document.querySelectorAll("td.actions")].filter((td) => {
+  const cell = td.getBoundingClientRect(), row = td.parentElement.getBoundingClientRect();
+  return cell.height > 0 && (Math.abs(cell.top - row.top) > 1 || Math.abs(cell.bottom - row.bottom) > 1);
+}).length"""
+
+
 def _objects(acme: Any, owner: User, salesforce: Any) -> dict[str, Any]:
     """One object per id-taking URL kwarg; one Google connection with its mail app and a mailbox."""
     google = ConnectionFactory(organization=acme, provider="google", connected_by=owner)
@@ -114,7 +121,9 @@ def test_every_portal_and_workspace_page_fits_the_window(
         problem = page.evaluate(FITS)
         if problem:
             too_wide.append(f"{url}: {problem}")
-    assert not too_wide, f"{len(too_wide)} of {len(pages)} pages are wider than {width} px:\n" + "\n".join(
+        if misaligned := page.evaluate(MISALIGNED_ACTIONS):
+            too_wide.append(f"{url}: {misaligned} action cell(s) not aligned with their row")
+    assert not too_wide, f"{len(too_wide)} problems on {len(pages)} pages at {width} px:\n" + "\n".join(
         too_wide
     )
 
