@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from copilot.templatetags.when import relative
 from tests.factories import UserFactory
+from tests.integrations.salesforce.factories import ConnectionFactory
 from tests.support_login_helpers import sign_in_to_support, support_user
 
 UTC = dt.UTC
@@ -111,3 +112,16 @@ def test_the_support_admin_shows_the_same_zone(client, acme):
 
     # Django's admin keeps its own format, but in the active zone: already 5 March in Tokyo.
     assert "March 5, 2026, 8:30 a.m." in page
+
+
+def test_a_relative_time_carries_its_moment_in_the_viewers_zone(client, acme, owner):
+    ConnectionFactory(
+        organization=acme, connected_by=owner, api_used=1, api_max=15_000, api_checked_at=LATE_EVENING_UTC
+    )
+    owner.time_zone = "Asia/Tokyo"
+    owner.save(update_fields=["time_zone"])
+    client.force_login(owner)
+
+    text = client.get(reverse("copilot:portal_home")).text
+
+    assert 'title="Mar 5, 2026, 8:30 AM">' in text and " ago</time>" in text
