@@ -144,6 +144,14 @@ SENTENCES: dict[str, Sentence] = {
     "statuses.crm_source_off": lambda who, target, data: (
         f"{who} stopped taking the contact statuses from Salesforce's Lead Status."
     ),
+    "statuses.crm_mapping_pending": lambda who, target, data: (
+        "Salesforce's Lead Status picklist changed: the contact statuses wait for an admin to map "
+        f"them ({_plural(len(data.get('values') or []), 'value')})."
+    ),
+    "statuses.crm_mapping_applied": lambda who, target, data: (
+        f"{who} mapped the contact statuses to Salesforce's Lead Status "
+        f"({_plural(data.get('moved'), 'contact')} moved, {len(data.get('retired') or [])} retired)."
+    ),
     "statuses.synced_from_crm": lambda who, target, data: (
         f"{who} took the contact statuses from Salesforce's Lead Status picklist "
         f"({_counts(data, 'created', 'updated', 'removed')})."
