@@ -10,7 +10,7 @@ import zoneinfo
 import pytest
 from django.template import Context, Template
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from copilot.templatetags.when import relative
 from tests.factories import UserFactory
@@ -40,6 +40,12 @@ def test_one_format_per_kind_in_the_active_zone(zone, day, moment, clock):
     with timezone.override(zone):
         text = render("{{ t|day }}|{{ t|moment }}|{{ t|clock }}", t=LATE_EVENING_UTC)
     assert text == f"{day}|{moment}|{clock}"
+
+
+def test_another_language_gets_its_own_formats_of_the_same_kinds():
+    with timezone.override(TOKYO), translation.override("de"):
+        text = render("{{ t|day }}|{{ t|moment }}|{{ t|clock }}", t=LATE_EVENING_UTC)
+    assert text == "5. März 2026|5. März 2026 08:30|08:30"
 
 
 def test_plain_dates_and_times_are_not_shifted():
