@@ -256,7 +256,9 @@ def test_an_unknown_engage_field_and_direction_are_refused(lead_describe):
 
 def test_account_fields_are_not_lead_fields(lead_describe):
     rows = [*DEFAULT_MAPPINGS["Lead"], MappingRow("domain", "Website")]
-    assert "Cadence has no field “domain” for Leads" in validate_mapping(rows, lead_describe)[len(rows) - 1][0]
+    assert (
+        "Cadence has no field “domain” for Leads" in validate_mapping(rows, lead_describe)[len(rows) - 1][0]
+    )
 
 
 def test_rows_may_be_dicts_or_models(lead_describe):
