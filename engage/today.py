@@ -13,10 +13,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
 
-from copilot.intelligence.selectors import TimelineItem, timeline_item
+from copilot.intelligence.selectors import TimelineItem, for_display, timeline_item
 from copilot.models import (
     Activity,
     ActivityParticipant,
@@ -98,7 +98,7 @@ def todays_meetings(
     start, end = day_bounds(day)
     utc_start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
     meetings = (
-        Activity.objects.for_org(organization)
+        for_display(Activity.objects.for_org(organization))
         .filter(kind=Activity.Kind.MEETING, cancelled=False)
         .filter(
             # All-day meetings keep their calendar date at midnight UTC (as the timeline shows them).
@@ -112,16 +112,6 @@ def todays_meetings(
             | Q(all_day=False, occurred_at__gte=start, occurred_at__lt=end, ends_at__isnull=True)
         )
         .filter(_own(viewer))
-        .defer("body")
-        .prefetch_related(
-            Prefetch("participants", queryset=ActivityParticipant.objects.order_by("pk")),
-            Prefetch(
-                "sources",
-                queryset=ActivitySource.objects.select_related("user").order_by(
-                    "user__first_name", "user__last_name", "user__email"
-                ),
-            ),
-        )
         .order_by("occurred_at", "pk")[:limit]
     )
     return [timeline_item(meeting, viewer=viewer) for meeting in meetings]

@@ -280,23 +280,24 @@ def company_by_domain(*, organization: Organization, domain: str) -> Company | N
     return Company.objects.for_org(organization).filter(domain=company_domain(domain)).first()
 
 
+def for_display(activities: QuerySet[Activity]) -> QuerySet[Activity]:
+    """What a timeline row shows of each activity (participants, the teammates holding a copy),
+    in two queries for the whole list; the body is left for the one page that shows it."""
+    return activities.defer("body").prefetch_related(
+        Prefetch("participants", queryset=ActivityParticipant.objects.order_by("pk")),
+        Prefetch(
+            "sources",
+            queryset=ActivitySource.objects.select_related("user").order_by(
+                "user__first_name", "user__last_name", "user__email"
+            ),
+        ),
+    )
+
+
 def _activities_by_id(*, organization: Organization, ids: list[int]) -> dict[int, Activity]:
     if not ids:
         return {}
-    activities = (
-        Activity.objects.for_org(organization)
-        .filter(pk__in=ids)
-        .defer("body")
-        .prefetch_related(
-            Prefetch("participants", queryset=ActivityParticipant.objects.order_by("pk")),
-            Prefetch(
-                "sources",
-                queryset=ActivitySource.objects.select_related("user").order_by(
-                    "user__first_name", "user__last_name", "user__email"
-                ),
-            ),
-        )
-    )
+    activities = for_display(Activity.objects.for_org(organization).filter(pk__in=ids))
     return {a.pk: a for a in activities}
 
 
