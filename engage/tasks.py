@@ -102,6 +102,13 @@ def crm_link_imported(import_id: int) -> None:
     linking.crm_link_imported(import_id=import_id)
 
 
+@shared_task(name="engage.crm_push_imported", ignore_result=True)
+def crm_push_imported(import_id: int) -> None:
+    from engage.services.crm import linking
+
+    linking.crm_push_imported(import_id=import_id)
+
+
 # --- Jobs whose worker died (engage/jobs.py) ------------------------------------------------------
 # A killed worker's poll or import is redelivered at once on its own host; this sweep catches the
 # rest (a worker on another host, a message lost) within a minute of the job's heartbeat going

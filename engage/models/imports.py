@@ -71,6 +71,23 @@ class ContactImport(TenantModel):
         default=0, help_text="Take-overs after a dead worker since the last chunk was stored."
     )
 
+    # Creating and linking the imported people in Salesforce afterwards (CRM setting "create them
+    # in Salesforce"): the page shows "Linking to Salesforce: N of M" while it runs, then the result.
+    class CrmPush(models.TextChoices):
+        NONE = "", "Not pushed"
+        QUEUED = "queued", "Waiting"
+        RUNNING = "running", "Linking"
+        DONE = "done", "Done"
+        FAILED = "failed", "Stopped"
+
+    crm_push_status = models.CharField(max_length=10, choices=CrmPush.choices, default="", blank=True)
+    crm_push_total = models.PositiveIntegerField(default=0)
+    crm_pushed = models.PositiveIntegerField(default=0, help_text="Contacts handled so far")
+    crm_linked = models.PositiveIntegerField(default=0, help_text="Linked to people already in Salesforce")
+    crm_created = models.PositiveIntegerField(default=0, help_text="Created in Salesforce")
+    crm_push_errors = models.PositiveIntegerField(default=0)
+    crm_push_message = models.TextField(blank=True, help_text="Why the push stopped, for people")
+
     class Meta:
         ordering = ["-created_at"]
 

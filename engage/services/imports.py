@@ -38,6 +38,7 @@ from engage.imports.outcomes import Batch, Tally
 from engage.imports.writer import ImportPass
 from engage.jobs import DATABASE_LOST, JobLost, job_claim, job_hand_back, job_is_dead, job_is_stale, job_save
 from engage.models import ContactImport
+from engage.services.crm.linking import imported_crm_task
 from integrations.workers import worker_owner
 
 logger = logging.getLogger(__name__)
@@ -362,9 +363,16 @@ def import_run(*, import_id: int) -> None:
         },
     )
     if tally.created or tally.updated:
-        # F2 for imports: no lookup per row (100k rows, 100k API calls); one capped pass links the
-        # new contacts to Salesforce by email afterwards, the sync links the rest.
-        enqueue_on_commit("crm_link_imported", import_id)
+        # F2 for imports: no lookup per row (100k rows, 100k API calls). When the CRM settings
+        # create people made here in Salesforce, a batched pass creates and links them (about
+        # three API calls per 200); otherwise one capped pass links the new contacts by email
+        # and the sync links the rest.
+        task = imported_crm_task(contact_import.organization)
+        if task == "crm_push_imported":
+            contact_import.crm_push_status = ContactImport.CrmPush.QUEUED
+            contact_import.save(update_fields=["crm_push_status"])
+        if task:
+            enqueue_on_commit(task, import_id)
 
 
 def _save_report(contact_import: ContactImport, text: io.TextIOWrapper, raw) -> None:

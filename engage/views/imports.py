@@ -145,6 +145,8 @@ def _status_context(contact_import: ContactImport, **extra) -> dict:
     return {
         "contact_import": contact_import,
         "running": contact_import.status in (Status.VALIDATING, Status.IMPORTING),
+        "crm_pushing": contact_import.crm_push_status
+        in (ContactImport.CrmPush.QUEUED, ContactImport.CrmPush.RUNNING),
         "can_remap": import_services.import_can_remap(contact_import),
         "report_problems": problems,
         "more_problems": more,

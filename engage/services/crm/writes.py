@@ -231,6 +231,69 @@ class CrmWriter:
         )
         return WriteResult(ok=True, record_id=record_id, message=log.message, log=log)
 
+    def create_many(
+        self, sobject: str, items: Sequence[tuple[dict[str, Any], Contact | None]]
+    ) -> list[WriteResult]:
+        """Create many Leads or Contacts (``(fields, contact)`` each), 200 per sObject Collections
+        request, each record on its own (not all-or-none); one result (and one log row) per record,
+        in order. A duplicate rule's refusal gives ``duplicate_id``: the existing record to link."""
+        action = check_create(sobject)
+        if sobject == "Task":
+            raise ForbiddenCrmWrite("Tasks go through create_tasks (batched, idempotent).")
+        for data, _contact in items:
+            if any(k.lower() == "id" for k in data):
+                raise ForbiddenCrmWrite("create_many creates new records only.")
+        if not items:
+            return []
+        if self.connection is None:
+            return [self.skip(action, sobject, NOT_CONNECTED_MESSAGE, request=d, contact=c) for d, c in items]
+        results: list[WriteResult] = []
+        for start in range(0, len(items), BATCH):
+            chunk = items[start : start + BATCH]
+            records = [
+                {"attributes": {"type": sobject}, **{k: v for k, v in d.items() if k != "attributes"}}
+                for d, _c in chunk
+            ]
+            try:
+                answers = self.client.collections_create(records)
+            except (SalesforceError, ProviderError) as exc:
+                # The whole request failed (nothing written): every record of the rest says so.
+                for data, contact in items[start:]:
+                    results.append(self._failed(action, sobject, exc, request=data, contact=contact))
+                return results
+            for (data, contact), answer in zip(chunk, answers, strict=False):
+                if answer.get("success"):
+                    record_id = str(answer.get("id") or "")
+                    log = self._log(
+                        action,
+                        sobject,
+                        Result.OK,
+                        request=data,
+                        contact=contact,
+                        record_id=record_id,
+                        message=f"Created Salesforce {sobject} {record_id}.",
+                    )
+                    results.append(WriteResult(ok=True, record_id=record_id, message=log.message, log=log))
+                    continue
+                error = SalesforceError.from_content(answer.get("errors") or [], status=400)
+                duplicate = (
+                    error.duplicate_ids[0]
+                    if "DUPLICATES_DETECTED" in error.codes and error.duplicate_ids
+                    else ""
+                )
+                results.append(
+                    self._failed(
+                        action,
+                        sobject,
+                        error,
+                        request=data,
+                        contact=contact,
+                        duplicate_id=duplicate,
+                        record_id=duplicate,
+                    )
+                )
+        return results
+
     # --- Update (G9's two fields only) ----------------------------------------------------------
     def update(self, sobject: str, updates: Sequence[RecordUpdate], *, action: str) -> list[WriteResult]:
         """Change Lead Status / Email Opt Out on many records, 200 per request; one result (and
