@@ -87,6 +87,7 @@ class ContactImport(TenantModel):
     crm_created = models.PositiveIntegerField(default=0, help_text="Created in Salesforce")
     crm_push_errors = models.PositiveIntegerField(default=0)
     crm_push_message = models.TextField(blank=True, help_text="Why the push stopped, for people")
+    crm_push_at = models.DateTimeField(null=True, blank=True, help_text="The push's last sign of life")
 
     class Meta:
         ordering = ["-created_at"]

@@ -370,7 +370,8 @@ def import_run(*, import_id: int) -> None:
         task = imported_crm_task(contact_import.organization)
         if task == "crm_push_imported":
             contact_import.crm_push_status = ContactImport.CrmPush.QUEUED
-            contact_import.save(update_fields=["crm_push_status"])
+            contact_import.crm_push_at = timezone.now()
+            contact_import.save(update_fields=["crm_push_status", "crm_push_at"])
         if task:
             enqueue_on_commit(task, import_id)
 

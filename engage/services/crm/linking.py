@@ -341,6 +341,19 @@ BUDGET_MESSAGE = (
 )
 
 
+# A push that has shown no progress for this long (its worker died, or none picked it up) is no
+# longer waited for: the page stops polling and says where it stopped.
+CRM_PUSH_STALE = dt.timedelta(minutes=15)
+
+
+def import_crm_pushing(contact_import: ContactImport, *, now: dt.datetime | None = None) -> bool:
+    """Whether the import's Salesforce push is queued or running and still alive (its page polls)."""
+    if contact_import.crm_push_status not in (ContactImport.CrmPush.QUEUED, ContactImport.CrmPush.RUNNING):
+        return False
+    last = contact_import.crm_push_at or contact_import.finished_at
+    return last is None or (now or timezone.now()) - last < CRM_PUSH_STALE
+
+
 def imported_crm_task(organization: Organization) -> str:
     """The task that follows an import into Salesforce: ``crm_push_imported`` when the CRM
     settings create people made in Cadence there (and name a Lead or Contact), else the
@@ -374,13 +387,22 @@ def crm_push_imported(*, import_id: int) -> ContactImport | None:
     )
     imp = ContactImport.objects.filter(pk=contact_import.pk)
     if connection is None:
-        imp.update(crm_push_status=ContactImport.CrmPush.FAILED, crm_push_message=NOT_CONNECTED)
+        imp.update(
+            crm_push_status=ContactImport.CrmPush.FAILED,
+            crm_push_message=NOT_CONNECTED,
+            crm_push_at=timezone.now(),
+        )
         return contact_import
     settings_row = crm_settings_for(organization)
     sobject = LEAD if settings_row.new_prospects_as == CrmSettings.NewProspects.LEAD else CONTACT
     rows = mapping_rows(organization=organization, sobject=sobject)
     totals = {"crm_pushed": 0, "crm_linked": 0, "crm_created": 0, "crm_push_errors": 0}
-    imp.update(crm_push_status=ContactImport.CrmPush.RUNNING, crm_push_total=pending.count(), **totals)
+    imp.update(
+        crm_push_status=ContactImport.CrmPush.RUNNING,
+        crm_push_total=pending.count(),
+        crm_push_at=timezone.now(),
+        **totals,
+    )
     last_pk, message = 0, ""
     with CrmWriter(organization, actor=contact_import.created_by, connection=connection) as writer:
         try:
@@ -396,7 +418,7 @@ def crm_push_imported(*, import_id: int) -> ContactImport | None:
                     break
                 for key, value in done.items():
                     totals[key] += value
-                imp.update(**totals)
+                imp.update(crm_push_at=timezone.now(), **totals)
         except gateway.CrmUnavailable as exc:
             message = f"Stopped: {exc}"
         except SalesforceError as exc:
@@ -404,7 +426,7 @@ def crm_push_imported(*, import_id: int) -> ContactImport | None:
         except ProviderError as exc:
             message = f"Stopped. {provider_message(exc)}"
     status = ContactImport.CrmPush.FAILED if message else ContactImport.CrmPush.DONE
-    imp.update(crm_push_status=status, crm_push_message=message, **totals)
+    imp.update(crm_push_status=status, crm_push_message=message, crm_push_at=timezone.now(), **totals)
     contact_import.refresh_from_db()
     return contact_import
 

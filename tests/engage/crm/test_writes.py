@@ -90,6 +90,51 @@ def test_without_a_connection_writes_are_skipped_and_logged(acme):
     assert CrmWriteLog.objects.get().result == Result.SKIPPED
 
 
+# --- Many creates at once (a CSV import's new people) ------------------------------------------------
+def test_create_many_creates_200_a_request_and_logs_each_record(acme, owner, salesforce_connection, sandbox):
+    lead = sf.open_leads(sandbox)[0]
+    items = [
+        ({"LastName": f"Many{i}", "Company": "Acme", "Email": f"many{i}@prospect.example"}, None)
+        for i in range(201)
+    ]
+    items.append(({"LastName": "Again", "Company": "Acme", "Email": lead["Email"]}, None))
+    items.append(
+        ({"LastName": "Ruled", "Company": "Acme", "State": "California", "Country": "United States"}, None)
+    )
+    with CrmWriter(acme, actor=owner) as writer:
+        results = writer.create_many("Lead", items)
+
+    assert sfc.api_calls(sandbox.state)["composite_create"] == 2
+    assert [r.ok for r in results] == [True] * 201 + [False, False]
+    created = sf.record(sandbox, "Lead", results[200].record_id)
+    assert created["Email"] == "many200@prospect.example"
+    duplicate, refused = results[201:]
+    assert duplicate.code == "DUPLICATES_DETECTED" and duplicate.duplicate_id == lead["Id"]
+    assert (
+        refused.message
+        == "Salesforce refused: State must be a two-letter code for US addresses. (field State)"
+    )
+    logs = CrmWriteLog.objects.filter(organization=acme, action=Action.CREATE_LEAD)
+    assert logs.filter(result=Result.OK).count() == 201 and logs.filter(result=Result.ERROR).count() == 2
+
+
+def test_create_many_keeps_to_the_allow_list(acme, salesforce_connection, sandbox):
+    with CrmWriter(acme) as writer:
+        with pytest.raises(ForbiddenCrmWrite):
+            writer.create_many("Account", [({"Name": "Nope"}, None)])
+        with pytest.raises(ForbiddenCrmWrite):
+            writer.create_many("Lead", [({"Id": "00Q000000000001AAA", "LastName": "X"}, None)])
+    assert sfc.api_calls(sandbox.state).get("composite_create", 0) == 0
+    assert not CrmWriteLog.objects.exists()
+
+
+def test_create_many_without_a_connection_skips_and_logs_each(acme):
+    with CrmWriter(acme) as writer:
+        results = writer.create_many("Contact", [({"LastName": "A"}, None), ({"LastName": "B"}, None)])
+    assert [r.ok for r in results] == [False, False]
+    assert CrmWriteLog.objects.filter(result=Result.SKIPPED).count() == 2
+
+
 # --- G9: Lead Status follows the Engage status ------------------------------------------------------
 def test_a_status_change_is_written_to_the_linked_lead(
     acme, owner, salesforce_connection, sandbox, django_capture_on_commit_callbacks

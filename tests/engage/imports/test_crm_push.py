@@ -13,11 +13,14 @@ from django.utils import timezone
 from engage.models import Contact, ContactImport, CrmSettings, CrmWriteLog
 from engage.services.crm.configuration import crm_settings_update
 from integrations.sandbox.salesforce import control as sfc
+from tests.engage.crm import conftest as crm_fixtures
 from tests.engage.crm import sf_helpers as sf
-from tests.engage.crm.conftest import _fresh_describe_cache, salesforce_connection  # noqa: F401
 from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
+# The Salesforce sandbox connection of tests/engage/crm, for imports made here.
+salesforce_connection = crm_fixtures.salesforce_connection
+_fresh_describe_cache = crm_fixtures._fresh_describe_cache
 
 NEW = 250
 
@@ -49,7 +52,7 @@ def test_an_import_creates_its_new_people_in_salesforce_and_links_everyone(
     client,
     salesforce_connection,
     sandbox,
-    import_file,  # noqa: F811
+    import_file,
 ):
     existing = [r for r in sf.records(sandbox, "Contact") if r.get("Email")][:3]
     lead = sf.open_leads(sandbox)[0]
@@ -102,7 +105,7 @@ def test_keep_local_links_the_people_salesforce_has_and_creates_none(
     owner,
     salesforce_connection,
     sandbox,
-    import_file,  # noqa: F811
+    import_file,
 ):
     crm_settings_update(
         organization=acme, actor=owner, engage_created_handling=CrmSettings.EngageCreated.KEEP_LOCAL
@@ -141,3 +144,49 @@ def test_the_page_follows_the_push_while_it_runs(acme, teammate, client):
     page = client.get(reverse("engage:import_progress", args=[imp.pk])).text
     assert "Salesforce: 120 linked, 277 created, 3 errors — see" in page
     assert "the write log" in page and "hx-trigger" not in page
+
+
+def test_a_push_that_shows_no_progress_stops_being_waited_for(acme, teammate, client):
+    imp = ContactImport.objects.create(
+        organization=acme,
+        created_by=teammate,
+        original_name="people.csv",
+        status=ContactImport.Status.DONE,
+        started_at=timezone.now() - dt.timedelta(hours=1),
+        finished_at=timezone.now() - dt.timedelta(hours=1),
+        crm_push_status=ContactImport.CrmPush.RUNNING,
+        crm_push_total=400,
+        crm_pushed=200,
+        crm_push_at=timezone.now() - dt.timedelta(minutes=20),
+    )
+    client.force_login(teammate)
+    page = client.get(reverse("engage:import_progress", args=[imp.pk])).text
+    assert "Linking to Salesforce stopped after 200 of 400 contacts" in page
+    assert "hx-trigger" not in page
+
+
+def test_a_lead_without_a_company_is_an_error_in_the_write_log(
+    acme,
+    owner,
+    salesforce_connection,
+    sandbox,
+    import_file,
+):
+    imp = import_file("Email,Last Name\nno.company@prospect.example,Nocompany\n")
+
+    assert (imp.crm_created, imp.crm_linked, imp.crm_push_errors) == (0, 0, 1)
+    assert imp.crm_push_status == ContactImport.CrmPush.DONE
+    log = CrmWriteLog.objects.get(organization=acme)
+    assert (log.result, log.error_code) == (CrmWriteLog.Result.SKIPPED, "COMPANY_MISSING")
+    assert "a Lead needs a Company" in log.message
+    assert with_email(sandbox, "no.company@prospect.example") == []
+
+
+def test_the_push_stops_at_the_api_budget(acme, owner, salesforce_connection, sandbox, import_file):
+    sfc.set_api_limit(sandbox.state, max=1000, remaining=50)  # 95% used
+    imp = import_file(csv_of([f"budget{i}@prospect.example" for i in range(3)]))
+
+    assert imp.crm_push_status == ContactImport.CrmPush.FAILED
+    assert "API limit is 80% used" in imp.crm_push_message
+    assert imp.crm_created == 0
+    assert sfc.api_calls(sandbox.state).get("composite_create", 0) == 0
