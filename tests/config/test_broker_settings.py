@@ -21,6 +21,7 @@ import pytest
 from celery import shared_task
 
 from config.celery import app
+from tests.config.worker_helpers import real_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 FIVE_MINUTES = 300
@@ -99,40 +100,8 @@ def test_a_task_whose_worker_process_is_killed_runs_again_at_once(tmp_path):
     log = tmp_path / "worker.log"
     marks = tmp_path / "marks"
     marks.mkdir()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-    }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool",
-            "prefork",
-            "--concurrency",
-            "1",
-            "--include",
-            __name__,
-            "--queues",
-            queue,
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    pool = ("--pool", "prefork", "--concurrency", "1", "--include", __name__)
+    with real_worker(queue, log, pool=pool) as worker:
         app.send_task("tests.config.killed_once", kwargs={"marker_dir": str(marks)}, queue=queue)
         # Well under a Redis visibility timeout and the next beat: only a requeue explains a rerun.
         deadline = time.monotonic() + 60
@@ -142,6 +111,3 @@ def test_a_task_whose_worker_process_is_killed_runs_again_at_once(tmp_path):
             time.sleep(0.2)
         assert (marks / "first-delivery").read_text() != (marks / "second-delivery").read_text()
         assert "WorkerLostError" in log.read_text()
-    finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=30)
