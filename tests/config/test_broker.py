@@ -12,7 +12,6 @@ from config.celery import app
 from tests.config.worker_helpers import real_worker
 
 
-
 @pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored")
 def test_a_real_worker_runs_the_dispatcher_sent_through_the_broker(tmp_path):
     queue = f"cadence-test-{uuid.uuid4().hex[:8]}"
