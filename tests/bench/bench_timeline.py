@@ -119,16 +119,7 @@ def _measure(vendor: str) -> dict[str, float]:
             ]
             for key, label, _, _ in pages
         ]
-        + [
-            [
-                "trivial page (/ signed out)",
-                "",
-                "",
-                trivial.rps,
-                trivial.percentile(50),
-                trivial.percentile(95),
-            ]
-        ],
+        + [support.trivial_page_row(trivial)],
     )
     base = trivial.percentile(95)
     figures: dict[str, float] = {

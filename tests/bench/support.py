@@ -463,6 +463,18 @@ def _trivial_redirect(response: Any) -> str | None:
     return None
 
 
+def trivial_page_row(trivial: LoadResult, *, blanks: int = 2) -> list[Any]:
+    """The trivial page's line in a benchmark's table (``blanks`` empty cells where the pages have
+    their sizes and query counts)."""
+    return [
+        "trivial page (/ signed out)",
+        *[""] * blanks,
+        trivial.rps,
+        trivial.percentile(50),
+        trivial.percentile(95),
+    ]
+
+
 def trivial_page_load(base_url: str, *, total: int, threads: int) -> LoadResult:
     """The same load as a page's (``total`` requests from ``threads`` clients) on the trivial
     page served by the same gunicorn: the p95 every page's p95 is divided by."""
