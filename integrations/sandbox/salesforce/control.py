@@ -19,7 +19,8 @@ Over HTTP, ``SandboxControl.seed("salesforce", {...})`` accepts (applied in this
      "update": {"Lead": [{"Id": "00Q…", "Title": "CTO"}]},
      "delete": {"Lead": ["00Q…"]},
      "purge_delete_log_before": "2026-11-20T00:00:00Z" | "now",
-     "expire_access_tokens": true, "expire_query_locators": true}
+     "expire_access_tokens": true, "expire_query_locators": true,
+     "demo_world": true}   # Demo Co's users, accounts and contacts (salesforce/demo_world.py), once
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any
 
 from integrations.sandbox.provider import SeedError
 from integrations.sandbox.salesforce import demo, records
+from integrations.sandbox.salesforce.demo_world import render_demo_world
 from integrations.sandbox.salesforce.errors import SalesforceError
 from integrations.sandbox.salesforce.schema import ObjectDef, find_object
 from integrations.sandbox.salesforce.store import Record, SalesforceStore
@@ -190,10 +192,19 @@ def purge_delete_log(state: SandboxState, before: dt.datetime | None = None) -> 
         org.purge_deleted(int(before.timestamp()) if before else org.clock.now())
 
 
+def add_demo_world(state: SandboxState) -> bool:
+    """Demo Co's users, accounts and contacts (``demo_world.render_demo_world``); False when the
+    org already has them."""
+    with state.lock:
+        org = store(state)
+        return render_demo_world(org, acting_user_id=demo.ADMIN_USER_ID)
+
+
 def merge_seed(state: SandboxState, data: Mapping[str, Any]) -> None:
     """Apply a ``/_sandbox/seed`` body (see the module docstring)."""
     known = {"clock", "api_limit", "org_api_enabled", "records", "generate", "update", "delete",
-             "purge_delete_log_before", "expire_access_tokens", "expire_query_locators"}  # fmt: skip
+             "purge_delete_log_before", "expire_access_tokens", "expire_query_locators",
+             "demo_world"}  # fmt: skip
     unknown = set(data) - known
     if unknown:
         raise SeedError(f"unknown salesforce seed keys: {sorted(unknown)}")
@@ -236,6 +247,8 @@ def _apply_seed(state: SandboxState, data: Mapping[str, Any]) -> None:
         expire_access_tokens(state)
     if data.get("expire_query_locators"):
         expire_query_locators(state)
+    if data.get("demo_world"):
+        add_demo_world(state)
 
 
 def _object(sobject: str) -> ObjectDef:
