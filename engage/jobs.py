@@ -17,9 +17,11 @@ cannot go on: it hands the job back (``job_hand_back``: no worker, a fresh heart
 makes the job dead at once, and queues its task again.
 
 A job whose worker keeps dying without committing anything (``JOB_MAX_TAKEOVERS`` take-overs in
-a row) is failed instead, so one poisonous page cannot loop for ever. A page showing a running
-job fails it once it has shown no sign of life for longer than its task may run
-(``job_is_stale``), so the page stops waiting even with no worker at all.
+a row) is failed instead, so one poisonous page cannot loop for ever. A running job that has
+shown no sign of life for longer than its task may run (``job_is_stale``) is failed by the same
+sweep (``jobs_fail_stale``), so the person watching stops waiting even with no worker at all;
+pages only read: one showing such a job before the sweep reaches it shows it stopped, without
+writing (state changes only on POST).
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from django.db import InterfaceError, OperationalError, connection, models
-from django.db.models import Case, F, Value, When
+from django.db import InterfaceError, OperationalError, connection, models, transaction
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from integrations.workers import owner_is_dead
@@ -195,6 +197,36 @@ def jobs_dead(*, now: datetime | None = None) -> list[tuple[str, int]]:
         if job_is_dead(job, running=(status,), now=now):
             dead.append((task, pk))
     return dead
+
+
+def jobs_fail_stale(
+    model: type[Job],
+    *,
+    running: Collection[str],
+    after: timedelta,
+    fail: Callable[[Job], None],
+    now: datetime | None = None,
+) -> list[int]:
+    """The sweep's: fail (``fail(job)``) every job of ``model`` that ``job_is_stale`` judges past
+    ``after``. Each is locked and judged again first; one whose row a worker holds (it is
+    committing a page: alive after all) is skipped. Returns the ids of the jobs failed."""
+    now = now or timezone.now()
+    cutoff = now - after
+    silent = model.objects.filter(status__in=running, started_at__isnull=False).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    )
+    failed = []
+    for pk in silent.values_list("pk", flat=True):
+        with transaction.atomic():
+            job = model.objects.select_for_update(skip_locked=True).filter(pk=pk).first()
+            if job is None or not job_is_stale(job, running=running, after=after, now=now):
+                continue
+            fail(job)
+        failed.append(pk)
+        logger.warning(
+            "engage.job.failed_stale", extra={"model": model.__name__, "job_id": pk, "worker": job.worker}
+        )
+    return failed
 
 
 @dataclass(frozen=True)

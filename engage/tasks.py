@@ -112,14 +112,15 @@ def crm_push_imported(import_id: int) -> None:
 # --- Jobs whose worker died (engage/jobs.py) ------------------------------------------------------
 # A killed worker's poll or import is redelivered at once on its own host; this sweep catches the
 # rest (a worker on another host, a message lost) within a minute of the job's heartbeat going
-# silent, so a dead job is carried on within about three minutes with no one watching.
+# silent, so a dead job is carried on within about three minutes with no one watching. A job silent
+# for longer than its task may run (its STALE_AFTER) is failed here instead: the pages only read.
 JOBS_SWEEP_NAME = "engage dead job sweep"
 JOBS_SWEEP = {
     "task": "engage.jobs_resume_dead",
     "every_seconds": 60,
     "expires_seconds": 50,
     "description": "Every minute: queue again the CSV imports and CRM polls whose worker died, "
-    "so they carry on where they stopped.",
+    "so they carry on where they stopped; fail those silent for longer than they may run.",
 }
 # A resume not started within a few sweeps is dropped; a later sweep sends a fresh one.
 JOBS_RESUME_EXPIRES = 4 * 60
@@ -132,8 +133,13 @@ _RESUMABLE = {
 
 @shared_task(name="engage.jobs_resume_dead", ignore_result=True)
 def jobs_resume_dead() -> int:
+    """Fail the jobs silent for longer than their task may run (no worker will take them over
+    any more), then queue again those whose worker died. Returns how many were queued."""
     from engage.jobs import jobs_dead
+    from engage.services.crm.poll import polls_fail_stale
 
+    imports.imports_fail_stale()
+    polls_fail_stale()
     dead = jobs_dead()
     for task, job_id in dead:
         _RESUMABLE[task].apply_async(args=[job_id], expires=JOBS_RESUME_EXPIRES)

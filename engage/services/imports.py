@@ -19,7 +19,7 @@ import io
 import logging
 import tempfile
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import PurePath
 
 from django.conf import settings
@@ -36,7 +36,16 @@ from engage.imports import parsing, parts
 from engage.imports.fields import guess_mapping, mapping_problems
 from engage.imports.outcomes import Batch, Tally
 from engage.imports.writer import ImportPass
-from engage.jobs import DATABASE_LOST, JobLost, job_claim, job_hand_back, job_is_dead, job_is_stale, job_save
+from engage.jobs import (
+    DATABASE_LOST,
+    JobLost,
+    job_claim,
+    job_hand_back,
+    job_is_dead,
+    job_is_stale,
+    job_save,
+    jobs_fail_stale,
+)
 from engage.models import ContactImport
 from engage.services.crm.linking import imported_crm_task
 from integrations.workers import worker_owner
@@ -54,6 +63,7 @@ WORKER_KEEPS_DYING = (
 _COUNTERS = ["processed_rows", "created_count", "updated_count", "skipped_count", "error_count"]
 _WORKER = ["worker", "heartbeat_at", "takeovers"]
 Status = ContactImport.Status
+_PASSES = (Status.VALIDATING, Status.IMPORTING)
 
 
 # --- Upload -------------------------------------------------------------------------------------
@@ -452,12 +462,26 @@ def _describe(exc: Exception) -> str:
     return f"an unexpected error ({type(exc).__name__}). It has been logged."
 
 
-def import_fail_if_stale(*, contact_import: ContactImport) -> ContactImport:
-    """For the page: a pass silent far longer than it may run has lost its worker for good:
-    failed, saying so, so the page stops waiting and the person can try again. One whose worker
-    died more recently is being taken over: ``contact_import.resuming`` is True."""
-    running = (Status.VALIDATING, Status.IMPORTING)
-    if job_is_stale(contact_import, running=running, after=STALE_AFTER):
-        _fail(contact_import, WORKER_LOST)
-    contact_import.resuming = job_is_dead(contact_import, running=running)
+def import_for_page(*, contact_import: ContactImport, now: datetime | None = None) -> ContactImport:
+    """``contact_import`` as the page shows it; writes nothing (state changes only on POST). A
+    pass whose worker died is being taken over: ``contact_import.resuming`` is True. One silent
+    far longer than it may run has lost its worker for good: it is shown failed (``WORKER_LOST``)
+    as ``imports_fail_stale`` will store it within a minute, so the page stops waiting and the
+    person can try again."""
+    if job_is_stale(contact_import, running=_PASSES, after=STALE_AFTER, now=now):
+        contact_import.status, contact_import.failure_message = Status.FAILED, WORKER_LOST
+    contact_import.resuming = job_is_dead(contact_import, running=_PASSES, now=now)
     return contact_import
+
+
+def imports_fail_stale(*, now: datetime | None = None) -> int:
+    """The every-minute sweep's (``engage.jobs_resume_dead``): fail the passes silent for longer
+    than they may run, saying the worker stopped. Returns how many."""
+    failed = jobs_fail_stale(
+        ContactImport,
+        running=_PASSES,
+        after=STALE_AFTER,
+        fail=lambda contact_import: _fail(contact_import, WORKER_LOST),
+        now=now,
+    )
+    return len(failed)

@@ -49,12 +49,12 @@ def crm_poll(request: HttpRequest, sobject: str) -> HttpResponse:
     connection = crm_connection(request)
     latest = poll_services.poll_latest(organization=organization, sobject=sobject)
     if latest is not None:
-        poll_services.poll_fail_if_stale(poll=latest)
+        poll_services.poll_for_page(poll=latest)
     count, problem = None, ""
     if connection is not None:
         poll_services.poll_statuses_follow(organization=organization, actor=request.user)
-        if latest is None or not latest.active:
-            count, problem = poll_services.poll_matching_count(organization=organization, sobject=sobject)
+    if connection is not None and (latest is None or not latest.active):
+        count, problem = poll_services.poll_matching_count(organization=organization, sobject=sobject)
     return crm_page(
         request,
         "engage/portal/crm/poll.html",
@@ -74,7 +74,7 @@ def crm_poll(request: HttpRequest, sobject: str) -> HttpResponse:
 def crm_poll_progress(request: HttpRequest, poll_id: int) -> HttpResponse:
     """htmx: the status block alone; without its polling trigger once the poll has finished."""
     poll = org_object_or_404(request, CrmPoll.objects.select_related("started_by"), pk=poll_id)
-    poll_services.poll_fail_if_stale(poll=poll)
+    poll_services.poll_for_page(poll=poll)
     return render(request, "engage/portal/crm/_poll_status.html", _status_context(poll))
 
 

@@ -126,7 +126,7 @@ def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
     contact_import = org_object_or_404(
         request, ContactImport.objects.select_related("created_by"), pk=import_id
     )
-    import_services.import_fail_if_stale(contact_import=contact_import)
+    import_services.import_for_page(contact_import=contact_import)
     return render(request, "engage/imports/detail.html", _status_context(contact_import, step=3))
 
 
@@ -135,7 +135,7 @@ def import_progress(request: HttpRequest, import_id: int) -> HttpResponse:
     """The status block alone: polled every second while a pass runs; once it has finished the
     block comes back without its polling trigger, which stops the polling."""
     contact_import = org_object_or_404(request, ContactImport, pk=import_id)
-    import_services.import_fail_if_stale(contact_import=contact_import)
+    import_services.import_for_page(contact_import=contact_import)
     return render(request, "engage/imports/_status.html", _status_context(contact_import))
 
 

@@ -14,6 +14,8 @@ from django_celery_beat.models import PeriodicTask
 from engage import tasks
 from engage.jobs import JOB_HEARTBEAT_TIMEOUT, job_claim, job_is_dead, jobs_dead
 from engage.models import ContactImport, CrmPoll
+from engage.services import imports as import_services
+from engage.services.crm import poll as poll_services
 from integrations.schedule import install_periodic_tasks
 from tests.engage.jobs_helpers import dead_worker, live_worker
 
@@ -105,6 +107,27 @@ def test_the_sweep_queues_only_dead_jobs_again(acme, monkeypatch, django_assert_
             ("contact_import_run", [dead_import.pk], tasks.JOBS_RESUME_EXPIRES),
         ]
     )
+
+
+def test_the_sweep_fails_a_job_only_once_it_is_silent_for_longer_than_its_task_may_run(acme):
+    poll = running_poll(acme, worker=ELSEWHERE)
+    passing = running_import(acme, worker=ELSEWHERE)
+    poll_beat, import_beat = poll.heartbeat_at, passing.heartbeat_at
+    second = timedelta(seconds=1)
+
+    assert poll_services.polls_fail_stale(now=poll_beat + poll_services.STALE_AFTER) == 0
+    assert import_services.imports_fail_stale(now=import_beat + import_services.STALE_AFTER) == 0
+    assert poll_services.polls_fail_stale(now=poll_beat + poll_services.STALE_AFTER + second) == 1
+    assert import_services.imports_fail_stale(now=import_beat + import_services.STALE_AFTER + second) == 1
+
+    poll.refresh_from_db()
+    passing.refresh_from_db()
+    assert (poll.status, poll.failure_message) == (CrmPoll.Status.FAILED, poll_services.WORKER_LOST)
+    assert (passing.status, passing.failure_message) == (
+        ContactImport.Status.FAILED,
+        import_services.WORKER_LOST,
+    )
+    assert poll_services.polls_fail_stale(now=poll_beat + timedelta(days=1)) == 0  # failed once
 
 
 @pytest.mark.django_db

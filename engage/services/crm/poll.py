@@ -28,7 +28,16 @@ from copilot.models import Organization, User
 from copilot.services.audit import audit_record
 from engage.crm.pages import OBJECT_LABELS
 from engage.enqueue import enqueue_on_commit
-from engage.jobs import DATABASE_LOST, JobLost, job_claim, job_hand_back, job_is_dead, job_is_stale, job_save
+from engage.jobs import (
+    DATABASE_LOST,
+    JobLost,
+    job_claim,
+    job_hand_back,
+    job_is_dead,
+    job_is_stale,
+    job_save,
+    jobs_fail_stale,
+)
 from engage.models import CrmPoll
 from engage.services.crm import configuration as crm_services
 from engage.services.crm import gateway
@@ -57,6 +66,7 @@ _COUNTERS = [
 ]
 _POSITION = ["resume_after_id", "started_modstamp"]
 _RUNNING = (Status.RUNNING,)
+_STALE_RUNNING = (Status.QUEUED, Status.RUNNING)  # a queued poll is never stale: it has not started
 WORKER_LOST = "The background worker stopped while this was running. Poll again."
 WORKER_KEEPS_DYING = (
     "The background worker stopped again and again on the same page of records. Poll again; "
@@ -207,14 +217,29 @@ def poll_cancel(*, poll: CrmPoll, actor: User) -> CrmPoll:
     return poll
 
 
-def poll_fail_if_stale(*, poll: CrmPoll) -> CrmPoll:
-    """For the page: a running poll silent far longer than its task may run has lost its worker
-    for good: failed, saying so. One whose worker died more recently is being taken over (the
-    task's redelivery or the sweep): ``poll.resuming`` is True, and the page says so."""
-    if job_is_stale(poll, running=(Status.QUEUED, Status.RUNNING), after=STALE_AFTER):
-        _finish(poll, Status.FAILED, WORKER_LOST)
-    poll.resuming = job_is_dead(poll, running=_RUNNING)
+def poll_for_page(*, poll: CrmPoll, now: dt.datetime | None = None) -> CrmPoll:
+    """``poll`` as the page shows it; writes nothing (state changes only on POST). One whose
+    worker died is being taken over (the task's redelivery or the sweep): ``poll.resuming`` is
+    True. One silent far longer than its task may run has lost its worker for good: it is shown
+    failed (``WORKER_LOST``) as ``polls_fail_stale`` will store it within a minute, so the page
+    stops waiting before the sweep has come by."""
+    if job_is_stale(poll, running=_STALE_RUNNING, after=STALE_AFTER, now=now):
+        poll.status, poll.failure_message = Status.FAILED, WORKER_LOST
+    poll.resuming = job_is_dead(poll, running=_RUNNING, now=now)
     return poll
+
+
+def polls_fail_stale(*, now: dt.datetime | None = None) -> int:
+    """The every-minute sweep's (``engage.jobs_resume_dead``): fail the polls silent for longer
+    than their task may run, saying the worker stopped. Returns how many."""
+    failed = jobs_fail_stale(
+        CrmPoll,
+        running=_STALE_RUNNING,
+        after=STALE_AFTER,
+        fail=lambda poll: _finish(poll, Status.FAILED, WORKER_LOST),
+        now=now,
+    )
+    return len(failed)
 
 
 # --- The task's body ----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from copilot.models import AuditEvent
+from engage import tasks
 from engage.jobs import JOB_MAX_TAKEOVERS
 from engage.models import Contact, CrmPoll
 from engage.services.crm import poll as crm_poll
@@ -203,6 +204,42 @@ def test_the_page_says_a_dead_poll_is_being_resumed_not_failed(
     assert 'hx-trigger="every 1s"' in html and "did not finish" not in html
     poll.refresh_from_db()
     assert poll.status == Status.RUNNING
+
+
+def test_a_poll_silent_past_its_time_limit_is_shown_stopped_and_the_sweep_fails_it(
+    acme, owner, owner_client, salesforce_connection, monkeypatch
+):
+    """Silent for longer than its task may run: no worker will take it over any more. The pages
+    say it stopped at once without writing (GETs), and the every-minute sweep stores it failed
+    instead of queueing it again."""
+    silent = timezone.now() - crm_poll.STALE_AFTER - dt.timedelta(minutes=1)
+    poll = CrmPoll.objects.create(
+        organization=acme,
+        sobject="Lead",
+        started_by=owner,
+        status=Status.RUNNING,
+        started_at=silent,
+        heartbeat_at=silent,
+        worker=dead_worker("crm-poll"),
+        processed=2 * PAGE,
+    )
+    progress = reverse("engage:crm_poll_progress", args=[poll.pk])
+
+    for url in (progress, reverse("engage:crm_poll", args=["Lead"])):
+        html = owner_client.get(url).content.decode()
+        assert "Last poll did not finish" in html and crm_poll.WORKER_LOST in html
+        assert 'hx-trigger="every 1s"' not in html  # the page stops waiting
+    poll.refresh_from_db()
+    assert poll.status == Status.RUNNING  # the pages only read
+
+    queued = []
+    monkeypatch.setattr(tasks.crm_poll_run, "apply_async", lambda **kw: queued.append(kw))
+    assert tasks.jobs_resume_dead() == 0 and not queued  # failed, not carried on
+
+    poll.refresh_from_db()
+    assert (poll.status, poll.failure_message) == (Status.FAILED, crm_poll.WORKER_LOST)
+    assert poll.processed == 2 * PAGE and poll.finished_at is not None
+    assert crm_poll.WORKER_LOST in owner_client.get(progress).content.decode()
 
 
 def test_a_poll_that_kills_its_worker_again_and_again_fails(

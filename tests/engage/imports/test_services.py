@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from copilot.models import AuditEvent
+from engage import tasks
 from engage.imports.writer import ImportPass
 from engage.models import Account, Contact, ContactImport
 from engage.services import imports as import_services
@@ -296,16 +298,37 @@ def test_a_redelivered_task_after_a_dead_worker_carries_the_import_on(import_fil
     assert_counts_add_up(imp)
 
 
-def test_a_stale_running_import_is_marked_failed(import_file):
+def test_an_import_silent_for_hours_is_shown_stopped_and_the_sweep_fails_it(
+    client, import_file, teammate, monkeypatch
+):
+    """No worker will take it over any more: the page says so at once without writing (a GET),
+    and the every-minute sweep stores it failed instead of queueing it again."""
     imp = import_file("Email\na@example.com\n", start=False)
     three_hours_ago = timezone.now() - timedelta(hours=3)
     ContactImport.objects.filter(pk=imp.pk).update(
-        status=Status.IMPORTING, started_at=three_hours_ago, heartbeat_at=three_hours_ago
+        status=Status.IMPORTING,
+        started_at=three_hours_ago,
+        heartbeat_at=three_hours_ago,
+        worker="contact-import:another-host:41:0ff1ce",
     )
+    client.force_login(teammate)
+    progress = reverse("engage:import_progress", args=[imp.pk])
+
+    before_sweep = client.get(progress).content.decode()
+
+    assert "The import did not finish" in before_sweep and import_services.WORKER_LOST in before_sweep
+    assert 'hx-trigger="every 1s"' not in before_sweep  # the page stops waiting
     imp.refresh_from_db()
-    import_services.import_fail_if_stale(contact_import=imp)
+    assert imp.status == Status.IMPORTING  # the page only read
+
+    queued = []
+    monkeypatch.setattr(tasks.contact_import_run, "apply_async", lambda **kw: queued.append(kw))
+    assert tasks.jobs_resume_dead() == 0 and not queued  # failed, not carried on
+
     imp.refresh_from_db()
-    assert imp.status == Status.FAILED
+    assert (imp.status, imp.failure_message) == (Status.FAILED, import_services.WORKER_LOST)
+    after_sweep = client.get(progress).content.decode()
+    assert "The import did not finish" in after_sweep and import_services.WORKER_LOST in after_sweep
 
 
 def test_an_import_starts_only_once_checked(import_file, teammate):
