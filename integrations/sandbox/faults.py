@@ -6,7 +6,6 @@ timeouts — through the real client library, without the provider emulators kno
 
 from __future__ import annotations
 
-import itertools
 import re
 import threading
 from collections.abc import Mapping
@@ -91,11 +90,23 @@ class FaultBook:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
-        self._ids = itertools.count(1)
+        self._last_id = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Kept in a provider store (Graph's seeded faults), so saved with the state file; the lock
+        # does not pickle.
+        with self._lock:
+            return {"faults": list(self._faults), "last_id": self._last_id}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._lock = threading.Lock()
+        self._faults = state["faults"]
+        self._last_id = state["last_id"]
 
     def add(self, spec: Mapping[str, Any]) -> Fault:
         with self._lock:
-            fault = parse_fault(spec, next(self._ids))
+            self._last_id += 1
+            fault = parse_fault(spec, self._last_id)
             self._faults.append(fault)
             return fault
 

@@ -9,16 +9,18 @@ Sync tokens expire 7 days after they were issued, or all at once when ``epoch`` 
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from integrations.sandbox.google.clock import Clock, rfc3339
+from integrations.sandbox.google.sequences import IdSequence
 
 SYNC_TOKEN_LIFETIME = 7 * 86400
 SYSTEM_GROUPS = (("myContacts", "My Contacts"), ("starred", "Starred"))
-_NUMBERS = itertools.count(7_120_000_000_000_000_000)
+_FIRST_NUMBER = 7_120_000_000_000_000_000
+_NUMBERS = IdSequence(_FIRST_NUMBER)
+_GROUP_ID_DIGITS = 12  # a contact group's id: the number's last 12 hex digits
 
 
 @dataclass(eq=False)
@@ -62,16 +64,25 @@ class ContactBook:
         for group_id, formatted in SYSTEM_GROUPS:
             self.groups[group_id] = ContactGroup(group_id, group_id, True, formatted, self.clock.now())
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Loaded from a state file: new contact and group numbers continue after its own."""
+        self.__dict__.update(state)
+        base = _FIRST_NUMBER - _FIRST_NUMBER % 16**_GROUP_ID_DIGITS
+        used = [int(contact_id[1:]) for contact_id in self.contacts]
+        used += [base + int(g.id, 16) for g in self.groups.values() if not g.system]
+        if used:
+            _NUMBERS.skip_past(max(used))
+
     def group_named(self, name: str) -> ContactGroup:
         group = next((g for g in self.groups.values() if not g.system and g.name == name), None)
         if group is None:
-            group = ContactGroup(f"{next(_NUMBERS):x}"[-12:], name, updated=self.clock.now())
+            group = ContactGroup(f"{_NUMBERS.take():x}"[-_GROUP_ID_DIGITS:], name, updated=self.clock.now())
             self.groups[group.id] = group
         return group
 
     def add(self, fields: dict[str, Any], group_names: Sequence[str] = ()) -> Contact:
         groups = ["myContacts", *(self.group_named(name).id for name in group_names)]
-        contact = Contact(id=f"c{next(_NUMBERS)}", fields=fields, groups=groups, ordinal=len(self.contacts))
+        contact = Contact(id=f"c{_NUMBERS.take()}", fields=fields, groups=groups, ordinal=len(self.contacts))
         self.contacts[contact.id] = contact
         self.touch(contact)
         return contact

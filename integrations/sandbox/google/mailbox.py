@@ -10,22 +10,23 @@ asking for history from before it answers 404, as Gmail does when a start id is 
 from __future__ import annotations
 
 import bisect
-import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from integrations.sandbox.google import mime
 from integrations.sandbox.google.clock import Clock
+from integrations.sandbox.google.sequences import IdSequence
 
 # Gmail's system labels (ids equal names); CATEGORY_* omitted: the sandbox does not sort tabs.
 SYSTEM_LABELS = ("INBOX", "SENT", "DRAFT", "SPAM", "TRASH", "UNREAD", "IMPORTANT", "STARRED", "CHAT")
 HIDDEN_IN_LIST = ("SPAM", "TRASH")
-_MESSAGE_IDS = itertools.count(0x18F3A0C000000000)
+_MESSAGE_IDS = IdSequence(0x18F3A0C000000000)
 FIRST_HISTORY_ID = 9000
 
 
 def new_message_id() -> str:
-    return f"{next(_MESSAGE_IDS):016x}"
+    return f"{_MESSAGE_IDS.take():016x}"
 
 
 @dataclass
@@ -96,8 +97,15 @@ class Mailbox:
         self.history: list[HistoryRecord] = []
         self.oldest_history_id = 0
         self.by_rfc_id: dict[str, str] = {}
-        self._label_numbers = itertools.count(1)
+        self._labels_made = 0
         self._ordered: list[MailMessage] | None = None
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Loaded from a state file: new message ids continue after the ones it holds."""
+        self.__dict__.update(state)
+        used = [*self.messages, *(record.message_id for record in self.history)]
+        if used:
+            _MESSAGE_IDS.skip_past(max(int(message_id, 16) for message_id in used))
 
     # ---- reading -------------------------------------------------------------------------
     def ordered(self) -> list[MailMessage]:
@@ -192,7 +200,8 @@ class Mailbox:
             self._record("labelRemoved", message, removed)
 
     def create_label(self, name: str, **visibility: str | None) -> Label:
-        label = Label(f"Label_{next(self._label_numbers)}", name)
+        self._labels_made += 1
+        label = Label(f"Label_{self._labels_made}", name)
         for key, value in visibility.items():
             if value is not None:
                 setattr(label, key, value)

@@ -8,12 +8,13 @@ One ``GoogleStore`` per sandbox state. The demo world is rendered into it on fir
 
 from __future__ import annotations
 
-import itertools
 import secrets
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives import serialization
 
 from integrations.sandbox.google.calendars import CalendarBook
 from integrations.sandbox.google.clock import Clock
@@ -104,6 +105,20 @@ class ServiceAccount:
     client_id: str  # the numeric "unique id" admins authorise for DWD
     keys: dict[str, RSAPublicKey]  # private_key_id → public key
 
+    def __getstate__(self) -> dict[str, Any]:
+        # cryptography's key objects do not pickle (the state file): kept as PEM there.
+        pem = {
+            key_id: key.public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            for key_id, key in self.keys.items()
+        }
+        return {**self.__dict__, "keys": pem}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        keys = {key_id: serialization.load_pem_public_key(pem) for key_id, pem in state["keys"].items()}
+        self.__dict__.update({**state, "keys": keys})
+
 
 @dataclass
 class OAuthClient:
@@ -168,11 +183,12 @@ class GoogleStore:
         self.demo_rendered = False
         # Numeric client ids of Cadence's own service accounts: the demo domain authorises them.
         self.cadence_service_accounts: list[str] = []
-        self._ids = itertools.count(1)
+        self._last_number = 0
 
     # ---- ids -----------------------------------------------------------------------------
     def next_number(self) -> int:
-        return next(self._ids)
+        self._last_number += 1
+        return self._last_number
 
     def new_numeric_id(self) -> str:
         return f"1{self.next_number():020d}"

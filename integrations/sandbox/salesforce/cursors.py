@@ -76,7 +76,7 @@ def next_page(
     if locator is None or locator.user_id != user_id or offset > len(locator.ids):
         raise SalesforceError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
     locator.expires_at = now + LOCATOR_IDLE_LIFETIME
-    plan: Plan = locator.plan
+    plan = _plan(store, locator)
     table = store.records[plan.obj.name]
     page_ids = locator.ids[offset : offset + locator.batch_size]
     records = [plan.render(table[i]) for i in page_ids if i in table]
@@ -88,6 +88,18 @@ def next_page(
         body["nextRecordsUrl"] = _next_url(locator, version, offset + locator.batch_size)
     body["records"] = records
     return body
+
+
+def _plan(store: SalesforceStore, locator: Locator) -> Plan:
+    """The locator's compiled plan; one loaded from a state file is compiled again from its SOQL."""
+    if not isinstance(locator.plan, Plan):
+        text, version, include_deleted = locator.plan
+        try:
+            locator.plan = compile_query(store, text, version=version, include_deleted=include_deleted)
+        except SalesforceError:  # no longer valid here (a changed schema): gone, as if it expired
+            del store.locators[locator.id]
+            raise SalesforceError(400, "INVALID_QUERY_LOCATOR", "invalid query locator") from None
+    return locator.plan
 
 
 def _open_locator(

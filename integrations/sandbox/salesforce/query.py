@@ -55,6 +55,7 @@ class Node:
 @dataclass
 class Plan:
     obj: ObjectDef
+    text: str  # the SOQL it was compiled from (a saved query cursor is compiled again from it)
     version: str
     root: Node
     predicate: Predicate | None
@@ -331,6 +332,7 @@ def compile_query(store: SalesforceStore, text: str, *, version: str, include_de
         count = compiler.resolve(parsed.count)[1]
     return Plan(
         obj=compiler.obj,
+        text=text,
         version=version,
         root=compiler.select(),
         predicate=compiler.condition(parsed.where) if parsed.where is not None else None,

@@ -97,9 +97,17 @@ class Locator:
     user_id: str
     endpoint: str  # "query" or "queryAll", for nextRecordsUrl
     ids: list[str]
-    plan: Any  # query.Plan: the compiled SELECT list
+    # query.Plan: the compiled SELECT list; or, loaded from a state file, the (SOQL, version,
+    # include_deleted) it is compiled from again on the next page (cursors.next_page).
+    plan: Any
     batch_size: int
     expires_at: int
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A compiled plan is closures, which do not pickle: the state file keeps its source.
+        plan = self.plan
+        source = plan if isinstance(plan, tuple) else (plan.text, plan.version, plan.include_deleted)
+        return {**self.__dict__, "plan": source}
 
 
 @dataclass

@@ -38,6 +38,11 @@ class Throttle:
         self._in_flight: dict[Key, int] = {}
         self._windows: dict[Key, deque[float]] = {}
 
+    def __reduce__(self) -> tuple[type[Throttle], tuple[()]]:
+        # Saved with the state file as a fresh one: requests in flight and monotonic-clock
+        # windows mean nothing to the next process.
+        return (Throttle, ())
+
     def enter(self, key: Key, *, concurrency: int, budget: tuple[int, float] | None) -> Refusal | None:
         """Count a request in, or say why it is refused (then it is not counted)."""
         now = time.monotonic()
