@@ -6,8 +6,9 @@ the sandbox. Layout:
 
 - ``certs``: the self-signed CA and loopback server certificate (msal refuses plain http).
 - ``routing``: request/response types, JSON helpers and the method + path-regex router.
-- ``state``, ``faults``, ``request_log``: per-server in-memory data, injected failures, and what
-  clients sent.
+- ``state``, ``faults``, ``request_log``: per-server data, injected failures, and what clients sent.
+- ``state_file``: the state saved to a file and loaded at start (``run_sandbox``: under var/, so a
+  restart keeps connections and cursors); tests' sandboxes stay in memory.
 - ``server``: the HTTPS server (``start_sandbox``) and ``control_api`` under ``/_sandbox/``.
 - ``control``: the Python client tests use to drive the control API.
 - ``providers`` and ``<provider>/``: one sub-package per emulated provider.

@@ -2,6 +2,8 @@
 
 Kept apart from the HTTPS server so the dispatch order is in one readable place:
 control API first (never faulted or logged), then injected faults, then the provider route.
+Every handled request but a control-API read marks the state changed, so a sandbox with a state
+file saves it soon after (reads too: Gmail counts calls, Salesforce moves cursors and budgets).
 """
 
 from __future__ import annotations
@@ -103,6 +105,8 @@ class SandboxApp:
         request.params = match.params
         try:
             with self.state.lock:
+                if not (match.route.provider == control_api.OWNER and request.method == "GET"):
+                    self.state.mark_changed()
                 return match.route.handler(request, self.state)
         except BadRequestBody as exc:
             return json_response(400, {"error": "bad_request", "message": str(exc)})

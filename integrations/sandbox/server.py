@@ -3,10 +3,16 @@
 ``start_sandbox`` runs it in a background thread (tests); ``SandboxServer.serve_forever`` runs it in
 the foreground (``manage.py run_sandbox``). The TLS handshake happens in the per-connection thread,
 so a client that connects and stalls (or speaks plain http) cannot block the accept loop.
+
+Given a ``state_file`` (``run_sandbox`` passes ``SANDBOX_STATE_FILE``), the server loads the saved
+state at start, saves it in the background while serving and once more on ``stop()``
+(see ``state_file``); without one (tests) everything stays in memory. ``stop()`` also closes the
+connections clients keep alive, so no request reaches the old state after the final save.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import logging
@@ -26,6 +32,7 @@ from integrations.sandbox.provider import SandboxProvider
 from integrations.sandbox.providers import default_providers
 from integrations.sandbox.routing import Request, Response
 from integrations.sandbox.state import SandboxState
+from integrations.sandbox.state_file import StateFile, StateSaver
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +54,9 @@ class SandboxServer:
         self.url = f"https://localhost:{self.port}"
         # Cadence's Google service-account key (GOOGLE_SERVICE_ACCOUNT_FILE), written by create_sandbox.
         self.google_service_account_path: Path | None = None
+        # Where the state is saved (None: in memory only) and the thread that saves it.
+        self.state_file: Path | None = None
+        self.saver: StateSaver | None = None
 
     @property
     def app(self) -> SandboxApp:
@@ -58,6 +68,8 @@ class SandboxServer:
 
     def serve_forever(self) -> None:
         self._serving = True
+        if self.saver is not None:
+            self.saver.start()
         logger.info("sandbox.started", extra={"url": self.url, "ca_path": str(self.ca_path)})
         self._httpd.serve_forever(poll_interval=0.2)
 
@@ -73,8 +85,11 @@ class SandboxServer:
         if self._serving:  # shutdown() waits for a serve loop, and would wait forever without one
             self._httpd.shutdown()
         self._httpd.server_close()
+        self._httpd.close_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self.saver is not None:
+            self.saver.stop()  # the final save
         logger.info("sandbox.stopped", extra={"url": self.url})
 
 
@@ -84,8 +99,14 @@ def create_sandbox(
     port: int = 0,
     cert_dir: Path | str,
     providers: Sequence[SandboxProvider] | None = None,
+    state_file: Path | str | None = None,
+    fresh: bool = False,
 ) -> SandboxServer:
-    """Bind the server (port 0 picks a free one) without serving yet."""
+    """Bind the server (port 0 picks a free one) without serving yet.
+
+    ``state_file``: load the state saved there (unless ``fresh``: start from the demo data and
+    replace the file at the first save) and keep saving to it; None keeps everything in memory.
+    """
     _require_loopback(host)
     paths = ensure_certificates(cert_dir)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -94,9 +115,17 @@ def create_sandbox(
     app = SandboxApp(default_providers() if providers is None else providers)
     httpd = _TLSServer((host, port), _Handler, ssl_context=context, app=app)
     server = SandboxServer(httpd, ca_path=paths.ca)
+    if state_file is not None:
+        server.state_file = Path(state_file)
+        file = StateFile(server.state_file)
+        loaded = not fresh and file.load(app.state)
+        server.saver = StateSaver(app.state, file)  # what it loaded counts as saved
+        if not loaded:
+            app.state.mark_changed()  # a new state: on disk within one save interval
     server.google_service_account_path = ensure_google_service_account(cert_dir, base_url=server.url)
     for provider in app.providers.values():
         if isinstance(provider, GoogleSandbox):
+            # After the saved state is loaded: it is installed again, in case it changed (idempotent).
             info = json.loads(server.google_service_account_path.read_text(encoding="utf-8"))
             provider.trust_service_account(app.state, info)
     return server
@@ -108,9 +137,13 @@ def start_sandbox(
     cert_dir: Path | str,
     *,
     providers: Sequence[SandboxProvider] | None = None,
+    state_file: Path | str | None = None,
 ) -> SandboxServer:
     """Start a sandbox in a background thread (port 0 picks a free port); ``.stop()`` when done."""
-    return create_sandbox(host=host, port=port, cert_dir=cert_dir, providers=providers).start_in_thread()
+    server = create_sandbox(
+        host=host, port=port, cert_dir=cert_dir, providers=providers, state_file=state_file
+    )
+    return server.start_in_thread()
 
 
 def _require_loopback(host: str) -> None:
@@ -141,7 +174,19 @@ class _TLSServer(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
         self.ssl_context = ssl_context
         self.app = app
+        self._connections: set[ssl.SSLSocket] = set()
+        self._connections_lock = threading.Lock()
         super().__init__(address, handler)
+
+    def close_connections(self) -> None:
+        """Hang up on every open (kept-alive) connection, so their threads stop serving."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for tls in connections:
+            # The plain socket's shutdown: SSLSocket.shutdown would also drop the TLS object under
+            # the thread still reading from it. Its blocked read then ends.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(tls, socket.SHUT_RDWR)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         request.settimeout(HANDSHAKE_TIMEOUT_SECONDS)
@@ -154,12 +199,16 @@ class _TLSServer(ThreadingHTTPServer):
             # Plain http, an untrusting client hanging up, a port scanner: nothing to answer.
             logger.debug("sandbox.tls.refused", extra={"reason": str(exc)})
             return
+        with self._connections_lock:
+            self._connections.add(tls)
         try:
             tls.settimeout(IDLE_CONNECTION_TIMEOUT_SECONDS)
             self.RequestHandlerClass(tls, client_address, self)
         except (ssl.SSLError, OSError) as exc:
             logger.debug("sandbox.connection.dropped", extra={"reason": str(exc)})
         finally:
+            with self._connections_lock:
+                self._connections.discard(tls)
             tls.close()
 
 
