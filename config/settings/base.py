@@ -229,6 +229,8 @@ SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=False)
 SANDBOX_HOST = env("SANDBOX_HOST", default="127.0.0.1")
 SANDBOX_PORT = env.int("SANDBOX_PORT", default=8443)
 SANDBOX_DIR = Path(env("SANDBOX_DIR", default=str(VAR_DIR / "sandbox")))
+# Where run_sandbox keeps its state across restarts (connections, cursors); "" keeps it in memory.
+SANDBOX_STATE_FILE = env("SANDBOX_STATE_FILE", default=str(SANDBOX_DIR / "state.pickle"))
 PROVIDER_CA_BUNDLE = env("PROVIDER_CA_BUNDLE", default=None)
 MICROSOFT_LOGIN_URL = env("MICROSOFT_LOGIN_URL", default="https://login.microsoftonline.com")
 MICROSOFT_GRAPH_URL = env("MICROSOFT_GRAPH_URL", default="https://graph.microsoft.com")
