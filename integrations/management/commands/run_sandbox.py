@@ -1,19 +1,27 @@
 """``manage.py run_sandbox``: serve the provider sandbox in the foreground (``make run`` starts it).
 
 Its state (connections, cursors, records Cadence wrote) is kept in ``SANDBOX_STATE_FILE`` across
-restarts; ``--fresh`` starts from the demo data again and replaces what was saved.
+restarts; ``--fresh`` starts from the demo data again and replaces what was saved. ``--then
+COMMAND`` runs another management command once the sandbox listens (``make run`` connects Demo Co
+with ``--then connect_demo``), in a thread beside the server: its failure is reported, never fatal.
 """
 
 from __future__ import annotations
 
+import logging
 import signal
+import threading
 from types import FrameType
 from typing import Any, NoReturn
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 
 from integrations.sandbox.server import SandboxServer, create_sandbox
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -37,9 +45,23 @@ class Command(BaseCommand):
             action="store_true",
             help="ignore the saved state: start from the demo data and replace it",
         )
+        parser.add_argument(
+            "--then",
+            default="",
+            metavar="COMMAND",
+            help="a management command to run once the sandbox listens (e.g. connect_demo)",
+        )
 
     def handle(
-        self, *args: Any, host: str, port: int, cert_dir: str, state_file: str, fresh: bool, **options: Any
+        self,
+        *args: Any,
+        host: str,
+        port: int,
+        cert_dir: str,
+        state_file: str,
+        fresh: bool,
+        then: str,
+        **options: Any,
     ) -> None:
         if not settings.SANDBOX_ENABLED:
             # The sandbox accepts credentials it seeded itself; never let it stand in by accident.
@@ -54,7 +76,19 @@ class Command(BaseCommand):
         self.stdout.write(f"CA certificate: {server.ca_path}")
         self.stdout.write(f"State: {server.state_file or 'in memory only'}")
         self.stdout.write("Quit with CONTROL-C.")
+        if then:
+            # The socket is bound, so the command's requests wait in the backlog until serving starts.
+            threading.Thread(target=self._run_then, args=(then,), name="sandbox-then", daemon=True).start()
         _serve_until_stopped(server)
+
+    def _run_then(self, command: str) -> None:
+        try:
+            call_command(command, stdout=self.stdout, stderr=self.stderr)
+        except Exception as exc:  # reported, and the sandbox keeps serving
+            logger.exception("sandbox.then_failed", extra={"command": command})
+            self.stderr.write(f"{command} failed: {exc}")
+        finally:
+            connection.close()
 
 
 def _serve_until_stopped(server: SandboxServer) -> None:
