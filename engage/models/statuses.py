@@ -57,11 +57,10 @@ class EngageSettings(models.Model):
         default=False,
         help_text="Set by the CRM integration; the status list is then read-only here.",
     )
-    # F3: the Lead Status picklist as ``[api_value, label, is_default]`` rows. ``applied`` is the
-    # one the list mirrors; ``pending`` is a picklist seen in Salesforce that an admin has not
-    # mapped yet (empty when nothing waits). Nothing switches until the admin applies a mapping.
+    # F3: the Lead Status picklist the admin last applied, as ``[api_value, label, is_default]``
+    # rows. A picklist Salesforce has now that differs waits for the admin's mapping: worked out
+    # on read (engage.services.statuses.crm_picklist_waiting), never stored.
     crm_picklist_applied = models.JSONField(default=list, blank=True)
-    crm_picklist_pending = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = "Sales engagement settings"

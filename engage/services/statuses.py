@@ -5,9 +5,10 @@ created before Engage existed get them too.
 Admins edit the list in the Admin Portal unless it comes from the CRM
 (``EngageSettings.statuses_from_crm``): then it mirrors the CRM's Lead Status picklist and every
 other write here refuses with ``StatusesManagedByCrm``. The list never switches by itself: a
-picklist the list does not mirror waits (``statuses_note_crm_picklist``) until an admin maps each
-status to a value and applies it (``statuses_apply_crm_mapping``). ``statuses_sync_from_crm`` is
-the direct mirror, for scripts and set-ups that need no mapping.
+picklist the list does not mirror waits (``crm_picklist_waiting``, worked out on every read from
+what Salesforce has now, never stored) until an admin maps each status to a value and applies it
+(``statuses_apply_crm_mapping``). ``statuses_sync_from_crm`` is the direct mirror, for scripts and
+set-ups that need no mapping.
 
 Longer than our ~400 lines on purpose: every write of the status list is in this one module, so
 its invariants (one default, unique names, CRM-managed or not) are kept in one place."""
@@ -329,8 +330,8 @@ def statuses_sync_from_crm(
 
     settings_row = engage_settings_for(organization)
     settings_row.statuses_from_crm = True
-    settings_row.crm_picklist_applied, settings_row.crm_picklist_pending = _as_rows(picklist), []
-    settings_row.save(update_fields=["statuses_from_crm", "crm_picklist_applied", "crm_picklist_pending"])
+    settings_row.crm_picklist_applied = _as_rows(picklist)
+    settings_row.save(update_fields=["statuses_from_crm", "crm_picklist_applied"])
     result = CrmSyncResult(
         created=len(created),
         updated=len(matched),
@@ -448,66 +449,45 @@ def _write_picklist(
 
 
 # --- Mapping the list onto the CRM's picklist (F3) -------------------------------------------------
-# Nothing switches silently: a picklist seen in Salesforce that the list does not mirror yet waits
-# in ``EngageSettings.crm_picklist_pending`` until an admin maps each status to a value and
-# applies the mapping (``statuses_apply_crm_mapping``).
+# Nothing switches silently: a picklist seen in Salesforce that the list does not follow waits
+# until an admin maps each status to a value and applies the mapping
+# (``statuses_apply_crm_mapping``). What waits is worked out on read from the picklist Salesforce
+# has now and ``EngageSettings.crm_picklist_applied`` (what the admin last applied): the pages
+# that show it write nothing.
 
 
 def _as_rows(picklist: list[tuple[str, str, bool]]) -> list[list]:
     return [[api_value, name, bool(is_default)] for api_value, name, is_default in picklist]
 
 
-def crm_mapping_pending(*, organization: Organization) -> list[tuple[str, str, bool]]:
-    """The Lead Status picklist waiting to be mapped (empty when nothing waits); one query."""
-    rows = (
-        EngageSettings.objects.filter(organization=organization)
-        .values_list("crm_picklist_pending", flat=True)
-        .first()
-    )
-    return [(str(v), str(n), bool(d)) for v, n, d in rows or []]
-
-
-@transaction.atomic
-def statuses_note_crm_picklist(
-    *, organization: Organization, values: list[tuple[str, str, bool]], actor: User | None = None
-) -> bool:
-    """Record what Salesforce's Lead Status picklist is now (``values`` as ``(api_value, label,
-    is_default)``, read from the describe by the CRM pages and the poll). A picklist the list
-    does not mirror becomes pending, for an admin to map; the list itself does not change.
-    ``values`` empty (the Lead mapping takes status from no picklist) gives the list back to the
-    admins. Returns whether a mapping is pending."""
-    settings_row = EngageSettings.objects.select_for_update().get_or_create(organization=organization)[0]
+def _waiting(
+    organization: Organization, settings_row: EngageSettings | None, values: list[tuple[str, str, bool]]
+) -> list[tuple[str, str, bool]]:
     if not values:
-        changed = bool(settings_row.crm_picklist_pending) or settings_row.statuses_from_crm
-        settings_row.crm_picklist_pending, settings_row.statuses_from_crm = [], False
-        if changed:
-            settings_row.save(update_fields=["crm_picklist_pending", "statuses_from_crm"])
-            audit_record(
-                organization=organization,
-                actor=actor,
-                action="statuses.crm_source_off",
-                target="Contact statuses",
-            )
-        return False
-    seen = _as_rows(_picklist(values))
-    applied = settings_row.crm_picklist_applied
-    if not applied and settings_row.statuses_from_crm and _mirrors(organization, seen):
-        # A list that already mirrors the picklist (made before mappings were asked for).
-        settings_row.crm_picklist_applied = applied = seen
-        settings_row.save(update_fields=["crm_picklist_applied"])
-    pending = [] if seen == applied else seen
-    if pending != settings_row.crm_picklist_pending:
-        settings_row.crm_picklist_pending = pending
-        settings_row.save(update_fields=["crm_picklist_pending"])
-        if pending:
-            audit_record(
-                organization=organization,
-                actor=actor,
-                action="statuses.crm_mapping_pending",
-                target="Lead Status picklist",
-                data={"values": [name for _v, name, _d in pending]},
-            )
-    return bool(pending)
+        return []
+    try:
+        seen = _picklist(values)
+    except ValidationError:  # no usable value: nothing to map onto
+        return []
+    if settings_row is not None and settings_row.statuses_from_crm:
+        applied = settings_row.crm_picklist_applied
+        if _as_rows(seen) == applied:
+            return []
+        if not applied and _mirrors(organization, _as_rows(seen)):
+            return []  # a list that mirrored the picklist before mappings were asked for
+    return seen
+
+
+def crm_picklist_waiting(
+    *, organization: Organization, values: list[tuple[str, str, bool]]
+) -> list[tuple[str, str, bool]]:
+    """The Lead Status picklist waiting for an admin's mapping, given ``values``, the picklist as
+    Salesforce has it now (``(api_value, label, is_default)`` in picklist order; empty when the
+    Lead mapping takes status from no picklist). Empty when nothing waits: no picklist, or the
+    list follows it already (the admin applied it, or the list mirrored it before mappings were
+    asked for). Reads only: one query, two for a list that predates mappings."""
+    settings_row = EngageSettings.objects.filter(organization=organization).first()
+    return _waiting(organization, settings_row, values)
 
 
 def _mirrors(organization: Organization, picklist: list[list]) -> bool:
@@ -538,10 +518,12 @@ class MappingChoice:
     suggested: str  # the picklist's API value
 
 
-def statuses_mapping_suggestions(*, organization: Organization) -> list[MappingChoice]:
-    """Each status (in order, with its contact count) and the value suggested for it; empty when
-    no mapping is pending. Two queries however long the list is."""
-    picklist = crm_mapping_pending(organization=organization)
+def statuses_mapping_suggestions(
+    *, organization: Organization, picklist: list[tuple[str, str, bool]]
+) -> list[MappingChoice]:
+    """Each status (in order, with its contact count) and the value of ``picklist`` (the one
+    waiting, ``crm_picklist_waiting``) suggested for it; empty when nothing waits. One query
+    however long the list is."""
     if not picklist:
         return []
     return [
@@ -558,14 +540,19 @@ class MappingResult:
 
 @transaction.atomic
 def statuses_apply_crm_mapping(
-    *, organization: Organization, mapping: dict[int, str], actor: User | None
+    *,
+    organization: Organization,
+    values: list[tuple[str, str, bool]],
+    mapping: dict[int, str],
+    actor: User | None,
 ) -> MappingResult:
-    """Apply the admin's mapping (status id -> picklist API value) of the pending picklist, in
-    one transaction: contacts move to their status's value (one UPDATE per value), the list
-    becomes the picklist (its order and default), and statuses that map onto another value leave
-    the list. ValidationError when nothing is pending or a status has no valid value."""
+    """Apply the admin's mapping (status id -> picklist API value) onto ``values``, the Lead
+    Status picklist as Salesforce has it now, in one transaction: contacts move to their
+    status's value (one UPDATE per value), the list becomes the picklist (its order and default)
+    and remembers it as applied, and statuses that map onto another value leave the list.
+    ValidationError when the list follows the picklist already or a status has no valid value."""
     settings_row = EngageSettings.objects.select_for_update().get_or_create(organization=organization)[0]
-    picklist = [(str(v), str(n), bool(d)) for v, n, d in settings_row.crm_picklist_pending]
+    picklist = _waiting(organization, settings_row, values)
     if not picklist:
         raise ValidationError("No Salesforce Lead Status mapping is waiting: the list is up to date.")
     existing = _locked(organization)
@@ -625,8 +612,8 @@ def statuses_apply_crm_mapping(
     ContactStatus.objects.filter(pk__in=[s.pk for s in retired]).delete()
 
     settings_row.statuses_from_crm = True
-    settings_row.crm_picklist_applied, settings_row.crm_picklist_pending = _as_rows(picklist), []
-    settings_row.save(update_fields=["statuses_from_crm", "crm_picklist_applied", "crm_picklist_pending"])
+    settings_row.crm_picklist_applied = _as_rows(picklist)
+    settings_row.save(update_fields=["statuses_from_crm", "crm_picklist_applied"])
     labels = {v: n for v, n, _d in picklist}
     result = MappingResult(moved=moved, retired=[originals[s.pk] for s in retired])
     audit_record(

@@ -26,7 +26,6 @@ from engage.forms.crm import (
 from engage.services import statuses as status_services
 from engage.services.crm import configuration as crm_services
 from engage.services.crm import gateway
-from engage.services.crm import poll as poll_services
 
 OBJECT_LABELS = pages.OBJECT_LABELS
 
@@ -61,10 +60,10 @@ def crm_page(request: HttpRequest, template: str, current: str, **context: Any) 
     """A page of Admin Portal › CRM: its menu (``current`` marks the entry) and the connection."""
     connection = crm_connection(request)
     context.setdefault("connected", connection is not None)
-    if connection is not None:  # F3: the banner while a Lead Status mapping waits
-        context.setdefault(
-            "statuses_mapping_pending",
-            bool(status_services.crm_mapping_pending(organization=request.organization)),
+    if connection is not None and "statuses_mapping_pending" not in context:
+        # F3: the banner while a Lead Status mapping waits (read from the describe, not stored).
+        context["statuses_mapping_pending"] = bool(
+            crm_services.crm_statuses_pending(organization=request.organization, connection=connection)
         )
     return render(
         request,
@@ -88,7 +87,7 @@ def crm_status_mapping(request: HttpRequest) -> HttpResponse:
             if key.startswith("status-") and key.removeprefix("status-").isdigit()
         }
         try:
-            result = status_services.statuses_apply_crm_mapping(
+            result = crm_services.crm_statuses_apply_mapping(
                 organization=organization, mapping=mapping, actor=request.user
             )
         except ValidationError as exc:
@@ -101,15 +100,15 @@ def crm_status_mapping(request: HttpRequest) -> HttpResponse:
                 f"moved, {len(result.retired)} status{'es' if len(result.retired) != 1 else ''} retired.",
             )
             return redirect("engage:crm_status_mapping")
-    if crm_connection(request) is not None:
-        poll_services.poll_statuses_follow(organization=organization, actor=request.user)
-    picklist = status_services.crm_mapping_pending(organization=organization)
+    picklist = crm_services.crm_statuses_pending(
+        organization=organization, connection=crm_connection(request)
+    )
     return crm_page(
         request,
         "engage/portal/crm/statuses.html",
         "statuses",
         picklist=picklist,
-        choices=status_services.statuses_mapping_suggestions(organization=organization),
+        choices=status_services.statuses_mapping_suggestions(organization=organization, picklist=picklist),
         from_crm=status_services.statuses_from_crm(organization=organization),
         statuses_mapping_pending=bool(picklist),
     )
@@ -162,10 +161,6 @@ def crm_settings(request: HttpRequest) -> HttpResponse:
                 else:
                     messages.success(request, "Saved the CRM settings.")
                     return redirect("engage:crm_settings")
-    if crm_connection(request) is not None:
-        # F3: once Salesforce is connected the status list follows the Lead Status picklist (when
-        # the Lead mapping maps status). Not in a transaction: it asks Salesforce for the describe.
-        poll_services.poll_statuses_follow(organization=organization, actor=request.user)
     return crm_page(
         request,
         "engage/portal/crm/settings.html",

@@ -51,8 +51,6 @@ def crm_poll(request: HttpRequest, sobject: str) -> HttpResponse:
     if latest is not None:
         poll_services.poll_for_page(poll=latest)
     count, problem = None, ""
-    if connection is not None:
-        poll_services.poll_statuses_follow(organization=organization, actor=request.user)
     if connection is not None and (latest is None or not latest.active):
         count, problem = poll_services.poll_matching_count(organization=organization, sobject=sobject)
     return crm_page(

@@ -18,6 +18,7 @@ from copilot.views.helpers import apply_validation_error
 from engage.forms.statuses import MoveForm, StatusDeleteForm, StatusForm
 from engage.models import Contact, ContactStatus
 from engage.services import statuses as status_services
+from engage.services.crm import configuration as crm_services
 from engage.services.statuses import CRM_READ_ONLY_MESSAGE, StatusesManagedByCrm
 
 LIST_TEMPLATE = "engage/portal/statuses_list.html"
@@ -36,7 +37,9 @@ def _render_list(
     context = {
         "statuses": list(status_services.status_list(organization=organization)),
         "from_crm": status_services.statuses_from_crm(organization=organization),
-        "statuses_mapping_pending": bool(status_services.crm_mapping_pending(organization=organization)),
+        # F3's banner, on the whole page only: it reads Salesforce's describe (cached).
+        "statuses_mapping_pending": not request.htmx
+        and bool(crm_services.crm_statuses_pending(organization=organization)),
         "crm_message": CRM_READ_ONLY_MESSAGE,
         "add_form": add_form or StatusForm(),
         "edit_form": edit_form,

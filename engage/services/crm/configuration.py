@@ -4,12 +4,12 @@ object's live describe (``engage.services.crm.gateway``) before they are stored.
 
 When the Lead mapping takes Contact Status from a picklist (Lead Status by default), a picklist
 the status list does not mirror yet waits for an admin to map it (F3: Admin Portal › CRM ›
-Statuses); nothing switches by itself. Saving a Lead mapping without one gives the list back to
-the admins."""
+Statuses); nothing switches by itself. What waits is read from the describe each time a page
+asks (``crm_statuses_pending``), never stored on a GET. Saving a Lead mapping without one gives
+the list back to the admins."""
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,11 +32,14 @@ from engage.crm.soql_rules import check_conditions, compile_where
 from engage.models import CrmSettings, FieldMapping, SyncRule
 from engage.services.crm import gateway
 from engage.services.statuses import (
+    MappingResult,
+    crm_picklist_waiting,
     statuses_apply_crm_mapping,
     statuses_from_crm,
     statuses_mapping_suggestions,
-    statuses_note_crm_picklist,
+    statuses_set_crm_source,
 )
+from integrations.models import Connection
 
 RULE_OBJECTS = ("Lead", "Contact")
 SETTINGS_FIELDS = (
@@ -122,10 +125,6 @@ def crm_settings_update(*, organization: Organization, actor: User | None, **val
             setattr(settings_row, name, value)
     if changes:
         settings_row.save(update_fields=[*changes, "updated_at"])
-        if changes.get("sync_enabled", [None, False])[1]:
-            # F3: with sync on, a Lead Status picklist not mapped yet waits for the admin. After
-            # commit: the describe is an API call, kept out of this transaction.
-            transaction.on_commit(lambda: _check_quietly(organization, actor))
         audit_record(
             organization=organization,
             actor=actor,
@@ -172,14 +171,21 @@ def _related_describes(
     return related
 
 
+def _status_picklist(describe: Describe, rows: list[MappingRow]) -> list[tuple[str, str, bool]]:
+    """The picklist ``rows`` take Contact Status from, as ``(api_value, label, is_default)`` per
+    active value (empty when they take it from no picklist)."""
+    field = status_picklist_field(rows, describe)
+    return picklist_for_statuses(field) if field is not None else []
+
+
 def _follow_status_picklist(
     *, organization: Organization, describe: Describe, rows: list[MappingRow], actor: User | None
-) -> bool:
-    """F3: the Lead mapping decides where the status list comes from; a picklist the list does
-    not mirror becomes a pending mapping (the list is left as it is). Returns whether one is."""
-    field = status_picklist_field(rows, describe)
-    values = picklist_for_statuses(field) if field is not None else []
-    return statuses_note_crm_picklist(organization=organization, values=values, actor=actor)
+) -> None:
+    """F3, when an admin saves or resets the Lead mapping: one that takes status from no picklist
+    gives the list back to the admins. A new picklist is not stored: it waits, read from the
+    describe, until the admin applies a mapping."""
+    if not _status_picklist(describe, rows):
+        statuses_set_crm_source(organization=organization, enabled=False, actor=actor)
 
 
 @transaction.atomic
@@ -243,34 +249,63 @@ def mapping_reset(*, organization: Organization, sobject: str, actor: User | Non
     return rows
 
 
-@transaction.atomic
-def crm_statuses_check_picklist(*, organization: Organization, actor: User | None) -> bool:
-    """F3: compare the Lead mapping's status picklist (read from the describe, cached) with the
-    list; a new or changed picklist becomes a pending mapping the CRM pages ask the admin for.
-    Returns whether a mapping is pending; ValidationError when Salesforce cannot be asked."""
-    describe = _live_describe(organization, LEAD)
-    rows = mapping_rows(organization=organization, sobject=LEAD)
-    return _follow_status_picklist(organization=organization, describe=describe, rows=rows, actor=actor)
-
-
-def _check_quietly(organization: Organization, actor: User | None) -> None:
-    with contextlib.suppress(ValidationError):  # the CRM pages ask again when Salesforce answers
-        crm_statuses_check_picklist(organization=organization, actor=actor)
-
-
-@transaction.atomic
-def crm_statuses_follow_mapping(*, organization: Organization, actor: User | None) -> bool:
-    """Check the picklist and apply the suggested mapping at once — for set-up scripts and tests
-    that need a Salesforce-mirrored list; the product never calls it (admins apply mappings on
-    the Statuses page). Returns whether the list comes from Salesforce."""
+def crm_status_picklist(
+    *, organization: Organization, connection: Connection | None = None
+) -> list[tuple[str, str, bool]]:
+    """F3: the picklist the Lead mapping takes Contact Status from (Lead Status by default), read
+    from the describe (cached), as ``(api_value, label, is_default)`` per active value; empty
+    when the mapping takes status from no picklist. ValidationError when Salesforce cannot be
+    asked."""
     try:
-        pending = crm_statuses_check_picklist(organization=organization, actor=actor)
+        describe = gateway.describe_for(organization, LEAD, connection=connection)
+    except (gateway.CrmNotConnected, gateway.CrmUnavailable) as exc:
+        raise ValidationError(str(exc)) from exc
+    return _status_picklist(describe, mapping_rows(organization=organization, sobject=LEAD))
+
+
+def crm_statuses_pending(
+    *, organization: Organization, connection: Connection | None = None
+) -> list[tuple[str, str, bool]]:
+    """F3, worked out on read: the Lead Status picklist waiting for the admin's mapping, empty
+    when none waits, Salesforce is not connected or cannot be asked just now. Writes nothing:
+    the CRM pages, the Contact Status page and the mapping page show it on GET (the integrations
+    app cannot tell Engage when Salesforce is connected, so every page asks)."""
+    connection = connection or gateway.org_connection(organization)
+    if connection is None:
+        return []
+    try:
+        values = crm_status_picklist(organization=organization, connection=connection)
+    except ValidationError:
+        return []
+    return crm_picklist_waiting(organization=organization, values=values)
+
+
+def crm_statuses_apply_mapping(
+    *, organization: Organization, mapping: dict[int, str], actor: User | None
+) -> MappingResult:
+    """The admin's mapping (status id -> Lead Status API value) of the picklist Salesforce has
+    now, applied (``statuses_apply_crm_mapping``, audited). ValidationError when Salesforce
+    cannot be asked, nothing waits, or a status has no valid value."""
+    values = crm_status_picklist(organization=organization)
+    return statuses_apply_crm_mapping(organization=organization, values=values, mapping=mapping, actor=actor)
+
+
+def crm_statuses_follow_mapping(*, organization: Organization, actor: User | None) -> bool:
+    """Apply the suggested mapping of the waiting picklist at once — for set-up scripts and
+    tests that need a Salesforce-mirrored list; the product never calls it (admins apply
+    mappings on the Statuses page). Returns whether the list comes from Salesforce."""
+    try:
+        values = crm_status_picklist(organization=organization)
     except ValidationError:
         return statuses_from_crm(organization=organization)
-    if pending:
-        choices = statuses_mapping_suggestions(organization=organization)
+    picklist = crm_picklist_waiting(organization=organization, values=values)
+    if picklist:
+        choices = statuses_mapping_suggestions(organization=organization, picklist=picklist)
         statuses_apply_crm_mapping(
-            organization=organization, mapping={c.status.pk: c.suggested for c in choices}, actor=actor
+            organization=organization,
+            values=values,
+            mapping={c.status.pk: c.suggested for c in choices},
+            actor=actor,
         )
     return statuses_from_crm(organization=organization)
 

@@ -118,18 +118,6 @@ def poll_matching_count(*, organization: Organization, sobject: str) -> tuple[in
         return None, str(exc)
 
 
-def poll_statuses_follow(*, organization: Organization, actor: User | None) -> None:
-    """F3, lazily: the integrations app cannot call Engage when Salesforce is first connected, so
-    the CRM pages and the poll compare the Lead Status picklist (cached describe) with the list;
-    a new or changed picklist waits for the admin's mapping, nothing switches by itself."""
-    if gateway.org_connection(organization) is None:
-        return
-    try:
-        crm_services.crm_statuses_check_picklist(organization=organization, actor=actor)
-    except ValidationError:
-        logger.info("engage.crm.statuses_follow_skipped", extra={"organization_id": organization.pk})
-
-
 # --- Start and cancel ---------------------------------------------------------------------------
 
 
@@ -140,7 +128,6 @@ def poll_start(*, organization: Organization, sobject: str, actor: User) -> CrmP
     _check_object(sobject)
     if gateway.org_connection(organization) is None:
         raise ValidationError("Connect Salesforce before polling historical data.")
-    poll_statuses_follow(organization=organization, actor=actor)
     try:
         with transaction.atomic():
             active = poll_active(organization=organization, sobject=sobject)

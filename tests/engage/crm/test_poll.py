@@ -11,7 +11,8 @@ from django.urls import reverse
 
 from engage.models import Contact, CrmPoll
 from engage.services.crm import poll as crm_poll
-from engage.services.statuses import crm_mapping_pending, statuses_from_crm
+from engage.services.crm.configuration import crm_statuses_pending
+from engage.services.statuses import statuses_from_crm
 from integrations.sandbox.salesforce import control as sf
 from tests.engage.crm.sf_helpers import statuses_from_salesforce
 from tests.engage.jobs_helpers import dead_worker
@@ -271,15 +272,12 @@ def test_a_rule_salesforce_no_longer_fits_fails_the_poll_with_the_reason(acme, o
 # --- Statuses follow the Lead Status picklist (F3) --------------------------------------------------
 
 
-def test_turning_sync_on_asks_for_a_lead_status_mapping(
-    acme, owner, salesforce_connection, django_capture_on_commit_callbacks
-):
+def test_turning_sync_on_asks_for_a_lead_status_mapping(acme, owner, salesforce_connection):
     from engage.services.crm.configuration import crm_settings_update
 
     assert not statuses_from_crm(organization=acme)
-    with django_capture_on_commit_callbacks(execute=True):
-        crm_settings_update(organization=acme, actor=owner, sync_enabled=True)
-    assert crm_mapping_pending(organization=acme)
+    crm_settings_update(organization=acme, actor=owner, sync_enabled=True)
+    assert crm_statuses_pending(organization=acme)
     assert not statuses_from_crm(organization=acme)  # F3: never switched silently
 
 
@@ -289,4 +287,4 @@ def test_opening_the_poll_page_asks_for_a_lead_status_mapping_once_salesforce_is
     assert not statuses_from_crm(organization=acme)
     html = owner_client.get(poll_url()).content.decode()
     assert "Map your statuses to Salesforce Lead Status." in html
-    assert crm_mapping_pending(organization=acme) and not statuses_from_crm(organization=acme)
+    assert crm_statuses_pending(organization=acme) and not statuses_from_crm(organization=acme)

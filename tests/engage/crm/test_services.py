@@ -11,7 +11,7 @@ from copilot.models import AuditEvent
 from engage.crm.mapping import DEFAULT_MAPPINGS, MappingRow
 from engage.models import ContactStatus, CrmSettings, FieldMapping, SyncRule
 from engage.services.crm import configuration as crm_services
-from engage.services.statuses import crm_mapping_pending, statuses_from_crm
+from engage.services.statuses import statuses_from_crm
 from tests.engage.crm.conftest import sandbox_client
 
 
@@ -139,7 +139,9 @@ def test_saving_the_lead_mapping_asks_for_a_status_mapping_then_takes_lead_statu
     # F3: nothing switches by itself; the picklist waits for the admin's mapping.
     assert not statuses_from_crm(organization=acme)
     assert list(ContactStatus.objects.for_org(acme).values_list("name", flat=True)) == before
-    assert [v for v, _l, _d in crm_mapping_pending(organization=acme)] == [v for v, _l, _d in picklist]
+    assert [v for v, _l, _d in crm_services.crm_statuses_pending(organization=acme)] == [
+        v for v, _l, _d in picklist
+    ]
     assert crm_services.crm_statuses_follow_mapping(organization=acme, actor=owner)  # applies it
     statuses = list(ContactStatus.objects.for_org(acme).filter(crm_value__gt="").order_by("position"))
     assert [s.crm_value for s in statuses] == [value for value, _label, _default in picklist]
@@ -169,9 +171,11 @@ def test_reset_goes_back_to_the_defaults(acme, owner, salesforce_connection):
     crm_services.mapping_save(organization=acme, sobject="Lead", rows=rows, actor=owner)
     crm_services.mapping_reset(organization=acme, sobject="Lead", actor=owner)
     assert crm_services.mapping_is_default(organization=acme, sobject="Lead")
-    assert crm_mapping_pending(organization=acme)  # the default maps Lead Status: a mapping waits
+    assert crm_services.crm_statuses_pending(
+        organization=acme
+    )  # the default maps Lead Status: a mapping waits
     assert not statuses_from_crm(organization=acme)
-    assert actions(acme)[-1] in ("crm.mapping_reset", "statuses.crm_mapping_pending")
+    assert actions(acme)[-1] == "crm.mapping_reset"
 
 
 def test_statuses_stay_as_they_are_while_salesforce_is_not_connected(acme, owner):

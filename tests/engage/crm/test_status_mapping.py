@@ -1,6 +1,7 @@
 """F3 without surprises: connecting Salesforce never switches the status list by itself. The CRM
-pages ask the admin to map each status to a Lead Status value; applying the mapping moves the
-contacts, makes the list the picklist (its order and default) and retires the other statuses."""
+pages ask the admin to map each status to a Lead Status value (read from Salesforce's describe,
+never stored on a page's GET); applying the mapping moves the contacts, makes the list the
+picklist (its order and default) and retires the other statuses."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from django.urls import reverse
 
 from copilot.models import AuditEvent
 from engage.crm.mapping import DEFAULT_MAPPINGS, MappingRow
-from engage.models import Contact, ContactStatus
+from engage.models import Contact, ContactStatus, EngageSettings
 from engage.services import statuses as status_services
 from engage.services.crm import configuration as crm_services
-from engage.services.statuses import crm_mapping_pending, statuses_from_crm
+from engage.services.statuses import statuses_from_crm
 from tests.factories import ContactFactory
 
 MAPPING = reverse("engage:crm_status_mapping")
@@ -31,6 +32,11 @@ LEAD_STATUSES = [
     "Closed - Converted",
     "Closed - Not Converted",
 ]
+
+
+def pending(organization) -> list[tuple[str, str, bool]]:
+    """The Lead Status picklist the pages say waits for a mapping."""
+    return crm_services.crm_statuses_pending(organization=organization)
 
 
 def names(organization) -> list[str]:
@@ -87,7 +93,7 @@ def test_applying_the_mapping_moves_contacts_retires_the_rest_and_takes_salesfor
     ContactFactory(organization=acme, status=status(acme, "Disqualified"))
     theirs = [ContactFactory(organization=globex) for _ in range(2)]
     globex_before = list(ContactStatus.objects.for_org(globex).values_list("pk", "name", "is_default"))
-    owner_client.get(MAPPING)  # Cadence sees the picklist
+    assert "Apply mapping" in html(owner_client.get(MAPPING))
 
     response = owner_client.post(
         MAPPING,
@@ -99,7 +105,7 @@ def test_applying_the_mapping_moves_contacts_retires_the_rest_and_takes_salesfor
     assert BANNER not in page
 
     assert names(acme) == LEAD_STATUSES
-    assert statuses_from_crm(organization=acme) and not crm_mapping_pending(organization=acme)
+    assert statuses_from_crm(organization=acme) and not pending(acme)
     assert ContactStatus.objects.get(organization=acme, is_default=True).name == "Open - Not Contacted"
     counts = dict(
         Contact.objects.filter(organization=acme).values_list("status__name").annotate(n=Count("id"))
@@ -127,10 +133,9 @@ def test_a_status_with_the_values_name_keeps_its_contacts_and_id(acme, owner, sa
     """A status already called like a value (any case) becomes that value without moving anyone."""
     mine = ContactStatus.objects.create(organization=acme, name="working - contacted", position=8)
     contact = ContactFactory(organization=acme, status=mine)
-    assert crm_services.crm_statuses_check_picklist(organization=acme, actor=owner)
-    choices = status_services.statuses_mapping_suggestions(organization=acme)
+    choices = status_services.statuses_mapping_suggestions(organization=acme, picklist=pending(acme))
     assert {c.status.name: c.suggested for c in choices}["working - contacted"] == "Working - Contacted"
-    result = status_services.statuses_apply_crm_mapping(
+    result = crm_services.crm_statuses_apply_mapping(
         organization=acme, mapping={c.status.pk: c.suggested for c in choices}, actor=owner
     )
     assert "Working - Contacted" not in result.moved
@@ -139,19 +144,29 @@ def test_a_status_with_the_values_name_keeps_its_contacts_and_id(acme, owner, sa
 
 
 def test_a_mapping_missing_a_status_is_refused_and_changes_nothing(owner_client, acme, salesforce_connection):
-    owner_client.get(MAPPING)
     before = names(acme)
     post = mapping_post(acme, {})
     post.pop(f"status-{status(acme, 'Open').pk}")
     post[f"status-{status(acme, 'New').pk}"] = "Not a value"
     page = html(owner_client.post(MAPPING, post, follow=True))
     assert "Choose a Salesforce Lead Status for New, Open." in page
-    assert names(acme) == before and crm_mapping_pending(organization=acme)
+    assert names(acme) == before and pending(acme)
 
 
-def test_nothing_to_apply_without_a_pending_picklist(acme, owner):
+def test_nothing_to_apply_once_the_list_follows_the_picklist(acme, owner, salesforce_connection):
+    assert crm_services.crm_statuses_follow_mapping(organization=acme, actor=owner)
     with pytest.raises(ValidationError, match="No Salesforce Lead Status mapping is waiting"):
-        status_services.statuses_apply_crm_mapping(organization=acme, mapping={}, actor=owner)
+        crm_services.crm_statuses_apply_mapping(
+            organization=acme,
+            mapping={s.pk: "Working - Contacted" for s in ContactStatus.objects.all()},
+            actor=owner,
+        )
+    assert names(acme) == LEAD_STATUSES
+
+
+def test_nothing_to_apply_without_salesforce(acme, owner):
+    with pytest.raises(ValidationError, match="Salesforce is not connected"):
+        crm_services.crm_statuses_apply_mapping(organization=acme, mapping={}, actor=owner)
 
 
 def test_a_picklist_change_later_asks_again(owner_client, acme, owner, salesforce_connection):
@@ -163,30 +178,40 @@ def test_a_picklist_change_later_asks_again(owner_client, acme, owner, salesforc
         for r in DEFAULT_MAPPINGS["Lead"]
     ]
     crm_services.mapping_save(organization=acme, sobject="Lead", rows=rows, actor=owner)
-    assert [v for v, _l, _d in crm_mapping_pending(organization=acme)] == ["Hot", "Warm", "Cold"]
+    assert [v for v, _l, _d in pending(acme)] == ["Hot", "Warm", "Cold"]
     assert names(acme) == LEAD_STATUSES  # still Lead Status until the admin applies the new mapping
     assert BANNER in html(owner_client.get(SETTINGS))
-    # The same picklist seen again asks nothing new: one pending audit row, not one per page.
-    owner_client.get(SETTINGS)
-    assert AuditEvent.objects.filter(organization=acme, action="statuses.crm_mapping_pending").count() == 2
 
 
 def test_a_changed_picklist_is_noticed_as_the_describe_reads_it(acme, owner):
     values = [("A", "Alpha", True), ("B", "Beta", False)]
-    assert status_services.statuses_note_crm_picklist(organization=acme, values=values, actor=owner)
+    waiting = status_services.crm_picklist_waiting
+    assert waiting(organization=acme, values=values) == values
     status_services.statuses_apply_crm_mapping(
-        organization=acme, mapping={s.pk: "A" for s in ContactStatus.objects.for_org(acme)}, actor=owner
+        organization=acme,
+        values=values,
+        mapping={s.pk: "A" for s in ContactStatus.objects.for_org(acme)},
+        actor=owner,
     )
-    assert not status_services.statuses_note_crm_picklist(organization=acme, values=values, actor=owner)
+    assert waiting(organization=acme, values=values) == []
     grown = [*values, ("C", "Gamma", False)]
-    assert status_services.statuses_note_crm_picklist(organization=acme, values=grown, actor=owner)
+    assert waiting(organization=acme, values=grown) == grown
+    assert waiting(organization=acme, values=[]) == []  # the Lead mapping takes status from no picklist
     assert names(acme) == ["Alpha", "Beta"]
+
+
+def test_a_list_that_mirrored_the_picklist_before_mappings_were_asked_for_is_not_asked_again(acme, owner):
+    values = [("A", "Alpha", True), ("B", "Beta", False)]
+    status_services.statuses_sync_from_crm(organization=acme, values=values, actor=owner)
+    EngageSettings.objects.filter(organization=acme).update(crm_picklist_applied=[])  # as it was then
+    assert status_services.crm_picklist_waiting(organization=acme, values=values) == []
+    assert status_services.crm_picklist_waiting(organization=acme, values=values[:1]) == values[:1]
 
 
 def test_the_mapping_page_costs_the_same_queries_however_many_statuses(
     owner_client, acme, salesforce_connection
 ):
-    owner_client.get(MAPPING)  # warm: describe cached, the picklist noted
+    owner_client.get(MAPPING)  # warm: describe cached
 
     def measure(expected_rows: int) -> int:
         with CaptureQueriesContext(connection) as queries:
@@ -233,8 +258,6 @@ def test_the_contact_statuses_page_says_a_lead_status_mapping_is_waiting(
     owner_client, acme, salesforce_connection
 ):
     """Admin Portal › Contact Status is where an admin looks for the list: it links to the mapping."""
-    html(owner_client.get(SETTINGS))  # the CRM pages notice the picklist
-
     page = html(owner_client.get(reverse("engage:statuses")))
 
     assert BANNER in page and MAPPING in page
