@@ -7,22 +7,35 @@ parameters that state-changing views read (``?app=calendar`` re-installed a disc
 before this test existed), and every SQL statement the request runs is captured: any INSERT,
 UPDATE or DELETE outside the session table fails the test with the URL and the statement.
 Cross-site GETs (a link, an <img>) therefore cannot change anything; POSTs carry the CSRF token.
+
+The walk runs twice: once for a plain organisation, once for one as it is on a busy day (issue
+12): Salesforce connected through the sandbox with a Lead Status picklist its statuses do not
+mirror (a mapping waits; the pages show it without storing it), and a historical poll and a CSV
+import whose workers fell silent hours ago (the every-minute sweep fails them; the pages only
+show them as stopped).
 """
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import connection as db
+from django.db import models
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from engage.models import ContactImport, CrmPoll
+from engage.services.crm import gateway
 from engage.services.crm.configuration import crm_settings_for
 from engage.services.statuses import engage_settings_for
 from integrations.models import Connection, ConnectionApp
 from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
 from tests.copilot.test_tenancy_urls import ALL_ROUTES, OBJECT_FACTORIES, Route
+from tests.factories import ContactImportFactory
+from tests.integrations.salesforce.conftest import sandbox_connection
 from tests.integrations.salesforce.factories import ConnectionFactory
 
 # Values for URL kwargs that are not object ids.
@@ -49,6 +62,9 @@ ALLOWED_WRITES = {
     re.compile(r"""^INSERT INTO "copilot_auditevent" .*'integration\.needs_reconnect'"""): (
         "... and in the audit trail, so admins see when and why"
     ),
+    re.compile(
+        r"""^UPDATE "integrations_connection" SET "api_used" = \S+, "api_max" = \S+, "api_checked_at" """
+    ): ("Salesforce's daily API allocation as its last answer reported it (Sforce-Limit-Info)"),
 }
 # Routes whose GET is the protocol's own, and why (each still refuses to act without its secret).
 GET_BY_PROTOCOL = {
@@ -59,10 +75,12 @@ GET_BY_PROTOCOL = {
 }
 
 
-def _url(route: Route, organization) -> str:
+def _url(route: Route, organization, objects: dict[str, models.Model] | None = None) -> str:
     kwargs = {}
     for kwarg in route.kwargs:
-        if kwarg in OBJECT_FACTORIES:
+        if objects and kwarg in objects:
+            kwargs[kwarg] = objects[kwarg].pk
+        elif kwarg in OBJECT_FACTORIES:
             kwargs[kwarg] = OBJECT_FACTORIES[kwarg](organization).pk
         else:
             kwargs[kwarg] = PLAIN_KWARGS[kwarg]
@@ -132,6 +150,49 @@ def _connections(organization, admin, sandbox, settings) -> None:
         ConnectionFactory(organization=organization, provider="salesforce")
 
 
+def _busy_day(organization, admin, sandbox, settings) -> dict[str, models.Model]:
+    """Salesforce connected through the sandbox's real consent flow, its Lead Status picklist not
+    mapped yet (the statuses are still the defaults), and a Lead poll and a CSV import running
+    with no sign of life for three hours: past their ``STALE_AFTER``, not failed by any sweep yet.
+    Returns them as the objects of the URL kwargs they answer to."""
+    settings.SALESFORCE_LOGIN_URL = sandbox.url
+    settings.SALESFORCE_CLIENT_ID = "cadence-sandbox-client"
+    settings.SALESFORCE_CLIENT_SECRET = "cadence-sandbox-secret"
+    gateway.cache_clear()  # this connection's describes come from the sandbox, not another test
+    salesforce = sandbox_connection(sandbox, organization, admin)
+    silent = timezone.now() - timedelta(hours=3)
+    another_host = "worker:another-host:41:0ff1ce"  # judged only by its silence
+    poll = CrmPoll.objects.create(
+        organization=organization,
+        sobject="Lead",
+        started_by=admin,
+        status=CrmPoll.Status.RUNNING,
+        started_at=silent,
+        heartbeat_at=silent,
+        worker=another_host,
+        processed=500,
+    )
+    contact_import = ContactImportFactory(
+        organization=organization,
+        created_by=admin,
+        status=ContactImport.Status.IMPORTING,
+        started_at=silent,
+        heartbeat_at=silent,
+        worker=another_host,
+    )
+    return {"connection_id": salesforce, "poll_id": poll, "import_id": contact_import}
+
+
+def _walk(url: str, client) -> None:
+    client.raise_request_exception = False
+    for query in PROVOKING_QUERIES:
+        with CaptureQueriesContext(db) as captured:
+            response = client.get(url, query)
+        assert response.status_code < 500, f"GET {url} {query} answered {response.status_code}"
+        writes = _writes(captured.captured_queries)
+        assert not writes, f"GET {url} {query} wrote to the database:\n" + "\n".join(writes)
+
+
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
 def test_a_get_writes_nothing(route, client, owner, acme, teammate, sandbox, settings):
     # Defaults that the organisation gets at creation or first use exist beforehand, as they do
@@ -141,11 +202,35 @@ def test_a_get_writes_nothing(route, client, owner, acme, teammate, sandbox, set
     url = _url(route, acme)
     _connections(acme, owner, sandbox, settings)
     client.force_login(owner)
-    client.raise_request_exception = False
 
-    for query in PROVOKING_QUERIES:
-        with CaptureQueriesContext(db) as captured:
-            response = client.get(url, query)
-        assert response.status_code < 500, f"GET {url} {query} answered {response.status_code}"
-        writes = _writes(captured.captured_queries)
-        assert not writes, f"GET {url} {query} wrote to the database:\n" + "\n".join(writes)
+    _walk(url, client)
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+def test_a_get_writes_nothing_on_a_busy_day(route, client, owner, acme, sandbox, settings):
+    engage_settings_for(acme)
+    crm_settings_for(acme)
+    url = _url(route, acme, _busy_day(acme, owner, sandbox, settings))
+    _connections(acme, owner, sandbox, settings)
+    client.force_login(owner)
+
+    _walk(url, client)
+
+
+def test_the_busy_day_is_what_the_pages_show(client, owner, acme, sandbox, settings):
+    """Guards the walk above: the waiting mapping and the stopped jobs are on the pages (read,
+    not stored), so a walk that found nothing to write would not be a walk past nothing."""
+    engage_settings_for(acme)
+    crm_settings_for(acme)
+    objects = _busy_day(acme, owner, sandbox, settings)
+    client.force_login(owner)
+
+    for name in ("engage:crm_settings", "engage:statuses"):
+        assert "Map your statuses to Salesforce Lead Status." in client.get(reverse(name)).content.decode()
+    assert "Apply mapping" in client.get(reverse("engage:crm_status_mapping")).content.decode()
+    poll_page = client.get(reverse("engage:crm_poll", args=["Lead"])).content.decode()
+    assert "Last poll did not finish" in poll_page and "The background worker stopped" in poll_page
+    import_page = client.get(reverse("engage:import_detail", args=[objects["import_id"].pk])).content.decode()
+    assert "The import did not finish" in import_page and "The background worker stopped" in import_page
+    assert CrmPoll.objects.get().status == CrmPoll.Status.RUNNING  # shown stopped, left for the sweep
+    assert ContactImport.objects.get().status == ContactImport.Status.IMPORTING
