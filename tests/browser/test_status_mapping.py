@@ -1,4 +1,4 @@
-"""F3 in real Chromium at 1366 px: connecting Salesforce does not switch the contact statuses by
+"""F3 in real Chromium at 1366 and 800 px: connecting Salesforce does not switch the contact statuses by
 itself. The admin connects through the provider sandbox's consent page, is asked to map the
 statuses to Salesforce's Lead Status, sees the suggestions, applies the mapping, and a contact's
 status dropdown then offers only the Lead Status values (its contacts moved as chosen).
@@ -28,6 +28,7 @@ LEAD_STATUSES = [
 
 
 @pytest.mark.browser
+@pytest.mark.parametrize("width", [1366, 800])
 def test_an_admin_maps_the_statuses_to_lead_status_and_the_dropdown_offers_only_salesforces(
     new_page: Callable[..., Page],
     sign_in: Callable[[Page, User], Page],
@@ -35,6 +36,7 @@ def test_an_admin_maps_the_statuses_to_lead_status_and_the_dropdown_offers_only_
     sandbox: Any,
     owner: User,
     acme: Any,
+    width: int,
 ) -> None:
     qualified = ContactStatus.objects.get(organization=acme, name="Qualified")
     contact = ContactFactory(organization=acme, first_name="Quinn", last_name="Mapped", status=qualified)
@@ -42,7 +44,7 @@ def test_an_admin_maps_the_statuses_to_lead_status_and_the_dropdown_offers_only_
 
     # --- The admin connects Salesforce through the sandbox's consent page --------------------------
     admin = sign_in(new_page(ignore_https_errors=True), owner)
-    admin.set_viewport_size({"width": 1366, "height": 768})
+    admin.set_viewport_size({"width": width, "height": 768})
     admin.goto(f"{live_server.url}/admin/integrations/")
     expect(admin.get_by_role("heading", name="Integrations", exact=True)).to_be_visible()
     admin.locator("[data-provider=salesforce]").get_by_role("button", name="Connect").click()
@@ -60,6 +62,8 @@ def test_an_admin_maps_the_statuses_to_lead_status_and_the_dropdown_offers_only_
     assert list(ContactStatus.objects.filter(organization=acme).values_list("name", flat=True)) == before
     banner.get_by_role("link").click()
     expect(admin.get_by_role("heading", name="Map your statuses to Salesforce Lead Status")).to_be_visible()
+    page_width = admin.evaluate("document.documentElement.scrollWidth")
+    assert page_width <= width, f"the mapping page is {page_width}px wide at {width}px"
 
     # Suggested by name: "Open" → "Open - Not Contacted", "Closed" → "Closed - Converted".
     expect(admin.get_by_label("Open", exact=True)).to_have_value("Open - Not Contacted")
