@@ -4,7 +4,7 @@ admin, and the Salesforce API budget.
 
 Here rather than in copilot's selectors because copilot's org core may not import integrations
 (tests/test_architecture.py), while integrations may read the org core. A fixed number of
-queries (seven) whatever the number of users, connections and mailboxes.
+queries (seven, eight with Salesforce) whatever the number of users, connections and mailboxes.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from django.utils import timezone
 from copilot.models import Invitation, Organization, User
 from integrations.models import Connection, Provider, SyncState
 from integrations.records import APPS
+from integrations.salesforce.fetch.common import registered_handler
 from integrations.selectors import MAIL_PROVIDERS, app_name
 from integrations.sync.health import AppHealth, apps_health
 
@@ -38,6 +39,8 @@ class ConnectionHealth:
     last_sync: dt.datetime | None = None
     last_error: str = ""
     apps: list[tuple[str, AppHealth]] = field(default_factory=list)  # mail connections: per app
+    # A CRM connection whose record sync the admin has not turned on (the CRM handler says so).
+    sync_off: bool = False
 
     @property
     def needs_attention(self) -> bool:
@@ -134,6 +137,9 @@ def portal_overview(*, organization: Organization, now: dt.datetime | None = Non
     for connection_id, message in failed_rows:
         errors.setdefault(connection_id, message)
     mail_health = apps_health([c for c in connections if c.provider in MAIL_PROVIDERS])
+    crm_sync_off = (
+        _crm_sync_off(organization) if any(c.provider == Provider.SALESFORCE for c in connections) else False
+    )
 
     rows = []
     for connection in connections:
@@ -148,6 +154,9 @@ def portal_overview(*, organization: Organization, now: dt.datetime | None = Non
                 failed=total.get("failed", 0),
                 last_sync=total.get("last_sync"),
                 last_error=errors.get(connection.pk, "") or connection.last_error,
+                sync_off=crm_sync_off
+                and connection.provider == Provider.SALESFORCE
+                and connection.is_org_wide,
                 apps=[
                     (app_name(connection.provider, app), mail_health[(connection.pk, app)])
                     for app in APPS
@@ -170,3 +179,10 @@ def portal_overview(*, organization: Organization, now: dt.datetime | None = Non
         if salesforce
         else None,
     )
+
+
+def _crm_sync_off(organization: Organization) -> bool:
+    """Whether the CRM handler (Engage's, registered at start) keeps this organisation's record
+    sync off: the home then says so instead of "Last sync: not yet" forever."""
+    handler = registered_handler()
+    return handler is not None and not handler.enabled(organization)

@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from engage.models import CrmSettings
 from integrations.models import Connection, ConnectionApp, SyncState
 from tests.factories import InvitationFactory, UserFactory
 from tests.integrations.salesforce.factories import ConnectionFactory, SyncStateFactory
@@ -77,6 +78,7 @@ def test_each_connection_shows_its_health_and_last_sync(
     _mailbox(google, teammate, "email", last_success_at=synced - dt.timedelta(hours=1))
     _mailbox(google, owner, "calendar")
     SyncStateFactory(connection=salesforce, object_name="Lead", last_success_at=synced)
+    CrmSettings.objects.create(organization=acme, sync_enabled=True)
 
     text = owner_client.get(URL).text
 
@@ -85,6 +87,21 @@ def test_each_connection_shows_its_health_and_last_sync(
     assert reverse("integrations:salesforce_details", args=[salesforce.pk]) in text
     assert "1 object synced" in text
     assert "Nothing needs you." in text
+
+
+def test_a_salesforce_whose_record_sync_is_off_says_so_and_where_to_turn_it_on(
+    owner_client, acme, salesforce
+):
+    text = owner_client.get(URL).text
+
+    assert "Record sync is off" in text and reverse("engage:crm_settings") in text
+    assert "Last sync: not yet" not in text
+    assert not CrmSettings.objects.filter(organization=acme).exists()  # asked, not created, on a GET
+
+    CrmSettings.objects.create(organization=acme, sync_enabled=True)
+    text = owner_client.get(URL).text
+
+    assert "Record sync is off" not in text and "Last sync: not yet" in text
 
 
 def test_sync_errors_needing_attention_link_to_the_connection(owner_client, acme, owner, google, salesforce):
@@ -148,6 +165,6 @@ def test_the_home_costs_the_same_number_of_queries_at_any_size(
         _mailbox(own, user, "email", last_success_at=timezone.now())
         SyncStateFactory(connection=salesforce, object_name=f"Object{i}")
     # session, user, organisation; users, invitations, connections, totals, failed rows, mail health (2)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         response = owner_client.get(URL)
     assert f"{size} sync row{'s' if size > 1 else ''} failed" in response.text

@@ -28,7 +28,7 @@ from engage.crm.describe import Describe, find_field, relationship_field
 from engage.crm.fields import CONTACT, LEAD
 from engage.crm.mapping import mapped_crm_fields
 from engage.crm.soql_rules import check_conditions, compile_where
-from engage.models import Contact
+from engage.models import Contact, CrmSettings
 from engage.services.crm.configuration import crm_settings_for, mapping_rows, rule_for
 from engage.services.crm.sync_batch import OWNER_EMAIL, SyncBatch
 from integrations.records import BatchResult, CrmRecord
@@ -65,7 +65,8 @@ class EngageCrmHandler:
     """The ``CrmSyncHandler`` Engage registers with ``integrations.salesforce.sync``."""
 
     def enabled(self, organization: Organization) -> bool:
-        return crm_settings_for(organization).sync_enabled
+        # A read, never the get_or_create of crm_settings_for: the Admin Portal home asks on GET.
+        return CrmSettings.objects.filter(organization=organization, sync_enabled=True).exists()
 
     def objects(self, organization: Organization) -> list[str]:
         # Accounts come along with Contacts (Account.Name / AccountId), never on their own.
