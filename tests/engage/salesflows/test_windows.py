@@ -1,0 +1,159 @@
+"""Salesflow send windows (issue 13, point 4): the recipient's business day and holidays, and the
+seller's time off.
+
+Instants are written as local wall times in the zone that makes the case readable."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from engage.scheduling import country_time_zone, next_send_moment
+
+NY = "America/New_York"
+BERLIN = "Europe/Berlin"
+TOKYO = "Asia/Tokyo"
+KOLKATA = "Asia/Kolkata"
+WEEKDAYS_9_TO_5 = {str(d): ["09:00", "17:00"] for d in range(5)}
+WEEKDAYS_7_TO_8PM = {str(d): ["07:00", "20:00"] for d in range(5)}
+
+
+def local(zone: str, *parts: int) -> datetime:
+    return datetime(*parts, tzinfo=ZoneInfo(zone))
+
+
+def utc(zone: str, *parts: int) -> datetime:
+    return local(zone, *parts).astimezone(UTC)
+
+
+def ny_window(at: datetime, **recipient) -> datetime:
+    return next_send_moment(at, business_hours=WEEKDAYS_9_TO_5, time_zone=NY, **recipient)
+
+
+# --- The recipient's business day ---------------------------------------------------------------
+# In February 2026 Tokyo is 14 hours ahead of New York: Tokyo 08:00-18:00 is New York 18:00-04:00
+# the evening before. A New York seller working 07:00-20:00 meets a Tokyo recipient 18:00-20:00.
+
+
+def test_a_tokyo_recipient_is_written_to_in_the_new_york_evening():
+    wednesday_morning = local(NY, 2026, 2, 11, 10, 0)
+    result = next_send_moment(
+        wednesday_morning, business_hours=WEEKDAYS_7_TO_8PM, time_zone=NY, recipient_time_zone=TOKYO
+    )
+    assert result == utc(NY, 2026, 2, 11, 18, 0)  # Thursday 08:00 in Tokyo
+    assert result.astimezone(ZoneInfo(TOKYO)) == local(TOKYO, 2026, 2, 12, 8, 0)
+
+
+def test_a_day_without_overlap_moves_to_the_next_day_that_overlaps():
+    # Friday evening in New York is Saturday in Tokyo; Tokyo's Monday morning is a New York Sunday.
+    friday_morning = local(NY, 2026, 2, 13, 10, 0)
+    result = next_send_moment(
+        friday_morning, business_hours=WEEKDAYS_7_TO_8PM, time_zone=NY, recipient_time_zone=TOKYO
+    )
+    assert result == utc(NY, 2026, 2, 16, 18, 0)  # Monday evening in New York, Tuesday 08:00 in Tokyo
+
+
+def test_inside_both_windows_the_moment_itself_is_kept():
+    at = local(NY, 2026, 2, 11, 19, 15)
+    result = next_send_moment(at, business_hours=WEEKDAYS_7_TO_8PM, time_zone=NY, recipient_time_zone=TOKYO)
+    assert result == at.astimezone(UTC)
+
+
+def test_windows_that_never_overlap_are_an_error():
+    # 09:00-17:00 in New York is 23:00-07:00 in Tokyo: never inside a Tokyo business day.
+    with pytest.raises(ValueError, match="No send window within"):
+        ny_window(local(NY, 2026, 2, 11, 10, 0), recipient_time_zone=TOKYO)
+
+
+def test_a_german_public_holiday_is_skipped_for_a_german_recipient():
+    # 2026-05-14 is Ascension Day, a holiday in Germany and not in the US. New York 09:00-12:00 is
+    # Berlin 15:00-18:00: Wednesday afternoon in New York is too late for Berlin.
+    wednesday_afternoon = local(NY, 2026, 5, 13, 13, 0)
+    assert ny_window(wednesday_afternoon) == wednesday_afternoon.astimezone(UTC)
+    assert ny_window(wednesday_afternoon, recipient_time_zone=BERLIN) == utc(NY, 2026, 5, 14, 9, 0)
+    assert ny_window(wednesday_afternoon, recipient_time_zone=BERLIN, recipient_country="DE") == utc(
+        NY, 2026, 5, 15, 9, 0
+    )
+
+
+def test_a_country_with_one_time_zone_gives_the_recipient_its_business_day():
+    assert country_time_zone("de", 2026) == BERLIN  # Europe/Busingen keeps Berlin's time
+    wednesday_afternoon = local(NY, 2026, 5, 13, 13, 0)
+    assert ny_window(wednesday_afternoon, recipient_country="DE") == utc(NY, 2026, 5, 15, 9, 0)
+
+
+def test_a_country_with_several_time_zones_keeps_only_its_holidays_by_the_sellers_date():
+    assert country_time_zone("US", 2026) == ""
+    # Thanksgiving, 2026-11-26: a Berlin seller's Thursday is skipped for a US recipient, and the
+    # Friday 09:00 in Berlin (03:00 in New York) is sent since the recipient's zone is unknown.
+    thursday = local(BERLIN, 2026, 11, 26, 10, 0)
+    result = next_send_moment(
+        thursday, business_hours=WEEKDAYS_9_TO_5, time_zone=BERLIN, recipient_country="US"
+    )
+    assert result == utc(BERLIN, 2026, 11, 27, 9, 0)
+
+
+@pytest.mark.parametrize(
+    "recipient",
+    [
+        {},
+        {"recipient_time_zone": "", "recipient_country": ""},
+        {"recipient_time_zone": "Not/A_Zone"},
+        {"recipient_country": "ZZ"},
+        {"recipient_time_zone": "nonsense", "recipient_country": "not a country"},
+    ],
+)
+def test_unknown_recipient_data_leaves_the_sellers_window_alone(recipient):
+    friday_evening = local(NY, 2026, 3, 6, 18, 0)
+    assert ny_window(friday_evening, **recipient) == utc(NY, 2026, 3, 9, 9, 0)
+    wednesday_noon = local(NY, 2026, 3, 4, 12, 0)
+    assert ny_window(wednesday_noon, **recipient) == wednesday_noon.astimezone(UTC)
+
+
+def test_the_recipients_daylight_saving_change_moves_the_overlap():
+    # New York moves its clocks on 8 March 2026, Berlin on 29 March: for three weeks Berlin is five
+    # hours ahead and closes at 13:00 New York time; from 30 March it is six again and closes at 12:00.
+    friday = local(NY, 2026, 3, 27, 12, 30)  # 17:30 in Berlin
+    assert ny_window(friday, recipient_time_zone=BERLIN) == friday.astimezone(UTC)
+    monday = local(NY, 2026, 3, 30, 12, 30)  # 18:30 in Berlin
+    assert ny_window(monday, recipient_time_zone=BERLIN) == utc(NY, 2026, 3, 31, 9, 0)
+    # Before either change (Monday 2 March) Berlin is six hours ahead too: 12:30 is too late.
+    monday_before = local(NY, 2026, 3, 2, 12, 30)
+    assert ny_window(monday_before, recipient_time_zone=BERLIN) == utc(NY, 2026, 3, 3, 9, 0)
+
+
+def test_a_berlin_recipient_opens_at_eight_their_time():
+    # A Berlin seller working from 06:00 waits for a Berlin recipient's 08:00.
+    at = local(BERLIN, 2026, 3, 4, 6, 0)
+    result = next_send_moment(
+        at, business_hours={"2": ["06:00", "12:00"]}, time_zone=BERLIN, recipient_time_zone=BERLIN
+    )
+    assert result == utc(BERLIN, 2026, 3, 4, 8, 0)
+
+
+# --- The seller's time off ----------------------------------------------------------------------
+
+
+def test_time_off_spanning_a_weekend_resumes_after_its_last_day():
+    thursday_evening = local(NY, 2026, 3, 12, 18, 0)
+    friday_to_monday = [(date(2026, 3, 13), date(2026, 3, 16))]
+    assert ny_window(thursday_evening) == utc(NY, 2026, 3, 13, 9, 0)
+    assert ny_window(thursday_evening, time_off=friday_to_monday) == utc(NY, 2026, 3, 17, 9, 0)
+
+
+def test_time_off_is_whole_days_in_the_sellers_zone():
+    # Wednesday 20:00 in New York is already Thursday in UTC; a Thursday off is the seller's Thursday.
+    wednesday_evening = local(NY, 2026, 3, 4, 20, 0)
+    thursday_off = [(date(2026, 3, 5), date(2026, 3, 5))]
+    assert ny_window(wednesday_evening, time_off=thursday_off) == utc(NY, 2026, 3, 6, 9, 0)
+    # Several ranges, in any order; a moment inside a day off waits for the next working day.
+    wednesday_noon = local(NY, 2026, 3, 4, 12, 0)
+    ranges = [(date(2026, 3, 5), date(2026, 3, 9)), (date(2026, 3, 4), date(2026, 3, 4))]
+    assert ny_window(wednesday_noon, time_off=ranges) == utc(NY, 2026, 3, 10, 9, 0)
+
+
+def test_time_off_that_ends_before_it_starts_is_refused():
+    with pytest.raises(ValueError, match="ends before it starts"):
+        ny_window(local(NY, 2026, 3, 4, 10, 0), time_off=[(date(2026, 3, 6), date(2026, 3, 5))])
