@@ -7,7 +7,7 @@ through ``copilot.services.users.user_update_profile``; the rest on the profile 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -52,8 +52,18 @@ def seller_profile_for(user: User) -> SellerProfile:
     return profile
 
 
-def next_send_moment_for(user: User, at: datetime) -> datetime:
-    """``next_send_moment`` with ``user``'s saved time zone, business hours and holidays."""
+def next_send_moment_for(
+    user: User,
+    at: datetime,
+    *,
+    time_off: Iterable[tuple[date, date]] = (),
+    recipient_time_zone: str = "",
+    recipient_country: str = "",
+) -> datetime:
+    """``next_send_moment`` with ``user``'s saved time zone, business hours and holidays.
+
+    ``time_off`` (the seller's ``(first_day, last_day)`` ranges, inclusive) is passed through as given
+    until the profile stores it; ``recipient_time_zone`` / ``recipient_country`` are the contact's."""
     profile = seller_profile_for(user)
     return next_send_moment(
         at,
@@ -61,6 +71,9 @@ def next_send_moment_for(user: User, at: datetime) -> datetime:
         time_zone=user.time_zone,
         holiday_country=profile.holiday_country,
         holidays_kept=kept_dates(profile.holidays_kept),
+        time_off=time_off,
+        recipient_time_zone=recipient_time_zone,
+        recipient_country=recipient_country,
     )
 
 

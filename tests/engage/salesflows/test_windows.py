@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from engage.scheduling import country_time_zone, next_send_moment
+from engage.services.profile import next_send_moment_for, seller_profile_for
+from tests.factories import UserFactory
 
 NY = "America/New_York"
 BERLIN = "Europe/Berlin"
@@ -157,3 +159,17 @@ def test_time_off_is_whole_days_in_the_sellers_zone():
 def test_time_off_that_ends_before_it_starts_is_refused():
     with pytest.raises(ValueError, match="ends before it starts"):
         ny_window(local(NY, 2026, 3, 4, 10, 0), time_off=[(date(2026, 3, 6), date(2026, 3, 5))])
+
+
+@pytest.mark.django_db
+def test_next_send_moment_for_passes_time_off_and_the_recipient_through():
+    user = UserFactory(time_zone=NY)
+    profile = seller_profile_for(user)
+    profile.business_hours = WEEKDAYS_9_TO_5
+    profile.holiday_country = "US"
+    profile.save()
+    wednesday = local(NY, 2026, 5, 13, 13, 0)
+    assert next_send_moment_for(user, wednesday) == wednesday.astimezone(UTC)
+    assert next_send_moment_for(user, wednesday, recipient_country="DE") == utc(NY, 2026, 5, 15, 9, 0)
+    off = [(date(2026, 5, 13), date(2026, 5, 18))]
+    assert next_send_moment_for(user, wednesday, time_off=off) == utc(NY, 2026, 5, 19, 9, 0)
