@@ -1,5 +1,5 @@
-"""When may a Salesflow send? The seller's send window (A8, F4) and the recipient's business day
-(issue 13). Everything here is pure: no ORM.
+"""When may a Salesflow send? The seller's send window (A8, F4), the recipient's business day
+(issue 13), and the caps and spreading of a mailbox's sends. Everything here is pure: no ORM.
 
 ``next_send_moment`` is a pure function: given an aware instant and a seller's settings it returns
 the earliest aware UTC instant at or after it that lies inside the seller's business hours, on a
@@ -8,6 +8,10 @@ in the seller's time zone. When the recipient's time zone or country is known th
 lie inside the recipient's business day (``RECIPIENT_BUSINESS_HOURS`` in their zone) and not on a
 public holiday of their country: the answer is the earliest instant in the intersection.
 ``engage.services.profile.next_send_moment_for`` reads the seller's settings from a user's profile.
+
+``place_send`` then gives a send its instant among the mailbox's other sends: caps per mailbox per
+day and per hour and per recipient domain per day, and a gap with jitter between a mailbox's sends.
+A send over a cap rolls on to the next hour or day that is inside the windows; it is never dropped.
 
 Business hours are ``{"0".."6": ["HH:MM", "HH:MM"]}`` (0 = Monday); absent days are off. A window
 is half-open: its start is inside, its end is not.
@@ -20,15 +24,19 @@ the recipient's alike:
 - an ambiguous wall time (it occurs twice when clocks fall back) means its first occurrence
   (``fold=0``), the earlier of the two instants.
 
-So a day's window may be an hour shorter or longer in UTC on a transition day.
+So a day's window may be an hour shorter or longer in UTC on a transition day; days and clock hours
+for the caps are the seller's local ones, with the same two rules for where they start.
 """
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import functools
+import random
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
@@ -43,6 +51,13 @@ SEARCH_DAYS = 400
 RECIPIENT_BUSINESS_HOURS: Mapping[str, Sequence[str]] = MappingProxyType(
     {str(day): ("08:00", "18:00") for day in range(5)}
 )
+
+# Caps and spreading of one mailbox's sends (defaults; admins may set others through ``SendCaps``).
+MAILBOX_DAILY_CAP = 200
+MAILBOX_HOURLY_CAP = 40
+DOMAIN_DAILY_CAP = 20  # sends to one recipient domain per day, so one company is not flooded
+SEND_GAP = timedelta(seconds=30)  # between two sends of one mailbox ...
+SEND_GAP_JITTER = 0.5  # ... each gap drawn from SEND_GAP x [1 - jitter, 1 + jitter]
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -332,3 +347,115 @@ def kept_dates(values: Iterable[str]) -> list[date]:
         except (TypeError, ValueError):
             continue
     return out
+
+
+# --- Caps and spreading -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SendCaps:
+    """How many sends one mailbox may make, and how far apart. Every cap is at least 1: a send over
+    a cap waits for the next hour or day, so a zero cap would wait for ever."""
+
+    per_day: int = MAILBOX_DAILY_CAP
+    per_hour: int = MAILBOX_HOURLY_CAP
+    per_domain_per_day: int = DOMAIN_DAILY_CAP
+    gap: timedelta = SEND_GAP
+    jitter: float = SEND_GAP_JITTER
+
+    def __post_init__(self) -> None:
+        for name in ("per_day", "per_hour", "per_domain_per_day"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1.")
+        if self.gap < timedelta(0):
+            raise ValueError("The gap between sends cannot be negative.")
+        if not 0 <= self.jitter < 1:
+            raise ValueError("The jitter is a fraction of the gap, from 0 up to (not including) 1.")
+
+
+def _sorted_utc(instants: Iterable[datetime]) -> list[datetime]:
+    out = []
+    for instant in instants:
+        if instant.tzinfo is None or instant.utcoffset() is None:
+            raise ValueError("Placed sends must be aware datetimes.")
+        out.append(instant.astimezone(UTC))
+    out.sort()
+    return out
+
+
+def _count_between(instants: Sequence[datetime], start: datetime, end: datetime) -> int:
+    return bisect.bisect_left(instants, end) - bisect.bisect_left(instants, start)
+
+
+def _local_day_bounds(instant: datetime, zone: zoneinfo.ZoneInfo) -> tuple[datetime, datetime]:
+    """The UTC start and end of ``instant``'s local day in ``zone`` (23 or 25 hours on a DST day)."""
+    day = instant.astimezone(zone).date()
+    return local_to_utc(day, time(0), zone), local_to_utc(day + timedelta(days=1), time(0), zone)
+
+
+def _local_hour_bounds(instant: datetime, zone: zoneinfo.ZoneInfo) -> tuple[datetime, datetime]:
+    """The UTC start and end of ``instant``'s local clock hour in ``zone`` (on :30 UTC in India). When
+    clocks fall back the repeated hour counts twice, once per occurrence."""
+    local = instant.astimezone(zone)
+    start = instant - timedelta(minutes=local.minute, seconds=local.second, microseconds=local.microsecond)
+    return start, start + timedelta(hours=1)
+
+
+def place_send(
+    want: datetime,
+    *,
+    window: Callable[[datetime], datetime],
+    time_zone: str,
+    placed: Sequence[datetime],
+    domain_placed: Sequence[datetime] = (),
+    caps: SendCaps = SendCaps(),
+    rng: random.Random,
+) -> datetime:
+    """The instant a send that wants ``want`` gets, given the mailbox's sends already placed.
+
+    - ``window(t)`` is the earliest instant >= ``t`` the send may go (``next_send_moment`` with the
+      seller's and recipient's settings bound, e.g. by ``functools.partial``); the answer always
+      comes from it, so it stays inside the sender's and recipient's windows.
+    - ``placed``: the instants of the mailbox's sends already placed (any order) from ``want``'s
+      local day on; ``domain_placed``: those of them (or of the team, as the caller decides) to the
+      same recipient domain. Past or future, they all count towards their hour and day.
+    - Days and clock hours are those of ``time_zone``, the mailbox owner's zone.
+
+    Over ``caps.per_day`` or ``caps.per_domain_per_day`` in that day the send rolls on to the first
+    window moment of the next day; over ``caps.per_hour`` in that hour, to the next hour. It is then
+    kept at least one gap away from every placed send: a gap of ``caps.gap`` times a factor drawn
+    once from ``rng`` in ``[1 - jitter, 1 + jitter]``; closer than that it moves to one gap after the
+    latest send it is too close to. Every move is checked again from the top, so the answer
+    satisfies all the rules together.
+
+    Raises ``ValueError`` for a naive instant, an unknown zone, or when ``window`` does or when no
+    instant within ``SEARCH_DAYS`` days of ``want`` fits.
+    """
+    if want.tzinfo is None or want.utcoffset() is None:
+        raise ValueError("`want` must be an aware datetime.")
+    zone = zone_named(time_zone)
+    mailbox = _sorted_utc(placed)
+    domain = _sorted_utc(domain_placed)
+    gap = caps.gap * rng.uniform(1 - caps.jitter, 1 + caps.jitter)
+    deadline = want.astimezone(UTC) + timedelta(days=SEARCH_DAYS)
+    moment = want.astimezone(UTC)
+    while True:
+        moment = window(moment).astimezone(UTC)
+        if moment > deadline:
+            raise ValueError(f"No room for a send within {SEARCH_DAYS} days of {want.isoformat()}.")
+        day_start, day_end = _local_day_bounds(moment, zone)
+        if (
+            _count_between(mailbox, day_start, day_end) >= caps.per_day
+            or _count_between(domain, day_start, day_end) >= caps.per_domain_per_day
+        ):
+            moment = day_end
+            continue
+        hour_start, hour_end = _local_hour_bounds(moment, zone)
+        if _count_between(mailbox, hour_start, hour_end) >= caps.per_hour:
+            moment = hour_end
+            continue
+        # Placed sends strictly closer than one gap, on either side.
+        low = bisect.bisect_right(mailbox, moment - gap)
+        high = bisect.bisect_left(mailbox, moment + gap)
+        if gap and low < high:
+            moment = mailbox[high - 1] + gap
+            continue
+        return moment

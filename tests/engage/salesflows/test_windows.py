@@ -1,16 +1,27 @@
-"""Salesflow send windows (issue 13, point 4): the recipient's business day and holidays, and the
-seller's time off.
+"""Salesflow send windows (issue 13, point 4): the recipient's business day and holidays, the
+seller's time off, and the caps and spreading of one mailbox's sends.
 
 Instants are written as local wall times in the zone that makes the case readable."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import functools
+import itertools
+import random
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from engage.scheduling import country_time_zone, next_send_moment
+from engage.scheduling import (
+    DOMAIN_DAILY_CAP,
+    MAILBOX_DAILY_CAP,
+    MAILBOX_HOURLY_CAP,
+    SendCaps,
+    country_time_zone,
+    next_send_moment,
+    place_send,
+)
 from engage.services.profile import next_send_moment_for, seller_profile_for
 from tests.factories import UserFactory
 
@@ -173,3 +184,192 @@ def test_next_send_moment_for_passes_time_off_and_the_recipient_through():
     assert next_send_moment_for(user, wednesday, recipient_country="DE") == utc(NY, 2026, 5, 15, 9, 0)
     off = [(date(2026, 5, 13), date(2026, 5, 18))]
     assert next_send_moment_for(user, wednesday, time_off=off) == utc(NY, 2026, 5, 19, 9, 0)
+
+
+# --- Caps and spreading -------------------------------------------------------------------------
+def every(start: datetime, count: int, step: timedelta) -> list[datetime]:
+    return [start + step * i for i in range(count)]
+
+
+def test_the_default_caps_are_200_a_day_40_an_hour_and_20_per_domain():
+    caps = SendCaps()
+    assert (caps.per_day, caps.per_hour, caps.per_domain_per_day) == (200, 40, 20)
+    assert (MAILBOX_DAILY_CAP, MAILBOX_HOURLY_CAP, DOMAIN_DAILY_CAP) == (200, 40, 20)
+
+
+def test_a_send_with_room_goes_when_it_wants():
+    want = local(NY, 2026, 3, 4, 10, 45)
+    placed = every(local(NY, 2026, 3, 4, 10, 0), 39, timedelta(seconds=30))
+    result = place_send(want, window=ny_window, time_zone=NY, placed=placed, rng=random.Random(1))
+    assert result == want.astimezone(UTC)
+
+
+def test_over_the_hourly_cap_the_send_rolls_to_the_next_hour():
+    want = local(NY, 2026, 3, 4, 10, 45)
+    placed = every(local(NY, 2026, 3, 4, 10, 0), 40, timedelta(seconds=30))  # 10:00 to 10:19:30
+    result = place_send(want, window=ny_window, time_zone=NY, placed=placed, rng=random.Random(1))
+    assert result == utc(NY, 2026, 3, 4, 11, 0)
+
+
+def test_the_next_hour_outside_the_window_rolls_to_the_next_business_morning():
+    want = local(NY, 2026, 3, 4, 16, 30)
+    placed = every(local(NY, 2026, 3, 4, 16, 0), 40, timedelta(seconds=20))
+    result = place_send(want, window=ny_window, time_zone=NY, placed=placed, rng=random.Random(1))
+    assert result == utc(NY, 2026, 3, 5, 9, 0)
+
+
+def test_hours_are_the_sellers_clock_hours():
+    # India is UTC+05:30: its 10:00-11:00 runs from 04:30 to 05:30 UTC.
+    window = functools.partial(next_send_moment, business_hours=WEEKDAYS_9_TO_5, time_zone=KOLKATA)
+    caps = SendCaps(per_hour=2, gap=timedelta(0), jitter=0)
+    placed = [local(KOLKATA, 2026, 3, 4, 10, 5), local(KOLKATA, 2026, 3, 4, 10, 10)]
+    want = local(KOLKATA, 2026, 3, 4, 10, 50)
+    result = place_send(
+        want, window=window, time_zone=KOLKATA, placed=placed, caps=caps, rng=random.Random(1)
+    )
+    assert result == utc(KOLKATA, 2026, 3, 4, 11, 0)
+    assert result == datetime(2026, 3, 4, 5, 30, tzinfo=UTC)
+
+
+def test_over_the_daily_cap_the_send_rolls_to_the_next_business_day():
+    friday = local(NY, 2026, 3, 6, 9, 0)
+    placed = every(friday, MAILBOX_DAILY_CAP, timedelta(minutes=2))  # 30 an hour, 09:00 to 15:38
+    want = local(NY, 2026, 3, 6, 16, 0)
+    result = place_send(want, window=ny_window, time_zone=NY, placed=placed, rng=random.Random(1))
+    assert result == utc(NY, 2026, 3, 9, 9, 0)
+    # One fewer and it goes that Friday.
+    result = place_send(want, window=ny_window, time_zone=NY, placed=placed[:-1], rng=random.Random(1))
+    assert result == want.astimezone(UTC)
+
+
+def test_sends_placed_on_the_next_day_count_towards_it_too():
+    caps = SendCaps(per_day=3, gap=timedelta(0), jitter=0)
+    placed = every(local(NY, 2026, 3, 4, 9, 0), 3, timedelta(hours=1)) + every(
+        local(NY, 2026, 3, 5, 9, 0), 3, timedelta(hours=1)
+    )
+    want = local(NY, 2026, 3, 4, 15, 0)
+    result = place_send(want, window=ny_window, time_zone=NY, placed=placed, caps=caps, rng=random.Random(1))
+    assert result == utc(NY, 2026, 3, 6, 9, 0)
+
+
+def test_over_the_domain_cap_the_send_rolls_to_the_next_day_though_the_mailbox_has_room():
+    want = local(NY, 2026, 3, 4, 14, 0)
+    to_acme = every(local(NY, 2026, 3, 4, 9, 0), DOMAIN_DAILY_CAP, timedelta(minutes=10))
+    result = place_send(
+        want, window=ny_window, time_zone=NY, placed=to_acme, domain_placed=to_acme, rng=random.Random(1)
+    )
+    assert result == utc(NY, 2026, 3, 5, 9, 0)
+    result = place_send(
+        want, window=ny_window, time_zone=NY, placed=to_acme, domain_placed=to_acme[:-1], rng=random.Random(1)
+    )
+    assert result == want.astimezone(UTC)
+
+
+def test_sends_wanting_the_same_moment_are_spread_with_jittered_gaps():
+    def spread(seed: int) -> list[datetime]:
+        rng = random.Random(seed)
+        placed: list[datetime] = []
+        for _ in range(12):
+            placed.append(
+                place_send(
+                    local(NY, 2026, 3, 4, 9, 0), window=ny_window, time_zone=NY, placed=placed, rng=rng
+                )
+            )
+        return placed
+
+    sends = spread(7)
+    assert sends[0] == utc(NY, 2026, 3, 4, 9, 0)
+    # A later send may take a hole wide enough for it, so look at the sends in time order.
+    in_order = sorted(sends)
+    gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(in_order)]
+    assert all(15 <= gap <= 45 for gap in gaps)  # 30 s ± 50%
+    assert len(set(gaps)) > 1  # jittered, not a metronome
+    assert in_order[-1] - in_order[0] < timedelta(minutes=12 * 45 / 60)
+    assert spread(7) == sends  # a seeded rng gives the same placement
+    assert spread(8) != sends
+
+
+def test_a_send_keeps_its_gap_from_later_sends_too():
+    caps = SendCaps(gap=timedelta(seconds=30), jitter=0)
+    placed = [local(NY, 2026, 3, 4, 9, 0, 20), local(NY, 2026, 3, 4, 9, 1, 0)]
+    at_9 = place_send(
+        local(NY, 2026, 3, 4, 9, 0),
+        window=ny_window,
+        time_zone=NY,
+        placed=placed,
+        caps=caps,
+        rng=random.Random(1),
+    )
+    assert at_9 == utc(NY, 2026, 3, 4, 9, 1, 30)  # 09:00:50 would be 10 s from 09:01:00
+    between = place_send(
+        local(NY, 2026, 3, 4, 9, 0, 40),
+        window=ny_window,
+        time_zone=NY,
+        placed=placed[:1],
+        caps=caps,
+        rng=random.Random(1),
+    )
+    assert between == utc(NY, 2026, 3, 4, 9, 0, 50)
+
+
+def test_a_spread_send_pushed_past_the_window_waits_for_the_next_one():
+    placed = [local(NY, 2026, 3, 4, 16, 59, 50)]
+    caps = SendCaps(gap=timedelta(seconds=30), jitter=0)
+    want = local(NY, 2026, 3, 4, 16, 59, 45)
+    result = place_send(want, window=ny_window, time_zone=NY, placed=placed, caps=caps, rng=random.Random(1))
+    assert result == utc(NY, 2026, 3, 5, 9, 0)
+
+
+def test_caps_are_applied_inside_the_recipients_window():
+    # A Berlin recipient: New York 09:00-12:00 in May. The 11:00 hour is full, so the send waits
+    # until the next New York morning, not 12:00 (Berlin has closed).
+    window = functools.partial(ny_window, recipient_time_zone=BERLIN)
+    placed = every(local(NY, 2026, 5, 13, 11, 0), 40, timedelta(seconds=30))
+    want = local(NY, 2026, 5, 13, 11, 30)
+    result = place_send(want, window=window, time_zone=NY, placed=placed, rng=random.Random(1))
+    assert result == utc(NY, 2026, 5, 14, 9, 0)
+
+
+def test_a_send_that_never_fits_is_an_error_not_a_hang(monkeypatch):
+    monkeypatch.setattr("engage.scheduling.SEARCH_DAYS", 3)
+    caps = SendCaps(per_day=1, gap=timedelta(0), jitter=0)
+    placed = every(local(NY, 2026, 3, 4, 12, 0), 10, timedelta(days=1))
+    with pytest.raises(ValueError, match="within 3 days"):
+        place_send(
+            local(NY, 2026, 3, 4, 12, 0),
+            window=lambda moment: moment,
+            time_zone=NY,
+            placed=placed,
+            caps=caps,
+            rng=random.Random(1),
+        )
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"per_day": 0},
+        {"per_hour": 0},
+        {"per_domain_per_day": -1},
+        {"gap": timedelta(seconds=-1)},
+        {"jitter": 1.0},
+    ],
+)
+def test_caps_that_could_never_be_met_are_refused(kwargs):
+    with pytest.raises(ValueError):
+        SendCaps(**kwargs)
+
+
+def test_naive_instants_are_refused():
+    with pytest.raises(ValueError, match="aware"):
+        place_send(
+            datetime(2026, 3, 4, 10, 0), window=ny_window, time_zone=NY, placed=[], rng=random.Random(1)
+        )
+    with pytest.raises(ValueError, match="aware"):
+        place_send(
+            local(NY, 2026, 3, 4, 10, 0),
+            window=ny_window,
+            time_zone=NY,
+            placed=[datetime(2026, 3, 4, 10, 0)],
+            rng=random.Random(1),
+        )
