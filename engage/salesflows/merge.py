@@ -162,7 +162,8 @@ def fields_by_group() -> list[tuple[str, list[MergeField]]]:
 # --- Values -------------------------------------------------------------------------------------
 class MergeContext:
     """One recipient's values by field key. Absent, empty and whitespace-only values are no value;
-    the others are kept trimmed. Values of ``html`` fields are trusted HTML."""
+    the others are kept trimmed. Values of ``html`` fields go into HTML email as they are: take
+    them from ``engage.signatures.signature_html`` only."""
 
     __slots__ = ("_texts", "values")
 
@@ -199,7 +200,8 @@ def contact_values(contact: Any) -> dict[str, object]:
 
 
 def sender_values(sender: Any, *, signature: str | None = None) -> dict[str, object]:
-    """The sending user's values. ``signature`` (HTML) saves building it again for each recipient."""
+    """The sending user's values. ``signature``, the sender's ``signature_html`` built once, saves
+    building it again for each recipient."""
     values = {
         key: f.read(sender)
         for key, f in FIELDS.items()
