@@ -13,7 +13,7 @@ from typing import Any
 from django.db import connection
 
 from copilot.bulk_sql import insert_rows, model_defaults, update_rows, update_rows_by_copy
-from engage.models import Contact
+from engage.models import Contact, ImportedContact
 
 
 def contact_defaults() -> dict[str, Any]:
@@ -49,3 +49,31 @@ def update_contacts(organization_id: int, changes: list[tuple[int, dict[str, Any
         update_rows_by_copy(Contact, changes, scope={"organization_id": organization_id})
     else:
         update_rows(Contact, changes, scope={"organization_id": organization_id})
+
+
+def record_imported(organization_id: int, import_id: int, emails: list[str]) -> None:
+    """Note the organisation's contacts with these emails as the import's (``ImportedContact``),
+    in one ``INSERT … SELECT``: the ids of the contacts just inserted are not known otherwise.
+    A contact noted already (a chunk done again after a take-over) is kept as it is."""
+    if not emails:
+        return
+    links = ImportedContact._meta
+    columns = ", ".join(
+        connection.ops.quote_name(links.get_field(name).column)
+        for name in ("organization", "contact_import", "contact")
+    )
+    table = connection.ops.quote_name(links.db_table)
+    contacts = connection.ops.quote_name(Contact._meta.db_table)
+    conflict = ", ".join(
+        connection.ops.quote_name(links.get_field(name).column) for name in ("contact_import", "contact")
+    )
+    if connection.vendor == "postgresql":
+        match, params = "email = ANY(%s)", [emails]
+    else:
+        match, params = f"email IN ({', '.join(['%s'] * len(emails))})", list(emails)
+    sql = (
+        f"INSERT INTO {table} ({columns}) SELECT organization_id, %s, id FROM {contacts} "  # noqa: S608
+        f"WHERE organization_id = %s AND {match} ON CONFLICT ({conflict}) DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [import_id, organization_id, *params])

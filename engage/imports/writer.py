@@ -4,9 +4,10 @@ error), and — unless it is the validation pass — write the contacts and the 
 Both passes share this code, so the validation's counts are what the import will do (give or
 take contacts others add in between). Per batch of ``BATCH_SIZE`` rows: one query for the
 existing contacts with those emails, one for CRM ids when a CRM id column is mapped, one for
-accounts not yet seen in this run plus one insert of the missing ones, and the bulk insert and
-update of the contacts — never a query per row. Per-run state is small: the emails and CRM ids
-seen so far (to catch duplicates inside the file) and the account names resolved so far.
+accounts not yet seen in this run plus one insert of the missing ones, the bulk insert and
+update of the contacts, and one insert noting them as the import's (``ImportedContact``) — never
+a query per row. Per-run state is small: the emails and CRM ids seen so far (to catch duplicates
+inside the file) and the account names resolved so far.
 
 ``on_batch`` runs inside each batch's transaction with what the batch did (``Batch``: the tally,
 its report lines, the emails and CRM ids it took), so what the service saves there commits with
@@ -27,7 +28,13 @@ from django.utils import timezone
 
 from copilot.models import User
 from engage.imports.accounts import AccountResolver
-from engage.imports.bulk import contact_defaults, existing_contacts, insert_contacts, update_contacts
+from engage.imports.bulk import (
+    contact_defaults,
+    existing_contacts,
+    insert_contacts,
+    record_imported,
+    update_contacts,
+)
 from engage.imports.outcomes import (
     CREATED,
     ERROR,
@@ -334,6 +341,8 @@ class ImportPass:
                 changes.append((decision.contact.pk, values))
         insert_contacts(new)
         update_contacts(self.org.pk, changes)
+        # What the import's Salesforce push and link pass work on (engage.services.crm.linking).
+        record_imported(self.org.pk, self.imp.pk, [d.row.email for d in to_write])
 
     def _values(self, row: CleanRow, account_ids: dict[str, int]) -> dict[str, Any]:
         """The row's non-empty values as contact attnames: an update never blanks a field."""

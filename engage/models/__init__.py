@@ -4,7 +4,7 @@ and settings. One module per concern; import models from ``engage.models``."""
 from engage.models.contacts import Account, Contact
 from engage.models.crm import CrmObject, CrmPoll, CrmSettings, FieldMapping, SyncRule
 from engage.models.crm_log import CrmActivity, CrmWriteLog
-from engage.models.imports import ContactImport
+from engage.models.imports import ContactImport, ContactImportPush, ImportedContact
 from engage.models.profile import NotificationChoice, PhoneVerification, SellerProfile, Voicemail
 from engage.models.statuses import DEFAULT_STATUSES, ContactStatus, EngageSettings
 
@@ -13,6 +13,7 @@ __all__ = [
     "Account",
     "Contact",
     "ContactImport",
+    "ContactImportPush",
     "ContactStatus",
     "CrmActivity",
     "CrmObject",
@@ -21,6 +22,7 @@ __all__ = [
     "CrmWriteLog",
     "EngageSettings",
     "FieldMapping",
+    "ImportedContact",
     "NotificationChoice",
     "PhoneVerification",
     "SellerProfile",

@@ -88,6 +88,16 @@ class ContactImport(TenantModel):
     crm_push_errors = models.PositiveIntegerField(default=0)
     crm_push_message = models.TextField(blank=True, help_text="Why the push stopped, for people")
     crm_push_at = models.DateTimeField(null=True, blank=True, help_text="The push's last sign of life")
+    # The push is a job of engage/jobs.py (``ContactImportPush`` names these columns as the job
+    # functions expect): carried on after the last contact it stored when its worker died.
+    crm_push_started_at = models.DateTimeField(null=True, blank=True)
+    crm_push_worker = models.CharField(max_length=200, blank=True, help_text="The process running the push.")
+    crm_push_takeovers = models.PositiveSmallIntegerField(
+        default=0, help_text="Take-overs after a dead worker since the push last stored a chunk."
+    )
+    crm_push_after_id = models.PositiveBigIntegerField(
+        default=0, help_text="The last contact (id) of the chunks the push has stored."
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -100,3 +110,66 @@ class ContactImport(TenantModel):
         if not self.row_count:
             return 100 if self.status == self.Status.DONE else 0
         return min(100, round(100 * self.processed_rows / self.row_count))
+
+
+class ContactImportPush(TenantModel):
+    """An import's Salesforce push as a job of ``engage.jobs``: the ``crm_push_*`` columns of the
+    import's own row under the names the job functions use (``status``, ``started_at``,
+    ``worker``, ``heartbeat_at``, ``takeovers``). Not a table of its own (``managed = False``):
+    the page keeps reading the import; the push's task claims, saves and finishes through this."""
+
+    Status = ContactImport.CrmPush
+
+    # The import's row: deleting an organisation or a user is the import's business.
+    organization = models.ForeignKey(
+        "copilot.Organization", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        null=True,
+        related_name="+",
+        db_constraint=False,
+    )
+    status = models.CharField(
+        max_length=10,
+        choices=ContactImport.CrmPush.choices,
+        default="",
+        blank=True,
+        db_column="crm_push_status",
+    )
+    total = models.PositiveIntegerField(default=0, db_column="crm_push_total")
+    pushed = models.PositiveIntegerField(default=0, db_column="crm_pushed")
+    linked = models.PositiveIntegerField(default=0, db_column="crm_linked")
+    created = models.PositiveIntegerField(default=0, db_column="crm_created")
+    errors = models.PositiveIntegerField(default=0, db_column="crm_push_errors")
+    message = models.TextField(blank=True, db_column="crm_push_message")
+    started_at = models.DateTimeField(null=True, blank=True, db_column="crm_push_started_at")
+    worker = models.CharField(max_length=200, blank=True, db_column="crm_push_worker")
+    heartbeat_at = models.DateTimeField(null=True, blank=True, db_column="crm_push_at")
+    takeovers = models.PositiveSmallIntegerField(default=0, db_column="crm_push_takeovers")
+    after_id = models.PositiveBigIntegerField(default=0, db_column="crm_push_after_id")
+
+    class Meta:
+        managed = False
+        db_table = ContactImport._meta.db_table
+
+    def __str__(self) -> str:
+        return f"Salesforce push of import {self.pk}"
+
+
+class ImportedContact(TenantModel):
+    """A contact an import created or updated (written with each chunk of the import pass, in
+    its transaction): what the import's Salesforce push and link pass work on, and nothing else
+    (not the contacts other people add or edit while the import runs)."""
+
+    contact_import = models.ForeignKey(ContactImport, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey("engage.Contact", on_delete=models.CASCADE, related_name="import_links")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact_import", "contact"], name="imported_contact_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Contact {self.contact_id} of import {self.contact_import_id}"
