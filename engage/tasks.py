@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from celery import shared_task
 
 from engage.services import imports
@@ -102,7 +104,18 @@ def crm_link_imported(import_id: int) -> None:
     linking.crm_link_imported(import_id=import_id)
 
 
-@shared_task(name="engage.crm_push_imported", ignore_result=True)
+# A push of the largest import (100,000 contacts, 500 chunks of three API calls) takes minutes; an
+# hour means something is wrong. Its PUSH_STALE_AFTER (engage.services.crm.linking) goes with this.
+CRM_PUSH_SOFT_LIMIT = 60 * 60
+CRM_PUSH_HARD_LIMIT = CRM_PUSH_SOFT_LIMIT + 120
+
+
+@shared_task(
+    name="engage.crm_push_imported",
+    ignore_result=True,
+    soft_time_limit=CRM_PUSH_SOFT_LIMIT,
+    time_limit=CRM_PUSH_HARD_LIMIT,
+)
 def crm_push_imported(import_id: int) -> None:
     from engage.services.crm import linking
 
@@ -110,17 +123,19 @@ def crm_push_imported(import_id: int) -> None:
 
 
 # --- Jobs whose worker died (engage/jobs.py) ------------------------------------------------------
-# A killed worker's poll or import is redelivered at once on its own host; this sweep catches the
-# rest (a worker on another host, a message lost) within a minute of the job's heartbeat going
-# silent, so a dead job is carried on within about three minutes with no one watching. A job silent
-# for longer than its task may run (its STALE_AFTER) is failed here instead: the pages only read.
+# A killed worker's poll, import pass or import push is redelivered at once on its own host; this
+# sweep catches the rest (a worker on another host, a message lost) within a minute of the job's
+# heartbeat going silent, so a dead job is carried on within about three minutes with no one
+# watching. A job silent for longer than its task may run (its STALE_AFTER) is failed here instead:
+# the pages only read.
 JOBS_SWEEP_NAME = "engage dead job sweep"
 JOBS_SWEEP = {
     "task": "engage.jobs_resume_dead",
     "every_seconds": 60,
     "expires_seconds": 50,
-    "description": "Every minute: queue again the CSV imports and CRM polls whose worker died, "
-    "so they carry on where they stopped; fail those silent for longer than they may run.",
+    "description": "Every minute: queue again the CSV imports, their Salesforce pushes and the CRM "
+    "polls whose worker died, so they carry on where they stopped; fail those silent for longer "
+    "than they may run.",
 }
 # A resume not started within a few sweeps is dropped; a later sweep sends a fresh one.
 JOBS_RESUME_EXPIRES = 4 * 60
@@ -128,19 +143,23 @@ _RESUMABLE = {
     "crm_poll_run": crm_poll_run,
     "contact_import_validate": contact_import_validate,
     "contact_import_run": contact_import_run,
+    "crm_push_imported": crm_push_imported,
 }
 
 
 @shared_task(name="engage.jobs_resume_dead", ignore_result=True)
-def jobs_resume_dead() -> int:
+def jobs_resume_dead(now: datetime | None = None) -> int:
     """Fail the jobs silent for longer than their task may run (no worker will take them over
-    any more), then queue again those whose worker died. Returns how many were queued."""
+    any more), then queue again those whose worker died, both judged at ``now`` (the beat gives
+    none: the time it runs). Returns how many were queued."""
     from engage.jobs import jobs_dead
+    from engage.services.crm.linking import crm_pushes_fail_stale
     from engage.services.crm.poll import polls_fail_stale
 
-    imports.imports_fail_stale()
-    polls_fail_stale()
-    dead = jobs_dead()
+    imports.imports_fail_stale(now=now)
+    polls_fail_stale(now=now)
+    crm_pushes_fail_stale(now=now)
+    dead = jobs_dead(now=now)
     for task, job_id in dead:
         _RESUMABLE[task].apply_async(args=[job_id], expires=JOBS_RESUME_EXPIRES)
     return len(dead)

@@ -47,7 +47,7 @@ from engage.jobs import (
     jobs_fail_stale,
 )
 from engage.models import ContactImport
-from engage.services.crm.linking import imported_crm_task
+from engage.services.crm.linking import crm_push_queue, imported_crm_task
 from integrations.workers import worker_owner
 
 logger = logging.getLogger(__name__)
@@ -379,9 +379,7 @@ def import_run(*, import_id: int) -> None:
         # and the sync links the rest.
         task = imported_crm_task(contact_import.organization)
         if task == "crm_push_imported":
-            contact_import.crm_push_status = ContactImport.CrmPush.QUEUED
-            contact_import.crm_push_at = timezone.now()
-            contact_import.save(update_fields=["crm_push_status", "crm_push_at"])
+            crm_push_queue(contact_import)  # a job (engage/jobs.py) like this pass
         if task:
             enqueue_on_commit(task, import_id)
 

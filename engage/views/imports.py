@@ -18,7 +18,7 @@ from engage.imports.fields import FIELDS
 from engage.imports.forms import MappingForm, UploadForm, submitted_mapping
 from engage.models import ContactImport
 from engage.services import imports as import_services
-from engage.services.crm.linking import import_crm_pushing
+from engage.services.crm.linking import import_crm_push_resuming, import_crm_pushing
 
 PROBLEMS_SHOWN = 200
 Status = ContactImport.Status
@@ -147,6 +147,7 @@ def _status_context(contact_import: ContactImport, **extra) -> dict:
         "contact_import": contact_import,
         "running": contact_import.status in (Status.VALIDATING, Status.IMPORTING),
         "crm_pushing": import_crm_pushing(contact_import),
+        "crm_push_resuming": import_crm_push_resuming(contact_import),
         "can_remap": import_services.import_can_remap(contact_import),
         "report_problems": problems,
         "more_problems": more,

@@ -1,6 +1,8 @@
 """Linking Engage contacts to Salesforce records (F2, G13): look a contact up once it is added
 (in a task enqueued on commit) and link it (taking the record's data per the mapping) or create
-it in Salesforce; link a CSV import's contacts by email.
+it in Salesforce; after a CSV import, link the contacts it created or updated by email, or push
+them to Salesforce (``crm_push_imported``: a job of ``engage.jobs``, carried on after its last
+stored chunk when its worker dies).
 
 Every Salesforce call happens outside database transactions (``engage.services.crm.writes`` owns
 the client and logs each write); the Engage rows are written in short transactions of their own.
@@ -11,10 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from copilot.models import AuditEvent, Organization, User
@@ -23,7 +27,17 @@ from engage.crm.mapping import MappingRow
 from engage.crm.soql_rules import soql_string
 from engage.enqueue import enqueue_on_commit
 from engage.imports.bulk import update_contacts
-from engage.models import Contact, ContactImport, ContactStatus, CrmSettings, CrmWriteLog
+from engage.jobs import (
+    DATABASE_LOST,
+    JobLost,
+    job_claim,
+    job_hand_back,
+    job_is_dead,
+    job_is_stale,
+    job_save,
+    jobs_fail_stale,
+)
+from engage.models import Contact, ContactImport, ContactImportPush, ContactStatus, CrmSettings, CrmWriteLog
 from engage.services.contacts import account_for_company, contact_create
 from engage.services.crm import gateway
 from engage.services.crm.configuration import crm_settings_for, mapping_rows
@@ -47,6 +61,7 @@ from engage.services.crm.writes import (
 )
 from integrations.exceptions import ProviderError
 from integrations.salesforce.errors import SalesforceError
+from integrations.workers import worker_owner
 
 logger = logging.getLogger(__name__)
 
@@ -275,6 +290,20 @@ def _link_crm(
     return True
 
 
+# --- CSV import: the contacts it created or updated -------------------------------------------------
+
+
+def _imported(contact_import_id: int, organization: Organization) -> QuerySet[Contact]:
+    """The import's unlinked contacts with an email, in id order: those its pass created or
+    updated (``ImportedContact``), never the people others add or edit while it runs."""
+    return (
+        Contact.objects.for_org(organization)
+        .filter(import_links__contact_import_id=contact_import_id, crm_id="")
+        .exclude(email="")
+        .order_by("pk")
+    )
+
+
 # --- CSV import: link by email, cheaply ---------------------------------------------------------------
 
 
@@ -285,19 +314,13 @@ def crm_link_imported(*, import_id: int) -> int:
     copied (the sync and the contact's page read them); contacts beyond the cap are linked by the
     sync, which links by email too. Returns how many were linked."""
     contact_import = ContactImport.objects.select_related("organization").filter(pk=import_id).first()
-    if contact_import is None or contact_import.started_at is None:
+    if contact_import is None:
         return 0
     organization = contact_import.organization
     connection = gateway.org_connection(organization)
     if connection is None:
         return 0
-    emails = list(
-        Contact.objects.for_org(organization)
-        .filter(crm_id="", updated_at__gte=contact_import.started_at)
-        .exclude(email="")
-        .order_by("pk")
-        .values_list("email", flat=True)[:IMPORT_LINK_CAP]
-    )
+    emails = list(_imported(import_id, organization).values_list("email", flat=True)[:IMPORT_LINK_CAP])
     if not emails:
         return 0
     found: dict[str, tuple[str, str]] = {}
@@ -334,24 +357,26 @@ def _find_by_email(writer: CrmWriter, emails: list[str], found: dict[str, tuple[
 
 
 # --- CSV import: create in Salesforce too, when the CRM settings say so --------------------------------
+# The push is a job of engage/jobs.py (``ContactImportPush``: the import's ``crm_push_*`` columns):
+# claimed by its task with a worker owner; each chunk of 200 commits its links with the counters,
+# the last contact done (``after_id``) and a heartbeat; a push whose worker died is taken over by
+# the task's redelivery or the every-minute sweep and carries on after the last chunk it stored.
+# A chunk whose worker died after Salesforce created its people but before the links committed is
+# done again: the lookup by email finds them, so nobody is created twice.
 
-BUDGET_MESSAGE = (
-    "Stopped: Salesforce's daily API limit is 80% used. The contacts not handled yet are linked by "
-    "the sync when Salesforce has them."
+Push = ContactImport.CrmPush
+_PUSH_RUNNING = (Push.RUNNING,)
+_PUSH_COUNTERS = ["total", "pushed", "linked", "created", "errors"]
+# The task's hard limit is an hour (engage/tasks.py); one silent longer has lost its worker.
+PUSH_STALE_AFTER = dt.timedelta(minutes=75)
+NOT_HANDLED = "The contacts not handled yet are linked by the sync when Salesforce has them."
+BUDGET_MESSAGE = f"Stopped: Salesforce's daily API limit is 80% used. {NOT_HANDLED}"
+NOT_CONNECTED = "Salesforce is not connected, so nothing was written there."
+PUSH_WORKER_LOST = f"Stopped: the background worker stopped while this ran. {NOT_HANDLED}"
+PUSH_KEEPS_DYING = (
+    "Stopped: the background worker stopped again and again on the same contacts. "
+    f"{NOT_HANDLED} If it happens again, contact support."
 )
-
-
-# A push that has shown no progress for this long (its worker died, or none picked it up) is no
-# longer waited for: the page stops polling and says where it stopped.
-CRM_PUSH_STALE = dt.timedelta(minutes=15)
-
-
-def import_crm_pushing(contact_import: ContactImport, *, now: dt.datetime | None = None) -> bool:
-    """Whether the import's Salesforce push is queued or running and still alive (its page polls)."""
-    if contact_import.crm_push_status not in (ContactImport.CrmPush.QUEUED, ContactImport.CrmPush.RUNNING):
-        return False
-    last = contact_import.crm_push_at or contact_import.finished_at
-    return last is None or (now or timezone.now()) - last < CRM_PUSH_STALE
 
 
 def imported_crm_task(organization: Organization) -> str:
@@ -369,84 +394,125 @@ def imported_crm_task(organization: Organization) -> str:
     return "crm_link_imported"
 
 
-def crm_push_imported(*, import_id: int) -> ContactImport | None:
+def crm_push_queue(contact_import: ContactImport) -> None:
+    """Mark the import's push queued, a job not started (its task is enqueued by the caller)."""
+    contact_import.crm_push_status = Push.QUEUED
+    contact_import.crm_push_message = ""
+    contact_import.crm_push_started_at = contact_import.crm_push_at = None
+    contact_import.crm_push_worker = ""
+    contact_import.crm_push_takeovers = contact_import.crm_push_after_id = 0
+    contact_import.crm_push_total = contact_import.crm_pushed = contact_import.crm_linked = 0
+    contact_import.crm_created = contact_import.crm_push_errors = 0
+    contact_import.save(
+        update_fields=[
+            "crm_push_status",
+            "crm_push_message",
+            "crm_push_started_at",
+            "crm_push_at",
+            "crm_push_worker",
+            "crm_push_takeovers",
+            "crm_push_after_id",
+            "crm_push_total",
+            "crm_pushed",
+            "crm_linked",
+            "crm_created",
+            "crm_push_errors",
+        ]
+    )
+
+
+def crm_push_imported(*, import_id: int, now: dt.datetime | None = None) -> ContactImportPush | None:
     """After a CSV import, put its unlinked contacts in Salesforce, 200 at a time: look them up by
     email (Contacts, then unconverted Leads: one query each), create the rest as the CRM settings
     say (one sObject Collections request; a duplicate rule's match is linked, never a second
     record) and link them all in one bulk update, about three API calls per 200 contacts. Keeps
-    the progress on the import (``crm_push_*``) for its page; stops at 80% of the API budget."""
-    contact_import = ContactImport.objects.select_related("organization").filter(pk=import_id).first()
-    if contact_import is None or contact_import.started_at is None:
-        return None
-    organization = contact_import.organization
-    connection = gateway.org_connection(organization)
-    pending = (
-        Contact.objects.for_org(organization)
-        .filter(crm_id="", updated_at__gte=contact_import.started_at)
-        .exclude(email="")
+    the progress on the import (``crm_push_*``) for its page; stops at 80% of the API budget.
+    Claims the queued push, or takes over one whose worker died (judged at ``now``) and carries
+    on after the last chunk it stored; None when there is nothing (left) to do."""
+    push = job_claim(
+        ContactImportPush,
+        import_id,
+        queued=Push.QUEUED,
+        running=Push.RUNNING,
+        worker=worker_owner("crm-push"),
+        fail=lambda job: _push_finish(job, Push.FAILED, PUSH_KEEPS_DYING),
+        related=("organization", "created_by"),
+        now=now,
     )
-    imp = ContactImport.objects.filter(pk=contact_import.pk)
+    if push is None:
+        return None
+    connection = gateway.org_connection(push.organization)
     if connection is None:
-        imp.update(
-            crm_push_status=ContactImport.CrmPush.FAILED,
-            crm_push_message=NOT_CONNECTED,
-            crm_push_at=timezone.now(),
-        )
-        return contact_import
+        _push_finish(push, Push.FAILED, NOT_CONNECTED)
+        return push
+    pending = _imported(push.pk, push.organization)
+    try:
+        _push_begin(push, pending)
+        message = _push_chunks(push, pending, connection)
+    except JobLost:  # another delivery has it now
+        logger.info("engage.crm.import_push_lost", extra={"import_id": import_id, "worker": push.worker})
+        return None
+    except DATABASE_LOST:  # the chunk was rolled back; the next delivery carries on from there
+        logger.exception("engage.crm.import_push_database_lost", extra={"import_id": import_id})
+        if job_hand_back(push, running=_PUSH_RUNNING):
+            enqueue_on_commit("crm_push_imported", push.pk)
+        return None
+    except Exception as exc:
+        logger.exception("engage.crm.import_push_failed", extra={"import_id": import_id})
+        _push_finish(push, Push.FAILED, _push_crashed(exc))
+        return push
+    _push_finish(push, Push.FAILED if message else Push.DONE, message)
+    return push
+
+
+def _push_begin(push: ContactImportPush, pending: QuerySet[Contact]) -> None:
+    """Count the contacts to push and start the counters at zero, unless a chunk is stored already
+    (a take-over carries on from it, counters and all). Not ``job_save``: a take-over that dies
+    before its first chunk again must still count towards ``JOB_MAX_TAKEOVERS``."""
+    if push.after_id:
+        return
+    push.total = pending.count()
+    push.pushed = push.linked = push.created = push.errors = 0
+    mine = ContactImportPush.objects.filter(pk=push.pk, worker=push.worker, status__in=_PUSH_RUNNING)
+    if not mine.update(**{name: getattr(push, name) for name in _PUSH_COUNTERS}):
+        raise JobLost(f"ContactImportPush {push.pk} is no longer {push.worker}'s.")
+
+
+def _push_chunks(push: ContactImportPush, pending: QuerySet[Contact], connection: Any) -> str:
+    """Push the contacts after the last one stored, chunk by chunk. Why it stopped, or ''."""
+    organization = push.organization
     settings_row = crm_settings_for(organization)
     sobject = LEAD if settings_row.new_prospects_as == CrmSettings.NewProspects.LEAD else CONTACT
     rows = mapping_rows(organization=organization, sobject=sobject)
-    totals = {"crm_pushed": 0, "crm_linked": 0, "crm_created": 0, "crm_push_errors": 0}
-    imp.update(
-        crm_push_status=ContactImport.CrmPush.RUNNING,
-        crm_push_total=pending.count(),
-        crm_push_at=timezone.now(),
-        **totals,
-    )
-    last_pk, message = 0, ""
-    with CrmWriter(organization, actor=contact_import.created_by, connection=connection) as writer:
+    with CrmWriter(organization, actor=push.created_by, connection=connection) as writer:
         try:
             describe = gateway.describe_for(organization, sobject, connection=connection)
-            while True:
-                chunk = list(pending.filter(pk__gt=last_pk).order_by("pk")[:IN_CHUNK])
-                if not chunk:
-                    break
-                last_pk = chunk[-1].pk
-                done = _push_chunk(writer, organization, chunk, sobject, rows, describe)
-                if done is None:
-                    message = BUDGET_MESSAGE
-                    break
-                for key, value in done.items():
-                    totals[key] += value
-                imp.update(crm_push_at=timezone.now(), **totals)
+            while chunk := list(pending.filter(pk__gt=push.after_id)[:IN_CHUNK]):
+                if not _push_chunk(writer, push, chunk, sobject, rows, describe):
+                    return BUDGET_MESSAGE
         except gateway.CrmUnavailable as exc:
-            message = f"Stopped: {exc}"
+            return f"Stopped: {exc}"
         except SalesforceError as exc:
-            message = f"Stopped. {refusal_message(exc)}"
+            return f"Stopped. {refusal_message(exc)}"
         except ProviderError as exc:
-            message = f"Stopped. {provider_message(exc)}"
-    status = ContactImport.CrmPush.FAILED if message else ContactImport.CrmPush.DONE
-    imp.update(crm_push_status=status, crm_push_message=message, crm_push_at=timezone.now(), **totals)
-    contact_import.refresh_from_db()
-    return contact_import
-
-
-NOT_CONNECTED = "Salesforce is not connected, so nothing was written there."
+            return f"Stopped. {provider_message(exc)}"
+    return ""
 
 
 def _push_chunk(
     writer: CrmWriter,
-    organization: Organization,
+    push: ContactImportPush,
     chunk: list[Contact],
     sobject: str,
     rows: list[MappingRow],
     describe: Any,
-) -> dict[str, int] | None:
-    """One chunk of ``crm_push_imported``: its counters, or None at the API budget."""
+) -> bool:
+    """One chunk of ``crm_push_imported``: look up, create, then link and store the counters and
+    position in one transaction. False at the API budget (nothing stored)."""
     by_email = {c.email.lower(): c for c in chunk}
     found: dict[str, tuple[str, str]] = {}
     if not _find_by_email(writer, list(by_email), found):
-        return None
+        return False
     errors = 0
     creates: list[tuple[dict[str, Any], Contact | None]] = []
     action = check_create(sobject)
@@ -460,7 +526,7 @@ def _push_chunk(
         else:
             creates.append((data, contact))
     if creates and not writer.client.budget_ok(0.8):
-        return None
+        return False
     created = 0
     for (_data, contact), result in zip(creates, writer.create_many(sobject, creates), strict=True):
         email = contact.email.lower()
@@ -471,21 +537,88 @@ def _push_chunk(
             found[email] = (type_of(result.duplicate_id) or sobject, result.duplicate_id)
         else:
             errors += 1
-    linked = _link_by_email(organization, found)
-    return {
-        "crm_pushed": len(chunk),
-        "crm_linked": max(0, linked - created),
-        "crm_created": created,
-        "crm_push_errors": errors,
-    }
+
+    def store(linked: int) -> None:
+        push.pushed += len(chunk)
+        push.linked += max(0, linked - created)
+        push.created += created
+        push.errors += errors
+        push.after_id = chunk[-1].pk
+        job_save(push, [*_PUSH_COUNTERS, "after_id"], running=_PUSH_RUNNING)
+
+    _link_by_email(push.organization, found, then=store)
+    return True
+
+
+def _push_finish(push: ContactImportPush, status: str, message: str = "") -> None:
+    push.status, push.message, push.heartbeat_at = status, message, timezone.now()
+    push.save(update_fields=[*_PUSH_COUNTERS, "status", "message", "heartbeat_at"])
+
+
+def _push_crashed(exc: Exception) -> str:
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return f"Stopped: it ran out of time. {NOT_HANDLED}"
+    return f"Stopped on an unexpected error ({type(exc).__name__}). It has been logged. {NOT_HANDLED}"
+
+
+def crm_pushes_fail_stale(*, now: dt.datetime | None = None) -> int:
+    """The every-minute sweep's (``engage.jobs_resume_dead``): fail the pushes silent for longer
+    than their task may run, saying the worker stopped. Returns how many."""
+    failed = jobs_fail_stale(
+        ContactImportPush,
+        running=_PUSH_RUNNING,
+        after=PUSH_STALE_AFTER,
+        fail=lambda push: _push_finish(push, Push.FAILED, PUSH_WORKER_LOST),
+        now=now,
+    )
+    return len(failed)
+
+
+def _push_job(contact_import: ContactImport) -> ContactImportPush:
+    """The import's push as a job, from the row the page loaded (no query)."""
+    return ContactImportPush(
+        pk=contact_import.pk,
+        status=contact_import.crm_push_status,
+        started_at=contact_import.crm_push_started_at,
+        worker=contact_import.crm_push_worker,
+        heartbeat_at=contact_import.crm_push_at,
+        takeovers=contact_import.crm_push_takeovers,
+    )
+
+
+def import_crm_pushing(contact_import: ContactImport, *, now: dt.datetime | None = None) -> bool:
+    """Whether the import's Salesforce push is queued or running and may still finish (its page
+    polls): alive, or being taken over after its worker died. One silent for longer than its task
+    may run has stopped: the page says so (``crm_pushes_fail_stale`` stores it within a minute)."""
+    if contact_import.crm_push_status not in (Push.QUEUED, Push.RUNNING):
+        return False
+    return not job_is_stale(_push_job(contact_import), running=_PUSH_RUNNING, after=PUSH_STALE_AFTER, now=now)
+
+
+def import_crm_push_resuming(contact_import: ContactImport, *, now: dt.datetime | None = None) -> bool:
+    """Whether the push's worker died and the push is being taken over (the task's redelivery or
+    the sweep): it carries on after the last chunk it stored. Reads only."""
+    return job_is_dead(_push_job(contact_import), running=_PUSH_RUNNING, now=now)
 
 
 @transaction.atomic
-def _link_by_email(organization: Organization, found: dict[str, tuple[str, str]]) -> int:
+def _link_by_email(
+    organization: Organization,
+    found: dict[str, tuple[str, str]],
+    *,
+    then: Callable[[int], None] | None = None,
+) -> int:
     """Link the unlinked contacts with these emails (two queries and one bulk update), skipping
-    records another contact already holds."""
-    if not found:
-        return 0
+    records another contact already holds; ``then(how many)`` runs in the same transaction."""
+    linked = _link_emails(organization, found) if found else 0
+    if then is not None:
+        then(linked)
+    return linked
+
+
+def _link_emails(organization: Organization, found: dict[str, tuple[str, str]]) -> int:
     contacts = Contact.objects.for_org(organization)
     taken = set(contacts.filter(crm_id__in=[i for _, i in found.values()]).values_list("crm_type", "crm_id"))
     now = timezone.now()

@@ -294,18 +294,20 @@ def test_an_imports_contacts_are_linked_by_email_in_a_few_queries(
 
     from django.utils import timezone
 
-    from engage.models import ContactImport
+    from engage.models import ContactImport, ImportedContact
     from tests.factories import ContactFactory, ContactImportFactory
 
     started = timezone.now() - dt.timedelta(minutes=1)
     imp = ContactImportFactory(organization=acme, started_at=started, status=ContactImport.Status.DONE)
-    people = [r for r in sf.records(sandbox, "Contact") if r.get("Email")][:250]
+    *people, elsewhere = [r for r in sf.records(sandbox, "Contact") if r.get("Email")][:251]
     leads = sf.open_leads(sandbox, 30)
     for r in [*people, *leads]:
         ContactFactory(organization=acme, email=r["Email"].lower(), source="import")
     nobody = ContactFactory(organization=acme, email="nobody@prospect.example", source="import")
-    old = ContactFactory(organization=acme, email="before.the.import@prospect.example", source="import")
-    Contact.objects.filter(pk=old.pk).update(updated_at=started - dt.timedelta(days=1))
+    for contact in Contact.objects.filter(organization=acme):  # what the import's pass wrote
+        ImportedContact.objects.create(organization=acme, contact_import=imp, contact=contact)
+    # Someone else's contact, added while the import ran: Salesforce has it, but it is not the import's.
+    other = ContactFactory(organization=acme, email=elsewhere["Email"].lower())
     before = sfc.api_calls(sandbox.state).get("query", 0)
 
     assert crm_writes.crm_link_imported(import_id=imp.pk) == 280
@@ -315,7 +317,8 @@ def test_an_imports_contacts_are_linked_by_email_in_a_few_queries(
     assert Contact.objects.get(email=people[0]["Email"].lower()).crm_id == people[0]["Id"]
     assert Contact.objects.get(email=leads[0]["Email"].lower()).crm_type == "Lead"
     nobody.refresh_from_db()
-    assert nobody.crm_id == ""
+    other.refresh_from_db()
+    assert nobody.crm_id == "" and other.crm_id == ""
 
 
 def test_a_finished_import_enqueues_the_link_pass(

@@ -10,11 +10,15 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from engage import tasks
+from engage.imports.writer import ImportPass
 from engage.models import Contact, ContactImport, CrmSettings, CrmWriteLog
+from engage.services.crm import linking
 from engage.services.crm.configuration import crm_settings_update
 from integrations.sandbox.salesforce import control as sfc
 from tests.engage.crm import conftest as crm_fixtures
 from tests.engage.crm import sf_helpers as sf
+from tests.engage.jobs_helpers import dead_worker
 from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
@@ -152,23 +156,78 @@ def test_the_page_follows_the_push_while_it_runs(acme, owner, teammate, client):
     assert f'href="{reverse("engage:crm_write_log")}"' in page
 
 
-def test_a_push_that_shows_no_progress_stops_being_waited_for(acme, teammate, client):
+def test_a_push_silent_past_its_time_limit_is_shown_stopped_and_the_sweep_fails_it(
+    acme, teammate, client, monkeypatch
+):
+    """No worker will take it over any more: the page says it stopped without writing (a GET),
+    and the every-minute sweep stores it failed instead of queueing it again."""
+    silent = timezone.now() - linking.PUSH_STALE_AFTER - dt.timedelta(minutes=1)
     imp = ContactImport.objects.create(
         organization=acme,
         created_by=teammate,
         original_name="people.csv",
         status=ContactImport.Status.DONE,
-        started_at=timezone.now() - dt.timedelta(hours=1),
-        finished_at=timezone.now() - dt.timedelta(hours=1),
+        started_at=silent - dt.timedelta(minutes=5),
+        finished_at=silent,
         crm_push_status=ContactImport.CrmPush.RUNNING,
+        crm_push_started_at=silent,
+        crm_push_at=silent,
+        crm_push_worker=dead_worker("crm-push"),
         crm_push_total=400,
         crm_pushed=200,
-        crm_push_at=timezone.now() - dt.timedelta(minutes=20),
     )
     client.force_login(teammate)
     page = client.get(reverse("engage:import_progress", args=[imp.pk])).text
     assert "Linking to Salesforce stopped after 200 of 400 contacts" in page
     assert "hx-trigger" not in page
+    imp.refresh_from_db()
+    assert imp.crm_push_status == ContactImport.CrmPush.RUNNING  # the page only reads
+
+    queued = []
+    monkeypatch.setattr(tasks.crm_push_imported, "apply_async", lambda **kw: queued.append(kw))
+    assert tasks.jobs_resume_dead() == 0 and not queued  # failed, not carried on
+
+    imp.refresh_from_db()
+    assert (imp.crm_push_status, imp.crm_push_message) == (
+        ContactImport.CrmPush.FAILED,
+        linking.PUSH_WORKER_LOST,
+    )
+    assert imp.crm_pushed == 200
+    page = client.get(reverse("engage:import_progress", args=[imp.pk])).text
+    assert "Salesforce: 0 linked, 0 created, 0 errors. Stopped: the background worker stopped" in page
+
+
+def test_only_the_contacts_the_import_wrote_are_pushed(
+    acme, owner, salesforce_connection, sandbox, import_file, monkeypatch
+):
+    """While the import runs, someone adds a contact and edits another (neither linked, both
+    with what a Lead needs): neither is the import's, so neither goes to Salesforce. Every
+    contact the import created or updated does, including one it updated."""
+    edited = ContactFactory(organization=acme, email="edited.meanwhile@prospect.example", company="Else Co")
+    in_file = ContactFactory(organization=acme, email="in.the.file@prospect.example", company="Prospect Co")
+    monkeypatch.setattr("engage.imports.writer.BATCH_SIZE", 2)
+    real_write = ImportPass._write
+
+    def someone_else_meanwhile(self, decisions):
+        real_write(self, decisions)
+        if not Contact.objects.filter(email="added.meanwhile@prospect.example").exists():
+            ContactFactory(organization=acme, email="added.meanwhile@prospect.example", company="Else Co")
+            Contact.objects.filter(pk=edited.pk).update(title="Edited", updated_at=timezone.now())
+
+    monkeypatch.setattr(ImportPass, "_write", someone_else_meanwhile)
+    emails = [f"row{i}@prospect.example" for i in range(5)] + [in_file.email]
+
+    imp = import_file(csv_of(emails))
+
+    assert (imp.created_count, imp.updated_count) == (5, 1)
+    assert imp.crm_push_status == ContactImport.CrmPush.DONE, imp.crm_push_message
+    assert (imp.crm_push_total, imp.crm_pushed, imp.crm_created, imp.crm_linked) == (6, 6, 6, 0)
+    for email in emails:
+        [record] = with_email(sandbox, email)
+        assert Contact.objects.get(organization=acme, email=email).crm_id == record["Id"]
+    for email in ("added.meanwhile@prospect.example", edited.email):
+        assert with_email(sandbox, email) == []
+        assert Contact.objects.get(organization=acme, email=email).crm_id == ""
 
 
 def test_a_lead_without_a_company_is_an_error_in_the_write_log(
