@@ -1,6 +1,6 @@
 """Django admin for support staff (A7): Engage's customer data, read-only.
 
-Contacts, accounts, statuses, imports, profiles and voicemails belong to the customer, who
+Contacts, accounts, statuses, imports, profiles, voicemails and Salesflows belong to the customer, who
 changes them in the product (where it is audited); support looks, searches and filters here.
 Uploaded files — import CSVs and their reports, voicemail recordings — are never offered for
 download: only what the list and fields show."""
@@ -20,8 +20,17 @@ from engage.models import (
     CrmSettings,
     CrmWriteLog,
     EngageSettings,
+    Enrolment,
+    EnrolmentEvent,
+    EnrolmentJob,
     FieldMapping,
+    Salesflow,
+    SalesflowStep,
+    SalesflowTemplate,
+    SalesflowVariant,
     SellerProfile,
+    SellerTimeOff,
+    StepSend,
     SyncRule,
     Voicemail,
 )
@@ -36,7 +45,10 @@ class ContactAdmin(ReadOnlyAdmin):
     ordering = ["-updated_at", "-id"]
     show_full_result_count = False  # a count(*) over every organisation's contacts is not worth it
     fieldsets = [
-        (None, {"fields": ["organization", "owner", "status", "source", "email_opt_out"]}),
+        (
+            None,
+            {"fields": ["organization", "owner", "status", "source", "email_opt_out", "email_bounced_at"]},
+        ),
         (
             "Person",
             {
@@ -73,8 +85,8 @@ class AccountAdmin(ReadOnlyAdmin):
 
 @admin.register(ContactStatus)
 class ContactStatusAdmin(ReadOnlyAdmin):
-    list_display = ["name", "organization", "position", "is_default", "color", "crm_value"]
-    list_filter = ["organization", "is_default"]
+    list_display = ["name", "organization", "position", "is_default", "ends_salesflows", "color", "crm_value"]
+    list_filter = ["organization", "is_default", "ends_salesflows"]
     list_select_related = ["organization"]
     search_fields = ["name", "crm_value"]
     ordering = ["organization__name", "position", "id"]
@@ -196,3 +208,122 @@ class CrmActivityAdmin(ReadOnlyAdmin):
     search_fields = ["idempotency_key", "subject", "salesforce_task_id"]
     ordering = ["-created_at", "-id"]
     show_full_result_count = False
+
+
+# --- Salesflows (issue 13) ------------------------------------------------------------------------
+class SalesflowStepInline(admin.TabularInline):
+    model = SalesflowStep
+    fields = ["position", "kind", "delay_amount", "delay_unit", "subject", "reply_in_thread", "deleted_at"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ["position", "id"]
+
+
+@admin.register(Salesflow)
+class SalesflowAdmin(ReadOnlyAdmin):
+    list_display = ["name", "organization", "owner", "visibility", "exit_company_on_reply", "archived_at"]
+    list_filter = ["visibility", "exit_company_on_reply", "organization"]
+    list_select_related = ["organization", "owner"]
+    search_fields = ["name", "owner__email"]
+    inlines = [SalesflowStepInline]
+
+
+@admin.register(SalesflowStep)
+class SalesflowStepAdmin(ReadOnlyAdmin):
+    list_display = ["flow", "position", "kind", "delay_amount", "delay_unit", "subject", "deleted_at"]
+    list_filter = ["kind", "delay_unit"]
+    list_select_related = ["flow"]
+    search_fields = ["flow__name", "subject"]
+    ordering = ["flow", "position", "id"]
+
+
+@admin.register(SalesflowVariant)
+class SalesflowVariantAdmin(ReadOnlyAdmin):
+    list_display = ["step", "label", "weight", "active", "winner", "declared_at"]
+    list_filter = ["active", "winner"]
+    list_select_related = ["step__flow"]
+
+
+@admin.register(Enrolment)
+class EnrolmentAdmin(ReadOnlyAdmin):
+    """Who is in which flow, where they are and why they left: what support is asked about."""
+
+    list_display = [
+        "id",
+        "flow",
+        "contact",
+        "sender",
+        "state",
+        "exit_reason",
+        "pause_reason",
+        "current_step",
+        "due_at",
+        "started_at",
+    ]
+    list_filter = ["state", "exit_reason", "pause_reason"]
+    list_select_related = ["flow", "contact", "sender", "current_step"]
+    search_fields = ["contact__email", "flow__name", "sender__email"]
+    raw_id_fields = ["contact", "flow", "current_step"]
+    ordering = ["-started_at", "-id"]
+    show_full_result_count = False
+
+
+@admin.register(EnrolmentEvent)
+class EnrolmentEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "enrolment", "kind", "actor", "data"]
+    list_filter = ["kind"]
+    list_select_related = ["enrolment", "actor"]
+    raw_id_fields = ["enrolment"]
+    ordering = ["-at", "-id"]
+    show_full_result_count = False
+
+
+@admin.register(StepSend)
+class StepSendAdmin(ReadOnlyAdmin):
+    """One row per enrolment x step: its Message-ID (made before the provider call) and what the
+    provider said."""
+
+    list_display = ["message_id", "organization", "state", "due_at", "sent_at", "error"]
+    list_filter = ["state"]
+    list_select_related = ["organization"]
+    search_fields = ["message_id", "provider_message_id", "thread_id"]
+    raw_id_fields = ["enrolment", "step", "variant"]
+    ordering = ["-created_at", "-id"]
+    show_full_result_count = False
+
+
+@admin.register(SalesflowTemplate)
+class SalesflowTemplateAdmin(ReadOnlyAdmin):
+    list_display = ["name", "organization", "owner", "shared", "updated_at"]
+    list_filter = ["shared", "organization"]
+    list_select_related = ["organization", "owner"]
+    search_fields = ["name", "owner__email"]
+
+
+@admin.register(SellerTimeOff)
+class SellerTimeOffAdmin(ReadOnlyAdmin):
+    list_display = ["user", "organization", "start_date", "end_date", "note"]
+    list_select_related = ["user", "organization"]
+    search_fields = ["user__email"]
+
+
+@admin.register(EnrolmentJob)
+class EnrolmentJobAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "organization",
+        "flow",
+        "enrolled_by",
+        "status",
+        "processed",
+        "total",
+        "enrolled_count",
+        "refused_count",
+        "created_at",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["organization", "flow", "enrolled_by"]
+    exclude = ["contact_ids"]  # thousands of ids: the counters say what support needs
+    ordering = ["-created_at", "-id"]

@@ -114,6 +114,9 @@ class Contact(TenantModel, Address):
     crm_type = models.CharField("CRM record type", max_length=10, choices=CrmType.choices, blank=True)
     crm_id = models.CharField("CRM id", max_length=18, blank=True)
     email_opt_out = models.BooleanField("email opt-out", default=False)
+    email_bounced_at = models.DateTimeField(
+        "email bounced", null=True, blank=True, help_text="When mail to this address last bounced"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

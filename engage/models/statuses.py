@@ -29,6 +29,11 @@ class ContactStatus(TenantModel):
     position = models.PositiveIntegerField(default=0)
     is_default = models.BooleanField(default=False, help_text="New contacts get this status")
     crm_value = models.CharField(max_length=255, blank=True)
+    ends_salesflows = models.BooleanField(
+        "ends Salesflows",
+        default=False,
+        help_text="A contact given this status leaves every Salesflow it is in.",
+    )
 
     class Meta:
         ordering = ["position", "id"]
