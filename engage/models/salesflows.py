@@ -364,7 +364,8 @@ class SellerTimeOff(TenantModel):
         verbose_name_plural = "seller time off"
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(end_date__gte=models.F("start_date")), name="sellertimeoff_ends_after_start"
+                condition=models.Q(end_date__gte=models.F("start_date")),
+                name="sellertimeoff_ends_after_start",
             )
         ]
 
