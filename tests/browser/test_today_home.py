@@ -59,6 +59,9 @@ def test_a_seller_sees_todays_meeting_and_a_contacts_email(
     sign_in(page, teammate)
     page.goto(f"{live_server.url}/app/")
 
+    # Today is the first thing in the workspace's navigation, and marked as the current page.
+    today = page.get_by_role("navigation", name="Workspace").get_by_role("link", name="Today")
+    expect(today).to_have_attribute("aria-current", "page")
     meetings = page.get_by_role("region", name="Today's meetings")
     expect(meetings.get_by_role("listitem").filter(has_text="Quarterly review with Dana")).to_be_visible()
     join = meetings.get_by_role("link", name="Join (Google Meet)")
