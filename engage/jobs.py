@@ -1,6 +1,6 @@
 """Background jobs a person watches (a CSV import's two passes and its push to Salesforce, a
-historical CRM poll): claim the job when its task starts, take it over when its worker died, and
-carry on where it stopped.
+historical CRM poll, a Salesflow enrolment of many contacts): claim the job when its task starts,
+take it over when its worker died, and carry on where it stopped.
 
 A job row has a ``status``, a ``started_at``, the ``worker`` running it
 (``integrations.workers.worker_owner``) and a ``heartbeat_at`` the worker renews with every page
@@ -167,10 +167,10 @@ def _last_sign_of_life(job: models.Model) -> datetime:
 
 # --- The sweep ----------------------------------------------------------------------------------
 def jobs_dead(*, now: datetime | None = None) -> list[tuple[str, int]]:
-    """Every running poll, import pass and import push to Salesforce whose worker died, as (task
-    name in engage.tasks, job id) to enqueue again: the task's delivery takes the job over. One
-    query."""
-    from engage.models import ContactImport, ContactImportPush, CrmPoll
+    """Every running poll, import pass, import push to Salesforce and Salesflow enrolment job whose
+    worker died, as (task name in engage.tasks, job id) to enqueue again: the task's delivery takes
+    the job over. One query."""
+    from engage.models import ContactImport, ContactImportPush, CrmPoll, EnrolmentJob
 
     columns = ("pk", "status", "started_at", "worker", "heartbeat_at")
     polls = (
@@ -199,8 +199,16 @@ def jobs_dead(*, now: datetime | None = None) -> list[tuple[str, int]]:
         .order_by()
         .values_list("task", *columns)
     )
+    enrolments = (
+        EnrolmentJob.objects.filter(status=EnrolmentJob.Status.RUNNING, started_at__isnull=False)
+        .annotate(task=Value("salesflow_enrol_run"))
+        .order_by()
+        .values_list("task", *columns)
+    )
     dead = []
-    for task, pk, status, started_at, worker, heartbeat_at in polls.union(passes, pushes, all=True):
+    for task, pk, status, started_at, worker, heartbeat_at in polls.union(
+        passes, pushes, enrolments, all=True
+    ):
         job = _JobState(status, started_at, worker, heartbeat_at)
         if job_is_dead(job, running=(status,), now=now):
             dead.append((task, pk))

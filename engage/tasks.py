@@ -122,6 +122,25 @@ def crm_push_imported(import_id: int) -> None:
     linking.crm_push_imported(import_id=import_id)
 
 
+# --- Salesflows: enrolling many contacts in the background -------------------------------------
+# 5,000 contacts take well under a minute; half an hour means something is wrong. Its
+# ENROL_STALE_AFTER (engage.salesflows.enrolment) goes with this.
+ENROL_SOFT_LIMIT = 30 * 60
+ENROL_HARD_LIMIT = ENROL_SOFT_LIMIT + 120
+
+
+@shared_task(
+    name="engage.salesflow_enrol_run",
+    ignore_result=True,
+    soft_time_limit=ENROL_SOFT_LIMIT,
+    time_limit=ENROL_HARD_LIMIT,
+)
+def salesflow_enrol_run(job_id: int) -> None:
+    from engage.salesflows import enrolment
+
+    enrolment.enrolment_job_run(job_id=job_id)
+
+
 # --- Jobs whose worker died (engage/jobs.py) ------------------------------------------------------
 # A killed worker's poll, import pass or import push is redelivered at once on its own host; this
 # sweep catches the rest (a worker on another host, a message lost) within a minute of the job's
@@ -133,8 +152,8 @@ JOBS_SWEEP = {
     "task": "engage.jobs_resume_dead",
     "every_seconds": 60,
     "expires_seconds": 50,
-    "description": "Every minute: queue again the CSV imports, their Salesforce pushes and the CRM "
-    "polls whose worker died, so they carry on where they stopped; fail those silent for longer "
+    "description": "Every minute: queue again the CSV imports, their Salesforce pushes, the CRM "
+    "polls and the Salesflow enrolments whose worker died, so they carry on where they stopped; fail those silent for longer "
     "than they may run.",
 }
 # A resume not started within a few sweeps is dropped; a later sweep sends a fresh one.
@@ -144,6 +163,7 @@ _RESUMABLE = {
     "contact_import_validate": contact_import_validate,
     "contact_import_run": contact_import_run,
     "crm_push_imported": crm_push_imported,
+    "salesflow_enrol_run": salesflow_enrol_run,
 }
 
 
@@ -153,12 +173,14 @@ def jobs_resume_dead(now: datetime | None = None) -> int:
     any more), then queue again those whose worker died, both judged at ``now`` (the beat gives
     none: the time it runs). Returns how many were queued."""
     from engage.jobs import jobs_dead
+    from engage.salesflows.enrolment import enrolment_jobs_fail_stale
     from engage.services.crm.linking import crm_pushes_fail_stale
     from engage.services.crm.poll import polls_fail_stale
 
     imports.imports_fail_stale(now=now)
     polls_fail_stale(now=now)
     crm_pushes_fail_stale(now=now)
+    enrolment_jobs_fail_stale(now=now)
     dead = jobs_dead(now=now)
     for task, job_id in dead:
         _RESUMABLE[task].apply_async(args=[job_id], expires=JOBS_RESUME_EXPIRES)
