@@ -142,6 +142,8 @@ def contact_set_status(*, contact: Contact, status: ContactStatus, actor: User) 
     contact.status = status
     contact.updated_at = timezone.now()
     contact.save(update_fields=["status", "updated_at"])
+    if status.ends_salesflows:
+        _salesflows_end(contact.organization_id, [contact.pk], status=status, actor=actor)
     if contact.crm_type == Contact.CrmType.LEAD and contact.crm_id:
         from engage.services.crm.pushes import crm_status_push_on_commit, status_push_wanted
 
@@ -149,6 +151,30 @@ def contact_set_status(*, contact: Contact, status: ContactStatus, actor: User) 
         if status_push_wanted(organization=contact.organization, status=status):
             crm_status_push_on_commit(contact_ids=[contact.pk], actor=actor)
     return contact
+
+
+def _salesflows_end(
+    organization_id: int,
+    contact_ids: list[int] | None,
+    *,
+    status: ContactStatus,
+    actor: User,
+    enrolment_ids: list[int] | None = None,
+) -> int:
+    """The contacts were given a status the admin marked as ending Salesflows: they leave every
+    Salesflow they are in (exit reason ``status_changed``)."""
+    from engage.models import Enrolment
+    from engage.salesflows.events import enrolments_exit, live_enrolment_ids
+
+    if enrolment_ids is None:
+        enrolment_ids = live_enrolment_ids(organization_id=organization_id, contact_ids=contact_ids or [])
+    return enrolments_exit(
+        organization_id=organization_id,
+        enrolment_ids=enrolment_ids,
+        reason=Enrolment.ExitReason.STATUS_CHANGED,
+        data={"status": status.name},
+        actor=actor,
+    )
 
 
 @transaction.atomic
@@ -188,7 +214,18 @@ def contacts_bulk_update(
         # longer match after it.
         if status_push_wanted(organization=organization, status=status):
             lead_ids = lead_linked_ids(contacts.filter(organization=organization))
+    # Read before the UPDATE too: the contacts' enrolments, when the new status ends Salesflows.
+    enrolment_ids = []
+    if status is not None and status.ends_salesflows:
+        from engage.salesflows.events import live_enrolment_ids
+
+        enrolment_ids = live_enrolment_ids(
+            organization_id=organization.pk,
+            contact_ids=contacts.filter(organization=organization).values("pk"),
+        )
     count = contacts.filter(organization=organization).update(updated_at=timezone.now(), **changes)
+    if enrolment_ids:
+        _salesflows_end(organization.pk, None, status=status, actor=actor, enrolment_ids=enrolment_ids)
     if lead_ids:
         crm_status_push_on_commit(contact_ids=lead_ids, actor=actor)
     audit_record(
