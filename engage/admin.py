@@ -254,6 +254,7 @@ class EnrolmentAdmin(ReadOnlyAdmin):
         "id",
         "flow",
         "contact",
+        "contact_email",
         "sender",
         "state",
         "exit_reason",
@@ -268,6 +269,10 @@ class EnrolmentAdmin(ReadOnlyAdmin):
     raw_id_fields = ["contact", "flow", "current_step"]
     ordering = ["-started_at", "-id"]
     show_full_result_count = False
+
+    @admin.display(description="email", ordering="contact__email")
+    def contact_email(self, obj: Enrolment) -> str:
+        return obj.contact.email or "—"
 
 
 @admin.register(EnrolmentEvent)
