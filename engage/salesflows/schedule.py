@@ -1,6 +1,7 @@
 """When an enrolment's step is due: its delay after the previous step, then the sender's window.
 
-``SenderCalendar.of(sender)`` reads the sender's profile and time off once (two queries at most);
+``SenderCalendar.of(sender)`` reads the sender's profile and time off once (two queries at most,
+and no write: a sender without a profile yet has the defaults);
 ``due_at(step, after=…, contact=…)`` is then pure for any number of contacts:
 
 - the delay: minutes and hours are elapsed time; days and business days keep the wall-clock
@@ -23,10 +24,10 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from engage.cultures import country_code_for
-from engage.models import SellerTimeOff
+from engage.models import SellerProfile, SellerTimeOff
 from engage.models.salesflows import DelayUnit, StepKind
 from engage.scheduling import holiday_dates, kept_dates, local_to_utc, parse_business_hours, zone_named
-from engage.services.profile import next_send_moment_for, seller_profile_for
+from engage.services.profile import next_send_moment_for
 
 if TYPE_CHECKING:
     from copilot.models import User
@@ -49,6 +50,18 @@ def recipient_country(contact: Contact | Any) -> str:
     return country_code_for(getattr(contact, "country", "") or "") or ""
 
 
+def _profile_without_writing(sender: User) -> SellerProfile:
+    """The sender's profile, loaded once and kept on the user for ``next_send_moment_for``. A sender
+    without one yet gets the defaults, unsaved: the enrolment check may run on a page view, which
+    writes nothing (the profile is made when they first save their settings)."""
+    try:
+        return sender.seller_profile
+    except SellerProfile.DoesNotExist:
+        profile = SellerProfile(user=sender, organization_id=sender.organization_id)
+        sender.seller_profile = profile
+        return profile
+
+
 @dataclass
 class SenderCalendar:
     sender: User
@@ -56,7 +69,7 @@ class SenderCalendar:
 
     @classmethod
     def of(cls, sender: User) -> SenderCalendar:
-        seller_profile_for(sender)  # loaded once, kept on the user for next_send_moment_for
+        _profile_without_writing(sender)
         return cls(sender=sender, time_off=sender_time_off(sender))
 
     def window(self, at: datetime, *, contact: Contact | Any | None = None, email: bool = False) -> datetime:
@@ -86,7 +99,7 @@ class SenderCalendar:
         return local_to_utc(day, local.time(), zone)
 
     def _business_days_after(self, day: date, amount: int) -> date:
-        profile = seller_profile_for(self.sender)
+        profile = _profile_without_writing(self.sender)
         working = parse_business_hours(profile.business_hours)
         kept = frozenset(kept_dates(profile.holidays_kept))
         country = profile.holiday_country

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from copilot.models import AuditEvent, User
 from engage.jobs import jobs_dead
-from engage.models import Contact, Enrolment, EnrolmentEvent, EnrolmentJob, SalesflowStep
+from engage.models import Contact, Enrolment, EnrolmentEvent, EnrolmentJob, SalesflowStep, SellerProfile
 from engage.salesflows import enrolment
 from engage.salesflows.access import ON_BEHALF_REFUSED
 from engage.salesflows.enrolment import enrolment_check, enrolment_job_run, enrolment_start
@@ -198,6 +198,15 @@ def test_an_outsider_cannot_enrol_our_contacts_nor_use_our_flow_or_our_sellers(
 
 
 # --- Queries ------------------------------------------------------------------------------------
+def test_the_check_writes_nothing_not_even_the_senders_profile(acme, owner, flow):
+    contacts = [ContactFactory(organization=acme, first_name="A") for _ in range(3)]
+    with CaptureQueriesContext(connection) as queries:
+        plan = enrolment_check(flow, contacts, sender=_fresh(owner), enrolled_by=_fresh(owner))
+    assert len(plan.accepted()) == 3
+    assert [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith("SELECT")] == []
+    assert not SellerProfile.objects.filter(user=owner).exists()
+
+
 def _fresh(user: User) -> User:
     return User.objects.get(pk=user.pk)
 
