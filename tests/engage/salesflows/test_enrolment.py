@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from copilot.models import AuditEvent, User
+from engage import tasks
 from engage.jobs import jobs_dead
 from engage.models import Contact, Enrolment, EnrolmentEvent, EnrolmentJob, SalesflowStep, SellerProfile
 from engage.salesflows import enrolment
@@ -332,3 +333,23 @@ def test_a_job_stops_saying_why_when_the_sender_loses_the_mailbox(acme, owner, f
     job = EnrolmentJob.objects.get()
     assert job.status == "failed" and job.failure_message.startswith(f"Stopped: {NO_CONNECTION}")
     assert not Enrolment.objects.exists()
+
+
+def test_the_minute_sweep_fails_a_job_silent_for_longer_than_it_may_run(acme, owner, flow):
+    now = timezone.now()
+    job = EnrolmentJob.objects.create(
+        organization=acme,
+        flow=flow,
+        sender=owner,
+        enrolled_by=owner,
+        contact_ids=[1, 2, 3],
+        total=3,
+        status="running",
+        started_at=now - timedelta(hours=1),
+        heartbeat_at=now - timedelta(minutes=46),
+        worker="salesflow-enrol:elsewhere:1:x",
+        processed=1,
+    )
+    tasks.jobs_resume_dead(now=now)
+    job.refresh_from_db()
+    assert (job.status, job.failure_message) == ("failed", enrolment.WORKER_LOST)
