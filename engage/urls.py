@@ -11,12 +11,13 @@ from engage.views import imports as import_views
 from engage.views import profile as profile_views
 from engage.views import settings as settings_views
 from engage.views import statuses as status_views
+from engage.views.urls_actions import urlpatterns as actions_urls
+from engage.views.urls_salesflows import urlpatterns as salesflows_urls
 
 app_name = "engage"
 
 urlpatterns = [
     path("app/", workspace.home, name="home"),
-    path("app/salesflows/", workspace.salesflows, name="salesflows"),
     path("app/analytics/", workspace.analytics, name="analytics"),
     path("app/feed/", workspace.feed, name="feed"),
 ]
@@ -129,3 +130,7 @@ urlpatterns += [
     path("admin/crm/writes/", crm_write_views.crm_write_log, name="crm_write_log"),
     path("app/contacts/import/salesforce/", list_view_import.import_list_view, name="import_list_view"),
 ]
+
+# --- Salesflows (engage/views/urls_salesflows.py) and the seller's Actions queue (urls_actions.py) ---
+urlpatterns += salesflows_urls
+urlpatterns += actions_urls
