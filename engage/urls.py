@@ -12,6 +12,7 @@ from engage.views import profile as profile_views
 from engage.views import settings as settings_views
 from engage.views import statuses as status_views
 from engage.views.urls_actions import urlpatterns as actions_urls
+from engage.views.urls_enrolments import urlpatterns as enrolments_urls
 from engage.views.urls_salesflows import urlpatterns as salesflows_urls
 
 app_name = "engage"
@@ -131,6 +132,7 @@ urlpatterns += [
     path("app/contacts/import/salesforce/", list_view_import.import_list_view, name="import_list_view"),
 ]
 
-# --- Salesflows (engage/views/urls_salesflows.py) and the seller's Actions queue (urls_actions.py) ---
+# --- Salesflows (urls_salesflows.py), enrolling and enrolments (urls_enrolments.py), Actions (urls_actions.py)
 urlpatterns += salesflows_urls
+urlpatterns += enrolments_urls
 urlpatterns += actions_urls
