@@ -7,6 +7,7 @@ from engage.models.crm_log import CrmActivity, CrmWriteLog
 from engage.models.imports import ContactImport, ContactImportPush, ImportedContact
 from engage.models.profile import NotificationChoice, PhoneVerification, SellerProfile, Voicemail
 from engage.models.salesflows import (
+    CallLog,
     Enrolment,
     EnrolmentEvent,
     EnrolmentJob,
@@ -22,6 +23,7 @@ from engage.models.statuses import DEFAULT_STATUSES, ContactStatus, EngageSettin
 __all__ = [
     "DEFAULT_STATUSES",
     "Account",
+    "CallLog",
     "Contact",
     "ContactImport",
     "ContactImportPush",

@@ -415,3 +415,65 @@ class EnrolmentJob(TenantModel):
 
     def __str__(self) -> str:
         return f"Enrolment job {self.pk} ({self.status})"
+
+
+class CallLog(TenantModel):
+    """One phone call a seller logged (F7's call log): from a Salesflow call step in the Actions
+    queue (``enrolment`` and ``step`` set; one log per enrolment x step, so a second submit of
+    the same form logs nothing), and later from the dialer, which adds sentiment, voicemail,
+    recording and duration."""
+
+    class Result(models.TextChoices):
+        CONNECTED_DIRECT = "connected_direct", "Connected via direct line"
+        CONNECTED_SWITCHBOARD = "connected_switchboard", "Connected via switchboard"
+        REFERRED = "referred", "Referred to colleague"
+        LEFT_MESSAGE = "left_message", "Left message"
+        NO_ANSWER = "no_answer", "No answer"
+        WRONG_NUMBER = "wrong_number", "Wrong number"
+        GATEKEEPER = "gatekeeper", "Gatekeeper - blocked"
+
+    # The results that are conversations (F7: sentiment applies to these only).
+    CONVERSATIONS = (Result.CONNECTED_DIRECT, Result.CONNECTED_SWITCHBOARD, Result.REFERRED)
+
+    contact = models.ForeignKey(
+        "engage.Contact", on_delete=models.SET_NULL, null=True, blank=True, related_name="call_logs"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="call_logs",
+        help_text="Who called",
+    )
+    enrolment = models.ForeignKey(
+        Enrolment, on_delete=models.SET_NULL, null=True, blank=True, related_name="call_logs"
+    )
+    step = models.ForeignKey(
+        SalesflowStep, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    subject = models.CharField(max_length=255)
+    result = models.CharField(max_length=30, choices=Result.choices)
+    comments = models.TextField(blank=True)
+    logged_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-logged_at", "-id"]
+        indexes = [
+            models.Index(fields=["contact", "logged_at"], name="calllog_contact_at_idx"),
+            models.Index(fields=["user", "logged_at"], name="calllog_user_at_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrolment", "step"],
+                condition=models.Q(enrolment__isnull=False),
+                name="calllog_one_per_enrolment_step",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({self.get_result_display()})"
+
+    @property
+    def is_conversation(self) -> bool:
+        return self.result in self.CONVERSATIONS
