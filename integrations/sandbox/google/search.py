@@ -2,8 +2,10 @@
 
 ``after:`` / ``before:`` (``yyyy/mm/dd`` at UTC midnight, or epoch seconds), ``newer_than:`` /
 ``older_than:`` (``3d``, ``2m``, ``1y``), ``in:`` / ``label:`` / ``is:``, ``from:`` / ``to:`` /
-``cc:`` / ``subject:`` and bare words (case-insensitive substring), each negatable with ``-``.
-``in:chats`` matches nothing (the sandbox has no chats), so ``-in:chats`` matches everything.
+``cc:`` / ``subject:`` and bare words (case-insensitive substring), ``rfc822msgid:`` (the
+message whose Message-ID header is exactly that id, angle brackets optional; Gmail's search is
+case-insensitive, so is this), each negatable with ``-``. ``in:chats`` matches nothing (the
+sandbox has no chats), so ``-in:chats`` matches everything.
 """
 
 # Reference: https://support.google.com/mail/answer/7190
@@ -98,6 +100,9 @@ def _term(term: str, mailbox: Mailbox, now: float, query: Query) -> Predicate | 
         return lambda m: label in m.label_ids
     if operator in ("from", "to", "cc", "bcc", "subject"):
         return lambda m: value in (m.header(operator) or "").lower()
+    if operator == "rfc822msgid":
+        wanted = value.strip().strip("<>")
+        return lambda m: bool(wanted) and m.rfc_id.lower() == wanted
     return _contains(term)
 
 
