@@ -55,6 +55,10 @@ Seed (``SandboxControl.seed("microsoft", {...})``), applied in this order::
      "graph_mailbox_limit": {"requests": N, "per_seconds": S} | null,
      "delta_expiry": {"status": 410 | 400, "code": "syncStateNotFound" | "resyncRequired"},
      "delta_filter_max_messages": 5000,           # message delta with $filter returns at most this
+     "sent_items_lag": 0,                         # N: sendMail's Sent Items copy is missed by the
+                                                  # sender's next N mail reads (list/get/delta), as
+                                                  # Exchange saves it a moment after the 202
+     "release_sent_items": true,                  # save every held Sent Items copy now
      "graph_faults": [{"path": regex, "status"?, "method"?, "headers"?, "body"?, "times"?: 1,
                        "delay_seconds"?}],        # like /_sandbox/faults, but also inside $batch
      "clear_graph_faults": true,

@@ -9,6 +9,7 @@ e.g. ``make bench``)::
     ms.generate_mailbox(sandbox.control, "seller1@demo.example", count=10_000)
     ms.append_messages(sandbox.control, users="all", count=20)
     ms.expire_delta_tokens(sandbox.control)                      # next delta round: 410
+    ms.set_sent_items_lag(sandbox.control, 1)                    # Sent Items copy one read late
 
 In-process (tests hold ``sandbox.state``)::
 
@@ -76,6 +77,17 @@ def generate_users(control: SandboxControl, count: int = 500, **options: Any) ->
 def append_messages(control: SandboxControl, users: str | Iterable[str] = "all", count: int = 20) -> None:
     control.seed(PROVIDER, {"append_messages": {"users": users if isinstance(users, str) else list(users),
                                                 "count": count}})  # fmt: skip
+
+
+def set_sent_items_lag(control: SandboxControl, reads: int) -> None:
+    """From now on a sendMail's Sent Items copy is missed by the sender's next ``reads`` mail reads
+    (Exchange saves it a moment after answering 202); 0 saves it at once again."""
+    control.seed(PROVIDER, {"sent_items_lag": reads})
+
+
+def release_sent_items(control: SandboxControl) -> None:
+    """Save every Sent Items copy ``set_sent_items_lag`` is holding back, now."""
+    control.seed(PROVIDER, {"release_sent_items": True})
 
 
 def expire_delta_tokens(control: SandboxControl) -> None:

@@ -46,10 +46,25 @@ def recipients(addresses: Iterable[Address]) -> list[dict[str, Any]]:
     return [recipient(a) for a in addresses]
 
 
+def conversation_topic(subject: str) -> str:
+    """Exchange's ConversationTopic: the subject without Re:/Fw: prefixes (compared lower-cased)."""
+    return _SUBJECT_PREFIX.sub("", subject or "").strip().lower()
+
+
 def conversation_id(subject: str) -> str:
-    """Exchange groups a thread by its conversation topic: the subject without Re:/Fw: prefixes."""
-    topic = _SUBJECT_PREFIX.sub("", subject or "").strip().lower()
-    digest = hashlib.sha256(topic.encode()).digest()[:30]
+    """The conversation of mail the sandbox makes up (demo, generator, seed): it carries no
+    References, so its threads are grouped by conversation topic."""
+    return _conversation_key(conversation_topic(subject))
+
+
+def new_conversation_id(internet_message_id: str) -> str:
+    """The conversation a sent message starts: Exchange bases a conversation on its first
+    message's Message-ID (``mailboxes.thread_message`` decides when a message joins another's)."""
+    return _conversation_key(f"root:{internet_message_id.strip().strip('<>').lower()}")
+
+
+def _conversation_key(key: str) -> str:
+    digest = hashlib.sha256(key.encode()).digest()[:30]
     return "AAQkAG" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 

@@ -13,13 +13,21 @@ from __future__ import annotations
 import bisect
 import secrets
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from integrations.sandbox.faults import FaultBook
 from integrations.sandbox.microsoft import recurrence
 from integrations.sandbox.microsoft.directory import User
-from integrations.sandbox.microsoft.items import change_key, event_web_link, message_web_link, new_id
+from integrations.sandbox.microsoft.items import (
+    change_key,
+    conversation_topic,
+    event_web_link,
+    message_web_link,
+    new_conversation_id,
+    new_id,
+)
 from integrations.sandbox.microsoft.times import iso_z, now
 from integrations.sandbox.state import SandboxState
 
@@ -98,6 +106,9 @@ class Options:
     delta_expiry_status: int = 410  # 410 Gone, or 400 (the docs say "40X-series")
     delta_expiry_code: str = "syncStateNotFound"  # or "resyncRequired"
     delta_filter_max_messages: int = 5000  # a message delta with $filter returns at most this many
+    # Exchange saves a sendMail's Sent Items copy a moment after answering 202. 0: at once (the
+    # default); N: the sender's next N mail reads (lists, gets, delta pages) do not see it yet.
+    sent_items_lag: int = 0
 
 
 @dataclass
@@ -108,6 +119,16 @@ class DeltaRound:
 
 
 @dataclass
+class PendingCopy:
+    """A sent message whose Sent Items copy Exchange has not saved yet (``sent_items_lag``)."""
+
+    user_id: str
+    message: dict[str, Any]
+    references: tuple[str, ...]
+    reads_left: int
+
+
+@dataclass
 class MailStore:
     mailboxes: dict[str, Mailbox] = field(default_factory=dict)
     seq: int = 0
@@ -115,6 +136,12 @@ class MailStore:
     options: Options = field(default_factory=Options)
     rounds: OrderedDict[str, DeltaRound] = field(default_factory=OrderedDict)
     faults: FaultBook = field(default_factory=FaultBook)  # seeded "graph_faults", batch sub-requests too
+    pending_sent: list[PendingCopy] = field(default_factory=list)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Loaded from a state file written before copies could be held back."""
+        self.__dict__.update(state)
+        self.__dict__.setdefault("pending_sent", [])
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -197,6 +224,75 @@ def add_message(store: MailStore, box: Mailbox, message: dict[str, Any], folder_
     box.messages[message_id] = message
     box.folder_logs[folder_id].record(seq, message_id)
     return message_id
+
+
+def thread_message(box: Mailbox, message: dict[str, Any], references: Sequence[str]) -> None:
+    """Set the conversation of ``message`` as Exchange does when it files it in ``box``: a reply
+    (``references``: its In-Reply-To, then its References newest first) joins the conversation of
+    the message it answers when that message is in this mailbox and has the same conversation
+    topic; anything else (no such message, a changed subject, no references) starts its own
+    conversation, named after its Message-ID — two unrelated messages with the same subject are
+    two conversations."""
+    # Reference: https://learn.microsoft.com/en-us/previous-versions/office/developer/exchange-server-2010/ff406135(v=exchg.140)
+    wanted = [f"<{ref.strip().strip('<>')}>".lower() for ref in references if ref.strip().strip("<>")]
+    if wanted:
+        keys = set(wanted)
+        found: dict[str, dict[str, Any]] = {}
+        for item in box.messages.values():
+            key = str(item.get("internetMessageId") or "").lower()
+            if key in keys:
+                found.setdefault(key, item)
+        topic = conversation_topic(message.get("subject") or "")
+        for key in wanted:
+            parent = found.get(key)
+            if parent is not None and conversation_topic(parent.get("subject") or "") == topic:
+                message["conversationId"] = parent["conversationId"]
+                return
+    message["conversationId"] = new_conversation_id(str(message.get("internetMessageId") or ""))
+
+
+def file_sent_copy(
+    store: MailStore, box: Mailbox, message: dict[str, Any], references: Sequence[str]
+) -> None:
+    """Save a sent message in ``box``'s Sent Items, now or — with ``sent_items_lag`` — after the
+    sender's next reads of their mail (``settle_sent_copies``)."""
+    if store.options.sent_items_lag > 0:
+        store.pending_sent.append(
+            PendingCopy(box.user_id, message, tuple(references), store.options.sent_items_lag)
+        )
+        return
+    _file_sent(store, box, message, references)
+
+
+def settle_sent_copies(store: MailStore, box: Mailbox) -> None:
+    """``box``'s owner reads their mail: held copies that waited their reads are saved first (so
+    this read sees them); the others wait one read less."""
+    if not store.pending_sent:
+        return
+    kept: list[PendingCopy] = []
+    for copy in store.pending_sent:
+        if copy.user_id != box.user_id:
+            kept.append(copy)
+        elif copy.reads_left <= 0:
+            _file_sent(store, box, copy.message, copy.references)
+        else:
+            copy.reads_left -= 1
+            kept.append(copy)
+    store.pending_sent = kept
+
+
+def release_sent_copies(store: MailStore) -> None:
+    """Save every held Sent Items copy now."""
+    pending, store.pending_sent = store.pending_sent, []
+    for copy in pending:
+        box = store.mailboxes.get(copy.user_id)
+        if box is not None:
+            _file_sent(store, box, copy.message, copy.references)
+
+
+def _file_sent(store: MailStore, box: Mailbox, message: dict[str, Any], references: Sequence[str]) -> None:
+    thread_message(box, message, references)
+    add_message(store, box, message, box.well_known["sentitems"])
 
 
 def update_message(

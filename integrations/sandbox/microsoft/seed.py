@@ -34,6 +34,7 @@ KNOWN_KEYS = (
     "graph_mailbox_concurrency", "delta_expiry", "delta_filter_max_messages", "generate_users",
     "generate_mailbox", "append_messages", "expire_delta_tokens", "expire_access_tokens",
     "expire_refresh_tokens", "revoke_refresh_tokens", "graph_faults", "clear_graph_faults",
+    "sent_items_lag", "release_sent_items",
 )  # fmt: skip
 
 
@@ -103,6 +104,8 @@ def _apply(state: SandboxState, data: Mapping[str, Any]) -> None:
         generator.append_messages(
             store, mail, users=spec.get("users", "all"), count=int(spec.get("count", 20))
         )
+    if data.get("release_sent_items"):
+        mailboxes.release_sent_copies(mail)
     if data.get("expire_delta_tokens"):
         mail.options.delta_epoch += 1
         mail.rounds.clear()
@@ -128,6 +131,8 @@ def _options(options: mailboxes.Options, data: Mapping[str, Any]) -> None:
         options.mailbox_limit = (int(limit["requests"]), float(limit["per_seconds"])) if limit else None
     if "delta_filter_max_messages" in data:
         options.delta_filter_max_messages = int(data["delta_filter_max_messages"])
+    if "sent_items_lag" in data:
+        options.sent_items_lag = max(0, int(data["sent_items_lag"] or 0))
     if "delta_expiry" in data:
         expiry = data["delta_expiry"]
         status, code = int(expiry.get("status", 410)), str(expiry.get("code", "syncStateNotFound"))

@@ -1,5 +1,6 @@
 """Graph mail: mail folders, messages (list, get, update, delete, move) and the per-folder
-messages delta. Sending is in ``send``.
+messages delta. Sending is in ``send``; every list, get and delta page is a read of the mailbox
+that Sent Items copies held back by ``sent_items_lag`` count (``mailboxes.settle_sent_copies``).
 
 Page sizes: message lists default to 10 (``$top`` up to 1000); the messages delta defaults to 10 per
 page (``Prefer: odata.maxpagesize`` or ``$top`` up to 1000). ``/messages/delta`` without a folder is
@@ -119,6 +120,7 @@ def as_text(message: dict[str, Any]) -> dict[str, Any]:
 
 def list_messages(request: Request, state: SandboxState, target: Target) -> Response:
     box = target.mailbox
+    mailboxes.settle_sent_copies(target.store, box)
     folder_key = request.params.get("folder")
     folder_id = box.folder_id(folder_key) if folder_key else None
     if folder_key and folder_id is None:
@@ -143,6 +145,7 @@ def list_messages(request: Request, state: SandboxState, target: Target) -> Resp
 
 
 def get_message(request: Request, state: SandboxState, target: Target) -> Response:
+    mailboxes.settle_sent_copies(target.store, target.mailbox)
     message = target.mailbox.messages.get(request.params["message"])
     if message is None:
         return errors.item_not_found(request)
@@ -204,6 +207,7 @@ def unsupported_delta(request: Request, state: SandboxState, target: Target) -> 
 
 def messages_delta(request: Request, state: SandboxState, target: Target) -> Response:
     box = target.mailbox
+    mailboxes.settle_sent_copies(target.store, box)
     folder_id = box.folder_id(request.params["folder"])
     if folder_id is None:
         return errors.item_not_found(request)

@@ -2,7 +2,12 @@
 ``Content-Type: text/plain`` with a base64 MIME message. Answers 202 with an empty body.
 
 The sent message lands in the sender's Sent Items (a MIME message keeps its ``Message-ID`` as
-``internetMessageId``) and in the Inbox of every recipient who has a mailbox in the sandbox.
+``internetMessageId``) and in the Inbox of every recipient who has a mailbox in the sandbox. Each
+copy's ``conversationId`` is Exchange's: a reply (MIME ``In-Reply-To`` / ``References``) joins the
+conversation of the message it answers when that mailbox holds it under the same topic; other
+messages start their own (``mailboxes.thread_message``). The Sent Items copy is saved at once, or
+after the sender's next reads with the ``sent_items_lag`` seed (Exchange saves it a moment after
+the 202).
 """
 
 # Reference: https://learn.microsoft.com/en-us/graph/api/user-sendmail
@@ -15,6 +20,7 @@ import binascii
 import email
 import email.policy
 import email.utils
+import re
 import secrets
 from collections.abc import Sequence
 from email.message import EmailMessage
@@ -61,10 +67,11 @@ def send_mail(request: Request, state: SandboxState, target: Target) -> Response
 def deliver(target: Target, sender: User, fields: dict[str, Any], *, save_to_sent: bool = True) -> None:
     store, directory = target.store, target.directory
     when = now()
-    common = {**fields, "received": when, "sent": when}
+    references: Sequence[str] = fields.get("references") or ()
+    common = {**{k: v for k, v in fields.items() if k != "references"}, "received": when, "sent": when}
     if save_to_sent:
         box = store.mailbox(sender)
-        mailboxes.add_message(store, box, message_json(**common, is_read=True), box.well_known["sentitems"])
+        mailboxes.file_sent_copy(store, box, message_json(**common, is_read=True), references)
     everyone: Sequence[Address] = (*fields["to"], *fields["cc"], *fields["bcc"])
     delivered: set[str] = set()
     for address, _name in everyone:
@@ -75,6 +82,7 @@ def deliver(target: Target, sender: User, fields: dict[str, Any], *, save_to_sen
         box = store.mailbox(user)
         # Recipients' copies do not show who was Bcc'd.
         copy = message_json(**{**common, "bcc": ()}, is_read=False)
+        mailboxes.thread_message(box, copy, references)
         mailboxes.add_message(store, box, copy, box.well_known["inbox"])
 
 
@@ -147,6 +155,8 @@ def _from_mime(request: Request, sender: User) -> dict[str, Any] | Response:
     content_type = "html" if part is not None and part.get_content_subtype() == "html" else "text"
     domain = sender.mail.rpartition("@")[2] or "sandbox.example"
     message_id = str(parsed.get("Message-ID") or "").strip() or f"<{secrets.token_hex(16).upper()}@{domain}>"
+    # The message answered first, then the thread newest first.
+    references = _message_ids(parsed.get("In-Reply-To")) + _message_ids(parsed.get("References"))[::-1]
     # Exchange stamps its own sentDateTime on submission, whatever the MIME Date says.
     return {
         # Exchange sends as the mailbox owner whatever the MIME From says (no send-as rights here).
@@ -159,4 +169,9 @@ def _from_mime(request: Request, sender: User) -> dict[str, Any] | Response:
         "body": content if isinstance(content, str) else "",
         "content_type": content_type,
         "internet_message_id": message_id,
+        "references": references,
     }
+
+
+def _message_ids(value: Any) -> list[str]:
+    return re.findall(r"<([^<>\s]+)>", str(value or ""))
