@@ -106,12 +106,20 @@ class GoogleClient:
         return self._gmail("users.getProfile", request, what="the Gmail profile")
 
     # Reference: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.messages/list
-    def gmail_messages_list(self, *, query: str, page_token: str | None = None) -> dict[str, Any]:
+    def gmail_messages_list(
+        self, *, query: str, page_token: str | None = None, include_spam_trash: bool = False
+    ) -> dict[str, Any]:
         request = (
             self.service("gmail")
             .users()
             .messages()
-            .list(userId="me", q=query, maxResults=MESSAGES_PAGE_SIZE, pageToken=page_token or None)
+            .list(
+                userId="me",
+                q=query,
+                maxResults=MESSAGES_PAGE_SIZE,
+                pageToken=page_token or None,
+                includeSpamTrash=include_spam_trash or None,
+            )
         )
         return self._gmail("users.messages.list", request, what="the Gmail message list")
 

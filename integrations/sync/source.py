@@ -28,6 +28,13 @@ class MailboxRef:
 
 @dataclass(frozen=True)
 class OutgoingMessage:
+    """One email to send. A threaded follow-up names the message it answers (``in_reply_to``)
+    and the thread before it (``references``); the adapters write ``In-Reply-To`` and
+    ``References`` (the chain, then ``in_reply_to``), Gmail files it in the thread (``thread_id``
+    when the caller knows it, else looked up), Exchange keeps the conversation from the headers.
+    The subject ("Re: …", the same topic as the thread) is the caller's to write: both providers
+    start a new thread or conversation when the subject changes."""
+
     to: tuple[Address, ...]
     subject: str
     text: str
@@ -37,6 +44,13 @@ class OutgoingMessage:
     sender_name: str = ""
     message_id_header: str = ""  # without <>; the engine's send facade generates it
     in_reply_to: str = ""  # Message-ID (without <>) of the message answered, if any
+    references: tuple[str, ...] = ()  # Message-IDs (without <>) of the thread before it, oldest first
+    thread_id: str = ""  # the provider's thread of the message answered (Gmail threadId), if known
+
+    def reference_chain(self) -> tuple[str, ...]:
+        """The ``References`` header's ids, oldest first: ``references``, then ``in_reply_to``."""
+        ids = [i.strip().strip("<>").strip() for i in (*self.references, self.in_reply_to)]
+        return tuple(dict.fromkeys(i for i in ids if i))
 
 
 class MailboxSource(Protocol):
@@ -63,6 +77,17 @@ class MailboxSource(Protocol):
         self, *, connection: Connection, mailbox: MailboxRef, message: OutgoingMessage
     ) -> MailMessageRecord:
         """Send ``message`` from ``mailbox``; the record describes the sent copy (for the timeline)."""
+        ...
+
+    def find_sent(
+        self, *, connection: Connection, mailbox: MailboxRef, message_id_header: str
+    ) -> MailMessageRecord | None:
+        """The message ``mailbox`` sent with this Message-ID (without <>), read from its Sent mail
+        (Gmail: ``rfc822msgid:`` among SENT, trash included; Graph: Sent Items by
+        ``internetMessageId``); None when the mailbox has not sent it — or, on Graph, when
+        Exchange has not saved the Sent Items copy yet (it does a moment after sending).
+        Another mailbox's messages, and mail received with that Message-ID, are never found.
+        Provider errors raise as for ``fetch``."""
         ...
 
     def scope_members(self, *, connection: Connection) -> frozenset[str] | None:

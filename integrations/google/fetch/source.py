@@ -75,7 +75,9 @@ class GoogleAdapter(MailboxFanOut):
         client = mailbox_client(connection=connection, mailbox=mailbox, kind="email")
         sent_at = timezone.now()
         mime = build_mime(sender=mailbox.address, message=message, sent_at=sent_at)
-        thread_id = _thread_of(client, message.in_reply_to) if message.in_reply_to else ""
+        thread_id = message.thread_id
+        if not thread_id and message.in_reply_to:
+            thread_id = _thread_of(client, message.in_reply_to)
         raw = base64.urlsafe_b64encode(mime.as_bytes()).decode("ascii")
         sent = client.gmail_send(raw=raw, thread_id=thread_id)
         logger.info("google.mail.sent", extra={"connection_id": connection.pk, "user_id": mailbox.user_id})
@@ -93,6 +95,28 @@ class GoogleAdapter(MailboxFanOut):
             body_text=message.text,
             labels=("SENT",),
         )
+
+    # Reference: https://support.google.com/mail/answer/7190 (rfc822msgid:, in:sent)
+    # Reference: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.messages/list
+    def find_sent(
+        self, *, connection: Connection, mailbox: MailboxRef, message_id_header: str
+    ) -> MailMessageRecord | None:
+        wanted = message_id_header.strip().strip("<>").strip()
+        if not wanted:
+            return None
+        client = mailbox_client(connection=connection, mailbox=mailbox, kind="email")
+        # SENT only: a message received with that Message-ID is not one this mailbox sent. Trash
+        # included: a sent message the seller deleted since was still sent.
+        listing = client.gmail_messages_list(query=f"rfc822msgid:{wanted} in:sent", include_spam_trash=True)
+        ids = [str(m["id"]) for m in listing.get("messages") or []]
+        fetched = client.gmail_messages_get(ids) if ids else {}
+        for message_id in ids:
+            if message_id not in fetched:
+                continue  # deleted for good between the list and the get
+            record = gmail.message_record(fetched[message_id])
+            if record.message_id_header.lower() == wanted.lower() and "SENT" in record.labels:
+                return record
+        return None
 
     def verified_domains(self, *, connection: Connection) -> list[str] | None:
         """The Workspace's verified domains (admin-managed only; None for a user's own connection)."""
@@ -118,9 +142,11 @@ def build_mime(*, sender: str, message: OutgoingMessage, sent_at: dt.datetime) -
     mime["Date"] = format_datetime(sent_at)
     if message.message_id_header:
         mime["Message-ID"] = f"<{message.message_id_header}>"
+    chain = message.reference_chain()
     if message.in_reply_to:
-        mime["In-Reply-To"] = f"<{message.in_reply_to}>"
-        mime["References"] = f"<{message.in_reply_to}>"
+        mime["In-Reply-To"] = f"<{message.in_reply_to.strip().strip('<>')}>"
+    if chain:
+        mime["References"] = " ".join(f"<{i}>" for i in chain)
     mime.set_content(message.text)
     if message.html:
         mime.add_alternative(message.html, subtype="html")
@@ -130,7 +156,7 @@ def build_mime(*, sender: str, message: OutgoingMessage, sent_at: dt.datetime) -
 def _thread_of(client: GoogleClient, message_id_header: str) -> str:
     """The thread of the message answered, so Gmail files the reply with it ("" when not found)."""
     try:
-        listing = client.gmail_messages_list(query=f"rfc822msgid:{message_id_header}")
+        listing = client.gmail_messages_list(query=f"rfc822msgid:{message_id_header.strip().strip('<>')}")
     except ProviderError:
         return ""
     found = listing.get("messages") or []

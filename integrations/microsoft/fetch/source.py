@@ -2,7 +2,11 @@
 
 Registered from ``IntegrationsConfig.ready`` as ``MICROSOFT_ADAPTER``. Sending posts the MIME
 message itself (``sendMail`` with a base64 ``text/plain`` body), so the Message-ID Cadence made
-survives and the timeline can match the Sent Items copy when sync sees it.
+survives and the timeline can match the Sent Items copy when sync sees it. A threaded follow-up
+carries ``In-Reply-To`` / ``References`` and Exchange keeps it in the conversation of the message
+it answers (same topic: the caller writes "Re: …"); ``OutgoingMessage.thread_id`` is Gmail's and
+is not used here. ``find_sent`` reads Sent Items by ``internetMessageId``: Exchange saves that copy
+a moment after ``sendMail`` answers, so a lookup right after sending may not find it yet.
 """
 
 # Reference: https://learn.microsoft.com/en-us/graph/api/user-sendmail
@@ -72,6 +76,21 @@ class MicrosoftAdapter(MailboxFanOut):
             labels=(SENT_FOLDER,),
         )
 
+    # Reference: https://learn.microsoft.com/en-us/graph/api/user-list-messages
+    def find_sent(
+        self, *, connection: Connection, mailbox: MailboxRef, message_id_header: str
+    ) -> MailMessageRecord | None:
+        wanted = message_id_header.strip().strip("<>").strip()
+        if not wanted:
+            return None
+        with GraphClient(connection, mailbox=mailbox.address) as client:
+            body = client.sent_items(filter=_message_id_filter(wanted), select=mail.SELECT, top=1)
+        for item in (body or {}).get("value") or ():
+            record = mail.message_record(item, folder=SENT_FOLDER)
+            if isinstance(record, MailMessageRecord):
+                return record
+        return None
+
     def directory_refresh(self, *, connection: Connection) -> None:
         """Re-read and store the tenant's verified domains and own users (admin-managed only):
         the fan-out calls this hourly, so a new hire becomes eligible and a leaver stops being."""
@@ -99,9 +118,11 @@ def build_mime(
     mime["Subject"] = message.subject
     mime["Date"] = format_datetime(sent_at)
     mime["Message-ID"] = f"<{message_id}>"
+    chain = message.reference_chain()
     if message.in_reply_to:
-        mime["In-Reply-To"] = f"<{message.in_reply_to.strip('<>')}>"
-        mime["References"] = f"<{message.in_reply_to.strip('<>')}>"
+        mime["In-Reply-To"] = f"<{message.in_reply_to.strip().strip('<>')}>"
+    if chain:
+        mime["References"] = " ".join(f"<{i}>" for i in chain)
     mime.set_content(message.text)
     if message.html:
         mime.add_alternative(message.html, subtype="html")
@@ -112,14 +133,18 @@ def _sent_copy(client: GraphClient, message_id: str) -> tuple[str, str]:
     """(id, conversationId) of the Sent Items copy when Exchange already saved it, else ("", "").
     One request; the copy often appears a moment later and sync picks it up then."""
     try:
-        body = client.sent_items(
-            filter=f"internetMessageId eq '<{message_id}>'", select="id,conversationId", top=1
-        )
+        body = client.sent_items(filter=_message_id_filter(message_id), select="id,conversationId", top=1)
     except ProviderError as exc:
         logger.info("microsoft.mail.sent_copy_unknown", extra={"code": exc.code})
         return "", ""
     found = ((body or {}).get("value") or [{}])[0]
     return str(found.get("id") or ""), str(found.get("conversationId") or "")
+
+
+def _message_id_filter(message_id: str) -> str:
+    """``$filter`` for the message with this Message-ID (OData doubles a quote inside a string)."""
+    quoted = f"<{message_id}>".replace("'", "''")
+    return f"internetMessageId eq '{quoted}'"
 
 
 MICROSOFT_ADAPTER = MicrosoftAdapter()
