@@ -7,6 +7,11 @@ works while the email app is toggled OFF (B5): OFF stops syncing, not sending.
 
 The sent message goes straight to the ingestion handlers (``sent_from_app=True``) so it is on the
 timeline at once; when the sync later sees the same message it is deduplicated by Message-ID.
+
+``find_sent_message`` serves exactly-once sending: a caller that stored the Message-ID before the
+provider call and then lost track of the answer (a crash, a timeout) asks the user's Sent mail for
+it before sending again. Same connection and refusals as ``send_message``; a message found goes to
+the timeline the same way (delivering it twice changes nothing: ingestion keys it by Message-ID).
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.utils import make_msgid
 
 from django.db import transaction
@@ -128,9 +135,7 @@ def _not_served_reason(user: User) -> str:
 
 def send_message(*, user: User, message: OutgoingMessage) -> MailMessageRecord:
     """Send ``message`` from ``user``'s mailbox; the sent copy is on the timeline at once."""
-    connection, reason = sending_unavailable_reason(user)
-    if reason or connection is None:
-        raise SendingUnavailable(reason or NO_CONNECTION)
+    connection = _sending_connection(user)
     adapter = get_source(connection.provider)
     assert adapter is not None
     address = user.email.lower()
@@ -139,13 +144,56 @@ def send_message(*, user: User, message: OutgoingMessage) -> MailMessageRecord:
         domain = address.rsplit("@", 1)[-1]
         message = dataclasses.replace(message, message_id_header=make_msgid(domain=domain).strip("<>"))
     mailbox = MailboxRef(user_id=user.pk, address=address)
-    extra = {
-        "connection_id": connection.pk,
-        "organization_id": connection.organization_id,
-        "user_id": user.pk,
-    }
-    try:
+    with _provider_refusals(connection, user, "send"):
         record = adapter.send(connection=connection, mailbox=mailbox, message=message)
+    _to_timeline(connection, user, record)
+    logger.info("mailsync.sent", extra={**_log_extra(connection, user), "external_id": record.external_id})
+    return record
+
+
+def find_sent_message(*, user: User, message_id_header: str) -> MailMessageRecord | None:
+    """The message ``user``'s mailbox sent with this Message-ID (without <>), from their Sent mail,
+    put on the timeline like a message just sent; None when it is not there. On Microsoft 365 the
+    Sent Items copy appears a moment after sending: None right after a send means "not there
+    yet" as much as "never sent". ``SendingUnavailable`` as ``send_message``; provider failures
+    raise as ``ProviderError`` types."""
+    connection = _sending_connection(user)
+    adapter = get_source(connection.provider)
+    assert adapter is not None
+    address = user.email.lower()
+    mailbox = MailboxRef(user_id=user.pk, address=address)
+    wanted = message_id_header.strip().strip("<>").strip()
+    with _provider_refusals(connection, user, "find_sent"):
+        record = adapter.find_sent(connection=connection, mailbox=mailbox, message_id_header=wanted)
+    extra = _log_extra(connection, user)
+    if record is None:
+        logger.info("mailsync.sent_not_found", extra=extra)
+        return None
+    _to_timeline(connection, user, record)
+    logger.info("mailsync.sent_found", extra={**extra, "external_id": record.external_id})
+    return record
+
+
+def _sending_connection(user: User) -> Connection:
+    connection, reason = sending_unavailable_reason(user)
+    if reason or connection is None:
+        raise SendingUnavailable(reason or NO_CONNECTION)
+    return connection
+
+
+def _log_extra(connection: Connection, user: User) -> dict[str, int]:
+    return {"connection_id": connection.pk, "organization_id": connection.organization_id, "user_id": user.pk}
+
+
+@contextmanager
+def _provider_refusals(connection: Connection, user: User, action: str) -> Iterator[None]:
+    """Refused credentials mark the connection for a reconnect and a mailbox out of reach says so,
+    both as ``SendingUnavailable``; other provider errors (throttled, unavailable, refused) go up
+    as they are, for the caller to say "try again"."""
+    extra = {**_log_extra(connection, user), "action": action}
+    address = user.email.lower()
+    try:
+        yield
     except ProviderAuthError as exc:
         services.connection_mark_needs_reconnect(
             connection=connection,
@@ -160,19 +208,20 @@ def send_message(*, user: User, message: OutgoingMessage) -> MailMessageRecord:
             f"{connection.get_provider_display()} does not let Cadence send from {address}. "
             "Ask your administrator to check the integration's scope."
         ) from exc
-    except ProviderError as exc:  # throttled, unavailable, refused: the caller says "try again"
+    except ProviderError as exc:
         logger.warning("mailsync.send_failed", extra={**extra, "error": type(exc).__name__})
         raise
+
+
+def _to_timeline(connection: Connection, user: User, record: MailMessageRecord) -> None:
     context = MailboxContext(
         organization_id=connection.organization_id,
         connection_id=connection.pk,
         provider=connection.provider,
         user_id=user.pk,
-        mailbox=address,
+        mailbox=user.email.lower(),
         kind="email",
         sent_from_app=True,
     )
     with transaction.atomic():
         deliver(context, [record])
-    logger.info("mailsync.sent", extra={**extra, "external_id": record.external_id})
-    return record
