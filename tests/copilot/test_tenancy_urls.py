@@ -15,7 +15,7 @@ from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from copilot.models import MailRule
-from engage.models import CrmPoll
+from engage.models import CrmPoll, Salesflow, SalesflowStep, SalesflowTemplate
 from integrations.models import ConnectionApp
 from tests.copilot.intelligence.factories import CompanyFactory, PersonFactory
 from tests.factories import (
@@ -29,6 +29,32 @@ from tests.factories import (
     VoicemailFactory,
 )
 from tests.integrations.salesforce.factories import ConnectionFactory, SyncStateFactory
+
+
+def _first_user(org):
+    return org.users.order_by("pk").first()
+
+
+def _flow(org) -> Salesflow:
+    """A Salesflow shared with the team, owned by the org's first user (Acme's ``owner``)."""
+    return Salesflow.objects.create(
+        organization=org,
+        owner=_first_user(org),
+        name=f"Flow {Salesflow.objects.count() + 1}",
+        visibility=Salesflow.Visibility.TEAM,
+    )
+
+
+def _step(org) -> SalesflowStep:
+    return SalesflowStep.objects.create(
+        organization=org,
+        flow=_flow(org),
+        position=1,
+        kind=SalesflowStep.Kind.AUTO_EMAIL,
+        subject="Hello {{ first_name|there }}",
+        body_html="<p>Hi {{ first_name|there }}</p>",
+    )
+
 
 # URL kwarg -> a factory making a tenant-owned object in the given organisation.
 OBJECT_FACTORIES: dict[str, Callable[..., models.Model]] = {
@@ -57,6 +83,16 @@ OBJECT_FACTORIES: dict[str, Callable[..., models.Model]] = {
         user=UserFactory(organization=org),
     ),
     "poll_id": lambda org: CrmPoll.objects.create(organization=org, sobject="Lead"),
+    "flow_id": _flow,
+    "step_id": _step,
+    "template_id": lambda org: SalesflowTemplate.objects.create(
+        organization=org,
+        owner=_first_user(org),
+        name="Follow-up",
+        shared=SalesflowTemplate.Sharing.TEAM,
+        subject="Following up",
+        body_html="<p>Hi {{ first_name|there }}</p>",
+    ),
 }
 
 # URL kwargs that are not object ids, and why.
