@@ -15,7 +15,7 @@ from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from copilot.models import MailRule
-from engage.models import CrmPoll, Salesflow, SalesflowStep, SalesflowTemplate
+from engage.models import CrmPoll, Enrolment, EnrolmentJob, Salesflow, SalesflowStep, SalesflowTemplate
 from integrations.models import ConnectionApp
 from tests.copilot.intelligence.factories import CompanyFactory, PersonFactory
 from tests.factories import (
@@ -56,6 +56,26 @@ def _step(org) -> SalesflowStep:
     )
 
 
+def _enrolment(org) -> Enrolment:
+    """A contact active in a team flow (on its email step), sent from the org's first user."""
+    step = _step(org)
+    return Enrolment.objects.create(
+        organization=org,
+        flow=step.flow,
+        contact=ContactFactory(organization=org),
+        sender=_first_user(org),
+        enrolled_by=_first_user(org),
+        current_step=step,
+    )
+
+
+def _enrolment_job(org) -> EnrolmentJob:
+    user = _first_user(org)
+    return EnrolmentJob.objects.create(
+        organization=org, flow=_flow(org), sender=user, enrolled_by=user, total=1
+    )
+
+
 # URL kwarg -> a factory making a tenant-owned object in the given organisation.
 OBJECT_FACTORIES: dict[str, Callable[..., models.Model]] = {
     "user_id": lambda org: UserFactory(organization=org),
@@ -85,6 +105,8 @@ OBJECT_FACTORIES: dict[str, Callable[..., models.Model]] = {
     "poll_id": lambda org: CrmPoll.objects.create(organization=org, sobject="Lead"),
     "flow_id": _flow,
     "step_id": _step,
+    "enrolment_id": _enrolment,
+    "job_id": _enrolment_job,
     "template_id": lambda org: SalesflowTemplate.objects.create(
         organization=org,
         owner=_first_user(org),
