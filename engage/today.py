@@ -1,5 +1,6 @@
-"""Reads of a seller's Today page (the workspace home): today's meetings from the synced calendar,
-recent mail from the organisation's contacts, and the contacts with new activity.
+"""Reads of a seller's Today page (the workspace home): their due Salesflow actions (the first
+few of the Actions queue), today's meetings from the synced calendar, recent mail from the
+organisation's contacts, and the contacts with new activity.
 
 Every section is a fixed number of queries whatever the data size (the page is four or five in
 all): each list is capped, found through the activity index ``(organization, occurred_at)`` or
@@ -26,6 +27,8 @@ from copilot.models import (
     User,
 )
 from engage.models import Contact
+from engage.salesflows import actions as action_queue
+from engage.salesflows.actions import Action
 
 MEETINGS_SHOWN = 20
 MAIL_SHOWN = 10
@@ -179,6 +182,12 @@ def contacts_with_new_activity(
         for p in people
         if p["email"] in contacts
     ]
+
+
+def todays_actions(*, viewer: User, now: dt.datetime | None = None) -> list[Action]:
+    """The first ``action_queue.TODAY_SHOWN`` of ``viewer``'s due Salesflow actions (overdue
+    first, then today's): one query. Shown whatever packages besides Engage the organisation has."""
+    return action_queue.todays_actions(user=viewer, now=now)
 
 
 def today_page(*, organization: Organization, viewer: User, now: dt.datetime | None = None) -> TodayPage:

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 
 from copilot.services.onboarding import onboarding_progress
 from copilot.tenancy import member_required
-from engage.today import today_page
+from engage.today import today_page, todays_actions
 
 
 def landing(request: HttpRequest) -> HttpResponse:
@@ -18,7 +18,7 @@ def landing(request: HttpRequest) -> HttpResponse:
 
 @member_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Today: the seller's meetings, mail from contacts and contacts with new activity."""
+    """Today: the seller's due actions, meetings, mail from contacts and contacts with new activity."""
     org = request.organization
     lock = org.package_lock_reason("copilot")
     return render(
@@ -28,6 +28,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "progress": onboarding_progress(request.user),
             "today": None if lock else today_page(organization=org, viewer=request.user),
             "intelligence_lock": lock,
+            "actions": todays_actions(viewer=request.user),
         },
     )
 

@@ -1,0 +1,40 @@
+"""The Actions queue's forms (F4): each names the enrolment and the step the seller acted on, so a
+second submit of the same form finds the step done and changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+
+from engage.models import CallLog
+
+
+class ActionForm(forms.Form):
+    enrolment = forms.IntegerField(widget=forms.HiddenInput)
+    step = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class CallLogForm(ActionForm):
+    subject = forms.CharField(max_length=255)
+    result = forms.ChoiceField(
+        choices=[("", "Choose…"), *CallLog.Result.choices],
+        error_messages={"required": "Choose what came of the call."},
+    )
+    comments = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000)
+
+
+class SnoozeForm(ActionForm):
+    """Until tomorrow (the default), or until a chosen day."""
+
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, today: dt.date, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean_until(self) -> dt.date:
+        day = self.cleaned_data.get("until") or self.today + dt.timedelta(days=1)
+        if day <= self.today:
+            raise forms.ValidationError("Choose a day after today.")
+        return day

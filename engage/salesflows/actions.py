@@ -1,0 +1,494 @@
+"""The seller's Actions queue (F4, issue 13 point 7): the Salesflow steps a person does by hand.
+
+An *action* is an active enrolment whose current step is a manual email, a call or a task, for
+the enrolment's sender (the queue is theirs: their mailbox, their hours). It is *due* once its
+``due_at`` has come or falls today in the seller's time zone; *overdue* when it fell on an
+earlier day; *upcoming* after today.
+
+Reads:
+
+- ``action_counts(user)``: due, overdue, today and upcoming, and the due ones per kind, in ONE
+  query (the workspace navigation shows ``due``; the queue's filters the rest).
+- ``action_page(user, filters, after=…, before=…)``: one page of the queue, overdue first, then
+  today, then upcoming (by ``due_at``, then id), paginated by keyset like the contacts list: one
+  query whatever the page and the queue's size.
+- ``todays_actions(user)``: the first few due ones, for the Today page.
+
+Services (each takes the enrolment's row lock, checks that ``step_id`` is still its current step
+and that the enrolment is still active, and moves it through ``engage.salesflows.events``; a
+second submit of the same form finds the step done and changes nothing, saying so):
+
+- ``action_complete_call``: a ``CallLog`` (one per enrolment x step), the Salesforce Task queued
+  as the dialer's calls are (``crm_log_call``, key ``call:<log id>``), and on to the next step.
+- ``action_complete_task``: on to the next step.
+- ``action_skip``: the step is skipped (``enrolment_skip_step``).
+- ``action_snooze``: the enrolment pauses until the chosen moment (``enrolment_pause`` with
+  ``until``); the engine's beat resumes it then (``enrolments_resume_due``) and the action comes
+  back, due in the seller's window.
+
+Manual emails are written in the composer and sent through the Salesflow send service
+(``engage.salesflows.sending``), never from here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.timesince import timesince
+
+from engage.models import CallLog, Enrolment, SalesflowStep
+from engage.models.salesflows import StepKind
+from engage.salesflows import events
+from engage.scheduling import local_to_utc, zone_named
+from engage.services.crm.activities import crm_log_call
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from copilot.models import User
+    from engage.models import Contact, Salesflow
+
+ACTION_KINDS = (StepKind.MANUAL_EMAIL, StepKind.CALL, StepKind.TASK)
+PAGE_SIZE = 50
+TODAY_SHOWN = 5
+SNOOZE_AT = time(9, 0)  # a snoozed action comes back at this hour of the chosen day, seller's zone
+
+# The queue's "when" filter.
+WHEN_ALL, WHEN_DUE, WHEN_UPCOMING = "", "due", "upcoming"
+WHENS = {WHEN_ALL: "All", WHEN_DUE: "Due now", WHEN_UPCOMING: "Upcoming"}
+KIND_FILTERS = {
+    "": "All",
+    StepKind.CALL: "Calls",
+    StepKind.MANUAL_EMAIL: "Emails to write",
+    StepKind.TASK: "Tasks",
+}
+
+OVERDUE, TODAY, UPCOMING = "overdue", "today", "upcoming"
+
+
+# --- Reads --------------------------------------------------------------------------------------
+def seller_zone(user: User) -> ZoneInfo:
+    """The seller's time zone (the site's when theirs is not a zone we know)."""
+    try:
+        return zone_named(user.time_zone)
+    except ValueError:
+        return timezone.get_current_timezone()
+
+
+def today_edges(user: User, now: datetime) -> tuple[datetime, datetime]:
+    """The start of today and of tomorrow in ``user``'s time zone."""
+    zone = seller_zone(user)
+    day = now.astimezone(zone).date()
+    return local_to_utc(day, time.min, zone), local_to_utc(day + timedelta(days=1), time.min, zone)
+
+
+def actions_for(user: User) -> QuerySet[Enrolment]:
+    """Every action of ``user`` (due or not), unordered."""
+    return Enrolment.objects.for_org(user.organization_id).filter(
+        sender_id=user.pk,
+        state=Enrolment.State.ACTIVE,
+        current_step__kind__in=ACTION_KINDS,
+        due_at__isnull=False,
+    )
+
+
+@dataclass(frozen=True)
+class ActionCounts:
+    due: int = 0  # overdue and today
+    overdue: int = 0
+    upcoming: int = 0
+    manual_email: int = 0  # the due ones, per kind
+    call: int = 0
+    task: int = 0
+
+    @property
+    def today(self) -> int:
+        return self.due - self.overdue
+
+
+def action_counts(*, user: User, now: datetime | None = None) -> ActionCounts:
+    """How many actions ``user`` has, by when and by kind: one query."""
+    now = now or timezone.now()
+    start, end = today_edges(user, now)
+    due = Q(due_at__lt=end)
+    row = actions_for(user).aggregate(
+        due=Count("pk", filter=due),
+        overdue=Count("pk", filter=Q(due_at__lt=start)),
+        upcoming=Count("pk", filter=Q(due_at__gte=end)),
+        **{
+            str(kind): Count("pk", filter=due & Q(current_step__kind=kind))
+            for kind in (StepKind.MANUAL_EMAIL, StepKind.CALL, StepKind.TASK)
+        },
+    )
+    return ActionCounts(**row)
+
+
+@dataclass(frozen=True)
+class ActionFilters:
+    kind: str = ""  # one of ACTION_KINDS, or "" for every kind
+    when: str = WHEN_ALL
+
+    @classmethod
+    def from_params(cls, params: Any) -> ActionFilters:
+        kind = params.get("kind", "")
+        when = params.get("when", "")
+        return cls(kind=kind if kind in KIND_FILTERS else "", when=when if when in WHENS else WHEN_ALL)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.kind or self.when)
+
+    def query(self) -> str:
+        """The filters as a query string (for pager links), "" when none."""
+        return "&".join(f"{k}={v}" for k, v in (("kind", self.kind), ("when", self.when)) if v)
+
+
+@dataclass(frozen=True)
+class Action:
+    """One row of the queue: the enrolment with its contact (and account), flow and step loaded."""
+
+    enrolment: Enrolment
+    steps_total: int
+    group: str  # OVERDUE, TODAY or UPCOMING
+    late_by: timedelta | None  # how late an overdue one is
+
+    @property
+    def pk(self) -> int:
+        return self.enrolment.pk
+
+    @property
+    def late(self) -> str:
+        """How late an overdue action is, to the largest unit ("2 days"); "" when it is not."""
+        if self.late_by is None:
+            return ""
+        return timesince(self.due_at, self.due_at + self.late_by, depth=1)
+
+    @property
+    def step(self) -> SalesflowStep:
+        step = self.enrolment.current_step
+        assert step is not None  # an action has a step
+        return step
+
+    @property
+    def contact(self) -> Contact:
+        return self.enrolment.contact
+
+    @property
+    def flow(self) -> Salesflow:
+        return self.enrolment.flow
+
+    @property
+    def due_at(self) -> datetime:
+        assert self.enrolment.due_at is not None
+        return self.enrolment.due_at
+
+    @property
+    def kind(self) -> str:
+        return self.step.kind
+
+    @property
+    def is_call(self) -> bool:
+        return self.kind == StepKind.CALL
+
+    @property
+    def is_task(self) -> bool:
+        return self.kind == StepKind.TASK
+
+    @property
+    def is_manual_email(self) -> bool:
+        return self.kind == StepKind.MANUAL_EMAIL
+
+    @property
+    def phones(self) -> list[tuple[str, str]]:
+        """The contact's numbers as (label, number), those that are set."""
+        c = self.contact
+        pairs = (("Direct", c.direct_phone), ("Mobile", c.mobile_phone), ("Business", c.business_phone))
+        return [(label, number) for label, number in pairs if number.strip()]
+
+    @property
+    def call_subject(self) -> str:
+        return call_subject_for(self.flow.name, self.step.position)
+
+
+def call_subject_for(flow_name: str, position: int) -> str:
+    return f"Call: {flow_name} step {position}"
+
+
+@dataclass(frozen=True)
+class ActionPage:
+    rows: list[Action]
+    next_cursor: str | None
+    prev_cursor: str | None
+    is_first: bool
+
+
+def _encode_cursor(enrolment: Enrolment) -> str:
+    assert enrolment.due_at is not None
+    raw = json.dumps([enrolment.due_at.isoformat(), enrolment.pk], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int] | None:
+    """The cursor's (due_at, id), or None when it is not one of ours (a stale or edited link)."""
+    try:
+        due, pk = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        moment = datetime.fromisoformat(due)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        return None
+    if not isinstance(pk, int) or isinstance(pk, bool) or timezone.is_naive(moment):
+        return None
+    return moment, pk
+
+
+def _steps_total() -> Subquery:
+    live = (
+        SalesflowStep.objects.filter(flow_id=OuterRef("flow_id"), deleted_at__isnull=True)
+        .order_by()
+        .values("flow_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(live, output_field=IntegerField()), 0)
+
+
+def _filtered(user: User, filters: ActionFilters, *, now: datetime) -> QuerySet[Enrolment]:
+    qs = actions_for(user)
+    if filters.kind:
+        qs = qs.filter(current_step__kind=filters.kind)
+    if filters.when:
+        _, end = today_edges(user, now)
+        qs = qs.filter(due_at__lt=end) if filters.when == WHEN_DUE else qs.filter(due_at__gte=end)
+    return qs
+
+
+def _rows(qs: QuerySet[Enrolment]) -> QuerySet[Enrolment]:
+    return (
+        qs.select_related("contact", "contact__account", "flow", "current_step")
+        .defer("current_step__body_html", "current_step__body_text")
+        .annotate(steps_total=_steps_total())
+    )
+
+
+def _action(enrolment: Enrolment, *, start: datetime, end: datetime, now: datetime) -> Action:
+    due = enrolment.due_at
+    assert due is not None
+    group = OVERDUE if due < start else TODAY if due < end else UPCOMING
+    return Action(
+        enrolment=enrolment,
+        steps_total=enrolment.steps_total,  # type: ignore[attr-defined]  (annotated)
+        group=group,
+        late_by=(now - due) if group == OVERDUE else None,
+    )
+
+
+def action_page(
+    *,
+    user: User,
+    filters: ActionFilters | None = None,
+    after: str = "",
+    before: str = "",
+    size: int = PAGE_SIZE,
+    now: datetime | None = None,
+) -> ActionPage:
+    """One page of ``user``'s queue, earliest due first: one query whatever the page."""
+    now = now or timezone.now()
+    qs = _rows(_filtered(user, filters or ActionFilters(), now=now))
+    cursor = None
+    backwards = False
+    if before:
+        cursor = _decode_cursor(before)
+        backwards = cursor is not None
+    elif after:
+        cursor = _decode_cursor(after)
+    if cursor is not None:
+        due, pk = cursor
+        if backwards:
+            qs = qs.filter(due_at__lte=due).filter(Q(due_at__lt=due) | Q(due_at=due, pk__lt=pk))
+        else:
+            qs = qs.filter(due_at__gte=due).filter(Q(due_at__gt=due) | Q(due_at=due, pk__gt=pk))
+    order = ("-due_at", "-pk") if backwards else ("due_at", "pk")
+    rows = list(qs.order_by(*order)[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+    started = cursor is not None
+    has_prev, has_next = (more, True) if backwards else (started, more)
+    start, end = today_edges(user, now)
+    return ActionPage(
+        rows=[_action(e, start=start, end=end, now=now) for e in rows],
+        next_cursor=_encode_cursor(rows[-1]) if rows and has_next else None,
+        prev_cursor=_encode_cursor(rows[0]) if rows and has_prev else None,
+        is_first=not has_prev,
+    )
+
+
+def todays_actions(*, user: User, limit: int = TODAY_SHOWN, now: datetime | None = None) -> list[Action]:
+    """The first ``limit`` due actions (overdue first): one query."""
+    page = action_page(user=user, filters=ActionFilters(when=WHEN_DUE), size=limit, now=now)
+    return page.rows
+
+
+def action_of(*, user: User, enrolment_id: Any) -> Enrolment | None:
+    """``user``'s live enrolment ``enrolment_id`` as an action may act on it (None: not theirs, or
+    not in their organisation)."""
+    try:
+        pk = int(enrolment_id)
+    except (TypeError, ValueError):
+        return None
+    return (
+        Enrolment.objects.for_org(user.organization_id)
+        .filter(pk=pk, sender_id=user.pk)
+        .select_related("contact", "flow", "current_step")
+        .first()
+    )
+
+
+# --- Snooze moments -----------------------------------------------------------------------------
+def snooze_moment(user: User, day: date) -> datetime:
+    """``SNOOZE_AT`` on ``day`` in ``user``'s time zone."""
+    return local_to_utc(day, SNOOZE_AT, seller_zone(user))
+
+
+def snooze_tomorrow(user: User, *, now: datetime | None = None) -> datetime:
+    """Tomorrow at ``SNOOZE_AT``, the seller's tomorrow."""
+    now = now or timezone.now()
+    return snooze_moment(user, now.astimezone(seller_zone(user)).date() + timedelta(days=1))
+
+
+# --- Services -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ActionResult:
+    """What a submit did: ``done`` False when the step had been done (or moved on) already and
+    nothing changed. ``enrolment`` is as it is afterwards."""
+
+    done: bool
+    enrolment: Enrolment
+
+    @property
+    def finished(self) -> bool:
+        return self.enrolment.state == Enrolment.State.FINISHED
+
+
+def _claim(enrolment: Enrolment, *, actor: User, step_id: int, kinds: tuple[str, ...]) -> Enrolment | None:
+    """``enrolment`` locked, when ``step_id`` is still its current step, of one of ``kinds``, and it
+    is active; else None (done already, skipped, snoozed, paused or exited meanwhile)."""
+    locked = (
+        Enrolment.objects.for_org(enrolment.organization_id)
+        .select_for_update()
+        .select_related("flow", "contact", "sender", "current_step")
+        .get(pk=enrolment.pk)
+    )
+    if locked.sender_id != actor.pk:
+        raise PermissionDenied("Only the seller this Salesflow sends for does its actions.")
+    step = locked.current_step
+    if locked.state != Enrolment.State.ACTIVE or step is None or step.pk != step_id or step.kind not in kinds:
+        return None
+    return locked
+
+
+def _unchanged(enrolment: Enrolment) -> ActionResult:
+    enrolment.refresh_from_db()
+    return ActionResult(done=False, enrolment=enrolment)
+
+
+def _advanced(enrolment: Enrolment, *, now: datetime) -> ActionResult:
+    return ActionResult(done=True, enrolment=events.enrolment_advance(enrolment, done_at=now, now=now))
+
+
+@transaction.atomic
+def action_complete_call(
+    enrolment: Enrolment,
+    *,
+    actor: User,
+    step_id: int,
+    subject: str,
+    result: str,
+    comments: str = "",
+    now: datetime | None = None,
+) -> ActionResult:
+    """Log the call of the enrolment's current call step and move on to the next step."""
+    now = now or timezone.now()
+    if result not in CallLog.Result.values:
+        raise ValidationError({"result": "Choose what came of the call."})
+    locked = _claim(enrolment, actor=actor, step_id=step_id, kinds=(StepKind.CALL,))
+    if locked is None:
+        return _unchanged(enrolment)
+    step = locked.current_step
+    assert step is not None
+    subject = subject.strip()[:255] or call_subject_for(locked.flow.name, step.position)
+    try:
+        with transaction.atomic():
+            log = CallLog.objects.create(
+                organization_id=locked.organization_id,
+                contact=locked.contact,
+                user=actor,
+                enrolment=locked,
+                step=step,
+                subject=subject,
+                result=result,
+                comments=comments.strip(),
+                logged_at=now,
+            )
+    except IntegrityError:  # logged a moment ago (the row lock makes this rare)
+        return _unchanged(enrolment)
+    crm_log_call(
+        contact=locked.contact,
+        subject=subject,
+        result=log.get_result_display(),
+        comments=log.comments,
+        occurred_at=now,
+        actor=actor,
+        key=f"call:{log.pk}",
+    )
+    return _advanced(locked, now=now)
+
+
+@transaction.atomic
+def action_complete_task(
+    enrolment: Enrolment, *, actor: User, step_id: int, now: datetime | None = None
+) -> ActionResult:
+    """The seller did the task: on to the next step."""
+    now = now or timezone.now()
+    locked = _claim(enrolment, actor=actor, step_id=step_id, kinds=(StepKind.TASK,))
+    if locked is None:
+        return _unchanged(enrolment)
+    return _advanced(locked, now=now)
+
+
+@transaction.atomic
+def action_skip(
+    enrolment: Enrolment, *, actor: User, step_id: int, now: datetime | None = None
+) -> ActionResult:
+    """Skip the action's step: on to the next step without doing it."""
+    now = now or timezone.now()
+    locked = _claim(enrolment, actor=actor, step_id=step_id, kinds=ACTION_KINDS)
+    if locked is None:
+        return _unchanged(enrolment)
+    return ActionResult(done=True, enrolment=events.enrolment_skip_step(locked, actor=actor, now=now))
+
+
+@transaction.atomic
+def action_snooze(
+    enrolment: Enrolment, *, actor: User, step_id: int, until: datetime, now: datetime | None = None
+) -> ActionResult:
+    """Put the action off until ``until``: the enrolment pauses until then and comes back due."""
+    now = now or timezone.now()
+    if until <= now:
+        raise ValidationError({"until": "Choose a day after today."})
+    locked = _claim(enrolment, actor=actor, step_id=step_id, kinds=ACTION_KINDS)
+    if locked is None:
+        return _unchanged(enrolment)
+    return ActionResult(
+        done=True, enrolment=events.enrolment_pause(locked, until=until, actor=actor, now=now)
+    )
