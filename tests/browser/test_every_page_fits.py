@@ -21,10 +21,12 @@ from django.urls import reverse
 from playwright.sync_api import Page
 
 from copilot.models import User
+from engage.models import SalesflowStep, SalesflowTemplate
 from integrations.models import ConnectionApp
 from tests.copilot.intelligence.factories import CompanyFactory, PersonFactory
 from tests.copilot.test_tenancy_urls import ALL_ROUTES, OBJECT_FACTORIES
 from tests.engage.crm.conftest import salesforce_connection  # noqa: F401  (a fixture)
+from tests.engage.salesflows.flows_helpers import email, make_flow, task
 from tests.engage.test_one_customer import MEI, _new_contact, sync_kestrel
 from tests.factories import ContactImportFactory, InvitationFactory
 from tests.integrations.salesforce.factories import ConnectionFactory, SyncStateFactory
@@ -93,12 +95,34 @@ def pages(acme: Any, owner: User, teammate: User, salesforce_connection: Any) ->
     InvitationFactory(organization=acme, email="invited.person.with.a.long.address@kestrel.example")
     objects = _objects(acme, owner, salesforce_connection)
     objects["contact_id"] = mei
+    # A Salesflow, its email step and a template with long names and words.
+    flow = make_flow(
+        owner, email(subject=LONG, body=f"<p>{LONG.replace(' ', '')}</p>"), task(LONG), name=LONG
+    )
+    objects["flow_id"] = flow
+    objects["step_id"] = SalesflowStep.objects.get(flow=flow, position=1)
+    objects["template_id"] = SalesflowTemplate.objects.create(
+        organization=acme, owner=owner, name=LONG, subject=LONG, body_html=f"<p>{LONG}</p>", shared="team"
+    )
     client = Client()
     client.force_login(owner)
     client.raise_request_exception = False
     urls = _pages(client, objects)
     # Guards the walk: if it silently found nothing, the width check below would prove nothing.
-    for expected in ("/admin/", "/admin/users/", "/app/contacts/", f"/app/contacts/{mei.pk}/"):
+    salesflow_pages = (
+        "/app/salesflows/",
+        f"/app/salesflows/{flow.pk}/",
+        f"/app/salesflows/steps/{objects['step_id'].pk}/",
+        "/app/salesflows/templates/",
+        f"/app/salesflows/templates/{objects['template_id'].pk}/",
+    )
+    for expected in (
+        "/admin/",
+        "/admin/users/",
+        "/app/contacts/",
+        f"/app/contacts/{mei.pk}/",
+        *salesflow_pages,
+    ):
         assert expected in urls, f"{expected} is not among the pages walked: {urls}"
     return urls
 
