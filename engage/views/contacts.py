@@ -20,6 +20,7 @@ from copilot.views.timeline import timeline_context
 from engage import selectors
 from engage.forms.contacts import BulkForm, ContactForm
 from engage.models import Account, Contact
+from engage.salesflows.enrolment_selectors import contact_salesflow_history
 from engage.services import contacts as contact_services
 from engage.services.crm import linking as crm_linking
 from engage.services.profile import phone_region_for
@@ -99,8 +100,10 @@ def contact_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def contact_bulk(request: HttpRequest) -> HttpResponse:
     org = request.organization
-    form = BulkForm(request.POST, organization=org)
     back = f"{reverse('engage:contacts')}?{_filter_query(request.POST)}"
+    if request.POST.get("action") == "salesflow":  # the Add to Salesflow dialog decides the rest
+        return _bulk_to_salesflow(request, back)
+    form = BulkForm(request.POST, organization=org)
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return redirect(back)
@@ -130,6 +133,19 @@ def contact_bulk(request: HttpRequest) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect(back)
+
+
+def _bulk_to_salesflow(request: HttpRequest, back: str) -> HttpResponse:
+    """The bulk bar's "Add to Salesflow…" without JavaScript: the dialog's page for the selected
+    contacts, or for everyone matching the list's filters (carried as the filters)."""
+    if request.POST.get("scope") == "all":
+        chosen = [("scope", "all"), *((k, request.POST[k]) for k in FILTER_PARAMS if request.POST.get(k))]
+    else:
+        chosen = [("contact", v) for v in request.POST.getlist("ids") if v.isdigit()]
+        if not chosen:
+            messages.error(request, "Select at least one contact first.")
+            return redirect(back)
+    return redirect(f"{reverse('engage:salesflow_enrol')}?{urlencode([*chosen, ('next', back)])}")
 
 
 @member_required
@@ -192,6 +208,7 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
             "statuses": selectors.contact_status_choices(organization=org),
             "owners": selectors.contact_owner_choices(organization=org),
             **crm,
+            "salesflow_history": contact_salesflow_history(contact=contact, viewer=request.user),
             # The timeline is synced intelligence: only with the Copilot package (A1).
             "timeline_lock": org.package_lock_reason("copilot"),
             **(_contact_timeline(request, contact) if contact.email and org.has_package("copilot") else {}),
