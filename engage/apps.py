@@ -35,9 +35,16 @@ class EngageConfig(AppConfig):
         # The sweep that carries on polls and imports whose worker died, among the periodic tasks
         # written to celery-beat's database after migrate (config/celery.py).
         from config.celery import PERIODIC_TASKS
-        from engage.tasks import JOBS_SWEEP, JOBS_SWEEP_NAME
+        from engage.tasks import JOBS_SWEEP, JOBS_SWEEP_NAME, SALESFLOWS_BEAT, SALESFLOWS_BEAT_NAME
 
         PERIODIC_TASKS.setdefault(JOBS_SWEEP_NAME, JOBS_SWEEP)
+        # The Salesflow send engine's minute beat (engage.salesflows.engine).
+        PERIODIC_TASKS.setdefault(SALESFLOWS_BEAT_NAME, SALESFLOWS_BEAT)
+
+        # A synced meeting with a contact takes their enrolments out of their flows (meeting booked).
+        from engage.salesflows.engine import meetings_booked
+
+        registry.register_handler("calendar", meetings_booked)
 
 
 def _user_settings_url() -> str:

@@ -141,6 +141,48 @@ def salesflow_enrol_run(job_id: int) -> None:
     enrolment.enrolment_job_run(job_id=job_id)
 
 
+# --- Salesflows: the send engine (engage.salesflows.engine, .sending) ------------------------------
+# Every minute: resume what is due to resume, claim the due automatic emails, one send task per
+# mailbox. A send task that runs long is fine (each send renews its claim); one stuck for half an
+# hour is stopped, and its enrolments are claimed again once their leases lapse.
+SALESFLOWS_BEAT_NAME = "salesflows dispatch"
+SALESFLOWS_BEAT = {
+    "task": "engage.salesflows_dispatch",
+    "every_seconds": 60,
+    "expires_seconds": 50,
+    "description": "Every minute: resume the Salesflow enrolments whose pause is over or whose "
+    "mailbox is back, claim the automatic emails that are due and queue one send task per mailbox.",
+}
+SEND_SOFT_LIMIT = 30 * 60
+SEND_HARD_LIMIT = SEND_SOFT_LIMIT + 60
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@shared_task(name="engage.salesflows_dispatch", ignore_result=True)
+def salesflows_dispatch(now: str | None = None) -> int:
+    """The minute beat; ``now`` (ISO 8601) fixes its clock (tests). Returns how many it claimed."""
+    from engage.salesflows.engine import salesflows_dispatch as dispatch
+
+    return dispatch(now=_moment(now)).claimed
+
+
+@shared_task(
+    name="engage.salesflow_send_mailbox",
+    ignore_result=True,
+    soft_time_limit=SEND_SOFT_LIMIT,
+    time_limit=SEND_HARD_LIMIT,
+)
+def salesflow_send_mailbox(
+    sender_id: int | None, enrolment_ids: list[int], claim: str, now: str | None = None
+) -> None:
+    from engage.salesflows.sending import mailbox_send
+
+    mailbox_send(sender_id=sender_id, enrolment_ids=enrolment_ids, claim=claim, now=_moment(now))
+
+
 # --- Jobs whose worker died (engage/jobs.py) ------------------------------------------------------
 # A killed worker's poll, import pass or import push is redelivered at once on its own host; this
 # sweep catches the rest (a worker on another host, a message lost) within a minute of the job's

@@ -188,6 +188,8 @@ class Enrolment(TenantModel):
         MAILBOX_DISCONNECTED = "mailbox_disconnected", "Mailbox disconnected"
         TIME_OFF = "time_off", "Seller on time off"
         COMPANY_REPLIED = "company_replied", "Someone at the company replied"
+        SEND_FAILED = "send_failed", "The mail provider refused the email"
+        NEEDS_ATTENTION = "needs_attention", "Needs attention: a merge field has no value"
 
     LIVE_STATES = (State.ACTIVE, State.PAUSED)
 
@@ -218,6 +220,9 @@ class Enrolment(TenantModel):
     finished_at = models.DateTimeField(null=True, blank=True)
     exited_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
+    # The send engine's claim (engage.salesflows.sending): who is sending its due step, until when.
+    claimed_by = models.CharField(max_length=200, blank=True, help_text="The worker sending its step")
+    claim_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -284,7 +289,9 @@ class StepSend(TenantModel):
     """One enrolment's send of one step (one row per enrolment x step), made with its
     ``message_id`` before the provider is called. ``error`` is the provider's reason, shown to the
     seller; ``needs_attention`` is a send that cannot be made as it stands (a merge field without
-    a value) and waits in the seller's queue."""
+    a value) and waits in the seller's queue. ``sending`` means the provider may have been called
+    (since ``sending_at``): the engine looks the message up before trying again
+    (``engage.salesflows.sending``)."""
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -303,8 +310,22 @@ class StepSend(TenantModel):
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
     provider_message_id = models.CharField(max_length=255, blank=True)
     thread_id = models.CharField(max_length=255, blank=True)
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The mailbox it went from (for the mailbox's caps)",
+    )
+    subject = models.CharField(max_length=998, blank=True, help_text="As sent (a threaded reply's 'Re: …')")
+    recipient_domain = models.CharField(max_length=253, blank=True, help_text="For the per-domain cap")
     error = models.TextField(blank=True, help_text="The provider's reason, shown to the seller")
     due_at = models.DateTimeField(null=True, blank=True)
+    sending_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the provider was last about to be called"
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Sending attempts begun")
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -314,7 +335,13 @@ class StepSend(TenantModel):
             models.UniqueConstraint(fields=["enrolment", "step"], name="stepsend_one_per_enrolment_step"),
             models.UniqueConstraint(fields=["organization", "message_id"], name="stepsend_unique_message_id"),
         ]
-        indexes = [models.Index(fields=["state", "due_at"], name="stepsend_state_due_idx")]
+        indexes = [
+            models.Index(fields=["state", "due_at"], name="stepsend_state_due_idx"),
+            models.Index(fields=["sender", "sent_at"], name="stepsend_sender_sent_idx"),
+            models.Index(
+                fields=["organization", "recipient_domain", "sent_at"], name="stepsend_domain_sent_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"<{self.message_id}> ({self.state})"

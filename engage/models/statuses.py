@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
 from copilot.tenant_models import TenantModel
+from engage.scheduling import DOMAIN_DAILY_CAP, MAILBOX_DAILY_CAP, MAILBOX_HOURLY_CAP, SEND_GAP
 
 # The list every new organisation starts with; the first is the default for new contacts.
 DEFAULT_STATUSES: list[tuple[str, str]] = [
@@ -66,6 +68,20 @@ class EngageSettings(models.Model):
     # rows. A picklist Salesforce has now that differs waits for the admin's mapping: worked out
     # on read (engage.services.statuses.crm_picklist_waiting), never stored.
     crm_picklist_applied = models.JSONField(default=list, blank=True)
+    # Salesflow sends per mailbox (issue 13 point 4; engage.scheduling.SendCaps): caps, and the
+    # gap (with jitter) between two sends of one mailbox. Set by admins; defaults as SendCaps.
+    send_cap_per_day = models.PositiveIntegerField(
+        "emails per mailbox per day", default=MAILBOX_DAILY_CAP, validators=[MinValueValidator(1)]
+    )
+    send_cap_per_hour = models.PositiveIntegerField(
+        "emails per mailbox per hour", default=MAILBOX_HOURLY_CAP, validators=[MinValueValidator(1)]
+    )
+    send_cap_per_domain_per_day = models.PositiveIntegerField(
+        "emails per recipient domain per day", default=DOMAIN_DAILY_CAP, validators=[MinValueValidator(1)]
+    )
+    send_gap_seconds = models.PositiveIntegerField(
+        "seconds between a mailbox's emails", default=int(SEND_GAP.total_seconds())
+    )
 
     class Meta:
         verbose_name = "Sales engagement settings"
