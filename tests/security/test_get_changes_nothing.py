@@ -12,7 +12,8 @@ The walk runs twice: once for a plain organisation, once for one as it is on a b
 12): Salesforce connected through the sandbox with a Lead Status picklist its statuses do not
 mirror (a mapping waits; the pages show it without storing it), and a historical poll and a CSV
 import whose workers fell silent hours ago (the every-minute sweep fails them; the pages only
-show them as stopped).
+show them as stopped), and a Salesflow with people due on a step (its pages count them and
+preview the step for them; only a POST moves anyone on).
 """
 
 from __future__ import annotations
@@ -27,14 +28,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from engage.models import ContactImport, CrmPoll
+from engage.models import ContactImport, CrmPoll, Enrolment, SalesflowStep
 from engage.services.crm import gateway
 from engage.services.crm.configuration import crm_settings_for
 from engage.services.statuses import engage_settings_for
 from integrations.models import Connection, ConnectionApp
 from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
 from tests.copilot.test_tenancy_urls import ALL_ROUTES, OBJECT_FACTORIES, Route
-from tests.factories import ContactImportFactory
+from tests.engage.salesflows.flows_helpers import email, make_flow, task
+from tests.factories import ContactFactory, ContactImportFactory
 from tests.integrations.salesforce.conftest import sandbox_connection
 from tests.integrations.salesforce.factories import ConnectionFactory
 
@@ -47,7 +49,20 @@ PLAIN_KWARGS = {
     "sobject": "Lead",
 }
 # Query parameters that state-changing views read.
-PROVOKING_QUERIES = ({}, {"app": "calendar"}, {"app": "email", "confirm": "1", "all": "1", "enabled": "0"})
+PROVOKING_QUERIES = (
+    {},
+    {"app": "calendar"},
+    # ... and those the Salesflow builder's forms post (delete a step people are due on, move it).
+    {
+        "app": "email",
+        "confirm": "1",
+        "all": "1",
+        "enabled": "0",
+        "confirmed": "1",
+        "direction": "up",
+        "position": "1",
+    },
+)
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 # Tables a GET may write, and why.
 ALLOWED_TABLES = {
@@ -180,7 +195,26 @@ def _busy_day(organization, admin, sandbox, settings) -> dict[str, models.Model]
         heartbeat_at=silent,
         worker=another_host,
     )
-    return {"connection_id": salesforce, "poll_id": poll, "import_id": contact_import}
+    # A Salesflow with people due on its second step: the builder's delete and archive pages count
+    # them, its preview renders the step for one of them; none of it may move anyone on.
+    flow = make_flow(admin, email(), task(), name="Busy outbound")
+    step = SalesflowStep.objects.get(flow=flow, position=2)
+    for contact in ContactFactory.create_batch(2, organization=organization):
+        Enrolment.objects.create(
+            organization=organization,
+            flow=flow,
+            contact=contact,
+            sender=admin,
+            current_step=step,
+            due_at=silent,
+        )
+    return {
+        "connection_id": salesforce,
+        "poll_id": poll,
+        "import_id": contact_import,
+        "flow_id": flow,
+        "step_id": step,
+    }
 
 
 def _walk(url: str, client) -> None:
