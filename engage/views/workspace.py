@@ -42,6 +42,5 @@ def _section(template: str):
     return view
 
 
-salesflows = _section("engage/salesflows.html")
 analytics = _section("engage/analytics.html")
 feed = _section("engage/feed.html")
