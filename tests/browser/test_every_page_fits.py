@@ -13,22 +13,24 @@ pages show rows rather than empty states.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import Page
 
 from copilot.models import User
-from engage.models import SalesflowStep, SalesflowTemplate
+from engage.models import Enrolment, EnrolmentJob, SalesflowStep, SalesflowTemplate
 from integrations.models import ConnectionApp
 from tests.copilot.intelligence.factories import CompanyFactory, PersonFactory
 from tests.copilot.test_tenancy_urls import ALL_ROUTES, OBJECT_FACTORIES
 from tests.engage.crm.conftest import salesforce_connection  # noqa: F401  (a fixture)
 from tests.engage.salesflows.flows_helpers import email, make_flow, task
 from tests.engage.test_one_customer import MEI, _new_contact, sync_kestrel
-from tests.factories import ContactImportFactory, InvitationFactory
+from tests.factories import ContactFactory, ContactImportFactory, InvitationFactory
 from tests.integrations.salesforce.factories import ConnectionFactory, SyncStateFactory
 from tests.security.test_get_changes_nothing import PLAIN_KWARGS
 
@@ -104,10 +106,58 @@ def pages(acme: Any, owner: User, teammate: User, salesforce_connection: Any) ->
     objects["template_id"] = SalesflowTemplate.objects.create(
         organization=acme, owner=owner, name=LONG, subject=LONG, body_html=f"<p>{LONG}</p>", shared="team"
     )
+    # People in that Salesflow (Mei and others at the long-named company; one paused until a
+    # date, one who left), a background enrolment that refused someone, and the Add to
+    # Salesflow plan for them, which the walk reaches only with its query.
+    people = [mei, *(ContactFactory(organization=acme, company=LONG, last_name=LONG) for _ in range(2))]
+    enrolments = [
+        Enrolment.objects.create(
+            organization=acme,
+            flow=flow,
+            contact=contact,
+            sender=owner,
+            enrolled_by=owner,
+            current_step=objects["step_id"],
+            due_at=timezone.now() + timedelta(days=1),
+            **state,
+        )
+        for contact, state in zip(
+            people,
+            [
+                {},
+                {
+                    "state": "paused",
+                    "pause_reason": "until_date",
+                    "paused_until": timezone.now() + timedelta(days=9),
+                },
+                {"state": "exited", "exit_reason": "company_replied", "exited_at": timezone.now()},
+            ],
+            strict=True,
+        )
+    ]
+    objects["enrolment_id"] = enrolments[0]
+    objects["job_id"] = EnrolmentJob.objects.create(
+        organization=acme,
+        flow=flow,
+        sender=owner,
+        enrolled_by=owner,
+        status=EnrolmentJob.Status.DONE,
+        total=3,
+        processed=3,
+        enrolled_count=2,
+        refused_count=1,
+        errors=[{"id": mei.pk, "reason": f"Already active in Salesflow “{LONG}”."}],
+        finished_at=timezone.now(),
+    )
+    opted_out = ContactFactory(organization=acme, company=LONG, last_name=LONG, email_opt_out=True)
+    chosen = "&".join(f"contact={c.pk}" for c in [*people, opted_out])
+    plan = f"{reverse('engage:salesflow_enrol')}?{chosen}&flow={flow.pk}&check=1"
     client = Client()
     client.force_login(owner)
     client.raise_request_exception = False
     urls = _pages(client, objects)
+    assert "Before you start" in client.get(plan).content.decode()
+    urls.append(plan)
     # Guards the walk: if it silently found nothing, the width check below would prove nothing.
     salesflow_pages = (
         "/app/salesflows/",
@@ -115,6 +165,10 @@ def pages(acme: Any, owner: User, teammate: User, salesforce_connection: Any) ->
         f"/app/salesflows/steps/{objects['step_id'].pk}/",
         "/app/salesflows/templates/",
         f"/app/salesflows/templates/{objects['template_id'].pk}/",
+        f"/app/salesflows/{flow.pk}/enrolments/",
+        f"/app/salesflows/enrol/jobs/{objects['job_id'].pk}/",
+        f"/app/enrolments/{enrolments[0].pk}/remove/",
+        "/app/salesflows/enrol/",
     )
     for expected in (
         "/admin/",
