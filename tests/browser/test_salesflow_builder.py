@@ -1,7 +1,8 @@
 """The Salesflow builder in real Chromium at 1366 and 800 px (issue 13, point 11's first half): a
 seller creates a flow, writes an automatic email with a merge field from the picker (with a
 fallback), adds a task and a threaded follow-up two business days later, reorders by keyboard
-with the focus kept on the step that moved, and reads "Day 1 … Day 3" on the timeline; a
+with the focus kept on the step that moved, and reads "Day 1 … Day 3" on the timeline, then
+drags a step to the top; a
 misspelt merge field is refused on its field with the suggestion and the typed text kept.
 
 Personas from ``tests/conftest.py``: ``teammate`` (Tom) is a seller of Acme."""
@@ -117,8 +118,19 @@ def test_a_seller_builds_a_three_step_flow_and_reorders_it_by_keyboard(
     fits = page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     assert fits, f"the builder is wider than {width} px"
 
+    # Reorder by dragging: the task dropped on the top half of the first step goes first.
+    page.locator(f"#step-{task.pk}").drag_to(
+        page.locator(f"#step-{first.pk}"), target_position={"x": 30, "y": 4}
+    )
+    expect(page.locator("#steps").get_by_role("status")).to_contain_text(
+        "Moved “Connect on LinkedIn” to step 1."
+    )
+    kinds = SalesflowStep.objects.filter(flow=flow, deleted_at__isnull=True).order_by("position")
+    assert [s.kind for s in kinds] == ["task", "auto_email", "auto_email"]
+    assert _timeline(page) == ["Day 2", "Day 2", "Day 4"]
+
     # A misspelt merge field: said on the subject with the suggestion, the typed text kept.
-    page.get_by_role("link", name="Edit step 1").click()
+    page.get_by_role("link", name="Edit step 2").click()
     page.get_by_label("Subject").fill("Hi {{ frist_name }}, quick question")
     page.get_by_role("button", name="Save step").click()
     expect(page.get_by_role("alert").filter(has_text="did you mean {{ first_name }}?")).to_be_visible()
