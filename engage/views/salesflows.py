@@ -278,6 +278,9 @@ def _step_form_post(
     """The editor's buttons: insert a template, save the email as a template, or save the step.
     Returns the response, or None when the form is to be shown again as it is."""
     _check_editable(flow, request)
+    if flow.archived_at is not None:
+        messages.error(request, "This Salesflow is archived: its steps cannot be changed.")
+        return redirect(_builder_url(flow))
     form = StepForm(request.POST, email_before=_email_before(flow, step))
     action = request.POST.get("_action", "save")
     if action == "insert_template":

@@ -472,6 +472,12 @@ def test_archiving_says_how_many_enrolments_end_and_ends_them(tom, teammate):
     }
     page = _html(tom.get(reverse("engage:salesflow_detail", args=[flow.pk])))
     assert "This Salesflow is archived" in page and "Move up" not in page
+    step = SalesflowStep.objects.get(flow=flow)
+    response = tom.post(reverse("engage:salesflow_step_edit", args=[step.pk]), _step_post(subject="New"))
+    assert response.status_code == 302
+    assert "its steps cannot be changed" in _html(tom.get(response.url))
+    step.refresh_from_db()
+    assert step.subject == "Hello {{ first_name|there }}"
 
 
 # --- Preview ------------------------------------------------------------------------------------
