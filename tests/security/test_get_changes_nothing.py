@@ -28,7 +28,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from engage.models import ContactImport, CrmPoll, Enrolment, SalesflowStep
+from engage.models import ContactImport, CrmPoll, Enrolment, EnrolmentJob, SalesflowStep
 from engage.services.crm import gateway
 from engage.services.crm.configuration import crm_settings_for
 from engage.services.statuses import engage_settings_for
@@ -199,7 +199,7 @@ def _busy_day(organization, admin, sandbox, settings) -> dict[str, models.Model]
     # them, its preview renders the step for one of them; none of it may move anyone on.
     flow = make_flow(admin, email(), task(), name="Busy outbound")
     step = SalesflowStep.objects.get(flow=flow, position=2)
-    for contact in ContactFactory.create_batch(2, organization=organization):
+    due = [
         Enrolment.objects.create(
             organization=organization,
             flow=flow,
@@ -208,12 +208,33 @@ def _busy_day(organization, admin, sandbox, settings) -> dict[str, models.Model]
             current_step=step,
             due_at=silent,
         )
+        for contact in ContactFactory.create_batch(2, organization=organization)
+    ]
+    # ... one of them paused until a moment that has come (the minute beat resumes it, not a
+    # page), and a background enrolment into the flow whose worker fell silent (the sweep fails it).
+    Enrolment.objects.filter(pk=due[1].pk).update(
+        state=Enrolment.State.PAUSED, pause_reason=Enrolment.PauseReason.UNTIL_DATE, paused_until=silent
+    )
+    job = EnrolmentJob.objects.create(
+        organization=organization,
+        flow=flow,
+        sender=admin,
+        enrolled_by=admin,
+        contact_ids=[e.contact_id for e in due],
+        status=EnrolmentJob.Status.RUNNING,
+        total=2,
+        started_at=silent,
+        heartbeat_at=silent,
+        worker=another_host,
+    )
     return {
         "connection_id": salesforce,
         "poll_id": poll,
         "import_id": contact_import,
         "flow_id": flow,
         "step_id": step,
+        "enrolment_id": due[1],
+        "job_id": job,
     }
 
 
@@ -266,5 +287,33 @@ def test_the_busy_day_is_what_the_pages_show(client, owner, acme, sandbox, setti
     assert "Last poll did not finish" in poll_page and "The background worker stopped" in poll_page
     import_page = client.get(reverse("engage:import_detail", args=[objects["import_id"].pk])).content.decode()
     assert "The import did not finish" in import_page and "The background worker stopped" in import_page
+    job_page = client.get(reverse("engage:salesflow_enrol_job", args=[objects["job_id"].pk])).content.decode()
+    assert "Stopped before the end" in job_page and "The background worker stopped" in job_page
     assert CrmPoll.objects.get().status == CrmPoll.Status.RUNNING  # shown stopped, left for the sweep
+    assert EnrolmentJob.objects.get().status == EnrolmentJob.Status.RUNNING
     assert ContactImport.objects.get().status == ContactImport.Status.IMPORTING
+
+
+def test_the_add_to_salesflow_check_writes_nothing_even_with_the_start_fields(
+    client, owner, acme, sandbox, settings
+):
+    """The dialog's Check is a GET: the plan for the busy day's people (one due, one paused, one
+    new, one opted out), by a sender whose profile was never saved, with every field Start posts
+    (a digest, the override) in the query: nothing is enrolled, stored or started."""
+    engage_settings_for(acme)
+    objects = _busy_day(acme, owner, sandbox, settings)
+    _connections(acme, owner, sandbox, settings)
+    flow = objects["flow_id"]
+    people = [e.contact_id for e in Enrolment.objects.filter(flow=flow)]
+    people += [ContactFactory(organization=acme).pk, ContactFactory(organization=acme, email_opt_out=True).pk]
+    other = make_flow(owner, email(), name="Fresh outbound")
+    client.force_login(owner)
+    query = {"contact": people, "flow": other.pk, "check": "1", "override": "1", "digest": "0" * 24}
+    before = Enrolment.objects.count()
+
+    with CaptureQueriesContext(db) as captured:
+        response = client.get(reverse("engage:salesflow_enrol"), query)
+
+    assert "Before you start" in response.content.decode()
+    assert not _writes(captured.captured_queries)
+    assert Enrolment.objects.count() == before
