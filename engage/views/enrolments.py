@@ -28,10 +28,17 @@ from copilot.templatetags.when import moment
 from copilot.tenancy import member_required, org_object_or_404, scoped
 from engage import selectors
 from engage.forms.enrolment import BulkEnrolmentForm, EnrolForm, PauseForm
+from engage.jobs import job_is_dead, job_is_stale
 from engage.models import Contact, Enrolment, EnrolmentJob, Salesflow
 from engage.salesflows import events
 from engage.salesflows.access import flow_usable_by, flows_for
-from engage.salesflows.enrolment import EnrolmentPlan, enrolment_check, enrolment_start
+from engage.salesflows.enrolment import (
+    ENROL_STALE_AFTER,
+    WORKER_LOST,
+    EnrolmentPlan,
+    enrolment_check,
+    enrolment_start,
+)
 from engage.salesflows.enrolment_selectors import (
     PLAN_NAMED,
     actable,
@@ -222,10 +229,17 @@ def enrol_job(request: HttpRequest, job_id: int) -> HttpResponse:
     job = org_object_or_404(request, EnrolmentJob.objects.select_related("flow", "sender"), pk=job_id)
     if not (flow_usable_by(job.flow, request.user) or job.enrolled_by_id == request.user.pk):
         raise Http404("No such enrolment.")
-    finished = job.status in (JobStatus.DONE, JobStatus.FAILED)
+    running = (JobStatus.RUNNING,)
+    # A job silent for longer than its task may run is shown stopped (the minute sweep records
+    # it so; a page only reads); one whose worker just died is shown being taken over.
+    stale = job_is_stale(job, running=running, after=ENROL_STALE_AFTER)
+    finished = stale or job.status in (JobStatus.DONE, JobStatus.FAILED)
     context = {
         "job": job,
         "running": not finished,
+        "stale": stale,
+        "worker_lost": WORKER_LOST,
+        "resuming": not finished and job_is_dead(job, running=running),
         "percent": int(100 * job.processed / job.total) if job.total else 0,
         "refusals": job_refusals(job) if finished else [],
     }

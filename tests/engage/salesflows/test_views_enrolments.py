@@ -605,3 +605,30 @@ def test_a_colleague_of_another_org_cannot_be_chosen_as_sender(acme, owner, flow
 
     assert "Choose a member of your organisation." in _text(response)
     assert not Enrolment.objects.exists()
+
+
+def test_a_job_silent_for_longer_than_it_may_run_is_shown_stopped_and_left_for_the_sweep(
+    acme, owner, flow, seller
+):
+    silent = timezone.now() - timedelta(hours=3)
+    job = EnrolmentJob.objects.create(
+        organization=acme,
+        flow=flow,
+        sender=owner,
+        enrolled_by=owner,
+        status=EnrolmentJob.Status.RUNNING,
+        total=500,
+        processed=200,
+        enrolled_count=200,
+        started_at=silent,
+        heartbeat_at=silent,
+        worker="worker:another-host:41:0ff1ce",
+    )
+
+    page = seller.get(reverse("engage:salesflow_enrol_job", args=[job.pk]))
+
+    text = _text(page)
+    assert "Stopped before the end" in text and enrolment.WORKER_LOST in text
+    assert 'hx-trigger="every 1s"' not in page.content.decode()
+    job.refresh_from_db()
+    assert job.status == EnrolmentJob.Status.RUNNING  # shown stopped; the sweep records it
