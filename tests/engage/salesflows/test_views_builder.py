@@ -580,3 +580,14 @@ def test_someone_elses_template_is_read_only_or_not_there(client, seller, teamma
     assert client.get(reverse("engage:salesflow_template_edit", args=[personal.pk])).status_code == 404
     shared.refresh_from_db()
     assert shared.name == "Shared"
+
+
+@pytest.mark.parametrize("page", ["salesflow_detail", "salesflow_templates"])
+def test_the_navigation_marks_salesflows_current_on_its_pages(tom, teammate, page):
+    flow = make_flow(teammate, email(), name="Q3 outbound")
+    url = reverse(f"engage:{page}", args=[flow.pk] if page == "salesflow_detail" else [])
+
+    html = _html(tom.get(url))
+
+    current = re.search(r'<a href="([^"]+)" aria-current="page">', html)
+    assert current and current.group(1) == reverse("engage:salesflows")
