@@ -19,8 +19,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from engage.models import Contact, Enrolment, EnrolmentEvent, EnrolmentJob, StepSend
-from engage.salesflows import enrolment
+from engage.salesflows import enrolment, enrolment_selectors
 from engage.salesflows.access import ON_BEHALF_REFUSED
+from engage.salesflows.builder import flow_archive, flow_create
 from engage.salesflows.enrolment import enrolment_check, enrolment_start
 from engage.salesflows.events import enrolment_exit, enrolment_pause
 from tests.engage.salesflows.flows_helpers import call, email, make_flow
@@ -429,8 +430,6 @@ def test_the_enrolments_page_costs_the_same_queries_for_5_or_50_people(
 
 
 def test_the_enrolments_page_goes_page_by_page(acme, owner, flow, seller, monkeypatch):
-    from engage.salesflows import enrolment_selectors
-
     monkeypatch.setattr(enrolment_selectors, "PAGE_SIZE", 2)
     made = _people(acme, owner, flow, 5)
     for i, e in enumerate(made):  # distinct start times, the newest last
@@ -632,3 +631,19 @@ def test_a_job_silent_for_longer_than_it_may_run_is_shown_stopped_and_left_for_t
     assert 'hx-trigger="every 1s"' not in page.content.decode()
     job.refresh_from_db()
     assert job.status == EnrolmentJob.Status.RUNNING  # shown stopped; the sweep records it
+
+
+def test_a_flow_without_steps_says_so_on_its_field_and_an_archived_one_is_not_offered(
+    acme, owner, acme_mail, seller
+):
+    empty = flow_create(owner=owner, name="Not written yet", visibility="team")
+    archived = make_flow(owner, name="Last year")
+    flow_archive(flow=archived, actor=owner)
+    contact = ContactFactory(organization=acme)
+
+    page = seller.get(ENROL, {"contact": contact.pk})
+    checked = _check(seller, empty, [contact])
+
+    assert "Not written yet" in page.content.decode() and "Last year" not in page.content.decode()
+    assert "Add a step to this Salesflow before adding people to it." in _text(checked)
+    assert f'<option value="{empty.pk}" selected>' in checked.content.decode()
