@@ -25,8 +25,9 @@ class CallLogForm(ActionForm):
 
 
 class SnoozeForm(ActionForm):
-    """Until tomorrow (the default), or until a chosen day."""
+    """Until tomorrow (the "tomorrow" button, or no day given), or until a chosen day."""
 
+    tomorrow = forms.BooleanField(required=False)
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, today: dt.date, **kwargs) -> None:
@@ -34,7 +35,20 @@ class SnoozeForm(ActionForm):
         self.today = today
 
     def clean_until(self) -> dt.date:
-        day = self.cleaned_data.get("until") or self.today + dt.timedelta(days=1)
+        tomorrow = self.today + dt.timedelta(days=1)
+        day = tomorrow if self.cleaned_data.get("tomorrow") else self.cleaned_data.get("until") or tomorrow
         if day <= self.today:
             raise forms.ValidationError("Choose a day after today.")
         return day
+
+
+class ManualEmailForm(forms.Form):
+    """The composer of a manual email step: the subject and the email (HTML, cleaned when sent)."""
+
+    step = forms.IntegerField(widget=forms.HiddenInput)
+    subject = forms.CharField(
+        label="Subject", max_length=998, error_messages={"required": "Write a subject."}
+    )
+    body_html = forms.CharField(
+        label="Email", max_length=100_000, error_messages={"required": "Write the email."}
+    )

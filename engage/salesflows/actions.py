@@ -26,8 +26,11 @@ second submit of the same form finds the step done and changes nothing, saying s
   ``until``); the engine's beat resumes it then (``enrolments_resume_due``) and the action comes
   back, due in the seller's window.
 
-Manual emails are written in the composer and sent through the Salesflow send service
-(``engage.salesflows.sending``), never from here.
+- ``action_send_email``: the manual email the seller wrote in the composer (opened with
+  ``email_draft``: the step filled for the contact, the signature's place kept as its tag), its
+  merge fields filled again and its HTML cleaned, goes through the Salesflow send path
+  (``engage.salesflows.sending.manual_email_send``: the same exactly-once sequence as automatic
+  emails), which moves the enrolment on.
 """
 
 from __future__ import annotations
@@ -46,11 +49,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from engage.forms.salesflows import sanitize_email_html
 from engage.models import CallLog, Enrolment, SalesflowStep
 from engage.models.salesflows import StepKind
-from engage.salesflows import events
+from engage.salesflows import events, merge, sending
+from engage.salesflows.text import html_to_text
 from engage.scheduling import local_to_utc, zone_named
 from engage.services.crm.activities import crm_log_call
+from engage.signatures import signature_html
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -492,3 +498,94 @@ def action_snooze(
     return ActionResult(
         done=True, enrolment=events.enrolment_pause(locked, until=until, actor=actor, now=now)
     )
+
+
+# --- Manual emails ------------------------------------------------------------------------------
+SIGNATURE_TAG = "{{ sender.signature }}"
+
+
+@dataclass(frozen=True)
+class EmailDraft:
+    """What the composer opens with: the step's subject and email filled for the contact (a
+    threaded reply's "Re: …"), a field the contact has no value for left as its tag (``missing``),
+    and the signature's place kept as ``SIGNATURE_TAG`` (``signature`` shows what goes there)."""
+
+    subject: str
+    html: str
+    missing: tuple[str, ...]
+    signature: str
+
+
+def email_draft(enrolment: Enrolment) -> EmailDraft:
+    """The draft of the enrolment's current manual email step (``ValidationError`` for another
+    kind of step)."""
+    draft = sending.manual_email_draft(enrolment)
+    signature = str(signature_html(enrolment.sender)) if enrolment.sender else ""
+    html = draft.html.replace(signature, SIGNATURE_TAG) if signature else draft.html
+    return EmailDraft(subject=draft.subject, html=html, missing=draft.missing, signature=signature)
+
+
+def _filled(text: str, context: merge.MergeContext, *, html: bool, who: str) -> str:
+    try:
+        return merge.render(text, context, html=html)
+    except merge.MissingMergeValue as exc:
+        tags = ", ".join("{{ " + f + " }}" for f in exc.fields)
+        raise ValidationError(f"{who} has no value for {tags}: write it in, or take it out.") from exc
+    except merge.MergeTemplateError as exc:
+        raise ValidationError(f"{exc.problems[0]}. Fix it, or take it out.") from exc
+
+
+def written_email(enrolment: Enrolment, *, subject: str, html: str) -> tuple[str, str, str]:
+    """The email as it goes out: ``(subject, html, text)``. The HTML is cleaned as step bodies are;
+    merge fields still in it (the signature, a field the seller kept) are filled, the text part is
+    made from the HTML. ``ValidationError`` by field ("subject", "body_html") for a field the
+    contact has no value for or a tag that is no field."""
+    context = merge.context_for(enrolment.contact, enrolment.sender)
+    who = str(enrolment.contact)
+    cleaned = sanitize_email_html(html)
+    errors: dict[str, ValidationError] = {}
+    out: dict[str, str] = {}
+    for field, text, as_html in (("subject", subject.strip(), False), ("body_html", cleaned, True)):
+        try:
+            out[field] = _filled(text, context, html=as_html, who=who)
+        except ValidationError as exc:
+            errors[field] = exc
+    if errors:
+        raise ValidationError(errors)
+    return out["subject"], out["body_html"], _filled(html_to_text(cleaned), context, html=False, who=who)
+
+
+def action_send_email(
+    enrolment: Enrolment,
+    *,
+    actor: User,
+    step_id: int,
+    subject: str,
+    html: str,
+    now: datetime | None = None,
+) -> ActionResult:
+    """Send the manual email the seller wrote for the enrolment's current step ``step_id`` and
+    move on. Not done (nothing sent) when that step is no longer the one due. ``EmailNotSent``
+    when the mailbox cannot send or the provider refused (the action stays due);
+    ``ValidationError`` for what the seller must fix first."""
+    fresh = (
+        Enrolment.objects.for_org(enrolment.organization_id)
+        .select_related("contact", "contact__account", "sender", "current_step", "flow")
+        .get(pk=enrolment.pk)
+    )
+    if fresh.sender_id != actor.pk:
+        raise PermissionDenied("Only the seller this Salesflow sends for does its actions.")
+    step = fresh.current_step
+    if (
+        fresh.state != Enrolment.State.ACTIVE
+        or step is None
+        or step.pk != step_id
+        or step.kind != StepKind.MANUAL_EMAIL
+    ):
+        return ActionResult(done=False, enrolment=fresh)
+    subject, body, text = written_email(fresh, subject=subject, html=html)
+    sending.manual_email_send(
+        enrolment=fresh, actor=actor, subject=subject, html=body, text=text, step_id=step_id, now=now
+    )
+    fresh.refresh_from_db()
+    return ActionResult(done=True, enrolment=fresh)

@@ -12,23 +12,29 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from copilot.templatetags.when import moment
 from copilot.tenancy import member_required
 from engage.context_processors import request_action_counts
-from engage.forms.actions import ActionForm, CallLogForm, SnoozeForm
+from engage.forms.actions import ActionForm, CallLogForm, ManualEmailForm, SnoozeForm
 from engage.models import CallLog, Enrolment
+from engage.models.salesflows import StepKind
 from engage.salesflows import actions as queue
+from engage.services.email import EmailNotSent, email_unavailable_reason
+from engage.signatures import signature_html
 
 
 def _back(request: HttpRequest) -> str:
-    """Where a control was used (``next``: a page of this site), else the queue."""
-    url = request.POST.get("next", "")
+    """Where a control was used (``next``, posted or in the link: a page of this site), else the
+    queue."""
+    url = (request.POST if request.method == "POST" else request.GET).get("next", "")
     if url and url_has_allowed_host_and_scheme(
         url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
@@ -46,6 +52,11 @@ def _target(request: HttpRequest, form: ActionForm) -> Enrolment:
     return enrolment
 
 
+RESULT_OPTIONS = format_html_join(
+    "", '<option value="{}">{}</option>', [("", "Choose…"), *CallLog.Result.choices]
+)
+
+
 def _page_context(request: HttpRequest) -> dict:
     user = request.user
     now = timezone.now()
@@ -58,16 +69,32 @@ def _page_context(request: HttpRequest) -> dict:
         now=now,
     )
     tomorrow = timezone.localtime(queue.snooze_tomorrow(user, now=now))
+    here = request.get_full_path()
     return {
         "page": page,
         "filters": filters,
         "counts": request_action_counts(request),
         "kinds": list(queue.KIND_FILTERS.items()),
         "whens": list(queue.WHENS.items()),
-        "results": CallLog.Result.choices,
         "snooze_tomorrow": tomorrow,
         "snooze_min": tomorrow.date().isoformat(),
-        "here": request.get_full_path(),
+        "here": here,
+        # What every row's forms repeat, built once: a page has up to 200 of them.
+        "hidden": format_html(
+            '<input type="hidden" name="csrfmiddlewaretoken" value="{}"><input type="hidden" name="next" value="{}">',
+            get_token(request),
+            here,
+        ),
+        "result_options": RESULT_OPTIONS,
+        "urls": {
+            "contacts": reverse("engage:contacts"),
+            "accounts": reverse("engage:accounts"),
+            "actions": reverse("engage:actions"),
+            "call": reverse("engage:action_call"),
+            "done": reverse("engage:action_done"),
+            "skip": reverse("engage:action_skip"),
+            "snooze": reverse("engage:action_snooze"),
+        },
     }
 
 
@@ -177,3 +204,65 @@ def action_snooze(request: HttpRequest) -> HttpResponse:
     else:
         messages.info(request, ALREADY)
     return redirect(_back(request))
+
+
+@member_required
+def action_email(request: HttpRequest, enrolment_id: int) -> HttpResponse:
+    """Write the manual email of a step: the composer opens with the step filled for the contact;
+    sending goes through the Salesflow send path and the flow moves on. Bad input, a field the
+    contact has no value for, or a mailbox that cannot send come back with everything typed."""
+    user = request.user
+    enrolment = queue.action_of(user=user, enrolment_id=enrolment_id)
+    if enrolment is None:
+        raise Http404("No such action.")
+    step = enrolment.current_step
+    due = (
+        enrolment.state == Enrolment.State.ACTIVE and step is not None and step.kind == StepKind.MANUAL_EMAIL
+    )
+    back = _back(request)
+    if request.method == "POST":
+        form = ManualEmailForm(request.POST)
+        if form.is_valid() and (not due or form.cleaned_data["step"] != step.pk):
+            messages.info(request, ALREADY)
+            return redirect(back)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                result = queue.action_send_email(
+                    enrolment,
+                    actor=user,
+                    step_id=data["step"],
+                    subject=data["subject"],
+                    html=data["body_html"],
+                )
+            except EmailNotSent as exc:
+                form.add_error(None, str(exc))
+            except ValidationError as exc:
+                form.add_error(None, exc)  # by field when it names them
+            else:
+                if result.done:
+                    messages.success(request, _moved_on(result, f"Email to {enrolment.contact} sent."))
+                else:
+                    messages.info(request, ALREADY)
+                return redirect(back)
+        draft = None
+    elif due:
+        draft = queue.email_draft(enrolment)
+        form = ManualEmailForm(initial={"step": step.pk, "subject": draft.subject, "body_html": draft.html})
+    else:
+        draft, form = None, None
+    return render(
+        request,
+        "engage/actions/email.html",
+        {
+            "enrolment": enrolment,
+            "step": step,
+            "due": due,
+            "form": form,
+            "draft": draft,
+            "signature": draft.signature if draft else signature_html(user),
+            "signature_tag": queue.SIGNATURE_TAG,
+            "unavailable": "" if form is None or form.is_bound else email_unavailable_reason(user=user),
+            "next": back,
+        },
+    )

@@ -1,6 +1,7 @@
 """The seller's Actions queue URLs (F4: due manual emails, calls and tasks). Part of the ``engage``
-namespace (appended to ``engage.urls``). The controls POST the enrolment and step they act on in
-the form (never in the URL): the page is one list, and a stale form is answered, not replayed."""
+namespace (appended to ``engage.urls``). The queue's controls POST the enrolment and step they act
+on in the form: the page is one list, and a stale form is answered, not replayed. Writing a manual
+email is a page of its own."""
 
 from django.urls import path
 
@@ -12,4 +13,5 @@ urlpatterns = [
     path("app/actions/done/", actions.action_done, name="action_done"),
     path("app/actions/skip/", actions.action_skip, name="action_skip"),
     path("app/actions/snooze/", actions.action_snooze, name="action_snooze"),
+    path("app/actions/<int:enrolment_id>/email/", actions.action_email, name="action_email"),
 ]

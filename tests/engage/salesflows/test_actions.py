@@ -5,19 +5,23 @@ the navigation count; nobody but the seller (and nobody of another organisation)
 
 from __future__ import annotations
 
+import email as email_parser
 from datetime import UTC, datetime, timedelta
+from email import policy as email_policy
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from engage.models import CallLog, CrmActivity, Enrolment, EnrolmentEvent, SalesflowStep
+from engage.models import CallLog, CrmActivity, Enrolment, EnrolmentEvent, SalesflowStep, StepSend
 from engage.salesflows import actions as queue
 from engage.salesflows import events
 from tests.engage.salesflows.actions_helpers import calls_flow, due_calls, enrol
+from tests.engage.salesflows.engine_helpers import demo_co, gmail_sent
 from tests.engage.salesflows.flows_helpers import email, make_flow, task
 from tests.factories import AccountFactory, ContactFactory
+from tests.integrations.sync.mailbox_helpers import SELLER1, sandbox_google_connection
 
 pytestmark = pytest.mark.django_db
 
@@ -277,7 +281,7 @@ def test_pages_follow_each_other_without_gaps_or_repeats(acme, owner, flow):
         if not page.next_cursor:
             break
         after = page.next_cursor
-    expected = [enrolments[3].pk] + sorted(e.pk for e in enrolments if e is not enrolments[3])
+    expected = [enrolments[3].pk, *sorted(e.pk for e in enrolments if e is not enrolments[3])]
     assert seen == expected and len(pages) == 3
     back = queue.action_page(user=owner, before=pages[2].prev_cursor, size=3, now=now)
     assert [r.pk for r in back.rows] == [r.pk for r in pages[1].rows]
@@ -386,6 +390,127 @@ def test_the_today_page_shows_the_first_actions(owner_client, due_now):
     text = _text(owner_client.get(reverse("engage:home")))
     assert "Today's actions" in text and "Overdue by 2 days" in text and "Ann Lee" in text
     assert "Steps of your Salesflows due today" not in text  # the empty state is gone
+
+
+# --- Manual emails: the composer and the send path -----------------------------------------------
+@pytest.fixture
+def demo(db):
+    return demo_co()
+
+
+@pytest.fixture
+def written(sandbox, demo):
+    """Demo Co's seller1 (Gmail through the sandbox, a signature) with Ava on an email to write,
+    then a task."""
+    sandbox_google_connection(sandbox, demo)
+    seller = demo.seller1
+    seller.signature_choice = "compact"
+    seller.save(update_fields=["signature_choice"])
+    flow = make_flow(
+        seller,
+        email(
+            subject="Quick question, {{ first_name }}",
+            body="<p>Hi {{ first_name }}, how is {{ title }} going?</p><p>{{ sender.signature }}</p>",
+            kind=Kind.MANUAL_EMAIL,
+        ),
+        task("Connect on LinkedIn", delay=1),
+        name="Hand-written",
+    )
+    ava = ContactFactory(
+        organization=demo.org, first_name="Ava", last_name="Stone", email="ava@stone.example"
+    )
+    (enrolment,) = enrol(flow, seller, [ava])
+    return enrolment
+
+
+def test_the_composer_opens_with_the_step_filled_for_the_contact(client, demo, written):
+    client.force_login(demo.seller1)
+    queue_page = client.get(reverse("engage:actions")).content.decode()
+    assert "Write email" in queue_page and "Quick question, {{ first_name }}" in queue_page
+    text = client.get(reverse("engage:action_email", args=[written.pk])).content.decode()
+    assert 'value="Quick question, Ava"' in text
+    # Ava has no title: the tag stays, and the page says so; the signature's place is kept.
+    assert "Hi Ava, how is {{ title }} going?" in text and "Ava Stone has no value for" in text
+    assert "{{ sender.signature }}" in text and 'class="signature-preview"' in text
+    assert not StepSend.objects.exists()
+
+
+def _html_part(raw: bytes) -> str:
+    message = email_parser.message_from_bytes(raw, policy=email_policy.default)
+    return message.get_body(preferencelist=("html",)).get_content()
+
+
+def test_sending_the_written_email_goes_once_through_the_send_path_and_moves_on(
+    client, sandbox, demo, written
+):
+    client.force_login(demo.seller1)
+    url = reverse("engage:action_email", args=[written.pk])
+    form = {
+        "step": written.current_step_id,
+        "subject": "Quick question, Ava",
+        "body_html": "<p>Hi Ava, how is {{ title }} going?</p><p>{{ sender.signature }}</p>",
+        "next": reverse("engage:actions"),
+    }
+    kept = client.post(url, form)
+    assert kept.status_code == 200 and not gmail_sent(sandbox, SELLER1)
+    assert "Ava Stone has no value for {{ title }}: write it in, or take it out." in kept.content.decode()
+    assert "how is {{ title }} going?" in kept.content.decode()  # what was typed is kept
+
+    form["body_html"] = (
+        "<p>Hi Ava, how is the <b>new role</b> going?</p><script>x()</script><p>{{ sender.signature }}</p>"
+    )
+    response = client.post(url, form)
+
+    assert response.status_code == 302 and response["Location"] == reverse("engage:actions")
+    (sent,) = gmail_sent(sandbox, SELLER1)
+    assert sent.header("Subject") == "Quick question, Ava"
+    html = _html_part(sent.raw)
+    assert "<b>new role</b>" in html and "x()" not in html
+    assert "Sam Seller" in html and "Sam Seller" in sent.text  # the signature went in
+    send = StepSend.objects.get()
+    assert (send.state, send.message_id) == (StepSend.State.SENT, sent.rfc_id)
+    written.refresh_from_db()
+    assert written.current_step.kind == Kind.TASK
+    assert "Email to Ava Stone sent. Next for Ava Stone: step 2, task" in _text(
+        client.get(reverse("engage:actions"))
+    )
+    # The same form again: nothing more goes out.
+    client.post(url, form)
+    assert len(gmail_sent(sandbox, SELLER1)) == 1
+    assert "No email to write here now" in client.get(url).content.decode()
+
+
+def test_a_mailbox_that_cannot_send_keeps_the_email(client, demo):
+    seller = demo.seller1  # Demo Co has no mailbox connected in this test
+    flow = make_flow(seller, email(subject="Hello", kind=Kind.MANUAL_EMAIL), name="Nowhere")
+    contact = ContactFactory(organization=demo.org, email="ann@example.com")
+    enrolment = Enrolment.objects.create(
+        organization=demo.org,
+        flow=flow,
+        contact=contact,
+        sender=seller,
+        current_step=flow.steps.get(),
+        due_at=timezone.now(),
+    )
+    client.force_login(seller)
+    url = reverse("engage:action_email", args=[enrolment.pk])
+    assert "connect" in client.get(url).content.decode().lower()
+    response = client.post(
+        url, {"step": enrolment.current_step_id, "subject": "Hello", "body_html": "<p>Hi Ann</p>"}
+    )
+    assert response.status_code == 200 and "&lt;p&gt;Hi Ann&lt;/p&gt;</textarea>" in response.content.decode()
+    enrolment.refresh_from_db()
+    assert enrolment.current_step.kind == Kind.MANUAL_EMAIL
+
+
+def test_another_organisations_seller_gets_404_on_the_composer(client, outsider, demo, written):
+    client.force_login(outsider)
+    url = reverse("engage:action_email", args=[written.pk])
+    assert client.get(url).status_code == 404
+    assert (
+        client.post(url, {"step": written.current_step_id, "subject": "x", "body_html": "x"}).status_code
+        == 404
+    )
 
 
 ROUTES = ("action_call", "action_done", "action_skip", "action_snooze")
