@@ -50,7 +50,7 @@ UNSENT = (StepSend.State.PENDING, StepSend.State.NEEDS_ATTENTION)
 def _locked(enrolment: Enrolment) -> Enrolment:
     return (
         Enrolment.objects.for_org(enrolment.organization_id)
-        .select_for_update()
+        .select_for_update(of=("self",))
         .select_related("flow", "contact", "sender", "current_step")
         .get(pk=enrolment.pk)
     )
@@ -320,7 +320,7 @@ def enrolments_resume_due(*, now: datetime | None = None) -> int:
     """Resume the enrolments paused until a moment that has come (the engine's minute beat)."""
     now = now or timezone.now()
     rows = list(
-        Enrolment.objects.select_for_update(skip_locked=True)
+        Enrolment.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("contact", "sender", "current_step")
         .filter(state=State.PAUSED, pause_reason=PauseReason.UNTIL_DATE, paused_until__lte=now)
         .order_by("pk")[:500]
@@ -351,7 +351,7 @@ def sender_enrolments_resume(*, sender: User, reason: str, now: datetime | None 
     now = now or timezone.now()
     rows = list(
         Enrolment.objects.for_org(sender.organization_id)
-        .select_for_update()
+        .select_for_update(of=("self",))
         .select_related("contact", "sender", "current_step")
         .filter(sender=sender, state=State.PAUSED, pause_reason=reason)
         .order_by("pk")
@@ -457,7 +457,7 @@ def enrolments_move_past(
     or finish. Runs inside the deleting transaction (``builder.step_delete``)."""
     rows = list(
         Enrolment.objects.for_org(step.organization_id)
-        .select_for_update()
+        .select_for_update(of=("self",))
         .select_related("contact", "sender")
         .filter(current_step=step, state__in=LIVE)
         .order_by("pk")
