@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from engage.models import Contact, Salesflow
 
 ACTION_KINDS = (StepKind.MANUAL_EMAIL, StepKind.CALL, StepKind.TASK)
-PAGE_SIZE = 50
+PAGE_SIZE = 25  # each row carries its controls: a page is a morning's work, not a report
 TODAY_SHOWN = 5
 SNOOZE_AT = time(9, 0)  # a snoozed action comes back at this hour of the chosen day, seller's zone
 
@@ -391,7 +391,7 @@ def _claim(enrolment: Enrolment, *, actor: User, step_id: int, kinds: tuple[str,
     is active; else None (done already, skipped, snoozed, paused or exited meanwhile)."""
     locked = (
         Enrolment.objects.for_org(enrolment.organization_id)
-        .select_for_update()
+        .select_for_update(of=("self",))  # PostgreSQL locks no outer-joined rows
         .select_related("flow", "contact", "sender", "current_step")
         .get(pk=enrolment.pk)
     )

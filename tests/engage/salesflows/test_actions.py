@@ -544,7 +544,7 @@ def test_the_page_costs_the_same_number_of_queries_at_any_size(
     # session, user, organisation; the rows (one query); the counts (one, shared with the navigation)
     with django_assert_num_queries(QUERIES):
         response = owner_client.get(reverse("engage:actions"))
-    assert response.content.decode().count('name="result"') == size
+    assert response.content.decode().count('name="result"') == min(size, queue.PAGE_SIZE)
 
 
 QUERIES = 5
