@@ -14,6 +14,8 @@ from django.test import TestCase
 from engage import tasks
 from engage.models import EngageSettings, Enrolment
 from engage.salesflows.enrolment import enrolment_check, enrolment_start
+from integrations.microsoft import auth
+from integrations.microsoft.fetch import delta
 from integrations.sandbox.google import control as google
 from integrations.sandbox.microsoft import control as ms
 from tests.factories import AdminFactory, ContactFactory, OrganizationFactory, UserFactory
@@ -38,6 +40,16 @@ def demo_co() -> Demo:
         seller1=UserFactory(organization=org, email=SELLER1, first_name="Sam", last_name="Seller"),
         seller2=UserFactory(organization=org, email=SELLER2, first_name="Sofia", last_name="Reyes"),
     )
+
+
+def outlook_connection(sandbox, settings, demo: Demo):
+    """Demo Co's admin-managed Microsoft 365 connection as after the admin consent (the sandbox's
+    Graph; caches of earlier tests cleared)."""
+    from tests.integrations.sync.test_sending_lookup import microsoft_connection
+
+    auth.reset_caches()
+    delta.reset_batch_support()
+    return microsoft_connection(sandbox, settings, demo)
 
 
 def beat(now: datetime) -> int:
