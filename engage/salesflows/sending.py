@@ -76,7 +76,7 @@ from copilot.models import User
 from engage.models import EngageSettings, Enrolment, SalesflowStep, SalesflowVariant, StepSend
 from engage.models.salesflows import StepKind, message_id_for
 from engage.salesflows import events
-from engage.salesflows.merge import MergeTemplateError, MissingMergeValue, context_for, render
+from engage.salesflows.merge import MergeTemplateError, MissingMergeValue, context_for, missing_for, render
 from engage.salesflows.schedule import SenderCalendar
 from engage.scheduling import SendCaps, place_send
 from engage.services.email import EmailNotSent, email_find_sent, email_send, email_unavailable_reason
@@ -660,10 +660,15 @@ def compose(
     variant = variant_for(step, send.message_id)
     source = variant or step
     context = context_for(contact, sender, signature=signature)
+    threading = _threading(enrolment, step)
+    subject_text = "" if threading.subject else (source.subject or step.subject)
+    texts = (subject_text, source.body_html, source.text_body())
+    missing = dict.fromkeys(field for text in texts for field in missing_for(text, context))
+    if missing:  # every field the seller has to fill in, not only the first met
+        raise MissingMergeValue(missing)
     html = render(source.body_html, context, html=True)
     text = render(source.text_body(), context, html=False)
-    threading = _threading(enrolment, step)
-    subject = threading.subject or render(source.subject or step.subject, context, html=False)
+    subject = threading.subject or render(subject_text, context, html=False)
     if send.subject != subject or send.variant_id != (variant.pk if variant else None):
         send.subject, send.variant = subject, variant
         send.save(update_fields=["subject", "variant"])

@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection as db_connection
 
-from engage.models import Enrolment, EnrolmentEvent, StepSend
-from engage.salesflows import engine, sending
+from engage.models import Contact, EngageSettings, Enrolment, EnrolmentEvent, StepSend
+from engage.salesflows import engine, events, sending
+from engage.scheduling import SendCaps
 from engage.services.email import EmailNotSent
-from tests.engage.salesflows.engine_helpers import at, beat, contacts, demo_co, enrol, gmail_sent
+from integrations import services
+from integrations.records import Address, Attendee, CalendarEventRecord, MailboxContext
+from integrations.sync.registry import deliver
+from tests.engage.salesflows.engine_helpers import at, beat, contacts, demo_co, enrol, gmail_sent, set_caps
 from tests.engage.salesflows.flows_helpers import Kind, email, make_flow
-from tests.factories import OrganizationFactory, UserFactory
+from tests.factories import ContactFactory, OrganizationFactory, UserFactory
 from tests.integrations.sync.mailbox_helpers import SELLER1, sandbox_google_connection
 
 State = Enrolment.State
@@ -245,3 +250,245 @@ def test_a_manual_email_the_provider_refuses_says_why_and_stays_due(sandbox, dem
     assert [m.rfc_id for m in gmail_sent(sandbox, SELLER1)] == [send.message_id]
     enrolment.refresh_from_db()
     assert enrolment.state == State.FINISHED
+
+
+# --- Windows, caps and spreading -----------------------------------------------------------------
+def test_over_a_cap_sends_roll_to_the_next_hour_then_the_next_day_never_dropped(sandbox, demo, gmail):
+    set_caps(demo.org, per_day=3, per_hour=2, per_domain=20, gap=0)
+    flow = make_flow(demo.seller1, email())
+    enrolments = enrol(flow, demo.seller1, contacts(demo.org, 5, domains=5), now=at(0, 7))
+
+    assert beat(at(0, 8)) == 5
+    assert len(gmail_sent(sandbox, SELLER1)) == 2  # two an hour
+    waiting = Enrolment.objects.filter(current_step__position=1).order_by("pk")
+    assert [e.due_at for e in waiting] == [at(0, 9)] * 3
+    assert beat(at(0, 9)) == 3
+    assert len(gmail_sent(sandbox, SELLER1)) == 3  # three a day: the rest wait for Tuesday
+    assert [e.due_at for e in waiting.all()] == [at(1, 8)] * 2
+    assert beat(at(0, 17)) == 0
+    assert beat(at(1, 8)) == 2
+    assert len(gmail_sent(sandbox, SELLER1)) == 5
+    assert not Enrolment.objects.filter(pk__in=[e.pk for e in enrolments], current_step__position=1).exists()
+
+
+def test_one_recipient_domain_gets_its_daily_cap_and_a_mailbox_spreads_its_sends(sandbox, demo, gmail):
+    set_caps(demo.org, per_day=200, per_hour=40, per_domain=1, gap=60)
+    flow = make_flow(demo.seller1, email())
+    ann, bob = contacts(demo.org, 2, domains=1)  # both at company0.example
+    (cat,) = [ContactFactory(organization=demo.org, email="cat@elsewhere.example")]
+    enrol(flow, demo.seller1, [ann, bob, cat], now=at(0, 7))
+
+    assert beat(at(0, 8)) == 3
+    assert [m.header("To").rsplit("<", 1)[1] for m in gmail_sent(sandbox, SELLER1)] == [f"{ann.email}>"]
+    bob_due = Enrolment.objects.get(contact=bob).due_at
+    cat_due = Enrolment.objects.get(contact=cat).due_at
+    assert bob_due == at(1, 8)  # company0.example had its one email today
+    assert at(0, 8, 0, 30) <= cat_due <= at(0, 8, 1, 30)  # a gap of 60 s +/- 50 % after Ann's
+    assert beat(at(0, 8, 2)) == 1
+    assert len(gmail_sent(sandbox, SELLER1)) == 2
+    sends = StepSend.objects.order_by("sent_at")
+    assert [s.recipient_domain for s in sends] == ["company0.example", "elsewhere.example"]
+
+
+def test_the_caps_are_the_organisations_and_only_its_admins_change_them(demo):
+    assert sending.send_caps_for(demo.org.pk) == SendCaps()  # the defaults, nothing written
+    assert not EngageSettings.objects.filter(organization=demo.org).exists()
+    with pytest.raises(PermissionDenied):
+        sending.send_caps_set(
+            organization_id=demo.org.pk,
+            actor=demo.seller1,
+            per_day=5,
+            per_hour=5,
+            per_domain_per_day=5,
+            gap_seconds=0,
+        )
+    with pytest.raises(ValidationError) as error:
+        sending.send_caps_set(
+            organization_id=demo.org.pk,
+            actor=demo.admin,
+            per_day=5,
+            per_hour=0,
+            per_domain_per_day=9,
+            gap_seconds=-1,
+        )
+    assert set(error.value.message_dict) == {"per_hour", "gap_seconds"}
+    caps = sending.send_caps_set(
+        organization_id=demo.org.pk,
+        actor=demo.admin,
+        per_day=500,
+        per_hour=60,
+        per_domain_per_day=10,
+        gap_seconds=5,
+    )
+    assert (caps.per_day, caps.per_hour, caps.per_domain_per_day, caps.gap) == (
+        500,
+        60,
+        10,
+        timedelta(seconds=5),
+    )
+
+
+# --- What the provider says ------------------------------------------------------------------------
+def test_a_refused_email_fails_with_the_providers_reason_and_the_rest_of_the_queue_goes_on(
+    sandbox, demo, gmail
+):
+    set_caps(demo.org, gap=0)
+    flow = make_flow(demo.seller1, email(), email(delay=1))
+    refused, *others = enrol(flow, demo.seller1, contacts(demo.org, 3, domains=3), now=at(0, 7))
+    sandbox.control.inject_fault(
+        "/gmail/v1/users/.*/messages/send",
+        status=400,
+        body={"error": {"code": 400, "message": "Invalid To header", "status": "INVALID_ARGUMENT"}},
+        times=1,
+    )
+
+    assert beat(at(0, 8)) == 3
+
+    failed = StepSend.objects.get(enrolment=refused)
+    assert failed.state == Sent.FAILED
+    assert (
+        failed.error.startswith("Your mail provider refused the message")
+        and "Invalid To header" in failed.error
+    )
+    refused.refresh_from_db()
+    assert (refused.state, refused.pause_reason, refused.current_step.position) == (
+        "paused",
+        "send_failed",
+        1,
+    )
+    assert len(gmail_sent(sandbox, SELLER1)) == 2
+    assert all(StepSend.objects.get(enrolment=e).state == Sent.SENT for e in others)
+    # The seller resumes it: looked up first (it did not go), then sent once.
+    events.enrolment_resume(refused, actor=demo.seller1, now=at(0, 10))
+    assert beat(at(0, 10)) == 1
+    failed.refresh_from_db()
+    assert failed.state == Sent.SENT and len(gmail_sent(sandbox, SELLER1)) == 3
+
+
+def test_a_throttled_mailbox_is_rescheduled_not_failed(sandbox, settings, demo, gmail):
+    settings.GMAIL_USER_QUOTA = "250/60"  # two sends a minute (100 units each), then hold back
+    set_caps(demo.org, gap=0)
+    flow = make_flow(demo.seller1, email())
+    enrol(flow, demo.seller1, contacts(demo.org, 4, domains=4), now=at(0, 7))
+
+    assert beat(at(0, 8)) == 4
+
+    assert len(gmail_sent(sandbox, SELLER1)) == 2
+    assert not StepSend.objects.filter(state=Sent.FAILED).exists()
+    assert StepSend.objects.filter(state=Sent.PENDING).count() == 1  # tried, not taken: nothing to look up
+    waiting = Enrolment.objects.filter(current_step__position=1)
+    assert {(e.state, e.due_at) for e in waiting} == {("active", at(0, 8) + sending.THROTTLE_BACKOFF)}
+    assert not waiting.exclude(claimed_by="").exists()
+
+
+def test_a_mailbox_that_needs_reconnecting_pauses_its_enrolments_until_it_is_back(sandbox, demo, gmail):
+    set_caps(demo.org, gap=0)
+    flow = make_flow(demo.seller1, email(), email(delay=1))
+    enrolments = enrol(flow, demo.seller1, contacts(demo.org, 3, domains=3), now=at(0, 7))
+    services.connection_mark_needs_reconnect(connection=gmail, reason="Google refused Cadence's access")
+
+    assert beat(at(0, 8)) == 3
+
+    assert gmail_sent(sandbox, SELLER1) == [] and not StepSend.objects.exists()
+    assert set(Enrolment.objects.values_list("state", "pause_reason")) == {("paused", "mailbox_disconnected")}
+    assert beat(at(0, 9)) == 0  # still out of reach: nothing resumes
+
+    sandbox_google_connection(sandbox, demo)  # the admin reconnects Google
+    assert beat(at(2, 19)) == 0  # Wednesday evening: resumed, due at the next window
+    assert {(e.state, e.due_at) for e in Enrolment.objects.all()} == {("active", at(3, 8))}
+    assert beat(at(3, 8)) == 3
+    assert len(gmail_sent(sandbox, SELLER1)) == 3
+    assert {e.pk for e in enrolments} == set(
+        EnrolmentEvent.objects.filter(kind="resumed", data__paused_for="mailbox_disconnected").values_list(
+            "enrolment", flat=True
+        )
+    )
+
+
+def test_a_merge_field_without_a_value_waits_for_the_seller_and_blocks_nobody(sandbox, demo, gmail):
+    set_caps(demo.org, gap=0)
+    flow = make_flow(
+        demo.seller1, email(subject="For {{ first_name }}", body="<p>{{ title }} at {{ company }}</p>")
+    )
+    unnamed = ContactFactory(organization=demo.org, first_name="", title="", company="Initech")
+    named = ContactFactory(organization=demo.org, first_name="Bo", title="CTO", company="Hooli")
+    enrolled = enrol(flow, demo.seller1, [unnamed, named], now=at(0, 7))
+    lacking = next(e for e in enrolled if e.contact_id == unnamed.pk)
+
+    assert beat(at(0, 8)) == 2
+
+    [sent] = gmail_sent(sandbox, SELLER1)
+    assert sent.header("Subject") == "For Bo"
+    waiting = StepSend.objects.get(enrolment=lacking)
+    assert waiting.state == Sent.NEEDS_ATTENTION
+    assert waiting.error == "No value for {{ first_name }}, {{ title }}"
+    lacking.refresh_from_db()
+    assert (lacking.state, lacking.pause_reason) == ("paused", "needs_attention")
+    # The seller fills the contact in and resumes: sent with the same Message-ID.
+    Contact.objects.filter(pk=unnamed.pk).update(first_name="Al", title="CEO")
+    events.enrolment_resume(lacking, actor=demo.seller1, now=at(0, 9))
+    assert beat(at(0, 9)) == 1
+    waiting.refresh_from_db()
+    assert waiting.state == Sent.SENT and gmail_sent(sandbox, SELLER1)[-1].rfc_id == waiting.message_id
+
+
+def test_a_contact_who_opted_out_since_enrolling_leaves_the_flow_instead(sandbox, demo, gmail):
+    flow = make_flow(demo.seller1, email())
+    (enrolment,) = enrol(flow, demo.seller1, contacts(demo.org, 1), now=at(0, 7))
+    Contact.objects.filter(pk=enrolment.contact_id).update(email_opt_out=True)
+
+    assert beat(at(0, 8)) == 1
+
+    enrolment.refresh_from_db()
+    assert (enrolment.state, enrolment.exit_reason) == ("exited", "unsubscribed")
+    assert gmail_sent(sandbox, SELLER1) == []
+
+
+# --- Meeting booked ---------------------------------------------------------------------------------
+def _meeting(contact_email: str, *, changed, cancelled: bool = False) -> CalendarEventRecord:
+    return CalendarEventRecord(
+        external_id=f"ev-{contact_email}",
+        ical_uid=f"{contact_email}@calendar.example",
+        subject="Intro call",
+        start=changed + timedelta(days=1),
+        end=changed + timedelta(days=1, minutes=30),
+        organizer=Address(SELLER1, "Sam Seller"),
+        attendees=(Attendee(SELLER1, is_organizer=True), Attendee(contact_email.upper(), "A contact")),
+        cancelled=cancelled,
+        updated_at=changed,
+    )
+
+
+def test_a_synced_meeting_with_the_contact_booked_after_enrolling_takes_them_out(demo, gmail):
+    flow = make_flow(demo.seller1, email(), email(delay=2))
+    booked, earlier, cancelled, untouched = enrol(
+        flow, demo.seller1, contacts(demo.org, 4, domains=4), now=at(0, 7)
+    )
+    context = MailboxContext(
+        organization_id=demo.org.pk,
+        connection_id=gmail.pk,
+        provider="google",
+        user_id=demo.seller1.pk,
+        mailbox=SELLER1,
+        kind="calendar",
+    )
+
+    deliver(
+        context,
+        [
+            _meeting(booked.contact.email, changed=at(0, 9)),
+            _meeting(earlier.contact.email, changed=at(0, 6)),  # booked before they were enrolled
+            _meeting(cancelled.contact.email, changed=at(0, 9), cancelled=True),
+        ],
+    )
+
+    states = {e.pk: (e.state, e.exit_reason) for e in Enrolment.objects.all()}
+    assert states == {
+        booked.pk: ("exited", "meeting_booked"),
+        earlier.pk: ("active", ""),
+        cancelled.pk: ("active", ""),
+        untouched.pk: ("active", ""),
+    }
+    assert EnrolmentEvent.objects.get(enrolment=booked, kind="exited").data["event"] == (
+        f"{booked.contact.email}@calendar.example"
+    )
