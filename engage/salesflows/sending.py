@@ -83,6 +83,7 @@ from engage.services.email import EmailNotSent, email_find_sent, email_send, ema
 from engage.signatures import signature_html
 from integrations.exceptions import ProviderThrottled
 from integrations.records import Address
+from integrations.selectors import mail_connection_for
 from integrations.sending import SendingUnavailable
 from integrations.sync.source import OutgoingMessage
 from integrations.workers import owner_is_dead, worker_owner
@@ -112,6 +113,10 @@ LEASE_RENEW_EVERY = 25
 MAX_ATTEMPTS = 5
 NO_EMAIL = "The contact has no email address."
 NO_WINDOW = "No send window opens for this contact within a year: check the sender's business hours."
+CHECKING = (
+    "This email was sent a moment ago and Cadence is still checking that it went (your mail provider "
+    "files the sent copy a little later). Try again in a few minutes: it will not be sent twice."
+)
 TOO_MANY_ATTEMPTS = "Cadence could not send this email after {n} attempts. Resume to try again."
 
 
@@ -277,13 +282,20 @@ class Mailbox:
         self.domains.setdefault(domain, []).append(at)
 
     def copy_lag(self) -> timedelta:
-        """How late this mailbox's provider may save a Sent copy (at least the look-up's wait)."""
         if self.provider is None:
-            from integrations.selectors import mail_connection_for
+            self.provider = _provider_of(self.sender)
+        return copy_lag(self.provider)
 
-            connection = mail_connection_for(self.sender)
-            self.provider = connection.provider if connection is not None else ""
-        return max(SENT_COPY_LAG.get(self.provider, SENT_LOOKUP_MIN_AGE), SENT_LOOKUP_MIN_AGE)
+
+def _provider_of(sender: User) -> str:
+    connection = mail_connection_for(sender)
+    return connection.provider if connection is not None else ""
+
+
+def copy_lag(provider: str) -> timedelta:
+    """How late ``provider`` may save the Sent copy of a message it took (at least the
+    look-up's own wait): "not found" sooner than this after the call means "not there yet"."""
+    return max(SENT_COPY_LAG.get(provider, SENT_LOOKUP_MIN_AGE), SENT_LOOKUP_MIN_AGE)
 
 
 def recipient_domain(contact) -> str:
@@ -348,7 +360,7 @@ def mailbox_send(
         outcome = send_step(enrolment, mailbox=mailbox, run=run, now=clock())
         report.add(outcome)
         if outcome is Outcome.MAILBOX_UNAVAILABLE:
-            _mailbox_unavailable(sender, enrolments[index + 1 :], run=run, now=clock())
+            _mailbox_unavailable(sender, enrolments[index:], run=run, now=clock())
             break
         if outcome is Outcome.THROTTLED:
             rest = enrolments[index + 1 :]
@@ -822,15 +834,17 @@ def _manual_send(
         and existing.state in (SendState.SENDING, SendState.FAILED)
         and existing.sending_at
     ):
-        if now - existing.sending_at < SENT_LOOKUP_MIN_AGE and existing.state == SendState.SENDING:
-            raise ValidationError(
-                "This email was sent a moment ago and Cadence is checking it went. Try again in a minute."
-            )
+        # A submit that died after the provider call, or a failure that may hide a send.
+        age = now - existing.sending_at
+        if existing.state == SendState.SENDING and age < SENT_LOOKUP_MIN_AGE:
+            raise ValidationError(CHECKING)
         found = email_find_sent(user=sender, message_id_header=existing.message_id)
         if found is not None:
             _record_sent(enrolment, existing, found, run=run, now=now, sent_at=existing.sending_at)
             existing.refresh_from_db()
             return existing
+        if existing.state == SendState.SENDING and age < copy_lag(_provider_of(sender)):
+            raise ValidationError(CHECKING)
     send = _begin(enrolment, step, sender, run=run, now=now, domain=recipient_domain(contact))
     if send is None:
         raise ValidationError("This step is no longer due: the Salesflow has moved on.")

@@ -492,3 +492,30 @@ def test_a_synced_meeting_with_the_contact_booked_after_enrolling_takes_them_out
     assert EnrolmentEvent.objects.get(enrolment=booked, kind="exited").data["event"] == (
         f"{booked.contact.email}@calendar.example"
     )
+
+
+def test_a_manual_email_whose_submit_died_after_the_provider_call_is_found_not_sent_again(
+    sandbox, demo, gmail, monkeypatch
+):
+    flow = make_flow(demo.seller1, email(subject="Hello", kind=Kind.MANUAL_EMAIL), email(delay=1))
+    (enrolment,) = enrol(flow, demo.seller1, contacts(demo.org, 1), now=at(0, 8))
+    written = {"subject": "Hello", "html": "<p>Hi</p>", "text": "Hi"}
+
+    def die(point: str) -> None:
+        if point == "provider_called":
+            raise SystemExit("worker killed")
+
+    monkeypatch.setattr(sending, "_checkpoint", die)
+    with pytest.raises(SystemExit):
+        sending.manual_email_send(enrolment=enrolment, actor=demo.seller1, now=at(0, 9), **written)
+    monkeypatch.undo()
+    assert len(gmail_sent(sandbox, SELLER1)) == 1
+
+    with pytest.raises(ValidationError, match="still checking"):  # a second click at once
+        sending.manual_email_send(enrolment=enrolment, actor=demo.seller1, now=at(0, 9, 0, 20), **written)
+    send = sending.manual_email_send(enrolment=enrolment, actor=demo.seller1, now=at(0, 9, 5), **written)
+
+    assert send.state == Sent.SENT and send.sent_at == at(0, 9)
+    assert [m.rfc_id for m in gmail_sent(sandbox, SELLER1)] == [send.message_id]
+    enrolment.refresh_from_db()
+    assert enrolment.current_step.position == 2
