@@ -28,7 +28,7 @@ from integrations.models import ConnectionApp
 from tests.copilot.intelligence.factories import CompanyFactory, PersonFactory
 from tests.copilot.test_tenancy_urls import ALL_ROUTES, OBJECT_FACTORIES
 from tests.engage.crm.conftest import salesforce_connection  # noqa: F401  (a fixture)
-from tests.engage.salesflows.flows_helpers import email, make_flow, task
+from tests.engage.salesflows.flows_helpers import call, email, make_flow, task
 from tests.engage.test_one_customer import MEI, _new_contact, sync_kestrel
 from tests.factories import ContactFactory, ContactImportFactory, InvitationFactory
 from tests.integrations.salesforce.factories import ConnectionFactory, SyncStateFactory
@@ -149,6 +149,34 @@ def pages(acme: Any, owner: User, teammate: User, salesforce_connection: Any) ->
         errors=[{"id": mei.pk, "reason": f"Already active in Salesflow “{LONG}”."}],
         finished_at=timezone.now(),
     )
+    # The owner's Actions: an overdue call (a long-named contact with numbers), the long task
+    # due today, an email to write coming up; the email's composer is walked as well.
+    to_do = make_flow(
+        owner,
+        call(delay=0, notes=LONG),
+        email(subject=LONG, body=f"<p>{LONG}</p><p>{{{{ sender.signature }}}}</p>", kind="manual_email"),
+        name=f"{LONG} (calls)",
+    )
+    call_step, write_step = SalesflowStep.objects.filter(flow=to_do).order_by("position")
+    caller = ContactFactory(organization=acme, company=LONG, last_name=LONG, direct_phone="+14155550142")
+    writer = ContactFactory(organization=acme, company=LONG, last_name=LONG)
+    actions = [
+        Enrolment.objects.create(
+            organization=acme,
+            flow=flow_of,
+            contact=contact,
+            sender=owner,
+            enrolled_by=owner,
+            current_step=step,
+            due_at=due,
+        )
+        for flow_of, contact, step, due in (
+            (to_do, caller, call_step, timezone.now() - timedelta(days=3)),
+            (flow, caller, SalesflowStep.objects.get(flow=flow, position=2), timezone.now()),
+            (to_do, writer, write_step, timezone.now() + timedelta(days=2)),
+        )
+    ]
+    composer = reverse("engage:action_email", args=[actions[2].pk])
     opted_out = ContactFactory(organization=acme, company=LONG, last_name=LONG, email_opt_out=True)
     chosen = "&".join(f"contact={c.pk}" for c in [*people, opted_out])
     plan = f"{reverse('engage:salesflow_enrol')}?{chosen}&flow={flow.pk}&check=1"
@@ -158,6 +186,8 @@ def pages(acme: Any, owner: User, teammate: User, salesforce_connection: Any) ->
     urls = _pages(client, objects)
     assert "Before you start" in client.get(plan).content.decode()
     urls.append(plan)
+    assert LONG in client.get(composer).content.decode()
+    urls.append(composer)
     # Guards the walk: if it silently found nothing, the width check below would prove nothing.
     salesflow_pages = (
         "/app/salesflows/",
@@ -169,6 +199,7 @@ def pages(acme: Any, owner: User, teammate: User, salesforce_connection: Any) ->
         f"/app/salesflows/enrol/jobs/{objects['job_id'].pk}/",
         f"/app/enrolments/{enrolments[0].pk}/remove/",
         "/app/salesflows/enrol/",
+        "/app/actions/",
     )
     for expected in (
         "/admin/",
