@@ -28,14 +28,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from engage.models import ContactImport, CrmPoll, Enrolment, EnrolmentJob, SalesflowStep
+from engage.models import CallLog, ContactImport, CrmPoll, Enrolment, EnrolmentJob, SalesflowStep, StepSend
 from engage.services.crm import gateway
 from engage.services.crm.configuration import crm_settings_for
 from engage.services.statuses import engage_settings_for
 from integrations.models import Connection, ConnectionApp
 from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
 from tests.copilot.test_tenancy_urls import ALL_ROUTES, OBJECT_FACTORIES, Route
-from tests.engage.salesflows.flows_helpers import email, make_flow, task
+from tests.engage.salesflows.flows_helpers import call, email, make_flow, task
 from tests.factories import ContactFactory, ContactImportFactory
 from tests.integrations.salesforce.conftest import sandbox_connection
 from tests.integrations.salesforce.factories import ConnectionFactory
@@ -317,3 +317,56 @@ def test_the_add_to_salesflow_check_writes_nothing_even_with_the_start_fields(
     assert "Before you start" in response.content.decode()
     assert not _writes(captured.captured_queries)
     assert Enrolment.objects.count() == before
+
+
+def test_the_actions_pages_write_nothing_even_with_their_forms_fields(client, owner, acme, sandbox, settings):
+    """The seller's queue, Today and an email's composer with a call, a task and an email to write
+    due, each opened (and each control's URL tried) with every field the controls post in the
+    query: nobody moves on, nothing is logged, snoozed or sent."""
+    engage_settings_for(acme)
+    crm_settings_for(acme)
+    flow = make_flow(
+        owner, call(delay=0), task(delay=0), email(kind="manual_email", subject="Hi {{ first_name|there }}")
+    )
+    overdue = timezone.now() - timedelta(days=1)
+    enrolments = [
+        Enrolment.objects.create(
+            organization=acme,
+            flow=flow,
+            contact=ContactFactory(organization=acme, direct_phone="+14155550142"),
+            sender=owner,
+            enrolled_by=owner,
+            current_step=step,
+            due_at=overdue,
+        )
+        for step in SalesflowStep.objects.filter(flow=flow).order_by("position")
+    ]
+    _connections(acme, owner, sandbox, settings)
+    client.force_login(owner)
+    assert "Log call" in client.get(reverse("engage:actions")).content.decode()  # the rows are there
+    controls = ("actions", "home", "action_call", "action_done", "action_skip", "action_snooze")
+
+    for enrolment in enrolments:
+        fields = {
+            "enrolment": enrolment.pk,
+            "step": enrolment.current_step_id,
+            "subject": "Call",
+            "result": "no_answer",
+            "comments": "x",
+            "tomorrow": "1",
+            "until": "2030-01-02",
+            "body_html": "<p>Hi</p>",
+            "next": "/app/",
+        }
+        urls = [reverse(f"engage:{name}") for name in controls]
+        urls.append(reverse("engage:action_email", args=[enrolment.pk]))
+        for url in urls:
+            with CaptureQueriesContext(db) as captured:
+                response = client.get(url, fields)
+            assert response.status_code in (200, 405), f"GET {url}: {response.status_code}"
+            assert not _writes(captured.captured_queries), f"GET {url} wrote to the database"
+
+    assert [
+        (e.state, e.current_step_id, e.due_at) for e in Enrolment.objects.filter(flow=flow).order_by("pk")
+    ] == [(Enrolment.State.ACTIVE, e.current_step_id, overdue) for e in enrolments]
+    assert not CallLog.objects.exists() and not StepSend.objects.exists()
