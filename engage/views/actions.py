@@ -79,7 +79,7 @@ def _page_context(request: HttpRequest) -> dict:
         "snooze_tomorrow": tomorrow,
         "snooze_min": tomorrow.date().isoformat(),
         "here": here,
-        # What every row's forms repeat, built once: a page has up to 200 of them.
+        # What every row's forms repeat, built once: a page has about a hundred forms.
         "hidden": format_html(
             '<input type="hidden" name="csrfmiddlewaretoken" value="{}"><input type="hidden" name="next" value="{}">',
             get_token(request),
