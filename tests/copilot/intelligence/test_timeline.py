@@ -422,7 +422,8 @@ def test_the_pages_cost_the_same_queries_for_10_or_1000_activities(
     for count in (10, 990):
         many_activities(organization=acme, count=count, person=peter, user=teammate, start=_at(count))
         for url in urls:
-            with django_assert_max_num_queries(11) as queries:
+            # 12 since the workspace navigation counts the seller's Salesflow actions
+            with django_assert_max_num_queries(12) as queries:
                 response = seller_client.get(url)
             assert response.status_code == 200 and "Bulk" in response.text
             counts.setdefault(url, set()).add(len(queries.captured_queries))
@@ -461,9 +462,10 @@ def test_the_contact_page_timeline_costs_the_same_queries_for_10_or_1000(
     contact = ContactFactory(organization=acme, email=peter.email)
     url = reverse("engage:contact_detail", args=[contact.pk])
     many_activities(organization=acme, count=10, person=peter, user=teammate)
-    with django_assert_max_num_queries(20) as small:
+    # 21 since the workspace navigation counts the seller's Salesflow actions
+    with django_assert_max_num_queries(21) as small:
         seller_client.get(url)
     many_activities(organization=acme, count=990, person=peter, user=teammate, start=_at(2_000))
-    with django_assert_max_num_queries(20) as large:
+    with django_assert_max_num_queries(21) as large:
         seller_client.get(url)
     assert len(small.captured_queries) == len(large.captured_queries)

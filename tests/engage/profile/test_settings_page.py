@@ -84,6 +84,6 @@ def test_the_settings_page_query_count_is_bounded(seller_client, teammate, djang
     for _ in range(12):
         VoicemailFactory(organization=teammate.organization, owner=teammate)
     seller_client.get(SETTINGS)  # makes the profile
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):  # 8 since the navigation counts the seller's actions
         response = seller_client.get(SETTINGS)
     assert response.content.decode().count("<audio") == 12
