@@ -13,6 +13,7 @@ soon as the sandbox answers: a provider Demo Co has ever had a connection for is
 an admin who disconnects to try the consent flow is not reconnected behind their back, and a
 restart (the sandbox keeps its state under var/) finds the connections still working.
 
+Once Google Workspace is connected it makes Demo Co's two ready Salesflows (``demo/salesflows.py``).
 After Salesforce connects it applies the suggested Lead Status mapping (what an admin would
 accept on the mapping page) and asks Salesforce about each demo contact from the sandbox's demo
 world (the New Contact lookup, as background tasks), so those contacts come linked to their
@@ -33,6 +34,7 @@ from django.test import Client
 from django.urls import reverse
 
 from copilot.models import Organization, Role, User
+from demo.salesflows import demo_salesflows
 from demo.seed import DEMO_ORG
 from engage.enqueue import enqueue_on_commit
 from engage.models import Contact
@@ -57,6 +59,7 @@ class DemoConnectReport:
     connected: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     lookups: int = 0
+    salesflows: list[tuple[str, int]] = field(default_factory=list)  # (name, contacts enrolled)
 
 
 def demo_connect(
@@ -80,6 +83,11 @@ def demo_connect(
         connect()
         report.connected.append(provider)
         say(f"Demo Co's {provider.title()} is connected.")
+    if "google" in report.connected:
+        # Enrolling needs the sender's mailbox: the demo's Salesflows come once Google is connected.
+        report.salesflows = demo_salesflows(organization)
+        for name, enrolled in report.salesflows:
+            say(f"Salesflow “{name}”: {enrolled} contacts enrolled.")
     if "salesforce" in report.connected:
         crm_statuses_follow_mapping(organization=organization, actor=admin)
         report.lookups = _look_up_world_contacts(organization, admin)
