@@ -69,7 +69,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from copilot.models import User
@@ -124,6 +124,9 @@ def _checkpoint(point: str) -> None:
     """Where the send sequence may be interrupted (tests stand in for a killed worker here):
     ``claimed``, ``sending`` (the send committed as sending), ``provider_called`` (the provider
     took the message, nothing recorded yet), ``sent`` (recorded as sent, not yet moved on)."""
+
+
+_ACTIVE_VARIANTS = SalesflowVariant.objects.filter(active=True).order_by("label")
 
 
 # --- Caps -----------------------------------------------------------------------------------------
@@ -238,6 +241,20 @@ class Mailbox:
     signature: str
     rng: random.Random = field(default_factory=random.Random)
     provider: str | None = None
+    # The sends of the batch's enrolments, read once (enrolment id -> {step id: send}).
+    sends: dict[int, dict[int, StepSend]] = field(default_factory=dict)
+
+    def preload(self, enrolment_ids: Iterable[int]) -> None:
+        for pk in enrolment_ids:
+            self.sends.setdefault(pk, {})
+        for send in StepSend.objects.filter(enrolment_id__in=list(self.sends)):
+            self.sends[send.enrolment_id][send.step_id] = send
+
+    def send_of(self, enrolment: Enrolment, step: SalesflowStep) -> StepSend | None:
+        """The enrolment's send of ``step`` (from the batch's, when read with it)."""
+        if enrolment.pk in self.sends:
+            return self.sends[enrolment.pk].get(step.pk)
+        return StepSend.objects.filter(enrolment=enrolment, step=step).first()
 
     @classmethod
     def of(cls, sender: User, *, now: datetime, domains: Iterable[str] = ()) -> Mailbox:
@@ -343,6 +360,7 @@ def mailbox_send(
     enrolments = list(
         Enrolment.objects.filter(pk__in=ids, claimed_by=run)
         .select_related("contact__account", "current_step", "flow", "sender")
+        .prefetch_related(Prefetch("current_step__variants", queryset=_ACTIVE_VARIANTS))
         .order_by("due_at", "pk")
     )
     if sender is None or not sender.is_active or email_unavailable_reason(user=sender):
@@ -350,6 +368,7 @@ def mailbox_send(
         report.add(Outcome.MAILBOX_UNAVAILABLE)
         return report
     mailbox = Mailbox.of(sender, now=clock(), domains={recipient_domain(e.contact) for e in enrolments})
+    mailbox.preload(e.pk for e in enrolments)
     for index, enrolment in enumerate(enrolments):
         if index and index % LEASE_RENEW_EVERY == 0:  # the rest stay this run's while it works
             rest = [e.pk for e in enrolments[index:]]
@@ -417,9 +436,9 @@ def send_step(enrolment: Enrolment, *, mailbox: Mailbox, run: str, now: datetime
         claim_release([enrolment.pk], holder=run)
         return Outcome.EXITED
     domain = recipient_domain(contact)
-    existing = StepSend.objects.filter(enrolment=enrolment, step=step).first()
+    existing = mailbox.send_of(enrolment, step)
     if existing is not None and existing.state == SendState.SENT:  # sent; moving on was lost
-        return _record_sent(enrolment, existing, None, run=run, now=now, mailbox=mailbox)
+        return _record_sent(enrolment, existing, None, run=run, now=now)
     if (
         existing is not None
         and existing.state in (SendState.SENDING, SendState.FAILED)
@@ -433,21 +452,21 @@ def send_step(enrolment: Enrolment, *, mailbox: Mailbox, run: str, now: datetime
                 enrolment, existing, TOO_MANY_ATTEMPTS.format(n=existing.attempts), run=run, now=now
             )
     if not domain:
-        send = _begin(enrolment, step, mailbox.sender, run=run, now=now, domain="")
+        send = _begin(enrolment, step, mailbox.sender, existing, run=run, now=now, domain="")
         if send is None:
             return Outcome.SKIPPED
         return _needs_attention(enrolment, send, NO_EMAIL, run=run, now=now)
     try:
         placed = mailbox.place(enrolment, domain, now)
     except ValueError:
-        send = _begin(enrolment, step, mailbox.sender, run=run, now=now, domain=domain)
+        send = _begin(enrolment, step, mailbox.sender, existing, run=run, now=now, domain=domain)
         if send is None:
             return Outcome.SKIPPED
         return _failed(enrolment, send, NO_WINDOW, run=run, now=now, provider_called=False)
     if placed > now:
         claim_release([enrolment.pk], holder=run, due_at=placed)
         return Outcome.RESCHEDULED
-    send = _begin(enrolment, step, mailbox.sender, run=run, now=now, domain=domain)
+    send = _begin(enrolment, step, mailbox.sender, existing, run=run, now=now, domain=domain)
     if send is None:
         return Outcome.SKIPPED
     _checkpoint("sending")
@@ -463,7 +482,7 @@ def send_step(enrolment: Enrolment, *, mailbox: Mailbox, run: str, now: datetime
         return _refused(enrolment, send, exc, mailbox=mailbox, run=run, now=now)
     _checkpoint("provider_called")
     mailbox.sent(domain, now)
-    return _record_sent(enrolment, send, record, run=run, now=now, mailbox=mailbox)
+    return _record_sent(enrolment, send, record, run=run, now=now)
 
 
 def _settle(
@@ -488,9 +507,7 @@ def _settle(
     if found is not None:
         logger.info("salesflows.send_found", extra={"enrolment_id": enrolment.pk, "step_send_id": send.pk})
         mailbox.sent(send.recipient_domain, send.sending_at)
-        return _record_sent(
-            enrolment, send, found, run=run, now=now, mailbox=mailbox, sent_at=send.sending_at
-        )
+        return _record_sent(enrolment, send, found, run=run, now=now, sent_at=send.sending_at)
     lag = mailbox.copy_lag()
     if age < lag:  # Microsoft 365 may not have saved the Sent copy yet
         claim_release([enrolment.pk], holder=run, due_at=send.sending_at + lag)
@@ -500,21 +517,26 @@ def _settle(
 
 
 def _begin(
-    enrolment: Enrolment, step: SalesflowStep, sender: User, *, run: str, now: datetime, domain: str
+    enrolment: Enrolment,
+    step: SalesflowStep,
+    sender: User,
+    existing: StepSend | None,
+    *,
+    run: str,
+    now: datetime,
+    domain: str,
 ) -> StepSend | None:
-    """Step 3: the send, ``sending`` with its Message-ID, committed — if ``run`` still holds the
-    enrolment on this step. None when it does not (another run took it; it moved on)."""
+    """Step 3: the send (``existing``, else a new one), ``sending`` with its Message-ID,
+    committed — if ``run`` still holds the enrolment on this step (one conditional UPDATE checks
+    that, renews the lease and takes the enrolment's row lock). None when it does not (another
+    run took it; it moved on). Only the claim's holder makes or changes the enrolment's sends."""
     with transaction.atomic():
-        held = (
-            Enrolment.objects.select_for_update()
-            .filter(pk=enrolment.pk, claimed_by=run, state=Enrolment.State.ACTIVE, current_step=step)
-            .exists()
-        )
+        held = Enrolment.objects.filter(
+            pk=enrolment.pk, claimed_by=run, state=Enrolment.State.ACTIVE, current_step=step
+        ).update(claim_expires_at=now + SEND_LEASE)
         if not held:
             return None
-        Enrolment.objects.filter(pk=enrolment.pk).update(claim_expires_at=now + SEND_LEASE)
-        send = StepSend.objects.select_for_update().filter(enrolment=enrolment, step=step).first()
-        if send is None:
+        if existing is None:
             return StepSend.objects.create(
                 organization_id=enrolment.organization_id,
                 enrolment=enrolment,
@@ -532,6 +554,7 @@ def _begin(
                 sending_at=now,
                 attempts=1,
             )
+        send = StepSend.objects.select_for_update().get(pk=existing.pk)
         if send.state == SendState.SENT:
             return None
         send.attempts = send.attempts + 1 if send.state == SendState.SENDING else 1
@@ -548,7 +571,6 @@ def _record_sent(
     *,
     run: str,
     now: datetime,
-    mailbox: Mailbox | None = None,
     sent_at: datetime | None = None,
 ) -> Outcome:
     """Step 6: sent (with the provider's ids), the enrolment moved on and let go, together."""
@@ -559,7 +581,18 @@ def _record_sent(
             if record is not None:
                 send.provider_message_id = record.external_id or send.provider_message_id
                 send.thread_id = record.thread_id or send.thread_id
-            send.save(update_fields=["state", "error", "sent_at", "provider_message_id", "thread_id"])
+                send.subject = send.subject or record.subject  # found after a crash: as sent
+            send.save(
+                update_fields=[
+                    "state",
+                    "error",
+                    "sent_at",
+                    "provider_message_id",
+                    "thread_id",
+                    "subject",
+                    "variant",
+                ]
+            )
         _checkpoint("sent")
         events.enrolment_advance(enrolment, done_at=send.sent_at or now, now=now)
         claim_release([enrolment.pk], holder=run)
@@ -666,8 +699,8 @@ def compose(
     enrolment: Enrolment, step: SalesflowStep, send: StepSend, *, signature: str | None = None
 ) -> OutgoingMessage:
     """Step 4: the email of ``step`` for the enrolment's contact, from its sender, threaded when
-    the step is a reply. Records the subject (and variant) on ``send``. ``MissingMergeValue``
-    when the contact lacks a value a field needs."""
+    the step is a reply. Sets the subject (and variant) on ``send``, saved with its outcome.
+    ``MissingMergeValue`` when the contact lacks a value a field needs."""
     contact, sender = enrolment.contact, enrolment.sender
     variant = variant_for(step, send.message_id)
     source = variant or step
@@ -681,9 +714,7 @@ def compose(
     html = render(source.body_html, context, html=True)
     text = render(source.text_body(), context, html=False)
     subject = threading.subject or render(subject_text, context, html=False)
-    if send.subject != subject or send.variant_id != (variant.pk if variant else None):
-        send.subject, send.variant = subject, variant
-        send.save(update_fields=["subject", "variant"])
+    send.subject, send.variant = subject, variant  # saved with the send's outcome
     return OutgoingMessage(
         to=(Address(contact.email, f"{contact.first_name} {contact.last_name}".strip()),),
         subject=subject,
@@ -845,7 +876,7 @@ def _manual_send(
             return existing
         if existing.state == SendState.SENDING and age < copy_lag(_provider_of(sender)):
             raise ValidationError(CHECKING)
-    send = _begin(enrolment, step, sender, run=run, now=now, domain=recipient_domain(contact))
+    send = _begin(enrolment, step, sender, existing, run=run, now=now, domain=recipient_domain(contact))
     if send is None:
         raise ValidationError("This step is no longer due: the Salesflow has moved on.")
     threading = _threading(enrolment, step)
