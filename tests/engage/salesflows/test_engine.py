@@ -16,13 +16,16 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection as db_connection
+from django_celery_beat.models import PeriodicTask
 
+from engage import tasks
 from engage.models import Contact, EngageSettings, Enrolment, EnrolmentEvent, StepSend
 from engage.salesflows import engine, events, sending
 from engage.scheduling import SendCaps
 from engage.services.email import EmailNotSent
 from integrations import services
 from integrations.records import Address, Attendee, CalendarEventRecord, MailboxContext
+from integrations.schedule import install_periodic_tasks
 from integrations.sync.registry import deliver
 from tests.engage.salesflows.engine_helpers import at, beat, contacts, demo_co, enrol, gmail_sent, set_caps
 from tests.engage.salesflows.flows_helpers import Kind, email, make_flow
@@ -519,3 +522,21 @@ def test_a_manual_email_whose_submit_died_after_the_provider_call_is_found_not_s
     assert [m.rfc_id for m in gmail_sent(sandbox, SELLER1)] == [send.message_id]
     enrolment.refresh_from_db()
     assert enrolment.current_step.position == 2
+
+
+# --- The beat -----------------------------------------------------------------------------------
+def test_the_beat_is_installed_every_minute_and_resumes_pauses_that_are_over(sandbox, demo, gmail):
+    PeriodicTask.objects.filter(name=tasks.SALESFLOWS_BEAT_NAME).delete()
+    install_periodic_tasks()
+    installed = PeriodicTask.objects.get(name=tasks.SALESFLOWS_BEAT_NAME)
+    assert installed.task == "engage.salesflows_dispatch" and installed.enabled
+    assert (installed.interval.every, installed.interval.period) == (60, "seconds")
+
+    flow = make_flow(demo.seller1, email())
+    (enrolment,) = enrol(flow, demo.seller1, contacts(demo.org, 1), now=at(0, 7))
+    events.enrolment_pause(enrolment, until=at(1, 9), actor=demo.seller1, now=at(0, 7))
+    assert beat(at(0, 12)) == 0
+    assert beat(at(1, 9)) == 1  # resumed by the beat, and its email, overdue, sent at once
+    enrolment.refresh_from_db()
+    assert enrolment.state == State.FINISHED
+    assert len(gmail_sent(sandbox, SELLER1)) == 1
