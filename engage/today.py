@@ -185,8 +185,9 @@ def contacts_with_new_activity(
 
 
 def todays_actions(*, viewer: User, now: dt.datetime | None = None) -> list[Action]:
-    """The first ``action_queue.TODAY_SHOWN`` of ``viewer``'s due Salesflow actions (overdue
-    first, then today's): one query. Shown whatever packages besides Engage the organisation has."""
+    """The first ``action_queue.TODAY_SHOWN`` of what waits for ``viewer`` in their Salesflows:
+    emails needing their attention first (with the reason), then due actions (overdue first,
+    then today's): one query. Shown whatever packages besides Engage the organisation has."""
     return action_queue.todays_actions(user=viewer, now=now)
 
 

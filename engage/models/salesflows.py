@@ -230,7 +230,10 @@ class Enrolment(TenantModel):
             models.Index(fields=["state", "due_at"], name="enrolment_state_due_idx"),
             models.Index(fields=["contact", "state"], name="enrolment_contact_state_idx"),
             models.Index(fields=["flow", "state"], name="enrolment_flow_state_idx"),
-            models.Index(fields=["sender", "state"], name="enrolment_sender_state_idx"),
+            # The seller's Actions queue and its counts (engage.salesflows.actions): a sender's
+            # active (or paused for attention) enrolments in due order; the engine's sender
+            # pauses and resumes use its (sender, state) prefix.
+            models.Index(fields=["sender", "state", "due_at", "id"], name="enrolment_sender_due_idx"),
         ]
         constraints = [
             models.UniqueConstraint(

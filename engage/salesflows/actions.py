@@ -3,16 +3,25 @@
 An *action* is an active enrolment whose current step is a manual email, a call or a task, for
 the enrolment's sender (the queue is theirs: their mailbox, their hours). It is *due* once its
 ``due_at`` has come or falls today in the seller's time zone; *overdue* when it fell on an
-earlier day; *upcoming* after today.
+earlier day; *upcoming* after today. An enrolment the send engine paused because its email could
+not go (``needs_attention``: a merge field without a value, no email address, a template
+mistake; ``send_failed``: the provider refused it) *needs attention*: it waits at the top of the
+queue with the reason (the ``StepSend.error`` of its current step) until the seller tries again
+(``action_retry``: resumed, the next beat renders and checks it afresh), skips the step or
+removes the contact (``action_remove``).
 
 Reads:
 
-- ``action_counts(user)``: due, overdue, today and upcoming, and the due ones per kind, in ONE
-  query (the workspace navigation shows ``due``; the queue's filters the rest).
+- ``action_counts(user)``: due (needing attention included), overdue, today, upcoming and needing
+  attention, and the due ones per kind, in ONE query (the workspace navigation shows ``due``; the
+  queue's filters the rest).
 - ``action_page(user, filters, after=…, before=…)``: one page of the queue, overdue first, then
   today, then upcoming (by ``due_at``, then id), paginated by keyset like the contacts list: one
-  query whatever the page and the queue's size.
-- ``todays_actions(user)``: the first few due ones, for the Today page.
+  query whatever the page and the queue's size (``when=attention``: the ones needing attention,
+  paged the same way). ``attention_rows(user)``: the first of those, for the top of the queue's
+  first page (one query, run only when the counts say there are some).
+- ``todays_actions(user)``: the first few needing attention, then due, for the Today page (one
+  query).
 
 Services (each takes the enrolment's row lock, checks that ``step_id`` is still its current step
 and that the enrolment is still active, and moves it through ``engage.salesflows.events``; a
@@ -21,7 +30,12 @@ second submit of the same form finds the step done and changes nothing, saying s
 - ``action_complete_call``: a ``CallLog`` (one per enrolment x step), the Salesforce Task queued
   as the dialer's calls are (``crm_log_call``, key ``call:<log id>``), and on to the next step.
 - ``action_complete_task``: on to the next step.
-- ``action_skip``: the step is skipped (``enrolment_skip_step``).
+- ``action_skip``: the step is skipped (``enrolment_skip_step``); one needing attention is resumed
+  on the next step too.
+- ``action_retry``: one needing attention is resumed (``enrolment_resume``): due again in the
+  sender's window, the next beat renders the email afresh (the contact as it is now) and sends
+  it, or pauses it again naming what is still missing.
+- ``action_remove``: the contact leaves the flow (``enrolment_remove``).
 - ``action_snooze``: the enrolment pauses until the chosen moment (``enrolment_pause`` with
   ``until``); the engine's beat resumes it then (``enrolments_resume_due``) and the action comes
   back, due in the seller's window.
@@ -44,13 +58,24 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.timesince import timesince
 
 from engage.forms.salesflows import sanitize_email_html
-from engage.models import CallLog, Enrolment, SalesflowStep
+from engage.models import CallLog, Enrolment, SalesflowStep, StepSend
 from engage.models.salesflows import StepKind
 from engage.salesflows import events, merge, sending
 from engage.salesflows.text import html_to_text
@@ -70,8 +95,8 @@ TODAY_SHOWN = 5
 SNOOZE_AT = time(9, 0)  # a snoozed action comes back at this hour of the chosen day, seller's zone
 
 # The queue's "when" filter.
-WHEN_ALL, WHEN_DUE, WHEN_UPCOMING = "", "due", "upcoming"
-WHENS = {WHEN_ALL: "All", WHEN_DUE: "Due now", WHEN_UPCOMING: "Upcoming"}
+WHEN_ALL, WHEN_DUE, WHEN_UPCOMING, WHEN_ATTENTION = "", "due", "upcoming", "attention"
+WHENS = {WHEN_ALL: "All", WHEN_DUE: "Due now", WHEN_UPCOMING: "Upcoming", WHEN_ATTENTION: "Needs attention"}
 KIND_FILTERS = {
     "": "All",
     StepKind.CALL: "Calls",
@@ -79,7 +104,9 @@ KIND_FILTERS = {
     StepKind.TASK: "Tasks",
 }
 
-OVERDUE, TODAY, UPCOMING = "overdue", "today", "upcoming"
+OVERDUE, TODAY, UPCOMING, ATTENTION = "overdue", "today", "upcoming", "attention"
+# Why the send engine paused an enrolment for the seller to look at (``engage.salesflows.sending``).
+ATTENTION_REASONS = (Enrolment.PauseReason.NEEDS_ATTENTION, Enrolment.PauseReason.SEND_FAILED)
 
 
 # --- Reads --------------------------------------------------------------------------------------
@@ -98,39 +125,61 @@ def today_edges(user: User, now: datetime) -> tuple[datetime, datetime]:
     return local_to_utc(day, time.min, zone), local_to_utc(day + timedelta(days=1), time.min, zone)
 
 
+_IS_ACTION = Q(state=Enrolment.State.ACTIVE, current_step__kind__in=ACTION_KINDS, due_at__isnull=False)
+_NEEDS_ATTENTION = Q(state=Enrolment.State.PAUSED, pause_reason__in=ATTENTION_REASONS, due_at__isnull=False)
+
+
+def _senders(user: User) -> QuerySet[Enrolment]:
+    return Enrolment.objects.for_org(user.organization_id).filter(sender_id=user.pk)
+
+
+def _waiting(user: User, actions: Q) -> QuerySet[Enrolment]:
+    """``user``'s enrolments matching ``actions`` or needing attention. The states are named
+    apart from the OR so that the index (sender, state, due_at, id) bounds the scan."""
+    return _senders(user).filter(
+        actions | _NEEDS_ATTENTION, state__in=(Enrolment.State.ACTIVE, Enrolment.State.PAUSED)
+    )
+
+
 def actions_for(user: User) -> QuerySet[Enrolment]:
     """Every action of ``user`` (due or not), unordered."""
-    return Enrolment.objects.for_org(user.organization_id).filter(
-        sender_id=user.pk,
-        state=Enrolment.State.ACTIVE,
-        current_step__kind__in=ACTION_KINDS,
-        due_at__isnull=False,
-    )
+    return _senders(user).filter(_IS_ACTION)
+
+
+def attention_for(user: User) -> QuerySet[Enrolment]:
+    """Every enrolment of ``user`` the send engine paused for them to look at, unordered. (The
+    engine pauses only an enrolment that was due: ``due_at`` is set, and orders them.)"""
+    return _senders(user).filter(_NEEDS_ATTENTION)
 
 
 @dataclass(frozen=True)
 class ActionCounts:
-    due: int = 0  # overdue and today
+    due: int = 0  # what waits for the seller now: overdue, today and needing attention
     overdue: int = 0
     upcoming: int = 0
     manual_email: int = 0  # the due ones, per kind
     call: int = 0
     task: int = 0
+    attention: int = 0  # paused by the send engine for the seller to look at
 
     @property
     def today(self) -> int:
-        return self.due - self.overdue
+        return self.due - self.overdue - self.attention
 
 
 def action_counts(*, user: User, now: datetime | None = None) -> ActionCounts:
-    """How many actions ``user`` has, by when and by kind: one query."""
+    """How many actions ``user`` has, by when and by kind, and how many need attention: one
+    query."""
     now = now or timezone.now()
     start, end = today_edges(user, now)
-    due = Q(due_at__lt=end)
-    row = actions_for(user).aggregate(
-        due=Count("pk", filter=due),
-        overdue=Count("pk", filter=Q(due_at__lt=start)),
-        upcoming=Count("pk", filter=Q(due_at__gte=end)),
+    active = Q(state=Enrolment.State.ACTIVE)
+    due = active & Q(due_at__lt=end)
+    attention = Q(state=Enrolment.State.PAUSED)
+    row = _waiting(user, _IS_ACTION).aggregate(
+        due=Count("pk", filter=due | attention),
+        overdue=Count("pk", filter=active & Q(due_at__lt=start)),
+        upcoming=Count("pk", filter=active & Q(due_at__gte=end)),
+        attention=Count("pk", filter=attention),
         **{
             str(kind): Count("pk", filter=due & Q(current_step__kind=kind))
             for kind in (StepKind.MANUAL_EMAIL, StepKind.CALL, StepKind.TASK)
@@ -154,6 +203,12 @@ class ActionFilters:
     def active(self) -> bool:
         return bool(self.kind or self.when)
 
+    @property
+    def shows_attention(self) -> bool:
+        """Whether the first page shows the ones needing attention on top (they are automatic
+        emails: not under a kind of action, nor coming up)."""
+        return not self.kind and self.when in (WHEN_ALL, WHEN_DUE)
+
     def query(self) -> str:
         """The filters as a query string (for pager links), "" when none."""
         return "&".join(f"{k}={v}" for k, v in (("kind", self.kind), ("when", self.when)) if v)
@@ -165,8 +220,9 @@ class Action:
 
     enrolment: Enrolment
     steps_total: int
-    group: str  # OVERDUE, TODAY or UPCOMING
+    group: str  # OVERDUE, TODAY, UPCOMING or ATTENTION
     late_by: timedelta | None  # how late an overdue one is
+    error: str = ""  # why one needing attention was not sent (its StepSend's error)
 
     @property
     def pk(self) -> int:
@@ -225,6 +281,31 @@ class Action:
     def call_subject(self) -> str:
         return call_subject_for(self.flow.name, self.step.position)
 
+    @property
+    def needs_attention(self) -> bool:
+        return self.group == ATTENTION
+
+    @property
+    def refused(self) -> bool:
+        """The provider refused the email (else Cadence could not make it: missing values, …)."""
+        return self.enrolment.pause_reason == Enrolment.PauseReason.SEND_FAILED
+
+    @property
+    def reason(self) -> str:
+        """Why the email was not sent, in words: the send's own reason, a missing value said of
+        the contact ("Ann Lee has no value for {{ title }}")."""
+        error = self.error.strip()
+        if error.startswith(MISSING_PREFIX):
+            return f"{self.contact} has no value for {error.removeprefix(MISSING_PREFIX)}."
+        if error:
+            return error
+        if self.refused:
+            return "Your mail provider refused the email."
+        return "Cadence could not make this email for the contact."
+
+
+MISSING_PREFIX = "No value for "  # merge.MissingMergeValue's message
+
 
 def call_subject_for(flow_name: str, position: int) -> str:
     return f"Call: {flow_name} step {position}"
@@ -268,6 +349,9 @@ def _steps_total() -> Subquery:
 
 
 def _filtered(user: User, filters: ActionFilters, *, now: datetime) -> QuerySet[Enrolment]:
+    if filters.when == WHEN_ATTENTION:
+        qs = attention_for(user)
+        return qs.filter(current_step__kind=filters.kind) if filters.kind else qs
     qs = actions_for(user)
     if filters.kind:
         qs = qs.filter(current_step__kind=filters.kind)
@@ -277,23 +361,35 @@ def _filtered(user: User, filters: ActionFilters, *, now: datetime) -> QuerySet[
     return qs
 
 
+def _send_error() -> Subquery:
+    """The reason the current step's send gave (shown for one needing attention)."""
+    sends = StepSend.objects.filter(
+        enrolment_id=OuterRef("pk"), step_id=OuterRef("current_step_id")
+    ).order_by()  # one row at most (one send per enrolment x step): no ordering joins
+    return Coalesce(Subquery(sends.values("error")[:1]), Value(""), output_field=TextField())
+
+
 def _rows(qs: QuerySet[Enrolment]) -> QuerySet[Enrolment]:
     return (
         qs.select_related("contact", "contact__account", "flow", "current_step")
         .defer("current_step__body_html", "current_step__body_text")
-        .annotate(steps_total=_steps_total())
+        .annotate(steps_total=_steps_total(), send_error=_send_error())
     )
 
 
 def _action(enrolment: Enrolment, *, start: datetime, end: datetime, now: datetime) -> Action:
     due = enrolment.due_at
     assert due is not None
-    group = OVERDUE if due < start else TODAY if due < end else UPCOMING
+    if enrolment.state == Enrolment.State.PAUSED:
+        group = ATTENTION
+    else:
+        group = OVERDUE if due < start else TODAY if due < end else UPCOMING
     return Action(
         enrolment=enrolment,
         steps_total=enrolment.steps_total,  # type: ignore[attr-defined]  (annotated)
         group=group,
         late_by=(now - due) if group == OVERDUE else None,
+        error=enrolment.send_error,  # type: ignore[attr-defined]  (annotated)
     )
 
 
@@ -339,10 +435,23 @@ def action_page(
     )
 
 
+def attention_rows(*, user: User, limit: int = PAGE_SIZE, now: datetime | None = None) -> list[Action]:
+    """The first ``limit`` of ``user``'s enrolments needing attention (the longest waiting
+    first): one query."""
+    return action_page(user=user, filters=ActionFilters(when=WHEN_ATTENTION), size=limit, now=now).rows
+
+
 def todays_actions(*, user: User, limit: int = TODAY_SHOWN, now: datetime | None = None) -> list[Action]:
-    """The first ``limit`` due actions (overdue first): one query."""
-    page = action_page(user=user, filters=ActionFilters(when=WHEN_DUE), size=limit, now=now)
-    return page.rows
+    """The first ``limit`` of what waits for ``user`` now: those needing attention, then the due
+    actions (overdue first): one query."""
+    now = now or timezone.now()
+    start, end = today_edges(user, now)
+    waiting = _waiting(user, _IS_ACTION & Q(due_at__lt=end))
+    attention_first = Case(
+        When(state=Enrolment.State.PAUSED, then=Value(0)), default=Value(1), output_field=IntegerField()
+    )
+    rows = _rows(waiting).order_by(attention_first, "due_at", "pk")[:limit]
+    return [_action(e, start=start, end=end, now=now) for e in rows]
 
 
 def action_of(*, user: User, enrolment_id: Any) -> Enrolment | None:
@@ -386,9 +495,17 @@ class ActionResult:
         return self.enrolment.state == Enrolment.State.FINISHED
 
 
-def _claim(enrolment: Enrolment, *, actor: User, step_id: int, kinds: tuple[str, ...]) -> Enrolment | None:
+def _claim(
+    enrolment: Enrolment,
+    *,
+    actor: User,
+    step_id: int,
+    kinds: tuple[str, ...],
+    attention: bool = False,
+) -> Enrolment | None:
     """``enrolment`` locked, when ``step_id`` is still its current step, of one of ``kinds``, and it
-    is active; else None (done already, skipped, snoozed, paused or exited meanwhile)."""
+    is active (with ``attention``: or paused by the send engine for the seller to look at); else
+    None (done already, skipped, snoozed, paused or exited meanwhile)."""
     locked = (
         Enrolment.objects.for_org(enrolment.organization_id)
         .select_for_update(of=("self",))  # PostgreSQL locks no outer-joined rows
@@ -398,9 +515,17 @@ def _claim(enrolment: Enrolment, *, actor: User, step_id: int, kinds: tuple[str,
     if locked.sender_id != actor.pk:
         raise PermissionDenied("Only the seller this Salesflow sends for does its actions.")
     step = locked.current_step
-    if locked.state != Enrolment.State.ACTIVE or step is None or step.pk != step_id or step.kind not in kinds:
+    if step is None or step.pk != step_id:
+        return None
+    if attention and _waits_for_attention(locked):
+        return locked
+    if locked.state != Enrolment.State.ACTIVE or step.kind not in kinds:
         return None
     return locked
+
+
+def _waits_for_attention(enrolment: Enrolment) -> bool:
+    return enrolment.state == Enrolment.State.PAUSED and enrolment.pause_reason in ATTENTION_REASONS
 
 
 def _unchanged(enrolment: Enrolment) -> ActionResult:
@@ -476,12 +601,43 @@ def action_complete_task(
 def action_skip(
     enrolment: Enrolment, *, actor: User, step_id: int, now: datetime | None = None
 ) -> ActionResult:
-    """Skip the action's step: on to the next step without doing it."""
+    """Skip the action's step: on to the next step without doing it. One needing attention (its
+    email not sent) goes on to the next step too, active again."""
     now = now or timezone.now()
-    locked = _claim(enrolment, actor=actor, step_id=step_id, kinds=ACTION_KINDS)
+    locked = _claim(enrolment, actor=actor, step_id=step_id, kinds=ACTION_KINDS, attention=True)
     if locked is None:
         return _unchanged(enrolment)
-    return ActionResult(done=True, enrolment=events.enrolment_skip_step(locked, actor=actor, now=now))
+    paused = locked.state == Enrolment.State.PAUSED
+    moved = events.enrolment_skip_step(locked, actor=actor, now=now)
+    if paused and moved.state == Enrolment.State.PAUSED:  # not finished: the next step is due
+        moved = events.enrolment_resume(moved, actor=actor, now=now)
+    return ActionResult(done=True, enrolment=moved)
+
+
+@transaction.atomic
+def action_retry(
+    enrolment: Enrolment, *, actor: User, step_id: int, now: datetime | None = None
+) -> ActionResult:
+    """Try the email needing attention again: the enrolment resumes, due at once (or when the
+    sender's window next opens), and the next beat makes the email afresh for the contact as it
+    is now — sent, or back here naming what is still missing."""
+    now = now or timezone.now()
+    locked = _claim(enrolment, actor=actor, step_id=step_id, kinds=(), attention=True)
+    if locked is None:
+        return _unchanged(enrolment)
+    return ActionResult(done=True, enrolment=events.enrolment_resume(locked, actor=actor, now=now))
+
+
+@transaction.atomic
+def action_remove(
+    enrolment: Enrolment, *, actor: User, step_id: int, now: datetime | None = None
+) -> ActionResult:
+    """Take the contact out of the Salesflow (an action, or one needing attention)."""
+    now = now or timezone.now()
+    locked = _claim(enrolment, actor=actor, step_id=step_id, kinds=ACTION_KINDS, attention=True)
+    if locked is None:
+        return _unchanged(enrolment)
+    return ActionResult(done=True, enrolment=events.enrolment_remove(locked, actor=actor, now=now))
 
 
 @transaction.atomic

@@ -9,6 +9,8 @@ enrolments in their organisation: anyone else's id answers 404.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -68,12 +70,21 @@ def _page_context(request: HttpRequest) -> dict:
         before=request.GET.get("before", ""),
         now=now,
     )
+    counts = request_action_counts(request)
+    # Those needing attention head the first page (one more query, only when there are some).
+    attention = (
+        queue.attention_rows(user=user, now=now)
+        if counts.attention and page.is_first and filters.shows_attention
+        else []
+    )
     tomorrow = timezone.localtime(queue.snooze_tomorrow(user, now=now))
     here = request.get_full_path()
     return {
         "page": page,
         "filters": filters,
-        "counts": request_action_counts(request),
+        "counts": counts,
+        "attention": attention,
+        "attention_more": counts.attention > len(attention),
         "kinds": list(queue.KIND_FILTERS.items()),
         "whens": list(queue.WHENS.items()),
         "snooze_tomorrow": tomorrow,
@@ -94,6 +105,8 @@ def _page_context(request: HttpRequest) -> dict:
             "done": reverse("engage:action_done"),
             "skip": reverse("engage:action_skip"),
             "snooze": reverse("engage:action_snooze"),
+            "retry": reverse("engage:action_retry"),
+            "remove": reverse("engage:action_remove"),
         },
     }
 
@@ -116,6 +129,10 @@ def _moved_on(result: queue.ActionResult, what: str) -> str:
 
 
 ALREADY = "This step was already done, skipped or snoozed (another tab, or a second click): nothing changed."
+ALREADY_HANDLED = (
+    "This was already tried again, skipped or removed (another tab, or a second click): nothing changed."
+)
+RETRY_SOON = timedelta(minutes=1)  # the send run's beat
 
 
 @member_required
@@ -179,6 +196,46 @@ def action_skip(request: HttpRequest) -> HttpResponse:
         messages.success(request, _moved_on(result, f"Step skipped for {enrolment.contact}."))
     else:
         messages.info(request, ALREADY)
+    return redirect(_back(request))
+
+
+@member_required
+@require_POST
+def action_retry(request: HttpRequest) -> HttpResponse:
+    """Try an email needing attention again (after the contact was fixed): the next send run makes
+    it afresh and sends it, or it comes back naming what is still missing."""
+    form = ActionForm(request.POST)
+    enrolment = _target(request, form)
+    now = timezone.now()
+    result = queue.action_retry(enrolment, actor=request.user, step_id=form.cleaned_data["step"], now=now)
+    if not result.done:
+        messages.info(request, ALREADY_HANDLED)
+        return redirect(_back(request))
+    due = result.enrolment.due_at
+    when = (
+        "within a minute"
+        if due is None or due <= now + RETRY_SOON
+        else f"at {moment(due)}, when sending hours open"
+    )
+    messages.success(
+        request,
+        f"The email to {enrolment.contact} will be tried again {when}. "
+        "If something is still missing it comes back here, saying what.",
+    )
+    return redirect(_back(request))
+
+
+@member_required
+@require_POST
+def action_remove(request: HttpRequest) -> HttpResponse:
+    """Take the contact out of the Salesflow (asked first in the page)."""
+    form = ActionForm(request.POST)
+    enrolment = _target(request, form)
+    result = queue.action_remove(enrolment, actor=request.user, step_id=form.cleaned_data["step"])
+    if result.done:
+        messages.success(request, f"Removed {enrolment.contact} from “{enrolment.flow.name}”.")
+    else:
+        messages.info(request, ALREADY_HANDLED)
     return redirect(_back(request))
 
 

@@ -13,5 +13,7 @@ urlpatterns = [
     path("app/actions/done/", actions.action_done, name="action_done"),
     path("app/actions/skip/", actions.action_skip, name="action_skip"),
     path("app/actions/snooze/", actions.action_snooze, name="action_snooze"),
+    path("app/actions/retry/", actions.action_retry, name="action_retry"),
+    path("app/actions/remove/", actions.action_remove, name="action_remove"),
     path("app/actions/<int:enrolment_id>/email/", actions.action_email, name="action_email"),
 ]
