@@ -1,7 +1,10 @@
 """The seller's Actions queue: what is in it and in which order (overdue, today, upcoming in the
 seller's zone), the counts in one query, keyset pages; logging a call, finishing a task, skipping
 and snoozing move the flow on once however often the form is sent; the page, its controls and
-the navigation count; nobody but the seller (and nobody of another organisation) reaches them."""
+the navigation count; nobody but the seller (and nobody of another organisation) reaches them.
+Emails the send engine could not send (a value missing, a provider's refusal) wait on top as
+needing attention with their reason: tried again they go on the next beat, or are skipped or
+removed."""
 
 from __future__ import annotations
 
@@ -14,11 +17,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from engage.models import CallLog, CrmActivity, Enrolment, EnrolmentEvent, SalesflowStep, StepSend
+from engage.models import CallLog, Contact, CrmActivity, Enrolment, EnrolmentEvent, SalesflowStep, StepSend
 from engage.salesflows import actions as queue
 from engage.salesflows import events
 from tests.engage.salesflows.actions_helpers import calls_flow, due_calls, enrol
-from tests.engage.salesflows.engine_helpers import demo_co, gmail_sent
+from tests.engage.salesflows.engine_helpers import beat, demo_co, gmail_sent, set_caps
 from tests.engage.salesflows.flows_helpers import email, make_flow, task
 from tests.factories import AccountFactory, ContactFactory
 from tests.integrations.sync.mailbox_helpers import SELLER1, sandbox_google_connection
@@ -513,7 +516,7 @@ def test_another_organisations_seller_gets_404_on_the_composer(client, outsider,
     )
 
 
-ROUTES = ("action_call", "action_done", "action_skip", "action_snooze")
+ROUTES = ("action_call", "action_done", "action_skip", "action_snooze", "action_retry", "action_remove")
 
 
 @pytest.mark.parametrize("name", ROUTES)
@@ -548,3 +551,216 @@ def test_the_page_costs_the_same_number_of_queries_at_any_size(
 
 
 QUERIES = 5
+
+
+# --- Needs attention: emails the send engine could not send ---------------------------------------
+@pytest.fixture
+def unsent(sandbox, demo):
+    """Demo Co's seller1 (Gmail through the sandbox) sending a two-email flow whose first email
+    needs the contact's first name and title: Ava has no title, Bo has everything. No gap between sends: a
+    beat at a due time sends what is due then."""
+    sandbox_google_connection(sandbox, demo)
+    set_caps(demo.org, gap=0)
+    flow = make_flow(
+        demo.seller1,
+        email(subject="For {{ first_name }}", body="<p>How is being {{ title }} going?</p>"),
+        email(subject="Following up", body="<p>Any thoughts?</p>", delay=2),
+        name="Title check",
+    )
+    ava = ContactFactory(
+        organization=demo.org, first_name="Ava", last_name="Stone", title="", email="ava@stone.example"
+    )
+    bo = ContactFactory(
+        organization=demo.org, first_name="Bo", last_name="Chan", title="CTO", email="bo@chan.example"
+    )
+    return flow, enrol(flow, demo.seller1, [ava, bo])
+
+
+def _due(enrolment) -> datetime:
+    enrolment.refresh_from_db()
+    return enrolment.due_at
+
+
+def _attention_form(enrolment, **extra):
+    return {"enrolment": enrolment.pk, "step": enrolment.current_step_id, **extra}
+
+
+def test_a_missing_merge_value_waits_in_the_queue_naming_the_field_and_try_again_sends_it_next_beat(
+    client, sandbox, demo, unsent
+):
+    _, (lacking, _fine) = unsent
+    assert beat(_due(lacking)) == 2
+    assert [m.header("Subject") for m in gmail_sent(sandbox, SELLER1)] == ["For Bo"]
+    lacking.refresh_from_db()
+    assert (lacking.state, lacking.pause_reason) == (State.PAUSED, "needs_attention")
+
+    client.force_login(demo.seller1)
+    text = _text(client.get(reverse("engage:actions")))
+    assert "Needs your attention" in text
+    assert "Ava Stone has no value for {{ title }}." in text
+    assert f'href="/app/contacts/{lacking.contact_id}/edit/"' in text
+    assert "Try again" in text and "Skip this step" in text and "Remove from Salesflow" in text
+    assert "Bo Chan" not in text  # sent: nothing to do
+    assert 'data-actions-due>1<span class="visually-hidden"> due</span>' in text  # counted
+    counts = queue.action_counts(user=demo.seller1)
+    assert (counts.due, counts.attention, counts.today, counts.overdue) == (1, 1, 0, 0)
+
+    # Trying again before the contact is fixed: the next beat makes the email afresh, still
+    # without a title, and it comes back naming the field; nothing is sent.
+    response = client.post(
+        reverse("engage:action_retry"), _attention_form(lacking, next=reverse("engage:actions"))
+    )
+    assert response.status_code == 302
+    assert "The email to Ava Stone will be tried again" in _text(client.get(response["Location"]))
+    lacking.refresh_from_db()
+    assert lacking.state == State.ACTIVE
+    assert beat(lacking.due_at) == 1
+    assert len(gmail_sent(sandbox, SELLER1)) == 1
+    lacking.refresh_from_db()
+    assert (lacking.state, lacking.pause_reason) == (State.PAUSED, "needs_attention")
+    assert "Ava Stone has no value for {{ title }}." in _text(client.get(reverse("engage:actions")))
+
+    # The seller fills the title in and tries again: sent on the next beat, and the flow moves on.
+    Contact.objects.filter(pk=lacking.contact_id).update(title="VP Sales")
+    client.post(reverse("engage:action_retry"), _attention_form(lacking))
+    lacking.refresh_from_db()
+    assert beat(lacking.due_at) == 1
+    _first, second = gmail_sent(sandbox, SELLER1)
+    assert second.header("Subject") == "For Ava" and "How is being VP Sales going?" in second.text
+    send = StepSend.objects.get(enrolment=lacking, step__position=1)
+    assert (send.state, send.message_id) == (StepSend.State.SENT, second.rfc_id)
+    lacking.refresh_from_db()
+    assert (lacking.state, lacking.current_step.position) == (State.ACTIVE, 2)
+    text = _text(client.get(reverse("engage:actions")))
+    assert "Needs your attention" not in text and "data-actions-due" not in text
+    # A second click of the stale form changes nothing.
+    stale = {"enrolment": lacking.pk, "step": send.step_id}
+    client.post(reverse("engage:action_retry"), stale)
+    assert "already tried again, skipped or removed" in _text(client.get(reverse("engage:actions")))
+    assert Enrolment.objects.get(pk=lacking.pk).current_step.position == 2
+
+
+def test_a_provider_refusal_shows_its_reason_and_skip_moves_on(client, sandbox, demo, unsent):
+    _, (ava, bo) = unsent
+    Contact.objects.filter(pk=ava.contact_id).update(title="VP Sales")
+    sandbox.control.inject_fault(
+        "/gmail/v1/users/.*/messages/send",
+        status=400,
+        body={"error": {"code": 400, "message": "Invalid To header", "status": "INVALID_ARGUMENT"}},
+        times=1,
+    )
+    assert beat(_due(ava)) == 2
+    refused = next(e for e in (ava, bo) if Enrolment.objects.get(pk=e.pk).state == State.PAUSED)
+    refused.refresh_from_db()
+    assert refused.pause_reason == "send_failed"
+
+    client.force_login(demo.seller1)
+    text = _text(client.get(reverse("engage:actions")))
+    assert "Refused" in text and "Your mail provider refused the message" in text
+    assert "Invalid To header" in text
+    assert queue.action_counts(user=demo.seller1).attention == 1
+    # Today shows it first, with its reason.
+    home = _text(client.get(reverse("engage:home")))
+    assert "Needs your attention" in home and "Invalid To header" in home
+
+    step1 = refused.current_step_id
+    response = client.post(reverse("engage:action_skip"), _attention_form(refused))
+    assert response.status_code == 302
+    assert f"Step skipped for {refused.contact}. Next for {refused.contact}: step 2" in _text(
+        client.get(reverse("engage:actions"))
+    )
+    refused.refresh_from_db()
+    assert (refused.state, refused.pause_reason, refused.current_step.position) == (State.ACTIVE, "", 2)
+    assert StepSend.objects.get(enrolment=refused, step_id=step1).state == StepSend.State.FAILED
+    assert EnrolmentEvent.objects.filter(enrolment=refused, kind="step_skipped").count() == 1
+    assert queue.action_counts(user=demo.seller1).attention == 0
+    # The second email goes in its turn (with the other contact's).
+    beat(refused.due_at)
+    follow_up = StepSend.objects.get(enrolment=refused, step__position=2)
+    assert follow_up.state == StepSend.State.SENT and follow_up.subject == "Following up"
+
+
+def _needing_attention(seller, count: int, *, flow=None, reason="needs_attention") -> list[Enrolment]:
+    """``count`` contacts whose first (automatic) email the engine paused for the seller, each
+    with its send's reason, as the engine leaves them."""
+    flow = flow or make_flow(seller, email(subject="For {{ title }}"), name="Titles")
+    people = [
+        ContactFactory(organization=seller.organization, first_name=f"Nia{i}", email=f"nia{i}@n.example")
+        for i in range(count)
+    ]
+    enrolments = enrol(flow, seller, people)
+    for e in enrolments:
+        StepSend.objects.create(
+            organization=e.organization,
+            enrolment=e,
+            step=e.current_step,
+            message_id=f"sf-{e.organization_id}-{e.pk}-{e.current_step_id}@acme.example",
+            state=StepSend.State.NEEDS_ATTENTION,
+            error="No value for {{ title }}",
+        )
+        events.enrolment_pause(e, reason=reason)
+    return enrolments
+
+
+def test_removing_one_needing_attention_takes_the_contact_out(owner_client, owner, acme, acme_mail):
+    (enrolment,) = _needing_attention(owner, 1)
+    enrolment.refresh_from_db()
+    response = owner_client.post(reverse("engage:action_remove"), _attention_form(enrolment))
+    assert response.status_code == 302
+    enrolment.refresh_from_db()
+    assert (enrolment.state, enrolment.exit_reason) == (State.EXITED, "removed")
+    assert StepSend.objects.get(enrolment=enrolment).state == StepSend.State.SKIPPED
+    text = _text(owner_client.get(reverse("engage:actions")))
+    assert "Removed Nia0" in text and "Needs your attention" not in text
+
+
+def test_a_paused_enrolment_the_seller_paused_is_not_one_needing_attention(owner, acme, acme_mail):
+    (enrolment,) = _needing_attention(owner, 1, reason="seller")
+    enrolment.refresh_from_db()
+    assert queue.action_counts(user=owner).attention == 0
+    assert not queue.action_retry(enrolment, actor=owner, step_id=enrolment.current_step_id).done
+    assert not queue.action_skip(enrolment, actor=owner, step_id=enrolment.current_step_id).done
+    enrolment.refresh_from_db()
+    assert (enrolment.state, enrolment.pause_reason) == (State.PAUSED, "seller")
+
+
+def test_only_the_seller_sending_handles_what_needs_attention(owner, teammate, acme, acme_mail):
+    (enrolment,) = _needing_attention(owner, 1)
+    enrolment.refresh_from_db()
+    with pytest.raises(PermissionDenied):
+        queue.action_retry(enrolment, actor=teammate, step_id=enrolment.current_step_id)
+    assert queue.action_counts(user=teammate).attention == 0
+
+
+@pytest.mark.parametrize("name", ("action_retry", "action_skip", "action_remove"))
+def test_another_organisation_gets_404_on_what_needs_attention(name, client, outsider, owner, acme_mail):
+    (enrolment,) = _needing_attention(owner, 1)
+    enrolment.refresh_from_db()
+    client.force_login(outsider)
+    assert client.post(reverse(f"engage:{name}"), _attention_form(enrolment)).status_code == 404
+    assert "Nia0" not in client.get(reverse("engage:actions") + "?when=attention").content.decode()
+    enrolment.refresh_from_db()
+    assert (enrolment.state, enrolment.pause_reason) == (State.PAUSED, "needs_attention")
+
+
+@pytest.mark.parametrize("size", [5, 50])
+def test_the_page_with_some_needing_attention_costs_the_same_queries_at_any_size(
+    size, owner_client, owner, acme, acme_mail, django_assert_num_queries
+):
+    owner_client.get(reverse("engage:actions"))
+    due_calls(owner, size, due_at=timezone.now() - timedelta(hours=1))
+    _needing_attention(owner, size)
+    # As without any, and one query for those needing attention.
+    with django_assert_num_queries(QUERIES + 1):
+        response = owner_client.get(reverse("engage:actions"))
+    text = response.content.decode()
+    assert text.count("No value for") == 0  # said of the contact instead
+    assert text.count("has no value for {{ title }}.") == min(size, queue.PAGE_SIZE)
+    assert text.count('name="result"') == min(size, queue.PAGE_SIZE)
+    assert (f"All {size} needing your attention" in text) == (size > queue.PAGE_SIZE)
+    with django_assert_num_queries(QUERIES):  # their own pages: one query a page
+        page = owner_client.get(reverse("engage:actions") + "?when=attention")
+    assert page.content.decode().count("Try again<span") == min(size, queue.PAGE_SIZE)
+    # Today: the same one query for its actions, those needing attention first.
+    rows = queue.todays_actions(user=owner)
+    assert [r.group for r in rows] == [queue.ATTENTION] * queue.TODAY_SHOWN
