@@ -23,7 +23,7 @@ from django.utils import timezone
 from playwright.sync_api import Page
 
 from copilot.models import User
-from engage.models import Enrolment, EnrolmentJob, SalesflowStep, SalesflowTemplate
+from engage.models import Enrolment, EnrolmentJob, SalesflowStep, SalesflowTemplate, StepSend
 from integrations.models import ConnectionApp
 from tests.copilot.intelligence.factories import CompanyFactory, PersonFactory
 from tests.copilot.test_tenancy_urls import ALL_ROUTES, OBJECT_FACTORIES
@@ -150,7 +150,8 @@ def pages(acme: Any, owner: User, teammate: User, salesforce_connection: Any) ->
         finished_at=timezone.now(),
     )
     # The owner's Actions: an overdue call (a long-named contact with numbers), the long task
-    # due today, an email to write coming up; the email's composer is walked as well.
+    # due today, an email to write coming up, an email needing attention; the email's composer is
+    # walked as well.
     to_do = make_flow(
         owner,
         call(delay=0, notes=LONG),
@@ -177,6 +178,26 @@ def pages(acme: Any, owner: User, teammate: User, salesforce_connection: Any) ->
         )
     ]
     composer = reverse("engage:action_email", args=[actions[2].pk])
+    # An email the provider refused, needing attention (a long unbroken reason), on Actions and Today.
+    refused = Enrolment.objects.create(
+        organization=acme,
+        flow=flow,
+        contact=ContactFactory(organization=acme, company=LONG, last_name=LONG),
+        sender=owner,
+        enrolled_by=owner,
+        current_step=objects["step_id"],
+        due_at=timezone.now() - timedelta(hours=2),
+        state="paused",
+        pause_reason="send_failed",
+    )
+    StepSend.objects.create(
+        organization=acme,
+        enrolment=refused,
+        step=refused.current_step,
+        message_id=f"sf-{acme.pk}-{refused.pk}-{refused.current_step_id}@acme.example",
+        state="failed",
+        error=f"Your mail provider refused the message: {LONG.replace(' ', '')}",
+    )
     opted_out = ContactFactory(organization=acme, company=LONG, last_name=LONG, email_opt_out=True)
     chosen = "&".join(f"contact={c.pk}" for c in [*people, opted_out])
     plan = f"{reverse('engage:salesflow_enrol')}?{chosen}&flow={flow.pk}&check=1"

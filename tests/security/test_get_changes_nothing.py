@@ -321,7 +321,7 @@ def test_the_add_to_salesflow_check_writes_nothing_even_with_the_start_fields(
 
 def test_the_actions_pages_write_nothing_even_with_their_forms_fields(client, owner, acme, sandbox, settings):
     """The seller's queue, Today and an email's composer with a call, a task and an email to write
-    due, each opened (and each control's URL tried) with every field the controls post in the
+    due and an email needing attention, each opened (and each control's URL tried) with every field the controls post in the
     query: nobody moves on, nothing is logged, snoozed or sent."""
     engage_settings_for(acme)
     crm_settings_for(acme)
@@ -341,12 +341,43 @@ def test_the_actions_pages_write_nothing_even_with_their_forms_fields(client, ow
         )
         for step in SalesflowStep.objects.filter(flow=flow).order_by("position")
     ]
+    # And an email the send engine could not send, waiting as needing attention.
+    auto = make_flow(owner, email(subject="For {{ title }}"), name="Titles")
+    waiting = Enrolment.objects.create(
+        organization=acme,
+        flow=auto,
+        contact=ContactFactory(organization=acme, title=""),
+        sender=owner,
+        enrolled_by=owner,
+        current_step=auto.steps.get(),
+        due_at=overdue,
+        state=Enrolment.State.PAUSED,
+        pause_reason=Enrolment.PauseReason.NEEDS_ATTENTION,
+    )
+    unsent = StepSend.objects.create(
+        organization=acme,
+        enrolment=waiting,
+        step=waiting.current_step,
+        message_id=f"sf-{acme.pk}-{waiting.pk}-{waiting.current_step_id}@acme.example",
+        state=StepSend.State.NEEDS_ATTENTION,
+        error="No value for {{ title }}",
+    )
     _connections(acme, owner, sandbox, settings)
     client.force_login(owner)
-    assert "Log call" in client.get(reverse("engage:actions")).content.decode()  # the rows are there
-    controls = ("actions", "home", "action_call", "action_done", "action_skip", "action_snooze")
+    page = client.get(reverse("engage:actions")).content.decode()
+    assert "Log call" in page and "Try again" in page  # the rows are there
+    controls = (
+        "actions",
+        "home",
+        "action_call",
+        "action_done",
+        "action_skip",
+        "action_snooze",
+        "action_retry",
+        "action_remove",
+    )
 
-    for enrolment in enrolments:
+    for enrolment in [*enrolments, waiting]:
         fields = {
             "enrolment": enrolment.pk,
             "step": enrolment.current_step_id,
@@ -369,4 +400,12 @@ def test_the_actions_pages_write_nothing_even_with_their_forms_fields(client, ow
     assert [
         (e.state, e.current_step_id, e.due_at) for e in Enrolment.objects.filter(flow=flow).order_by("pk")
     ] == [(Enrolment.State.ACTIVE, e.current_step_id, overdue) for e in enrolments]
-    assert not CallLog.objects.exists() and not StepSend.objects.exists()
+    assert not CallLog.objects.exists() and list(StepSend.objects.all()) == [unsent]
+    waiting.refresh_from_db()
+    unsent.refresh_from_db()
+    assert (waiting.state, waiting.pause_reason, waiting.due_at) == (
+        Enrolment.State.PAUSED,
+        "needs_attention",
+        overdue,
+    )
+    assert unsent.state == StepSend.State.NEEDS_ATTENTION
