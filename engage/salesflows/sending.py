@@ -295,6 +295,7 @@ class Mailbox:
         )
 
     def sent(self, domain: str, at: datetime) -> None:
+        """A send made (or an instant kept for one) at ``at``: it counts for the next ones."""
         self.placed.append(at)
         self.domains.setdefault(domain, []).append(at)
 
@@ -464,6 +465,9 @@ def send_step(enrolment: Enrolment, *, mailbox: Mailbox, run: str, now: datetime
             return Outcome.SKIPPED
         return _failed(enrolment, send, NO_WINDOW, run=run, now=now, provider_called=False)
     if placed > now:
+        # Its instant is kept for it: the batch's next sends are placed around it, so a capped or
+        # spread mailbox's queue is laid out over the coming hours and days at once.
+        mailbox.sent(domain, placed)
         claim_release([enrolment.pk], holder=run, due_at=placed)
         return Outcome.RESCHEDULED
     send = _begin(enrolment, step, mailbox.sender, existing, run=run, now=now, domain=domain)

@@ -262,11 +262,12 @@ def test_over_a_cap_sends_roll_to_the_next_hour_then_the_next_day_never_dropped(
     enrolments = enrol(flow, demo.seller1, contacts(demo.org, 5, domains=5), now=at(0, 7))
 
     assert beat(at(0, 8)) == 5
-    assert len(gmail_sent(sandbox, SELLER1)) == 2  # two an hour
-    waiting = Enrolment.objects.filter(current_step__position=1).order_by("pk")
-    assert [e.due_at for e in waiting] == [at(0, 9)] * 3
-    assert beat(at(0, 9)) == 3
-    assert len(gmail_sent(sandbox, SELLER1)) == 3  # three a day: the rest wait for Tuesday
+    assert len(gmail_sent(sandbox, SELLER1)) == 2  # two an hour, three a day:
+    waiting = Enrolment.objects.filter(current_step__position=1).order_by("due_at", "pk")
+    assert [e.due_at for e in waiting] == [at(0, 9), at(1, 8), at(1, 8)]  # the rest laid out at once
+    assert beat(at(0, 8, 30)) == 0
+    assert beat(at(0, 9)) == 1
+    assert len(gmail_sent(sandbox, SELLER1)) == 3
     assert [e.due_at for e in waiting.all()] == [at(1, 8)] * 2
     assert beat(at(0, 17)) == 0
     assert beat(at(1, 8)) == 2
