@@ -80,40 +80,20 @@ def _measure(vendor: str) -> dict[str, float]:
             for key, _, path, check in pages
         }
 
-    support.print_table(
-        f"Actions queue: one seller with {LARGE:,} due actions, {OTHERS} others with "
+    names = {"queue": "actions_queue", "deep": "actions_queue_deep_page", "calls": "actions_queue_due_calls",
+             "today": "actions_today_page"}  # fmt: skip
+    return support.page_load_report(
+        title=f"Actions queue: one seller with {LARGE:,} due actions, {OTHERS} others with "
         f"{LARGE // OTHERS:,} each ({vendor}; {REQUESTS} requests per page, {CLIENT_THREADS} client "
         "threads, gunicorn 2 workers)",
-        ["page", f"queries@{SMALL:,}", f"queries@{LARGE:,}", "req/s", "p50 ms", "p95 ms"],
-        [
-            [
-                label,
-                len(small) if key == "queue" else "",
-                len(large) if key == "queue" else "",
-                load[key].rps,
-                load[key].percentile(50),
-                load[key].percentile(95),
-            ]
-            for key, label, _, _ in pages
-        ]
-        + [support.trivial_page_row(trivial)],
+        sizes=(SMALL, LARGE),
+        queries=(small, large),
+        pages=[(key, label, names[key]) for key, label, _, _ in pages],
+        load=load,
+        trivial=trivial,
+        prefix="actions_queue",
+        limits=RATIO_LIMITS,
     )
-    base = trivial.percentile(95)
-    figures: dict[str, float] = {
-        "actions_queue_queries": len(large),
-        "actions_queue_trivial_page_p95_ms": round(base, 1),
-    }
-    for key, name in (
-        ("queue", "actions_queue"),
-        ("deep", "actions_queue_deep_page"),
-        ("calls", "actions_queue_due_calls"),
-        ("today", "actions_today_page"),
-    ):
-        p95 = load[key].percentile(95)
-        figures[f"{name}_p95_ms"] = round(p95, 1)
-        figures[f"{name}_p95_vs_trivial_page_ratio"] = support.ratio(p95, base)
-    support.fail_on(support.ratio_failures(figures, RATIO_LIMITS), figures)
-    return figures
 
 
 def _seed_org():

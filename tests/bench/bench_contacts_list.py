@@ -89,40 +89,19 @@ def _measure(vendor: str) -> dict[str, float]:
             for key, _, path in pages
         }
 
-    support.print_table(
-        f"Contacts list: one org with {LARGE:,} contacts ({vendor}; {REQUESTS} requests per page, "
+    names = {"filtered": "contacts_list", "first": "contacts_list_unfiltered", "deep": "contacts_list_deep_page",
+             "search": "contacts_search"}  # fmt: skip
+    return support.page_load_report(
+        title=f"Contacts list: one org with {LARGE:,} contacts ({vendor}; {REQUESTS} requests per page, "
         f"{CLIENT_THREADS} client threads, gunicorn 2 workers)",
-        ["page", f"queries@{SMALL:,}", f"queries@{LARGE:,}", "req/s", "p50 ms", "p95 ms"],
-        [
-            [
-                label,
-                len(small) if key == "filtered" else "",
-                len(large) if key == "filtered" else "",
-                load[key].rps,
-                load[key].percentile(50),
-                load[key].percentile(95),
-            ]
-            for key, label, _ in pages
-        ]
-        + [support.trivial_page_row(trivial)],
+        sizes=(SMALL, LARGE),
+        queries=(small, large),
+        pages=[(key, label, names[key]) for key, label, _ in pages],
+        load=load,
+        trivial=trivial,
+        prefix="contacts_list",
+        limits=RATIO_LIMITS,
     )
-    base = trivial.percentile(95)
-    figures: dict[str, float] = {
-        "contacts_list_queries": len(large),
-        "contacts_list_trivial_page_p95_ms": round(base, 1),
-    }
-    for key, name in (
-        ("filtered", "contacts_list"),
-        ("first", "contacts_list_unfiltered"),
-        ("deep", "contacts_list_deep_page"),
-        ("search", "contacts_search"),
-    ):
-        p95 = load[key].percentile(95)
-        figures[f"{name}_p95_ms"] = round(p95, 1)
-        figures[f"{name}_p95_vs_trivial_page_ratio"] = support.ratio(p95, base)
-    failures = support.ratio_failures(figures, RATIO_LIMITS)
-    support.fail_on(failures, figures)
-    return figures
 
 
 def _seed_org():

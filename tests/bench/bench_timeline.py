@@ -104,39 +104,18 @@ def _measure(vendor: str) -> dict[str, float]:
             for key, _, path, page_check in pages
         }
 
-    support.print_table(
-        f"Company timeline: one company with {LARGE:,} activities ({vendor}; {REQUESTS} requests per page, "
+    names = {"company": "timeline", "meetings": "timeline_meetings", "older": "timeline_older_page"}
+    return support.page_load_report(
+        title=f"Company timeline: one company with {LARGE:,} activities ({vendor}; {REQUESTS} requests per page, "
         f"{CLIENT_THREADS} client threads, gunicorn 2 workers)",
-        ["page", f"queries@{SMALL:,}", f"queries@{LARGE:,}", "req/s", "p50 ms", "p95 ms"],
-        [
-            [
-                label,
-                len(small) if key == "company" else "",
-                len(large) if key == "company" else "",
-                load[key].rps,
-                load[key].percentile(50),
-                load[key].percentile(95),
-            ]
-            for key, label, _, _ in pages
-        ]
-        + [support.trivial_page_row(trivial)],
+        sizes=(SMALL, LARGE),
+        queries=(small, large),
+        pages=[(key, label, names[key]) for key, label, _, _ in pages],
+        load=load,
+        trivial=trivial,
+        prefix="timeline",
+        limits=RATIO_LIMITS,
     )
-    base = trivial.percentile(95)
-    figures: dict[str, float] = {
-        "timeline_queries": len(large),
-        "timeline_trivial_page_p95_ms": round(base, 1),
-    }
-    for key, name in (
-        ("company", "timeline"),
-        ("meetings", "timeline_meetings"),
-        ("older", "timeline_older_page"),
-    ):
-        p95 = load[key].percentile(95)
-        figures[f"{name}_p95_ms"] = round(p95, 1)
-        figures[f"{name}_p95_vs_trivial_page_ratio"] = support.ratio(p95, base)
-    failures = support.ratio_failures(figures, RATIO_LIMITS)
-    support.fail_on(failures, figures)
-    return figures
 
 
 def _partial_ok(response) -> str | None:

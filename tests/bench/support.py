@@ -475,6 +475,52 @@ def trivial_page_row(trivial: LoadResult, *, blanks: int = 2) -> list[Any]:
     ]
 
 
+def page_load_report(
+    *,
+    title: str,
+    sizes: tuple[int, int],
+    queries: tuple[list[str], list[str]],
+    pages: Sequence[tuple[str, str, str]],
+    load: dict[str, LoadResult],
+    trivial: LoadResult,
+    prefix: str,
+    limits: dict[str, float],
+) -> dict[str, float]:
+    """The end of a page benchmark: its table (each page's req/s, p50 and p95; the first page's
+    query counts at both sizes) and its figures — ``<prefix>_queries`` (at the larger size), the
+    trivial page's p95 and, for each ``(key, label, figure name)`` of ``pages``, the page's p95 and
+    its ratio to the trivial page's. Fails the run on the ratios over ``limits``."""
+    small, large = queries
+    first = pages[0][0]
+    print_table(
+        title,
+        ["page", f"queries@{sizes[0]:,}", f"queries@{sizes[1]:,}", "req/s", "p50 ms", "p95 ms"],
+        [
+            [
+                label,
+                len(small) if key == first else "",
+                len(large) if key == first else "",
+                load[key].rps,
+                load[key].percentile(50),
+                load[key].percentile(95),
+            ]
+            for key, label, _ in pages
+        ]
+        + [trivial_page_row(trivial)],
+    )
+    base = trivial.percentile(95)
+    figures: dict[str, float] = {
+        f"{prefix}_queries": len(large),
+        f"{prefix}_trivial_page_p95_ms": round(base, 1),
+    }
+    for key, _label, name in pages:
+        p95 = load[key].percentile(95)
+        figures[f"{name}_p95_ms"] = round(p95, 1)
+        figures[f"{name}_p95_vs_trivial_page_ratio"] = ratio(p95, base)
+    fail_on(ratio_failures(figures, limits), figures)
+    return figures
+
+
 def trivial_page_load(base_url: str, *, total: int, threads: int) -> LoadResult:
     """The same load as a page's (``total`` requests from ``threads`` clients) on the trivial
     page served by the same gunicorn: the p95 every page's p95 is divided by."""
