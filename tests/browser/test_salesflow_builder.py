@@ -90,6 +90,7 @@ def test_a_seller_builds_a_three_step_flow_and_reorders_it_by_keyboard(
 
     # Reorder by keyboard: the task goes last; the focus stays on it.
     task = SalesflowStep.objects.get(flow=flow, kind="task")
+    _htmx_idle(page)
     page.locator(f"#step-{task.pk}-down").focus()
     page.keyboard.press("Enter")
     expect(page.locator("#steps").get_by_role("status")).to_contain_text(
@@ -99,11 +100,13 @@ def test_a_seller_builds_a_three_step_flow_and_reorders_it_by_keyboard(
     expect(page.locator(f"#step-{task.pk}-down")).to_be_disabled()
     focused = page.evaluate("() => document.activeElement.closest('.sf-step')?.id")
     assert focused == f"step-{task.pk}"
+    _htmx_idle(page)
     page.keyboard.press("Enter")  # the focused button is the task's Move up: it goes back
     expect(page.locator("#steps").get_by_role("status")).to_contain_text(
         "Moved “Connect on LinkedIn” to step 2."
     )
     assert page.evaluate("() => document.activeElement.closest('.sf-step')?.id") == f"step-{task.pk}"
+    _htmx_idle(page)
     page.locator(f"#step-{task.pk}-down").focus()
     page.keyboard.press("Enter")
     expect(page.locator("#steps").get_by_role("status")).to_contain_text("to step 3.")
@@ -139,3 +142,11 @@ def test_a_seller_builds_a_three_step_flow_and_reorders_it_by_keyboard(
     expect(page.get_by_role("textbox", name="Email", exact=True)).to_contain_text("{{ first_name|there }}")
     first.refresh_from_db()
     assert first.subject == "Quick question"
+
+
+def _htmx_idle(page) -> None:
+    """Wait until htmx has swapped and settled the last answer, so the next key press reaches the
+    new step's buttons (already wired to htmx) rather than racing the swap."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )
