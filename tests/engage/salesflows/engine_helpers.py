@@ -45,7 +45,7 @@ def demo_co() -> Demo:
 def outlook_connection(sandbox, settings, demo: Demo):
     """Demo Co's admin-managed Microsoft 365 connection as after the admin consent (the sandbox's
     Graph; caches of earlier tests cleared)."""
-    from tests.integrations.sync.test_sending_lookup import microsoft_connection
+    from tests.integrations.sync.mailbox_helpers import microsoft_connection
 
     auth.reset_caches()
     delta.reset_batch_support()

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 import pytest
 from django.utils import timezone
 
-from integrations import governance
+from integrations import governance, services
 from integrations.models import Connection
 from integrations.records import KINDS, Deletion, MailboxContext, Record
+from integrations.sandbox.microsoft import control as ms_control
+from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
 from integrations.sync.registry import register_handler as register_ingest_handler
 from integrations.sync.registry import unregister_handler as unregister_ingest_handler
 from tests.factories import AdminFactory, OrganizationFactory, UserFactory
@@ -150,4 +152,34 @@ def sandbox_google_connection(sandbox, demo: Demo, *, user=None, **details: obje
         details={"domain": DOMAIN, **mode, **details},
     )
     governance.apps_install(connection=connection, actor=user or demo.admin)
+    return connection
+
+
+def microsoft_connection(sandbox, settings, demo: Demo) -> Connection:
+    """Demo Co's admin-managed Microsoft 365 connection, as after the admin consent."""
+    settings.MICROSOFT_LOGIN_URL = sandbox.url
+    settings.MICROSOFT_GRAPH_URL = f"{sandbox.url}/graph"
+    settings.MICROSOFT_CLIENT_ID = DEMO_CLIENT_ID
+    settings.MICROSOFT_CLIENT_SECRET = DEMO_CLIENT_SECRET
+    ms_control.grant_admin_consent(sandbox.control)
+    connection = services.connection_save_from_oauth(
+        organization=demo.org,
+        actor=demo.admin,
+        provider="microsoft",
+        scope=Connection.Scope.ORGANIZATION,
+        credentials={"tenant_id": DEMO_TENANT_ID},
+        external_org_id=DEMO_TENANT_ID,
+        external_user_id="",
+        external_username="demo.example",
+        instance_url="",
+        details={
+            "mode": "app",
+            "tenant_id": DEMO_TENANT_ID,
+            "tenant_domain": "demo.example",
+            "verified_domains": ["demo.example"],
+            "tenant_members": [u.email for u in (demo.admin, demo.seller1, demo.seller2)],
+            "domains_checked_at": timezone.now().isoformat(),
+        },
+    )
+    governance.apps_install(connection=connection, actor=demo.admin)
     return connection

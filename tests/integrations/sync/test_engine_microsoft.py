@@ -8,19 +8,18 @@ import pytest
 from django.utils import timezone
 
 from copilot.models import Activity
-from integrations import governance, selectors, services
+from integrations import selectors
 from integrations.microsoft import auth
 from integrations.microsoft.fetch import delta
 from integrations.models import Connection, SyncState
 from integrations.sandbox.microsoft import control as ms_control
-from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
 from integrations.sync import fanout
 from integrations.sync import states as sync_states
 from integrations.sync import tasks as mailsync_tasks
 from integrations.sync.engine import Stop
 from integrations.sync.engine import run as run_mailbox_sync
 from tests.factories import UserFactory
-from tests.integrations.sync.mailbox_helpers import ADMIN, SELLER2
+from tests.integrations.sync.mailbox_helpers import ADMIN, SELLER2, microsoft_connection
 
 
 @pytest.fixture(autouse=True)
@@ -35,33 +34,7 @@ def _fresh_microsoft_caches():
 @pytest.fixture
 def microsoft(sandbox, settings, demo) -> Connection:
     """Demo Co's admin-managed connection to its tenant, as after the admin consent."""
-    settings.MICROSOFT_LOGIN_URL = sandbox.url
-    settings.MICROSOFT_GRAPH_URL = f"{sandbox.url}/graph"
-    settings.MICROSOFT_CLIENT_ID = DEMO_CLIENT_ID
-    settings.MICROSOFT_CLIENT_SECRET = DEMO_CLIENT_SECRET
-    ms_control.grant_admin_consent(sandbox.control)
-    connection = services.connection_save_from_oauth(
-        organization=demo.org,
-        actor=demo.admin,
-        provider="microsoft",
-        scope=Connection.Scope.ORGANIZATION,
-        credentials={"tenant_id": DEMO_TENANT_ID},
-        external_org_id=DEMO_TENANT_ID,
-        external_user_id="",
-        external_username="demo.example",
-        instance_url="",
-        details={
-            "mode": "app",
-            "tenant_id": DEMO_TENANT_ID,
-            "tenant_domain": "demo.example",
-            # What the admin consent reads from Graph: the tenant's verified domains and its users.
-            "verified_domains": ["demo.example"],
-            "tenant_members": [u.email for u in (demo.admin, demo.seller1, demo.seller2)],
-            "domains_checked_at": timezone.now().isoformat(),  # then re-read hourly by the fan-out
-        },
-    )
-    governance.apps_install(connection=connection, actor=demo.admin)
-    return connection
+    return microsoft_connection(sandbox, settings, demo)
 
 
 def row(connection: Connection, user, kind: str = "email") -> SyncState:

@@ -17,16 +17,15 @@ from django.utils import timezone
 
 from copilot.models import Activity
 from engage.services.email import EmailNotSent, email_find_sent, email_send
-from integrations import governance, services
+from integrations import governance
 from integrations.google.fetch import source as google_source
 from integrations.microsoft import auth
 from integrations.microsoft.fetch import delta
 from integrations.microsoft.fetch import source as microsoft_source
-from integrations.models import Connection, ConnectionApp
+from integrations.models import ConnectionApp
 from integrations.records import Address, MailMessageRecord
 from integrations.sandbox.google import control as google
 from integrations.sandbox.microsoft import control as ms
-from integrations.sandbox.microsoft.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
 from integrations.sending import (
     EMAIL_DISCONNECTED,
     SendingUnavailable,
@@ -34,7 +33,13 @@ from integrations.sending import (
     send_message,
 )
 from integrations.sync.source import MailboxRef, OutgoingMessage
-from tests.integrations.sync.mailbox_helpers import SELLER1, SELLER2, Demo, sandbox_google_connection
+from tests.integrations.sync.mailbox_helpers import (
+    SELLER1,
+    SELLER2,
+    Demo,
+    microsoft_connection,
+    sandbox_google_connection,
+)
 
 CUSTOMER = "ava.nguyen@bluefinanalytics.example"
 OTHER_CUSTOMER = "priya.patel@bluefinanalytics.example"
@@ -59,36 +64,6 @@ def _fresh_microsoft_caches() -> Iterator[None]:
     yield
     auth.reset_caches()
     delta.reset_batch_support()
-
-
-def microsoft_connection(sandbox: Any, settings: Any, demo: Demo) -> Connection:
-    """Demo Co's admin-managed Microsoft 365 connection, as after the admin consent."""
-    settings.MICROSOFT_LOGIN_URL = sandbox.url
-    settings.MICROSOFT_GRAPH_URL = f"{sandbox.url}/graph"
-    settings.MICROSOFT_CLIENT_ID = DEMO_CLIENT_ID
-    settings.MICROSOFT_CLIENT_SECRET = DEMO_CLIENT_SECRET
-    ms.grant_admin_consent(sandbox.control)
-    connection = services.connection_save_from_oauth(
-        organization=demo.org,
-        actor=demo.admin,
-        provider="microsoft",
-        scope=Connection.Scope.ORGANIZATION,
-        credentials={"tenant_id": DEMO_TENANT_ID},
-        external_org_id=DEMO_TENANT_ID,
-        external_user_id="",
-        external_username="demo.example",
-        instance_url="",
-        details={
-            "mode": "app",
-            "tenant_id": DEMO_TENANT_ID,
-            "tenant_domain": "demo.example",
-            "verified_domains": ["demo.example"],
-            "tenant_members": [u.email for u in (demo.admin, demo.seller1, demo.seller2)],
-            "domains_checked_at": timezone.now().isoformat(),
-        },
-    )
-    governance.apps_install(connection=connection, actor=demo.admin)
-    return connection
 
 
 @pytest.fixture(params=["google", "microsoft"])
